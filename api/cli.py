@@ -1,0 +1,126 @@
+"""The ``paperleague`` command: serve the API, migrate the database, manage users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from core import migrations
+from core.config import Settings, get_settings
+from core.db import Database
+from core.errors import DomainError
+from core.users import services
+from core.users.model import Role
+
+cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(user_cli, name="user")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False),
+]
+
+
+def _settings(database_url: str | None = None) -> Settings:
+    try:
+        settings = get_settings()
+        if database_url:
+            settings = Settings(**(settings.model_dump() | {"database_url": database_url}))
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return settings
+
+
+def _database(settings: Settings) -> Database:
+    return Database.connect(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Apply migrations, then serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    database = _database(settings)
+    migrations.upgrade(database.engine)
+    database.dispose()
+    uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Upgrade the schema (to head by default)."""
+    database = _database(_settings(database_url))
+    migrations.upgrade(database.engine, revision)
+    typer.echo(f"schema at {migrations.current_revision(database.engine)}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Downgrade the schema to REVISION."""
+    database = _database(_settings(database_url))
+    migrations.downgrade(database.engine, revision)
+    typer.echo(f"schema at {migrations.current_revision(database.engine)}")
+
+
+@db_cli.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Print the schema's revision and whether it is at head."""
+    database = _database(_settings(database_url))
+    current, head = migrations.current_revision(database.engine), migrations.head_revision()
+    typer.echo(f"current {current} head {head}" + ("" if current == head else " (behind)"))
+
+
+@user_cli.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Login name.")],
+    role: Annotated[list[Role], typer.Option(help="Role to grant; repeat for several.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Prompted for when omitted.",
+        ),
+    ],
+    display_name: Annotated[str | None, typer.Option(help="Shown name.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user (e.g. an operator) with the given roles."""
+    database = _database(_settings(database_url))
+    migrations.upgrade(database.engine)
+    try:
+        user = services.create_user(
+            services.UsersUnitOfWork(database.sessions),
+            username=username,
+            password=password,
+            display_name=display_name,
+            roles=role,
+        )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    roles = ",".join(sorted(user.roles))
+    typer.echo(f"created user {user.id} {user.username} roles={roles}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,11 @@
+"""The complete schema: importing this registers every mapped table on ``Base.metadata``.
+
+Alembic's env.py and the migration tests compare against it. Each package's store module
+that maps tables must be imported here.
+"""
+
+import api.store  # noqa: F401
+import core.users.store  # noqa: F401
+from core.db import Base
+
+metadata = Base.metadata

@@ -1,0 +1,97 @@
+"""Request and response bodies (Pydantic), kept apart from the ORM and the domain records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
+
+from core.errors import RuleViolation
+from core.users.model import (
+    Role,
+    User,
+    check_password,
+    normalize_display_name,
+    normalize_username,
+)
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def domain_rule(check: Callable[[str], str]) -> AfterValidator:
+    """Run a domain check during parsing, so every broken field is reported at once, each
+    under the domain's own rule name."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except RuleViolation as exc:
+            raise PydanticCustomError(exc.rule, exc.detail) from exc
+
+    return AfterValidator(validate)
+
+
+Username = Annotated[str, Field(max_length=64, examples=["alice"]), domain_rule(normalize_username)]
+Password = Annotated[str, Field(max_length=256), domain_rule(check_password)]
+DisplayName = Annotated[
+    str, Field(max_length=256, examples=["Alice"]), domain_rule(normalize_display_name)
+]
+
+
+class SignUpIn(BaseModel):
+    username: Username
+    password: Password
+    display_name: DisplayName
+
+
+class CreateUserIn(SignUpIn):
+    roles: list[Role] = Field(min_length=1, max_length=3, examples=[["operator"]])
+
+
+class RolesIn(BaseModel):
+    roles: list[Role] = Field(min_length=1, max_length=3)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    roles: list[Role]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            roles=sorted(user.roles),
+            created_at=user.created_at,
+        )
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    revision: str | None
+    head: str | None

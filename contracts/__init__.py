@@ -1,0 +1,1 @@
+"""ContentRegistry contract, Merkle anchoring and certificates (coming issue)."""

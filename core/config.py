@@ -1,0 +1,67 @@
+"""Settings: one class, read from the environment with the ``PAPERLEAGUE_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+DEFAULT_DATABASE_URL = "sqlite:///./paperleague.db"
+DEVELOPMENT_SECRET = "change-me-development-only-not-a-secret"
+# Values people paste from tutorials; none may sign tokens outside development.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", DEVELOPMENT_SECRET, "secret", "jwt-secret", "xxx"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a PaperLeague process."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERLEAGUE_", env_file=None, extra="ignore")
+
+    environment: Environment = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    access_token_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    idempotency_retention_hours: int = Field(default=24, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "database_url must start with sqlite:// or postgresql+psycopg:// (psycopg 3)"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> Settings:
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment == "development":
+            return self
+        if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"PAPERLEAGUE_JWT_SECRET is a placeholder or shorter than {MIN_SECRET_LENGTH} "
+                f"characters; set a random secret for the {self.environment} environment"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

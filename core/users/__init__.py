@@ -1,0 +1,1 @@
+"""Users and roles: members, operators and authors."""

@@ -1,0 +1,127 @@
+"""Use cases for users: sign-up, operator-created accounts, authentication, roles.
+
+The API, the CLI and the season simulation all create users through these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import utc_now
+from core.errors import Conflict, NotFound, RuleViolation, Unauthenticated
+from core.uow import UnitOfWork
+from core.users.model import (
+    Role,
+    User,
+    UserId,
+    check_password,
+    normalize_display_name,
+    normalize_username,
+)
+from core.users.passwords import dummy_hash, hash_password, verify_password
+from core.users.store import UserRepository
+
+
+class UsersUnitOfWork(UnitOfWork):
+    users: UserRepository
+
+    def _bind(self, session: Session) -> None:
+        self.users = UserRepository(session)
+
+
+class UsernameTaken(Conflict):
+    slug = "username-taken"
+
+
+class InvalidCredentials(Unauthenticated):
+    slug = "invalid-credentials"
+
+
+def sign_up(uow: UsersUnitOfWork, *, username: str, password: str, display_name: str) -> User:
+    """A new member account."""
+    return create_user(
+        uow, username=username, password=password, display_name=display_name, roles=[Role.MEMBER]
+    )
+
+
+def create_user(
+    uow: UsersUnitOfWork,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    roles: Iterable[Role],
+) -> User:
+    """A new account with the given roles (operators and the CLI may grant any role)."""
+    name = normalize_username(username)
+    shown = normalize_display_name(display_name if display_name is not None else name)
+    role_set = _non_empty_roles(roles)
+    password_hash = hash_password(check_password(password))  # slow: outside the transaction
+    with uow:
+        if uow.users.username_taken(name):
+            raise UsernameTaken(f"username {name!r} is taken", field="username")
+        try:
+            user = uow.users.add(
+                username=name,
+                display_name=shown,
+                password_hash=password_hash,
+                roles=role_set,
+                now=utc_now(),
+            )
+            uow.commit()
+        except IntegrityError as exc:  # lost a race with a concurrent sign-up
+            raise UsernameTaken(f"username {name!r} is taken", field="username") from exc
+    return user
+
+
+def authenticate(uow: UsersUnitOfWork, *, username: str, password: str) -> User:
+    """The active user with these credentials, or ``InvalidCredentials``."""
+    try:
+        name = normalize_username(username)
+    except RuleViolation:
+        name = None
+    with uow.reading():
+        found = uow.users.credentials(name) if name else None
+    if found is None:
+        verify_password(password, dummy_hash())  # same cost as a real check
+        raise InvalidCredentials("incorrect username or password")
+    user, password_hash = found
+    if not verify_password(password, password_hash) or not user.is_active:
+        raise InvalidCredentials("incorrect username or password")
+    return user
+
+
+def get_user(uow: UsersUnitOfWork, user_id: UserId) -> User:
+    with uow.reading():
+        user = uow.users.get(user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def set_roles(uow: UsersUnitOfWork, user_id: UserId, roles: Iterable[Role]) -> User:
+    """Replace a user's roles (operators only; at least one role)."""
+    role_set = _non_empty_roles(roles)
+    with uow:
+        user = uow.users.set_roles(user_id, role_set, now=utc_now())
+        if user is None:
+            raise NotFound(f"user {user_id} does not exist")
+        uow.commit()
+    return user
+
+
+def list_users(
+    uow: UsersUnitOfWork, *, after: UserId | None, limit: int
+) -> tuple[Sequence[User], UserId | None]:
+    with uow.reading():
+        return uow.users.page(after=after, limit=limit)
+
+
+def _non_empty_roles(roles: Iterable[Role]) -> frozenset[Role]:
+    role_set = frozenset(roles)
+    if not role_set:
+        raise RuleViolation("a user needs at least one role", field="roles", rule="min_items")
+    return role_set

@@ -1,0 +1,1 @@
+"""Trading simulator: market data, orders, fills, rule packs, portfolios and contests."""

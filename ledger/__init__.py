@@ -1,0 +1,1 @@
+"""Double-entry ledger for points, XP and reward stock (coming issue)."""

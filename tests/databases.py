@@ -1,0 +1,125 @@
+"""Isolated test databases: one migrated template per session, cloned for every test.
+
+SQLite clones are file copies; PostgreSQL clones are ``CREATE DATABASE … TEMPLATE``. The
+PostgreSQL server comes from ``PAPERLEAGUE_TEST_POSTGRES_URL``; when it cannot be reached,
+PostgreSQL cases are skipped with the reason, unless ``REQUIRE_POSTGRES=1`` (set by CI), in
+which case the run stops with an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from functools import cache
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import make_url
+
+from core import migrations
+from core.db import make_engine
+
+POSTGRES_URL = os.environ.get(
+    "PAPERLEAGUE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+@cache
+def postgres_unavailable_reason() -> str | None:
+    """Why PostgreSQL cannot be used, or ``None`` when it can."""
+    try:
+        with _admin_connection():
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL not reachable at {_safe(POSTGRES_URL)}: {exc}".strip()
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _admin_connection() -> psycopg.Connection:
+    url = make_url(POSTGRES_URL)
+    return psycopg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database or "postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def _postgres_url(dbname: str) -> str:
+    return make_url(POSTGRES_URL).set(database=dbname).render_as_string(hide_password=False)
+
+
+class SqliteDatabases:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._template: Path | None = None
+
+    def empty(self) -> str:
+        return f"sqlite:///{self.root / f'{uuid.uuid4().hex}.db'}"
+
+    def migrated(self) -> str:
+        if self._template is None:
+            url = self.empty()
+            engine = make_engine(url)
+            migrations.upgrade(engine)
+            engine.dispose()  # checkpoints the WAL into the main file
+            self._template = Path(make_url(url).database or "")
+        clone = self.root / f"{uuid.uuid4().hex}.db"
+        shutil.copyfile(self._template, clone)
+        return f"sqlite:///{clone}"
+
+    def drop(self, url: str) -> None:
+        path = Path(make_url(url).database or "")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PostgresDatabases:
+    def __init__(self) -> None:
+        self._prefix = f"pl_test_{uuid.uuid4().hex[:10]}"
+        self._template: str | None = None
+        self._created: list[str] = []
+
+    def empty(self) -> str:
+        return _postgres_url(self._create())
+
+    def migrated(self) -> str:
+        if self._template is None:
+            name = self._create(suffix="template")
+            engine = make_engine(_postgres_url(name))
+            migrations.upgrade(engine)
+            engine.dispose()  # a template must have no open connections
+            self._template = name
+        return _postgres_url(self._create(template=self._template))
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self._created:
+            self._created.remove(name)
+
+    def close(self) -> None:
+        with _admin_connection() as conn:
+            for name in self._created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._created.clear()
+
+    def _create(self, *, suffix: str | None = None, template: str | None = None) -> str:
+        name = f"{self._prefix}_{suffix or uuid.uuid4().hex[:12]}"
+        clause = f' TEMPLATE "{template}"' if template else ""
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{clause}')
+        self._created.append(name)
+        return name
