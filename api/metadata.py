@@ -6,6 +6,7 @@ that maps tables must be imported here.
 
 import api.store  # noqa: F401
 import core.users.store  # noqa: F401
+import ledger.store  # noqa: F401
 from core.db import Base
 
 metadata = Base.metadata

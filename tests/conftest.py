@@ -158,3 +158,10 @@ def login(client: TestClient) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return headers_for
+
+
+@pytest.fixture
+def ledger_uow(database: Database):  # type: ignore[no-untyped-def]
+    from ledger.services import LedgerUnitOfWork
+
+    return LedgerUnitOfWork(database.sessions)

@@ -1,0 +1,417 @@
+"""The ledger's domain: assets, accounts, transfers, balances and their rules. Pure code.
+
+Semantics follow TigerBeetle (see ../shared/REFERENCES.md): client-chosen transfer ids are
+idempotency keys; a retry with the same content returns the original, with other content a
+conflict naming the fields; a failed id stays failed; pending transfers (holds) reserve value
+and resolve exactly once (post, possibly partial, void or expire); linked transfers commit
+all-or-nothing. Only ``system:`` accounts may go negative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from core.errors import Conflict, NotFound, RuleViolation
+
+AccountId = str
+Asset = str
+TransferId = str
+
+POINTS: Asset = "POINTS"
+XP: Asset = "XP"
+ISSUANCE: AccountId = "system:issuance"
+REDEEMED: AccountId = "system:redeemed"
+EXPIRED: AccountId = "system:expired"
+GENESIS_HASH = "0" * 64
+MAX_AMOUNT = 10**15  # per transfer; keeps every sum far inside 64-bit columns
+MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
+
+_ITEM_KEY = r"[a-z0-9][a-z0-9_-]{0,63}"
+_MEMBER_ACCOUNT = re.compile(r"^member:([1-9][0-9]{0,9}):(points|xp|inventory)$")
+_SYSTEM_ACCOUNT = re.compile(r"^system:(issuance|redeemed|expired)$")
+_STOCK_ACCOUNT = re.compile(rf"^stock:({_ITEM_KEY})$")
+_ITEM_ASSET = re.compile(rf"^ITEM:({_ITEM_KEY})$")
+_TRANSFER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{1,128}$")
+REASONS = frozenset(
+    {
+        "checkin", "task", "referral", "contest_prize", "redemption", "expiry", "adjustment",
+        "reversal", "stock", "grant", "hold", "fulfilment", "cancellation", "transfer",
+    }
+)  # fmt: skip
+
+
+def member_account(member_id: int, kind: str) -> AccountId:
+    return f"member:{member_id}:{kind}"
+
+
+def points_account(member_id: int) -> AccountId:
+    return member_account(member_id, "points")
+
+
+def xp_account(member_id: int) -> AccountId:
+    return member_account(member_id, "xp")
+
+
+def inventory_account(member_id: int) -> AccountId:
+    return member_account(member_id, "inventory")
+
+
+def stock_account(item_key: str) -> AccountId:
+    return f"stock:{item_key}"
+
+
+def item_asset(item_key: str) -> Asset:
+    return f"ITEM:{item_key}"
+
+
+def may_go_negative(account: AccountId) -> bool:
+    """Only system accounts (issuance, redeemed, expired) may hold a negative balance."""
+    return account.startswith("system:")
+
+
+def member_of(account: AccountId) -> int | None:
+    match = _MEMBER_ACCOUNT.fullmatch(account)
+    return int(match.group(1)) if match else None
+
+
+class TransferKind(StrEnum):
+    POSTED = "posted"
+    PENDING = "pending"
+    POST_PENDING = "post_pending"
+    VOID_PENDING = "void_pending"
+    EXPIRE_PENDING = "expire_pending"
+
+
+RESOLUTIONS = frozenset(
+    {TransferKind.POST_PENDING, TransferKind.VOID_PENDING, TransferKind.EXPIRE_PENDING}
+)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class LedgerRuleViolation(RuleViolation):
+    slug = "ledger-rule"
+
+
+class InsufficientFunds(LedgerRuleViolation):
+    slug = "insufficient-funds"
+    title = "Insufficient funds"
+
+
+class TransferExists(Conflict):
+    """Same id, different content (TigerBeetle ``exists_with_different_*``)."""
+
+    slug = "transfer-exists-with-different-fields"
+
+
+class IdAlreadyFailed(Conflict):
+    slug = "transfer-id-already-failed"
+
+
+class PendingNotFound(NotFound):
+    slug = "pending-transfer-not-found"
+
+
+class PendingAlreadyResolved(Conflict):
+    slug = "pending-transfer-already-resolved"
+
+
+class PendingExpired(Conflict):
+    slug = "pending-transfer-expired"
+
+
+class AlreadyReversed(Conflict):
+    slug = "transfer-already-reversed"
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """A client's request to move ``amount`` of ``asset`` from ``debit`` to ``credit``.
+
+    ``pending=True`` makes it a hold that reserves the amount until posted, voided or
+    expired after ``timeout_seconds``.
+    """
+
+    id: TransferId
+    debit: AccountId
+    credit: AccountId
+    asset: Asset
+    amount: int
+    reason: str
+    reference: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    pending: bool = False
+    timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvePending:
+    """Post (``amount`` ≤ the held amount; ``None`` for all of it) or void a pending transfer.
+
+    ``expiry`` marks the ledger's own release of a lapsed hold; clients post or void.
+    """
+
+    id: TransferId
+    pending_id: TransferId
+    post: bool
+    amount: int | None = None
+    reason: str = "hold"
+    reference: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    expiry: bool = False
+
+
+LedgerRequest = TransferRequest | ResolvePending
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A committed, immutable ledger entry."""
+
+    seq: int
+    id: TransferId
+    kind: TransferKind
+    debit: AccountId
+    credit: AccountId
+    asset: Asset
+    amount: int
+    reason: str
+    reference: str
+    metadata: Mapping[str, Any]
+    pending_id: TransferId | None
+    timeout_seconds: int | None
+    timeout_at: datetime | None
+    reversal_of: TransferId | None
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+    def content_hash(self) -> str:
+        return chain_hash(self.prev_hash, self._hashed_fields())
+
+    def _hashed_fields(self) -> list[Any]:
+        return [
+            self.seq, self.id, self.kind.value, self.debit, self.credit, self.asset, self.amount,
+            self.reason, self.reference, dict(self.metadata), self.pending_id,
+            self.timeout_seconds, _iso(self.timeout_at), self.reversal_of,
+            _iso(self.created_at),
+        ]  # fmt: skip
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="microseconds")
+
+
+def chain_hash(prev_hash: str, fields: list[Any]) -> str:
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Posted and pending totals of one (account, asset); credit-normal."""
+
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    @property
+    def posted(self) -> int:
+        return self.credits_posted - self.debits_posted
+
+    @property
+    def available(self) -> int:
+        """What may be spent now: posted minus value reserved by pending debits."""
+        return self.posted - self.debits_pending
+
+    def __add__(self, other: Balance) -> Balance:
+        return Balance(
+            self.debits_posted + other.debits_posted,
+            self.credits_posted + other.credits_posted,
+            self.debits_pending + other.debits_pending,
+            self.credits_pending + other.credits_pending,
+        )
+
+
+def effects(transfer: Transfer, pending: Transfer | None) -> list[tuple[AccountId, Asset, Balance]]:
+    """How a transfer changes the balances it touches (``pending`` for resolutions)."""
+    debit, credit, asset = transfer.debit, transfer.credit, transfer.asset
+    if transfer.kind is TransferKind.POSTED:
+        return [(debit, asset, Balance(debits_posted=transfer.amount)),
+                (credit, asset, Balance(credits_posted=transfer.amount))]  # fmt: skip
+    if transfer.kind is TransferKind.PENDING:
+        return [(debit, asset, Balance(debits_pending=transfer.amount)),
+                (credit, asset, Balance(credits_pending=transfer.amount))]  # fmt: skip
+    assert pending is not None, "a resolution needs its pending transfer"
+    held = pending.amount
+    posted = transfer.amount if transfer.kind is TransferKind.POST_PENDING else 0
+    return [
+        (debit, asset, Balance(debits_posted=posted, debits_pending=-held)),
+        (credit, asset, Balance(credits_posted=posted, credits_pending=-held)),
+    ]
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def check_account(account: AccountId, asset: Asset, *, field_name: str) -> None:
+    """An account must exist in the chart and may hold only its kind of asset."""
+    member = _MEMBER_ACCOUNT.fullmatch(account)
+    stock = _STOCK_ACCOUNT.fullmatch(account)
+    item = _ITEM_ASSET.fullmatch(asset)
+    if not (member or stock or _SYSTEM_ACCOUNT.fullmatch(account)):
+        raise LedgerRuleViolation(
+            f"unknown account {account!r}", field=field_name, rule="known_account"
+        )
+    if asset not in (POINTS, XP) and not item:
+        raise LedgerRuleViolation(f"unknown asset {asset!r}", field="asset", rule="known_asset")
+    allowed = True
+    if member:
+        kind = member.group(2)
+        allowed = (
+            (kind == "points" and asset == POINTS)
+            or (kind == "xp" and asset == XP)
+            or (kind == "inventory" and item is not None)
+        )
+    elif stock:
+        allowed = item is not None and item.group(1) == stock.group(1)
+    if not allowed:
+        raise LedgerRuleViolation(
+            f"account {account!r} cannot hold {asset}",
+            field=field_name,
+            rule="asset_matches_account",
+        )
+
+
+def check_request(request: LedgerRequest) -> None:
+    """Shape rules that need no state: ids, amounts, accounts, reasons, timeouts."""
+    _check_id(request.id, "id")
+    _check_reason(request.reason)
+    if len(request.reference) > 256:
+        raise LedgerRuleViolation("reference is too long", field="reference", rule="max_length")
+    if len(json.dumps(dict(request.metadata), default=str)) > 4096:
+        raise LedgerRuleViolation("metadata is too large", field="metadata", rule="max_size")
+    if isinstance(request, ResolvePending):
+        _check_id(request.pending_id, "pending_id")
+        if request.amount is not None:
+            _check_amount(request.amount)
+        if not request.post and request.amount is not None:
+            raise LedgerRuleViolation(
+                "a void releases the whole hold; omit amount",
+                field="amount",
+                rule="void_has_no_amount",
+            )
+        return
+    _check_amount(request.amount)
+    if request.debit == request.credit:
+        raise LedgerRuleViolation(
+            "debit and credit accounts must differ", field="credit", rule="accounts_must_differ"
+        )
+    check_account(request.debit, request.asset, field_name="debit")
+    check_account(request.credit, request.asset, field_name="credit")
+    if request.pending:
+        timeout = request.timeout_seconds
+        if timeout is not None and (
+            type(timeout) is not int or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
+        ):
+            raise LedgerRuleViolation(
+                f"timeout must be 1-{MAX_TIMEOUT_SECONDS} seconds",
+                field="timeout_seconds",
+                rule="timeout_range",
+            )
+    elif request.timeout_seconds is not None:
+        raise LedgerRuleViolation(
+            "only pending transfers time out", field="timeout_seconds", rule="pending_only"
+        )
+
+
+def _check_id(value: str, field_name: str) -> None:
+    if not isinstance(value, str) or not _TRANSFER_ID.fullmatch(value):
+        raise LedgerRuleViolation(
+            "transfer ids are 1-128 characters of letters, digits and _.:@/-",
+            field=field_name,
+            rule="id_format",
+        )
+
+
+def _check_reason(reason: str) -> None:
+    if reason not in REASONS:
+        raise LedgerRuleViolation(
+            f"unknown reason {reason!r}; one of {', '.join(sorted(REASONS))}",
+            field="reason",
+            rule="known_reason",
+        )
+
+
+def _check_amount(amount: int) -> None:
+    if type(amount) is not int or not 1 <= amount <= MAX_AMOUNT:
+        raise LedgerRuleViolation(
+            f"amount must be a whole number from 1 to {MAX_AMOUNT}",
+            field="amount",
+            rule="amount_range",
+        )
+
+
+def differing_fields(existing: Transfer, request: LedgerRequest, kind: TransferKind) -> list[str]:
+    """The fields in which a retried request differs from the transfer stored under its id."""
+    if isinstance(request, ResolvePending):
+        wanted: dict[str, Any] = {
+            "kind": kind, "pending_id": request.pending_id, "reason": request.reason,
+            "reference": request.reference, "metadata": dict(request.metadata),
+        }  # fmt: skip
+        if request.amount is not None:
+            wanted["amount"] = request.amount
+    else:
+        wanted = {
+            "kind": kind, "debit": request.debit, "credit": request.credit,
+            "asset": request.asset, "amount": request.amount, "reason": request.reason,
+            "reference": request.reference, "metadata": dict(request.metadata),
+            "timeout_seconds": request.timeout_seconds if request.pending else None,
+        }  # fmt: skip
+    have = {name: getattr(existing, name) for name in wanted}
+    have["metadata"] = dict(existing.metadata)
+    return sorted(name for name, value in wanted.items() if have[name] != value)
+
+
+def request_kind(request: LedgerRequest) -> TransferKind:
+    if isinstance(request, ResolvePending):
+        if request.expiry:
+            return TransferKind.EXPIRE_PENDING
+        return TransferKind.POST_PENDING if request.post else TransferKind.VOID_PENDING
+    return TransferKind.PENDING if request.pending else TransferKind.POSTED
+
+
+def request_digest(request: LedgerRequest) -> str:
+    """A stable digest of a request, kept for ids that failed."""
+    payload = json.dumps(
+        {"type": type(request).__name__} | _as_dict(request), sort_keys=True, default=str
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _as_dict(request: LedgerRequest) -> dict[str, Any]:
+    return {name: getattr(request, name) for name in request.__slots__}
+
+
+def expirable_points(lots: list[tuple[int, datetime]], debited: int, cutoff: datetime) -> int:
+    """Points to expire: what is left of lots earned at or before ``cutoff``.
+
+    ``lots`` are the account's credits in order (amount, earned_at); ``debited`` is everything
+    that has left the account or is held (posted and pending debits). Debits consume the
+    earliest lots first, so what remains of the expired lots is the expired lots' total minus
+    all debits, never below zero — earn 100, spend 60 → 40 expire.
+    """
+    expired_total = sum(amount for amount, earned_at in lots if earned_at <= cutoff)
+    return max(0, expired_total - debited)

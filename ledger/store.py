@@ -1,0 +1,324 @@
+"""Persistence of the ledger: append-only transfers, derived balances, the chain head.
+
+Every ledger write first locks the single ``ledger_head`` row (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite write transactions are already serial), which orders transfers into one
+hash chain and makes the balance checks race-free. Transfers are never updated or deleted:
+the ORM refuses it here and database triggers refuse it below (see the migration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    event,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UtcDateTime
+from ledger.model import (
+    GENESIS_HASH,
+    AccountId,
+    Asset,
+    Balance,
+    Transfer,
+    TransferId,
+    TransferKind,
+)
+
+
+class LedgerHeadRow(Base):
+    """The end of the hash chain; one row, locked by every ledger write."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TransferRow(Base):
+    __tablename__ = "ledger_transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="positive_amount"),
+        CheckConstraint("debit_account <> credit_account", name="distinct_accounts"),
+        CheckConstraint(
+            "kind IN ('posted', 'pending', 'post_pending', 'void_pending', 'expire_pending')",
+            name="known_kind",
+        ),
+        Index("ix_ledger_transfers_debit", "debit_account", "asset", "seq"),
+        Index("ix_ledger_transfers_credit", "credit_account", "asset", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    debit_account: Mapped[str] = mapped_column(String(96))
+    credit_account: Mapped[str] = mapped_column(String(96))
+    asset: Mapped[str] = mapped_column(String(80))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(256))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    # Unique: a hold is resolved (posted, voided or expired) at most once.
+    pending_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    timeout_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Unique: a transfer is reversed at most once.
+    reversal_of: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    def to_transfer(self) -> Transfer:
+        return Transfer(
+            seq=self.seq,
+            id=self.id,
+            kind=TransferKind(self.kind),
+            debit=self.debit_account,
+            credit=self.credit_account,
+            asset=self.asset,
+            amount=self.amount,
+            reason=self.reason,
+            reference=self.reference,
+            metadata=self.meta,
+            pending_id=self.pending_id,
+            timeout_seconds=self.timeout_seconds,
+            timeout_at=self.timeout_at,
+            reversal_of=self.reversal_of,
+            created_at=self.created_at,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> TransferRow:
+        return cls(
+            seq=transfer.seq,
+            id=transfer.id,
+            kind=transfer.kind.value,
+            debit_account=transfer.debit,
+            credit_account=transfer.credit,
+            asset=transfer.asset,
+            amount=transfer.amount,
+            reason=transfer.reason,
+            reference=transfer.reference,
+            meta=dict(transfer.metadata),
+            pending_id=transfer.pending_id,
+            timeout_seconds=transfer.timeout_seconds,
+            timeout_at=transfer.timeout_at,
+            reversal_of=transfer.reversal_of,
+            created_at=transfer.created_at,
+            prev_hash=transfer.prev_hash,
+            hash=transfer.hash,
+        )
+
+
+@event.listens_for(TransferRow, "before_update")
+@event.listens_for(TransferRow, "before_delete")
+def _append_only(*_: object) -> None:
+    raise RuntimeError("ledger transfers are append-only; correct with a reversal transfer")
+
+
+class BalanceRow(Base):
+    """Derived totals per (account, asset), kept for speed; ``verify`` proves them."""
+
+    __tablename__ = "ledger_balances"
+    __table_args__ = (
+        # Member and stock accounts never go negative, whatever the code above does.
+        CheckConstraint(
+            "account LIKE 'system:%' OR credits_posted - debits_posted - debits_pending >= 0",
+            name="non_negative_unless_system",
+        ),
+    )
+
+    account: Mapped[str] = mapped_column(String(96), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    debits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    debits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def to_balance(self) -> Balance:
+        return Balance(
+            self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending
+        )
+
+
+class FailedTransferRow(Base):
+    """Ids whose transfer was refused by a rule of state; they stay failed."""
+
+    __tablename__ = "ledger_failed_transfers"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_head(self) -> LedgerHeadRow:
+        head = self.session.scalar(
+            select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
+        )
+        if head is None:  # the migration seeds it; an empty table means a broken schema
+            raise RuntimeError("ledger_head row missing: run `paperleague db upgrade`")
+        return head
+
+    def transfers_by_id(self, ids: Iterable[TransferId]) -> dict[TransferId, Transfer]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(select(TransferRow).where(TransferRow.id.in_(wanted)))
+        return {row.id: row.to_transfer() for row in rows}
+
+    def resolution_of(self, pending_id: TransferId) -> Transfer | None:
+        row = self.session.scalar(select(TransferRow).where(TransferRow.pending_id == pending_id))
+        return None if row is None else row.to_transfer()
+
+    def reversal_of(self, transfer_id: TransferId) -> Transfer | None:
+        row = self.session.scalar(select(TransferRow).where(TransferRow.reversal_of == transfer_id))
+        return None if row is None else row.to_transfer()
+
+    def failures_by_id(self, ids: Iterable[TransferId]) -> dict[TransferId, FailedTransferRow]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(
+            select(FailedTransferRow).where(FailedTransferRow.id.in_(wanted))
+        )
+        return {row.id: row for row in rows}
+
+    def balance_rows(
+        self, keys: Iterable[tuple[AccountId, Asset]]
+    ) -> dict[tuple[str, str], BalanceRow]:
+        wanted = list(set(keys))
+        found: dict[tuple[str, str], BalanceRow] = {}
+        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+            stmt = select(BalanceRow).where(tuple_(BalanceRow.account, BalanceRow.asset).in_(chunk))
+            found |= {(row.account, row.asset): row for row in self.session.scalars(stmt)}
+        for key in wanted:
+            if key not in found:
+                row = BalanceRow(
+                    account=key[0], asset=key[1], debits_posted=0, credits_posted=0,
+                    debits_pending=0, credits_pending=0,
+                )  # fmt: skip
+                self.session.add(row)
+                found[key] = row
+        return found
+
+    def balance(self, account: AccountId, asset: Asset) -> Balance:
+        row = self.session.get(BalanceRow, (account, asset))
+        return Balance() if row is None else row.to_balance()
+
+    def balances(self) -> dict[tuple[AccountId, Asset], Balance]:
+        return {
+            (r.account, r.asset): r.to_balance() for r in self.session.scalars(select(BalanceRow))
+        }
+
+    def add_transfers(self, transfers: Sequence[Transfer]) -> None:
+        self.session.add_all([TransferRow.of(t) for t in transfers])
+
+    def add_failures(self, failures: Sequence[FailedTransferRow]) -> None:
+        existing = self.failures_by_id(f.id for f in failures)
+        self.session.add_all([f for f in failures if f.id not in existing])
+
+    def all_transfers(self, *, batch: int = 5000) -> Iterable[Transfer]:
+        """Every transfer in chain order, streamed in batches."""
+        after = 0
+        while True:
+            rows = self.session.scalars(
+                select(TransferRow)
+                .where(TransferRow.seq > after)
+                .order_by(TransferRow.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from (row.to_transfer() for row in rows)
+            after = rows[-1].seq
+
+    def head(self) -> tuple[int, str]:
+        head = self.session.get(LedgerHeadRow, 1)
+        return (0, GENESIS_HASH) if head is None else (head.last_seq, head.last_hash)
+
+    def history(
+        self, accounts: Sequence[AccountId], *, before_seq: int | None, limit: int
+    ) -> list[Transfer]:
+        """Transfers touching ``accounts``, newest first."""
+        stmt = select(TransferRow).where(
+            or_(TransferRow.debit_account.in_(accounts), TransferRow.credit_account.in_(accounts))
+        )
+        if before_seq is not None:
+            stmt = stmt.where(TransferRow.seq < before_seq)
+        rows = self.session.scalars(stmt.order_by(TransferRow.seq.desc()).limit(limit))
+        return [row.to_transfer() for row in rows]
+
+    def posted_balance_at(self, account: AccountId, asset: Asset, at: datetime) -> int:
+        """The posted balance of (account, asset) as of ``at``, replayed from transfers."""
+        posting = TransferRow.kind.in_(["posted", "post_pending"])
+        base = (TransferRow.asset == asset) & posting & (TransferRow.created_at <= at)
+        credits = self.session.scalar(
+            select(func.coalesce(func.sum(TransferRow.amount), 0)).where(
+                base & (TransferRow.credit_account == account)
+            )
+        )
+        debits = self.session.scalar(
+            select(func.coalesce(func.sum(TransferRow.amount), 0)).where(
+                base & (TransferRow.debit_account == account)
+            )
+        )
+        return int(credits or 0) - int(debits or 0)
+
+    def credits_to(self, account: AccountId, asset: Asset) -> list[tuple[int, datetime]]:
+        """Posted credits to an account in order: its lots (amount, earned_at)."""
+        rows = self.session.execute(
+            select(TransferRow.amount, TransferRow.created_at)
+            .where(
+                TransferRow.credit_account == account,
+                TransferRow.asset == asset,
+                TransferRow.kind.in_(["posted", "post_pending"]),
+            )
+            .order_by(TransferRow.seq)
+        )
+        return [(int(amount), created_at) for amount, created_at in rows]
+
+    def lapsed_holds(self, now: datetime, *, limit: int) -> list[Transfer]:
+        """Pending transfers past their timeout and not yet resolved."""
+        resolved = select(TransferRow.pending_id).where(TransferRow.pending_id.is_not(None))
+        rows = self.session.scalars(
+            select(TransferRow)
+            .where(
+                TransferRow.kind == "pending",
+                TransferRow.timeout_at.is_not(None),
+                TransferRow.timeout_at <= now,
+                TransferRow.id.not_in(resolved),
+            )
+            .order_by(TransferRow.seq)
+            .limit(limit)
+        )
+        return [row.to_transfer() for row in rows]
+
+    def member_point_accounts(self) -> list[AccountId]:
+        stmt = select(BalanceRow.account).where(
+            BalanceRow.asset == "POINTS", BalanceRow.account.like("member:%:points")
+        )
+        return list(self.session.scalars(stmt.order_by(BalanceRow.account)))
