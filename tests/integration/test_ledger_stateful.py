@@ -65,14 +65,17 @@ def run_machine(databases: object) -> None:
             if self._submit([TransferRequest(tid, ISSUANCE, account, asset, amount, "grant")]):
                 self.posted.append(tid)
 
+        def _spend(self, member: int, amount: int) -> TransferRequest:
+            account = points_account(member)
+            return TransferRequest(
+                self._id("spend"), account, REDEEMED, POINTS, amount, "redemption"
+            )
+
         @rule(member=st.sampled_from(MEMBERS), amount=amounts)
         def spend(self, member: int, amount: int) -> None:
-            tid = self._id("spend")
-            request = TransferRequest(
-                tid, points_account(member), REDEEMED, POINTS, amount, "redemption"
-            )
+            request = self._spend(member, amount)
             if self._submit([request]):
-                self.posted.append(tid)
+                self.posted.append(request.id)
 
         @rule(a=st.sampled_from(MEMBERS), b=st.sampled_from(MEMBERS), x=amounts, y=amounts)
         def linked_pair(self, a: int, b: int, x: int, y: int) -> None:
