@@ -17,6 +17,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.store import UserRepository
+from ledger.services import LedgerUnitOfWork
 
 
 def _settings(request: Request) -> Settings:
@@ -36,6 +37,13 @@ def _users_uow(database: DatabaseDep) -> UsersUnitOfWork:
 
 
 UsersUow = Annotated[UsersUnitOfWork, Depends(_users_uow)]
+
+
+def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
+    return LedgerUnitOfWork(database.sessions)
+
+
+LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
