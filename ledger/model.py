@@ -41,10 +41,22 @@ _ITEM_ASSET = re.compile(rf"^ITEM:({_ITEM_KEY})$")
 _TRANSFER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{1,128}$")
 REASONS = frozenset(
     {
-        "checkin", "task", "referral", "contest_prize", "redemption", "expiry", "adjustment",
-        "reversal", "stock", "grant", "hold", "fulfilment", "cancellation", "transfer",
+        "checkin",
+        "task",
+        "referral",
+        "contest_prize",
+        "redemption",
+        "expiry",
+        "adjustment",
+        "reversal",
+        "stock",
+        "grant",
+        "hold",
+        "fulfilment",
+        "cancellation",
+        "transfer",
     }
-)  # fmt: skip
+)
 
 
 def member_account(member_id: int, kind: str) -> AccountId:
@@ -202,11 +214,22 @@ class Transfer:
 
     def _hashed_fields(self) -> list[Any]:
         return [
-            self.seq, self.id, self.kind.value, self.debit, self.credit, self.asset, self.amount,
-            self.reason, self.reference, dict(self.metadata), self.pending_id,
-            self.timeout_seconds, _iso(self.timeout_at), self.reversal_of,
+            self.seq,
+            self.id,
+            self.kind.value,
+            self.debit,
+            self.credit,
+            self.asset,
+            self.amount,
+            self.reason,
+            self.reference,
+            dict(self.metadata),
+            self.pending_id,
+            self.timeout_seconds,
+            _iso(self.timeout_at),
+            self.reversal_of,
             _iso(self.created_at),
-        ]  # fmt: skip
+        ]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -249,11 +272,15 @@ def effects(transfer: Transfer, pending: Transfer | None) -> list[tuple[AccountI
     """How a transfer changes the balances it touches (``pending`` for resolutions)."""
     debit, credit, asset = transfer.debit, transfer.credit, transfer.asset
     if transfer.kind is TransferKind.POSTED:
-        return [(debit, asset, Balance(debits_posted=transfer.amount)),
-                (credit, asset, Balance(credits_posted=transfer.amount))]  # fmt: skip
+        return [
+            (debit, asset, Balance(debits_posted=transfer.amount)),
+            (credit, asset, Balance(credits_posted=transfer.amount)),
+        ]
     if transfer.kind is TransferKind.PENDING:
-        return [(debit, asset, Balance(debits_pending=transfer.amount)),
-                (credit, asset, Balance(credits_pending=transfer.amount))]  # fmt: skip
+        return [
+            (debit, asset, Balance(debits_pending=transfer.amount)),
+            (credit, asset, Balance(credits_pending=transfer.amount)),
+        ]
     assert pending is not None, "a resolution needs its pending transfer"
     held = pending.amount
     posted = transfer.amount if transfer.kind is TransferKind.POST_PENDING else 0
@@ -368,18 +395,26 @@ def differing_fields(existing: Transfer, request: LedgerRequest, kind: TransferK
     """The fields in which a retried request differs from the transfer stored under its id."""
     if isinstance(request, ResolvePending):
         wanted: dict[str, Any] = {
-            "kind": kind, "pending_id": request.pending_id, "reason": request.reason,
-            "reference": request.reference, "metadata": dict(request.metadata),
-        }  # fmt: skip
+            "kind": kind,
+            "pending_id": request.pending_id,
+            "reason": request.reason,
+            "reference": request.reference,
+            "metadata": dict(request.metadata),
+        }
         if request.amount is not None:
             wanted["amount"] = request.amount
     else:
         wanted = {
-            "kind": kind, "debit": request.debit, "credit": request.credit,
-            "asset": request.asset, "amount": request.amount, "reason": request.reason,
-            "reference": request.reference, "metadata": dict(request.metadata),
+            "kind": kind,
+            "debit": request.debit,
+            "credit": request.credit,
+            "asset": request.asset,
+            "amount": request.amount,
+            "reason": request.reason,
+            "reference": request.reference,
+            "metadata": dict(request.metadata),
             "timeout_seconds": request.timeout_seconds if request.pending else None,
-        }  # fmt: skip
+        }
     have = {name: getattr(existing, name) for name in wanted}
     have["metadata"] = dict(existing.metadata)
     return sorted(name for name, value in wanted.items() if have[name] != value)

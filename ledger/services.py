@@ -49,14 +49,21 @@ from ledger.model import (
     request_digest,
     request_kind,
 )
-from ledger.store import FailedTransferRow, LedgerHeadRow, LedgerRepository
+from ledger.store import (
+    EngagementRepository,
+    FailedTransferRow,
+    LedgerHeadRow,
+    LedgerRepository,
+)
 
 
 class LedgerUnitOfWork(UnitOfWork):
     ledger: LedgerRepository
+    engagement: EngagementRepository
 
     def _bind(self, session: Session) -> None:
         self.ledger = LedgerRepository(session)
+        self.engagement = EngagementRepository(session)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -136,8 +143,11 @@ def append(
         first = next(iter(failed.values()))
         raise IdAlreadyFailed(
             f"transfer {first.id!r} already failed ({first.code}); use a new id",
-            field="id", rule="id_already_failed", failed_id=first.id, original_error=first.code,
-        )  # fmt: skip
+            field="id",
+            rule="id_already_failed",
+            failed_id=first.id,
+            original_error=first.code,
+        )
     return _chain(repo, head, requests, now=now, reversal_of=reversal_of)
 
 
@@ -151,8 +161,9 @@ def _replayed(repo: LedgerRepository, requests: Sequence[LedgerRequest]) -> list
             if named:
                 raise TransferExists(
                     f"transfer {request.id!r} exists with different {', '.join(named)}",
-                    transfer_id=request.id, differing=named,
-                )  # fmt: skip
+                    transfer_id=request.id,
+                    differing=named,
+                )
     if len(existing) != len(requests):
         raise Conflict(
             "some transfers of this linked group exist and some do not; resubmit the same group",
@@ -189,10 +200,13 @@ def _chain(
                     InsufficientFunds(
                         f"{account} has {working[(account, asset)].available} {asset} available, "
                         f"needs {made_transfer.amount}",
-                        field="amount", rule="exceeds_available", account=account, asset=asset,
+                        field="amount",
+                        rule="exceeds_available",
+                        account=account,
+                        asset=asset,
                     ),
                     request.id,
-                )  # fmt: skip
+                )
             working[(account, asset)] = after
         if made_transfer.kind is TransferKind.PENDING:
             pendings[made_transfer.id] = made_transfer
@@ -243,10 +257,11 @@ def _resolvable(
         raise LedgerRefusal(
             PendingAlreadyResolved(
                 f"hold {pending.id!r} was already {how} (by {resolution.id!r})",
-                field="pending_id", resolution=how,
+                field="pending_id",
+                resolution=how,
             ),
             request.id,
-        )  # fmt: skip
+        )
     lapsed = pending.timeout_at is not None and now >= pending.timeout_at
     if lapsed and not request.expiry:
         raise LedgerRefusal(
@@ -268,33 +283,50 @@ def _draft(
     prev_hash: str,
 ) -> Transfer:
     common = {
-        "seq": seq, "id": request.id, "kind": request_kind(request), "reason": request.reason,
-        "reference": request.reference, "metadata": dict(request.metadata), "reversal_of": None,
-        "created_at": now, "prev_hash": prev_hash, "hash": "",
-    }  # fmt: skip
+        "seq": seq,
+        "id": request.id,
+        "kind": request_kind(request),
+        "reason": request.reason,
+        "reference": request.reference,
+        "metadata": dict(request.metadata),
+        "reversal_of": None,
+        "created_at": now,
+        "prev_hash": prev_hash,
+        "hash": "",
+    }
     if isinstance(request, TransferRequest):
         timeout = request.timeout_seconds if request.pending else None
         return Transfer(
-            debit=request.debit, credit=request.credit, asset=request.asset,
-            amount=request.amount, pending_id=None, timeout_seconds=timeout,
+            debit=request.debit,
+            credit=request.credit,
+            asset=request.asset,
+            amount=request.amount,
+            pending_id=None,
+            timeout_seconds=timeout,
             timeout_at=None if timeout is None else now + timedelta(seconds=timeout),
             **common,  # type: ignore[arg-type]
-        )  # fmt: skip
+        )
     assert pending is not None
     amount = request.amount if request.post and request.amount is not None else pending.amount
     if amount > pending.amount:
         raise LedgerRefusal(
             LedgerRuleViolation(
                 f"cannot post {amount}: hold {pending.id!r} reserves {pending.amount}",
-                field="amount", rule="exceeds_pending_amount",
+                field="amount",
+                rule="exceeds_pending_amount",
             ),
             request.id,
-        )  # fmt: skip
+        )
     return Transfer(
-        debit=pending.debit, credit=pending.credit, asset=pending.asset, amount=amount,
-        pending_id=pending.id, timeout_seconds=None, timeout_at=None,
+        debit=pending.debit,
+        credit=pending.credit,
+        asset=pending.asset,
+        amount=amount,
+        pending_id=pending.id,
+        timeout_seconds=None,
+        timeout_at=None,
         **common,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 def record_failures(
@@ -361,9 +393,14 @@ def reverse(
                     reversal_id=done.id,
                 )
             request = TransferRequest(
-                id=reversal_id, debit=original.credit, credit=original.debit, asset=original.asset,
-                amount=original.amount, reason=reason, reference=reference or original.id,
-            )  # fmt: skip
+                id=reversal_id,
+                debit=original.credit,
+                credit=original.debit,
+                asset=original.asset,
+                amount=original.amount,
+                reason=reason,
+                reference=reference or original.id,
+            )
             made = append(repo, [request], now=now, reversal_of=original)
             uow.commit()
             return made[0]
@@ -382,11 +419,14 @@ def expire_holds(
         uow.ledger.lock_head()
         requests = [
             ResolvePending(
-                id=f"expire:{hold.id}", pending_id=hold.id, post=False, reason="expiry",
+                id=f"expire:{hold.id}",
+                pending_id=hold.id,
+                post=False,
+                reason="expiry",
                 expiry=True,
             )
             for hold in uow.ledger.lapsed_holds(moment, limit=limit)
-        ]  # fmt: skip
+        ]
         if not requests:
             return []
         made = append(uow.ledger, requests, now=moment)
@@ -419,11 +459,15 @@ def expire_points(
                 continue
             expired_lots = sum(1 for _, earned_at in lots if earned_at <= cutoff)
             request = TransferRequest(
-                id=f"expiry:{account}:{expired_lots}:{debited}", debit=account, credit=EXPIRED,
-                asset=POINTS, amount=amount, reason="expiry",
+                id=f"expiry:{account}:{expired_lots}:{debited}",
+                debit=account,
+                credit=EXPIRED,
+                asset=POINTS,
+                amount=amount,
+                reason="expiry",
                 reference=f"points earned on or before {cutoff.date().isoformat()}",
                 metadata={"days": days, "cutoff": cutoff.isoformat()},
-            )  # fmt: skip
+            )
             made += append(repo, [request], now=moment)
             uow.commit()
     return made

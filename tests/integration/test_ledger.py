@@ -37,13 +37,21 @@ ALICE = points_account(1)
 
 
 def grant(id: str, amount: int, account: str = ALICE, **kw: object) -> TransferRequest:
-    return TransferRequest(id=id, debit=ISSUANCE, credit=account, asset=POINTS, amount=amount,
-                           reason="grant", **kw)  # type: ignore[arg-type]  # fmt: skip
+    return TransferRequest(
+        id=id, debit=ISSUANCE, credit=account, asset=POINTS, amount=amount, reason="grant", **kw
+    )  # type: ignore[arg-type]
 
 
 def spend(id: str, amount: int, account: str = ALICE, **kw: object) -> TransferRequest:
-    return TransferRequest(id=id, debit=account, credit=REDEEMED, asset=POINTS, amount=amount,
-                           reason="redemption", **kw)  # type: ignore[arg-type]  # fmt: skip
+    return TransferRequest(
+        id=id,
+        debit=account,
+        credit=REDEEMED,
+        asset=POINTS,
+        amount=amount,
+        reason="redemption",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def available(uow: LedgerUnitOfWork, account: str = ALICE, asset: str = POINTS) -> int:
@@ -99,12 +107,26 @@ def test_bad_input_writes_nothing_at_all(ledger_uow: LedgerUnitOfWork) -> None:
 def test_linked_transfers_are_all_or_nothing(ledger_uow: LedgerUnitOfWork) -> None:
     ticket = item_asset("ticket")
     services.transfer(ledger_uow, grant("g1", 100), now=T0)
-    services.transfer(ledger_uow, TransferRequest(
-        id="stock", debit=ISSUANCE, credit=stock_account("ticket"), asset=ticket, amount=1,
-        reason="stock"), now=T0)  # fmt: skip
+    services.transfer(
+        ledger_uow,
+        TransferRequest(
+            id="stock",
+            debit=ISSUANCE,
+            credit=stock_account("ticket"),
+            asset=ticket,
+            amount=1,
+            reason="stock",
+        ),
+        now=T0,
+    )
     take_ticket = lambda id: TransferRequest(  # noqa: E731
-        id=id, debit=stock_account("ticket"), credit=inventory_account(1), asset=ticket,
-        amount=1, reason="redemption")  # fmt: skip
+        id=id,
+        debit=stock_account("ticket"),
+        credit=inventory_account(1),
+        asset=ticket,
+        amount=1,
+        reason="redemption",
+    )
     services.submit(ledger_uow, [spend("r1-points", 60), take_ticket("r1-item")], now=T0)
     with pytest.raises(InsufficientFunds):  # points suffice, the stock does not
         services.submit(ledger_uow, [spend("r2-points", 30), take_ticket("r2-item")], now=T0)

@@ -89,8 +89,16 @@ def run_machine(databases: object) -> None:
         @rule(member=st.sampled_from(MEMBERS), amount=amounts, timeout=st.integers(1, 7200))
         def hold(self, member: int, amount: int, timeout: int) -> None:
             tid = self._id("hold")
-            request = TransferRequest(tid, points_account(member), REDEEMED, POINTS, amount,
-                                      "hold", pending=True, timeout_seconds=timeout)  # fmt: skip
+            request = TransferRequest(
+                tid,
+                points_account(member),
+                REDEEMED,
+                POINTS,
+                amount,
+                "hold",
+                pending=True,
+                timeout_seconds=timeout,
+            )
             if self._submit([request]):
                 self.holds.append(tid)
 
@@ -151,7 +159,7 @@ def run_machine(databases: object) -> None:
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
-        ),  # fmt: skip
+        ),
     )
 
 

@@ -24,8 +24,14 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _request(**changes: object) -> TransferRequest:
-    base = {"id": "t1", "debit": ISSUANCE, "credit": "member:1:points", "asset": POINTS,
-            "amount": 10, "reason": "grant"}  # fmt: skip
+    base = {
+        "id": "t1",
+        "debit": ISSUANCE,
+        "credit": "member:1:points",
+        "asset": POINTS,
+        "amount": 10,
+        "reason": "grant",
+    }
     return TransferRequest(**(base | changes))  # type: ignore[arg-type]
 
 
