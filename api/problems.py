@@ -134,7 +134,8 @@ def _status_for(exc: DomainError) -> int:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = _status_for(exc)
-    extensions = dict(exc.extensions)
+    reserved = {"type", "title", "status", "detail", "instance"}
+    extensions = {k: v for k, v in exc.extensions.items() if k not in reserved}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RuleViolation):
         extensions["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.detail}]

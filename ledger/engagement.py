@@ -25,6 +25,7 @@ from ledger.earning import (
     Award,
     EarningRules,
     TaskRule,
+    check_timezone,
     iso_week,
     multiplied,
     next_streak,
@@ -107,6 +108,8 @@ def set_levels(
 def set_earning_rules(
     uow: LedgerUnitOfWork, rules: EarningRules, *, operator_id: int, now: datetime | None = None
 ) -> EarningRules:
+    """Publish a new version of the earning rules."""
+    check_timezone(rules.timezone)
     with uow:
         version = current_rules(uow).version + 1
         uow.engagement.add(
@@ -622,7 +625,7 @@ def resolve_redemption(
                 raise Conflict(
                     f"redemption is {status.value}; only pending ones can be {action}ed",
                     rule="pending_only",
-                    status=status.value,
+                    redemption_status=status.value,
                 )
             requests = [
                 ResolvePending(
