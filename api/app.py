@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.problems import COMMON_PROBLEMS, install_problem_handlers
-from api.routes import admin_users, auth, health
+from api.routes import admin_engagement, admin_ledger, admin_users, auth, health, points
 from api.store import IdempotencyStore
 from core import migrations
 from core.config import Settings, get_settings
@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
     v1.include_router(admin_users.router)
+    v1.include_router(admin_ledger.router)
+    v1.include_router(points.router)
+    v1.include_router(admin_engagement.router)
     app.include_router(health.router)
     app.include_router(v1)
 

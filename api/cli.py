@@ -1,7 +1,9 @@
-"""The ``paperleague`` command: serve the API, migrate the database, manage users."""
+"""The ``paperleague`` command: serve, migrate the database, manage users, audit the ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -13,12 +15,15 @@ from core.db import Database
 from core.errors import DomainError
 from core.users import services
 from core.users.model import Role
+from ledger import services as ledger_services
 
 cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+ledger_cli = typer.Typer(help="The points / XP / stock ledger.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
+cli.add_typer(ledger_cli, name="ledger")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -120,6 +125,46 @@ def user_create(
         raise typer.Exit(1) from exc
     roles = ",".join(sorted(user.roles))
     typer.echo(f"created user {user.id} {user.username} roles={roles}")
+
+
+@contextmanager
+def _ledger(database_url: str | None) -> Iterator[ledger_services.LedgerUnitOfWork]:
+    """The ledger of an existing database; refuses (exit 1) a schema that is not at head."""
+    database = _database(_settings(database_url))
+    try:
+        current, head = migrations.current_revision(database.engine), migrations.head_revision()
+        if current != head:
+            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
+            raise typer.Exit(1)
+        yield ledger_services.LedgerUnitOfWork(database.sessions)
+    finally:
+        database.dispose()
+
+
+@ledger_cli.command("verify")
+def ledger_verify(database_url: DatabaseUrl = None) -> None:
+    """Recompute the hash chain and every balance from the transfers; exit 1 on any mismatch."""
+    with _ledger(database_url) as uow:
+        report = ledger_services.verify(uow)
+    if not report.ok:
+        for error in report.errors:
+            typer.echo(error)
+        typer.echo(f"FAILED: {len(report.errors)} errors in {report.transfers} transfers")
+        raise typer.Exit(1)
+    typer.echo(f"ok: {report.transfers} transfers, head at seq {report.head_seq}")
+
+
+@ledger_cli.command("trial-balance")
+def ledger_trial_balance(database_url: DatabaseUrl = None) -> None:
+    """Print posted and pending totals per asset (zero when sound); exit 1 if unbalanced."""
+    with _ledger(database_url) as uow:
+        trial = ledger_services.trial_balance(uow)
+    for asset in sorted(trial.totals):
+        typer.echo(f"{asset} posted {trial.totals[asset]} pending {trial.pending_totals[asset]}")
+    verdict = "balanced" if trial.balanced else "UNBALANCED"
+    typer.echo(f"{verdict}: {len(trial.totals)} assets, {len(trial.accounts)} balances")
+    if not trial.balanced:
+        raise typer.Exit(1)
 
 
 def main() -> None:

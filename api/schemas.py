@@ -54,6 +54,12 @@ class SignUpIn(BaseModel):
     display_name: DisplayName
 
 
+class MemberSignUpIn(SignUpIn):
+    referral_code: str | None = Field(
+        default=None, max_length=64, description="The inviting member's username"
+    )
+
+
 class CreateUserIn(SignUpIn):
     roles: list[Role] = Field(min_length=1, max_length=3, examples=[["operator"]])
 

@@ -39,9 +39,16 @@ class UnitOfWork:
         self.session.close()
 
     @contextmanager
-    def reading(self) -> Iterator[Self]:
-        """A read-only transaction (never committed)."""
+    def reading(self, *, snapshot: bool = False) -> Iterator[Self]:
+        """A read-only transaction (never committed).
+
+        ``snapshot=True`` makes every query see the same committed state (REPEATABLE READ on
+        PostgreSQL; a SQLite read transaction already is one), for reports that read a table
+        several times, such as ledger verification.
+        """
         self._open(write=False)
+        if snapshot and self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
             yield self
         finally:

@@ -30,7 +30,8 @@ ISSUANCE: AccountId = "system:issuance"
 REDEEMED: AccountId = "system:redeemed"
 EXPIRED: AccountId = "system:expired"
 GENESIS_HASH = "0" * 64
-MAX_AMOUNT = 10**15  # per transfer; keeps every sum far inside 64-bit columns
+MAX_AMOUNT = 10**15  # per transfer
+MAX_TOTAL = 2**62  # per running total of an account; refused beyond, far inside BIGINT
 MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
 
 _ITEM_KEY = r"[a-z0-9][a-z0-9_-]{0,63}"
@@ -348,6 +349,12 @@ def check_request(request: LedgerRequest) -> None:
         )
     check_account(request.debit, request.asset, field_name="debit")
     check_account(request.credit, request.asset, field_name="credit")
+    if request.asset == XP and member_of(request.debit) is not None:
+        raise LedgerRuleViolation(
+            "XP is never spent or moved out of a member (a mistaken grant is reversed)",
+            field="debit",
+            rule="xp_never_debited",
+        )
     if request.pending:
         timeout = request.timeout_seconds
         if timeout is not None and (

@@ -22,6 +22,7 @@ from core.uow import UnitOfWork
 from ledger.model import (
     EXPIRED,
     GENESIS_HASH,
+    MAX_TOTAL,
     POINTS,
     RESOLUTIONS,
     AccountId,
@@ -195,6 +196,15 @@ def _chain(
         made_transfer = dataclasses.replace(draft, hash=draft.content_hash())
         for account, asset, delta in effects(made_transfer, pending):
             after = working[(account, asset)] + delta
+            if max(abs(after.debits_posted), abs(after.credits_posted)) > MAX_TOTAL:
+                raise LedgerRefusal(
+                    LedgerRuleViolation(
+                        f"{account} would pass the ledger's limit of {MAX_TOTAL} {asset}",
+                        field="amount",
+                        rule="total_limit",
+                    ),
+                    request.id,
+                )
             if not may_go_negative(account) and after.available < 0:
                 raise LedgerRefusal(
                     InsufficientFunds(
@@ -366,7 +376,6 @@ def reverse(
 ) -> Transfer:
     """Undo a posted transfer with an opposite transfer; at most once per original."""
     reversal_id = f"reversal:{transfer_id}"
-    request: TransferRequest | None = None
     try:
         with uow:
             repo = uow.ledger
@@ -405,8 +414,8 @@ def reverse(
             uow.commit()
             return made[0]
     except LedgerRefusal as refusal:
-        if request is not None:
-            record_failures(uow, [request], refusal, now=now)
+        # Not recorded as failed: a reversal is keyed by its original (once, by a unique
+        # constraint), and may be retried once the accounts can bear it.
         raise refusal.error from None
 
 
@@ -512,7 +521,7 @@ class TrialBalance:
 
 
 def trial_balance(uow: LedgerUnitOfWork) -> TrialBalance:
-    with uow.reading():
+    with uow.reading(snapshot=True):
         balances = uow.ledger.balances()
     return _trial(balances)
 
@@ -543,7 +552,7 @@ def verify(uow: LedgerUnitOfWork, *, max_errors: int = 100) -> VerifyReport:
     replayed: dict[tuple[AccountId, Asset], Balance] = {}
     holds: dict[TransferId, Transfer] = {}
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    with uow.reading():
+    with uow.reading(snapshot=True):
         repo = uow.ledger
         for t in repo.all_transfers():
             count += 1

@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, SettingsDep, UsersUow
+from api.deps import CurrentUser, LedgerUow, SettingsDep, UsersUow
 from api.problems import problem_doc
-from api.schemas import SignUpIn, TokenOut, UserOut
+from api.schemas import MemberSignUpIn, TokenOut, UserOut
 from api.security import issue_access_token
+from core.errors import RuleViolation
 from core.users import services
+from ledger import engagement
 
 router = APIRouter(tags=["auth"])
 
@@ -22,11 +24,20 @@ router = APIRouter(tags=["auth"])
     response_model=UserOut,
     responses={409: problem_doc("Username taken")},
 )
-def sign_up(body: SignUpIn, uow: UsersUow) -> UserOut:
-    """Create a member account."""
+def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
+    """Create a member account, optionally referred by another member."""
+    inviter = None
+    if body.referral_code is not None:
+        inviter = services.find_by_username(uow, body.referral_code)
+        if inviter is None:
+            raise RuleViolation(
+                "no member has this referral code", field="referral_code", rule="known_member"
+            )
     user = services.sign_up(
         uow, username=body.username, password=body.password, display_name=body.display_name
     )
+    if inviter is not None:
+        engagement.record_referral(ledger, invitee_id=user.id, inviter_id=inviter.id)
     return UserOut.of(user)
 
 

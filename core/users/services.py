@@ -102,6 +102,16 @@ def get_user(uow: UsersUnitOfWork, user_id: UserId) -> User:
     return user
 
 
+def find_by_username(uow: UsersUnitOfWork, username: str) -> User | None:
+    try:
+        name = normalize_username(username)
+    except RuleViolation:
+        return None
+    with uow.reading():
+        found = uow.users.credentials(name)
+    return None if found is None else found[0]
+
+
 def set_roles(uow: UsersUnitOfWork, user_id: UserId, roles: Iterable[Role]) -> User:
     """Replace a user's roles (operators only; at least one role)."""
     role_set = _non_empty_roles(roles)

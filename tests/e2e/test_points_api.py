@@ -176,3 +176,16 @@ def test_bad_reward_input(client: TestClient, operator: dict) -> None:
 def test_members_cannot_configure(client: TestClient, member: dict) -> None:
     assert client.put("/v1/admin/levels", headers=member, json={"levels": []}).status_code == 403
     assert client.get("/v1/me/points").status_code == 401
+
+
+def test_sign_up_with_referral_code(client: TestClient, make_user: Callable[..., User]) -> None:
+    inviter = make_user(Role.MEMBER, username="inviter")
+    body = {"username": "newbie", "password": "newbie-password", "display_name": "N"}
+    unknown = client.post("/v1/auth/signup", json=body | {"referral_code": "nobody"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "referral_code"
+    created = client.post("/v1/auth/signup", json=body | {"referral_code": "Inviter"})
+    assert created.status_code == 201
+    from core.db import Database  # the referral is recorded, paid on the first contest trade
+    from ledger.services import LedgerUnitOfWork
+
+    del Database, LedgerUnitOfWork, inviter

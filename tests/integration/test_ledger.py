@@ -209,13 +209,36 @@ def test_reversal_once(ledger_uow: LedgerUnitOfWork) -> None:
         services.reverse(ledger_uow, "nope", now=T0)
 
 
-def test_reversal_cannot_overdraw(ledger_uow: LedgerUnitOfWork) -> None:
+def test_reversal_cannot_overdraw_but_can_be_retried(ledger_uow: LedgerUnitOfWork) -> None:
     services.transfer(ledger_uow, grant("g1", 100), now=T0)
     services.transfer(ledger_uow, spend("s1", 60), now=T0)
     with pytest.raises(InsufficientFunds):
         services.reverse(ledger_uow, "g1", now=T0)
     services.reverse(ledger_uow, "s1", now=T0)
     assert available(ledger_uow) == 100
+    services.reverse(ledger_uow, "g1", now=T0)  # the refused reversal's id was not burnt
+    assert available(ledger_uow) == 0
+
+
+def test_xp_is_never_debited_from_members(ledger_uow: LedgerUnitOfWork) -> None:
+    xp = TransferRequest("x1", ISSUANCE, "member:1:xp", "XP", 50, "grant")
+    services.transfer(ledger_uow, xp, now=T0)
+    with pytest.raises(LedgerRuleViolation) as caught:
+        services.transfer(
+            ledger_uow, TransferRequest("x2", "member:1:xp", ISSUANCE, "XP", 5, "adjustment")
+        )
+    assert caught.value.rule == "xp_never_debited"
+    services.reverse(ledger_uow, "x1", now=T0)  # a mistaken grant is still reversible
+
+
+def test_running_totals_are_capped(ledger_uow: LedgerUnitOfWork) -> None:
+    from ledger.model import MAX_AMOUNT, MAX_TOTAL
+
+    batch = [grant(f"big{i}", MAX_AMOUNT) for i in range(MAX_TOTAL // MAX_AMOUNT)]
+    services.submit(ledger_uow, batch[:4000], now=T0)
+    with pytest.raises(LedgerRuleViolation) as caught:
+        services.submit(ledger_uow, batch[4000:] + [grant("over", MAX_AMOUNT)], now=T0)
+    assert caught.value.rule == "total_limit"
 
 
 def test_balance_at_a_past_time(ledger_uow: LedgerUnitOfWork) -> None:

@@ -1,0 +1,74 @@
+"""``paperleague ledger verify`` and ``trial-balance`` on a real database."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from api.cli import cli
+from core.db import Database
+from ledger import services
+from ledger.model import ISSUANCE, POINTS, REDEEMED, TransferRequest, points_account
+from ledger.services import LedgerUnitOfWork
+
+runner = CliRunner()
+ALICE = points_account(1)
+
+
+@pytest.fixture
+def ledger_db(db_url: str) -> Iterator[Database]:
+    database = Database.connect(db_url)
+    yield database
+    database.dispose()
+
+
+def _move(database: Database, id: str, debit: str, credit: str, amount: int) -> None:
+    request = TransferRequest(
+        id=id, debit=debit, credit=credit, asset=POINTS, amount=amount, reason="grant"
+    )
+    services.transfer(LedgerUnitOfWork(database.sessions), request)
+
+
+def test_verify_passes_then_catches_a_forged_row(db_url: str, ledger_db: Database) -> None:
+    empty = runner.invoke(cli, ["ledger", "verify", "--database-url", db_url])
+    assert (empty.exit_code, empty.output) == (0, "ok: 0 transfers, head at seq 0\n")
+    _move(ledger_db, "g1", ISSUANCE, ALICE, 100)
+    _move(ledger_db, "g2", ALICE, REDEEMED, 40)
+    clean = runner.invoke(cli, ["ledger", "verify", "--database-url", db_url])
+    assert clean.exit_code == 0, clean.output
+    assert clean.output == "ok: 2 transfers, head at seq 2\n"
+
+    with ledger_db.engine.begin() as connection:  # an attacker with the triggers switched off
+        if ledger_db.is_sqlite:
+            connection.execute(text("DROP TRIGGER ledger_transfers_no_update"))
+        else:
+            connection.execute(text("ALTER TABLE ledger_transfers DISABLE TRIGGER USER"))
+        connection.execute(text("UPDATE ledger_transfers SET amount = 1000 WHERE id = 'g1'"))
+    forged = runner.invoke(cli, ["ledger", "verify", "--database-url", db_url])
+    assert forged.exit_code == 1
+    assert "seq 1 (g1): content does not match its hash" in forged.output
+    assert f"balance {ALICE} POINTS" in forged.output
+    assert "ok:" not in forged.output
+
+
+def test_trial_balance_prints_totals_and_flags_imbalance(db_url: str, ledger_db: Database) -> None:
+    _move(ledger_db, "g1", ISSUANCE, ALICE, 100)
+    sound = runner.invoke(cli, ["ledger", "trial-balance", "--database-url", db_url])
+    assert sound.exit_code == 0, sound.output
+    assert sound.output == "POINTS posted 0 pending 0\nbalanced: 1 assets, 2 balances\n"
+
+    with ledger_db.engine.begin() as connection:  # a derived row edited behind the ledger's back
+        connection.execute(
+            text("UPDATE ledger_balances SET credits_posted = 150 WHERE account = :a"), {"a": ALICE}
+        )
+    broken = runner.invoke(cli, ["ledger", "trial-balance", "--database-url", db_url])
+    assert broken.exit_code == 1
+    assert "POINTS posted 50 pending 0" in broken.output and "UNBALANCED" in broken.output
+
+
+def test_ledger_commands_refuse_a_database_without_the_schema(empty_db_url: str) -> None:
+    for command in ("verify", "trial-balance"):
+        result = runner.invoke(cli, ["ledger", command, "--database-url", empty_db_url])
+        assert result.exit_code == 1, command
+        assert "paperleague db upgrade" in result.output, command
