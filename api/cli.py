@@ -167,5 +167,23 @@ def ledger_trial_balance(database_url: DatabaseUrl = None) -> None:
         raise typer.Exit(1)
 
 
+@ledger_cli.command("expire")
+def ledger_expire(database_url: DatabaseUrl = None) -> None:
+    """Release lapsed holds and expire points per the earning rules (run it daily)."""
+    from ledger import engagement
+
+    with _ledger(database_url) as uow:
+        holds = ledger_services.expire_holds(uow)
+        with uow.reading():
+            days = engagement.current_rules(uow).points_expiry_days
+        expired = [] if days is None else ledger_services.expire_points(uow, days=days)
+    typer.echo(f"released {len(holds)} lapsed holds")
+    typer.echo(
+        "points never expire (no points_expiry_days in the earning rules)"
+        if days is None
+        else f"expired {sum(t.amount for t in expired)} points from {len(expired)} members"
+    )
+
+
 def main() -> None:
     cli()

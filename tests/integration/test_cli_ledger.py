@@ -72,3 +72,52 @@ def test_ledger_commands_refuse_a_database_without_the_schema(empty_db_url: str)
         result = runner.invoke(cli, ["ledger", command, "--database-url", empty_db_url])
         assert result.exit_code == 1, command
         assert "paperleague db upgrade" in result.output, command
+
+
+def test_expire_releases_lapsed_holds_and_old_points(db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from typer.testing import CliRunner
+
+    from api.cli import cli
+    from core.db import Database
+    from ledger import engagement
+    from ledger import services as ledger_services
+    from ledger.earning import EarningRules
+    from ledger.model import ISSUANCE, POINTS, REDEEMED, TransferRequest
+    from ledger.services import LedgerUnitOfWork
+
+    database = Database.connect(db_url)
+    uow = LedgerUnitOfWork(database.sessions)
+    old = datetime.now(UTC) - timedelta(days=40)
+    account = "member:1:points"
+    ledger_services.transfer(
+        uow, TransferRequest("g", ISSUANCE, account, POINTS, 100, "grant"), now=old
+    )
+    ledger_services.transfer(
+        uow,
+        TransferRequest(
+            "h", account, REDEEMED, POINTS, 30, "hold", pending=True, timeout_seconds=60
+        ),
+        now=old,
+    )
+    runner = CliRunner()
+    first = runner.invoke(cli, ["ledger", "expire", "--database-url", db_url])
+    assert first.exit_code == 0, first.output
+    assert "released 1 lapsed holds" in first.output and "never expire" in first.output
+    from core.users import services as users
+    from core.users.model import Role
+    from core.users.services import UsersUnitOfWork
+
+    operator = users.create_user(
+        UsersUnitOfWork(database.sessions),
+        username="operator1",
+        password="operator-pass",
+        roles=[Role.OPERATOR],
+    )
+    engagement.set_earning_rules(uow, EarningRules(points_expiry_days=30), operator_id=operator.id)
+    second = runner.invoke(cli, ["ledger", "expire", "--database-url", db_url])
+    assert "expired 100 points from 1 members" in second.output, second.output
+    assert ledger_services.balance(uow, account, POINTS).available == 0
+    assert ledger_services.verify(uow).ok
+    database.dispose()
