@@ -25,6 +25,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# Ledger throughput on SQLite and PostgreSQL next to pgbench; see bench/README.md.
+# Its own .PHONY line: the bench/ directory would otherwise count as the target, up to date.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+
 serve: $(STAMP)
 	$(BIN)/paperleague serve
 

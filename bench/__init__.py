@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios against peers; never part of the test run."""
