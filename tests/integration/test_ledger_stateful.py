@@ -1,6 +1,7 @@
 """A hypothesis state machine drives random ledger traffic and checks the invariants after
 every step: each asset sums to zero, no member account is negative, stored balances equal the
-replay of the transfers (and the hash chain holds), idempotent replays change nothing."""
+replay of the transfers (and the hash chain holds), idempotent replays change nothing, and a
+member's level never falls as XP accrues (even when an XP grant is reversed)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from core.db import Database
 from core.errors import DomainError
-from ledger import services
+from ledger import engagement, services
 from ledger.model import (
     ISSUANCE,
     POINTS,
@@ -41,6 +42,7 @@ def run_machine(databases: object) -> None:
             self.done: list[object] = []  # requests that succeeded, for replays
             self.holds: list[str] = []
             self.posted: list[str] = []
+            self.levels = dict.fromkeys(MEMBERS, 1)
 
         def teardown(self) -> None:
             self.database.dispose()
@@ -141,6 +143,13 @@ def run_machine(databases: object) -> None:
             services.submit(self.uow, requests, now=self.now + timedelta(days=9))
             assert services.trial_balance(self.uow).accounts == before
             assert services.verify(self.uow).transfers == count
+
+        @invariant()
+        def levels_never_fall(self) -> None:
+            for member in MEMBERS:
+                level = engagement.points_summary(self.uow, member).level.number
+                assert level >= self.levels[member]
+                self.levels[member] = level
 
         @invariant()
         def ledger_is_sound(self) -> None:
