@@ -35,7 +35,7 @@ import sqlalchemy
 from sqlalchemy import make_url
 
 from core import migrations
-from core.db import Database
+from core.db import Database, postgres_admin_connection
 from ledger.model import ISSUANCE, POINTS, TransferRequest, points_account
 from ledger.services import LedgerUnitOfWork, submit, transfer, verify
 
@@ -178,16 +178,7 @@ def sqlite_database() -> Iterator[str]:
 
 def admin_connection(server_url: str) -> psycopg.Connection:
     """An autocommit connection to the server's own database, for CREATE/DROP DATABASE."""
-    url = make_url(server_url)
-    return psycopg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database or "postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
+    return postgres_admin_connection(server_url)
 
 
 @contextmanager

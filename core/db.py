@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, make_url
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -102,6 +102,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def postgres_admin_connection(url: str) -> Any:
+    """An autocommit psycopg connection to ``url``'s server, for CREATE / DROP DATABASE
+    (test and benchmark databases)."""
+    import psycopg
+
+    parts = make_url(url)
+    return psycopg.connect(
+        host=parts.host or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=parts.database or "postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
 
 
 def keyset_page(

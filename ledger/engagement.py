@@ -598,12 +598,10 @@ def _redemption_requests(
 
 def _live_redemptions(uow: LedgerUnitOfWork, member_id: int, item_id: int) -> int:
     """Redemptions of the item by the member that were not cancelled."""
-    records = [
-        uow.engagement.redemption(rid)
-        for rid, _ in uow.engagement.redemption_transfer_ids(member_id, item_id)
-    ]
     return sum(
-        1 for r in records if r is not None and _status(uow, r) is not RedemptionStatus.CANCELLED
+        1
+        for record in uow.engagement.redemptions_of_item(member_id, item_id)
+        if _status(uow, record) is not RedemptionStatus.CANCELLED
     )
 
 

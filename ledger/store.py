@@ -463,10 +463,6 @@ class EngagementRepository:
             .order_by(CheckInRow.local_date.desc())
         )
 
-    def checkins(self, member_id: int) -> list[CheckInRow]:
-        stmt = select(CheckInRow).where(CheckInRow.member_id == member_id)
-        return list(self.session.scalars(stmt.order_by(CheckInRow.local_date)))
-
     def task_counts(
         self, member_id: int, task_key: str, local_date: str, week: str
     ) -> tuple[int, int]:
@@ -508,10 +504,8 @@ class EngagementRepository:
             stmt = stmt.where(RedemptionRow.id < before)
         return list(self.session.scalars(stmt.order_by(RedemptionRow.id.desc()).limit(limit)))
 
-    def redemption_transfer_ids(self, member_id: int, item_id: int) -> list[tuple[str, str]]:
-        rows = self.session.execute(
-            select(RedemptionRow.id, RedemptionRow.points_transfer_id).where(
-                RedemptionRow.member_id == member_id, RedemptionRow.item_id == item_id
-            )
+    def redemptions_of_item(self, member_id: int, item_id: int) -> list[RedemptionRow]:
+        stmt = select(RedemptionRow).where(
+            RedemptionRow.member_id == member_id, RedemptionRow.item_id == item_id
         )
-        return [(rid, tid) for rid, tid in rows]
+        return list(self.session.scalars(stmt))

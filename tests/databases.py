@@ -18,7 +18,7 @@ import psycopg
 from sqlalchemy import make_url
 
 from core import migrations
-from core.db import make_engine
+from core.db import make_engine, postgres_admin_connection
 
 POSTGRES_URL = os.environ.get(
     "PAPERLEAGUE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -41,16 +41,7 @@ def _safe(url: str) -> str:
 
 
 def _admin_connection() -> psycopg.Connection:
-    url = make_url(POSTGRES_URL)
-    return psycopg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database or "postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
+    return postgres_admin_connection(POSTGRES_URL)  # type: ignore[no-any-return]
 
 
 def _postgres_url(dbname: str) -> str:
