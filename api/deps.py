@@ -17,6 +17,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.store import UserRepository
+from engine.services import TradingUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
 
@@ -44,6 +45,13 @@ def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
 
 
 LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
+
+
+def _trading_uow(database: DatabaseDep) -> TradingUnitOfWork:
+    return TradingUnitOfWork(database.sessions)
+
+
+TradingUow = Annotated[TradingUnitOfWork, Depends(_trading_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

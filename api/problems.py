@@ -24,6 +24,7 @@ from core.errors import (
     PermissionDenied,
     RuleViolation,
     Unauthenticated,
+    Unavailable,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -35,6 +36,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     RuleViolation: 422,
     Unauthenticated: 401,
     PermissionDenied: 403,
+    Unavailable: 503,
     DomainError: 400,
 }
 

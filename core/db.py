@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, make_url
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    Select,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -52,6 +63,46 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """An exact decimal: NUMERIC(precision, scale) on PostgreSQL, scaled integer on SQLite.
+
+    SQLite has no decimal type (NUMERIC columns hold floats), so there the value is stored as
+    an integer count of 10^-scale units: exact, comparable and summable in SQL. A value with
+    more decimal places than ``scale`` is refused rather than rounded.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale)
+        self.precision = precision
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        exact = Decimal(value)
+        if exact != exact.quantize(self._quantum):
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if dialect.name == "sqlite":
+            return int(exact.scaleb(self.scale))
+        return exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value)
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:

@@ -49,3 +49,10 @@ class Unauthenticated(DomainError):
 class PermissionDenied(DomainError):
     title = "Forbidden"
     slug = "forbidden"
+
+
+class Unavailable(DomainError):
+    """A dependency outside our control (a market-data source, a chain node) failed; retry later."""
+
+    title = "Service unavailable"
+    slug = "unavailable"

@@ -1,0 +1,194 @@
+"""An in-memory venue: the engine's pure core driven by a clock over known bars.
+
+The database-backed services run the same steps (``admit``, ``execute_day``, vectorized
+marking) on state they load and store; this class keeps that state in memory for property
+tests, bots and benchmarks. It can only read bars up to its clock: ``advance`` reveals one more
+day, and ``submit`` prices everything from the last revealed close.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from core.errors import NotFound, RuleViolation
+from engine.execution import TradingDay, execute_day
+from engine.market.model import Bar, Instrument
+from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason
+from engine.portfolio import Portfolio
+from engine.rules import RulePack
+from engine.validation import OrderContext, OrderRefused, admit
+
+
+class BarTape:
+    """Bars by day, revealed one day at a time; reading past the clock is impossible."""
+
+    def __init__(self, bars: Iterable[Bar]) -> None:
+        by_day: dict[date, dict[str, Bar]] = defaultdict(dict)
+        for bar in bars:
+            by_day[bar.day][bar.symbol] = bar
+        self._days = sorted(by_day)
+        self._bars = dict(by_day)
+        self._position = -1
+
+    @property
+    def today(self) -> date | None:
+        return self._days[self._position] if self._position >= 0 else None
+
+    @property
+    def has_next(self) -> bool:
+        return self._position + 1 < len(self._days)
+
+    def reveal_next(self) -> Mapping[str, Bar]:
+        if not self.has_next:
+            raise IndexError("no more bars")
+        self._position += 1
+        return self._bars[self._days[self._position]]
+
+    def revealed(self) -> Mapping[str, Bar]:
+        """The latest bar of every symbol up to the clock."""
+        latest: dict[str, Bar] = {}
+        for day in self._days[: self._position + 1]:
+            latest.update(self._bars[day])
+        return latest
+
+
+@dataclass
+class Venue:
+    rules: RulePack
+    instruments: Mapping[str, Instrument]
+    tape: BarTape
+    portfolios: dict[int, Portfolio] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+    equity: dict[int, list[Decimal]] = field(default_factory=dict)
+    _last: dict[str, Bar] = field(default_factory=dict)
+    _orders_today: dict[int, int] = field(default_factory=dict)
+    _next_id: int = 1
+
+    def open_account(self, account_id: int, cash: Decimal) -> None:
+        self.portfolios[account_id] = Portfolio.opened(account_id, cash)
+        self.equity[account_id] = [cash]
+
+    def start(self) -> None:
+        """Reveal the first day: its closes are the reference for the first orders."""
+        self._last.update(self.tape.reveal_next())
+
+    def submit(self, account_id: int, request: OrderRequest) -> Order:
+        day = self.tape.today
+        if day is None or not self.tape.has_next:
+            raise RuleViolation(
+                "the venue is not trading", field="symbol", rule=Reason.OUTSIDE_TRADING_WINDOW
+            )
+        instrument = self.instruments.get(request.symbol)
+        last = self._last.get(request.symbol)
+        if instrument is None or last is None:
+            raise OrderRefused(
+                f"unknown symbol {request.symbol}", field="symbol", reason=Reason.UNKNOWN_SYMBOL
+            )
+        portfolio = self.portfolios[account_id]
+        open_orders = self.open_orders(account_id)
+        ctx = OrderContext(
+            day=day,
+            rules=self.rules,
+            instrument=instrument,
+            last_close=last.close,
+            band=self.rules.price_band(instrument.board, last.close),
+            portfolio=portfolio,
+            open_orders=open_orders,
+            orders_today=self._orders_today.get(account_id, 0),
+            prices=self.last_closes(),
+        )
+        reserved = admit(request, ctx)
+        order = Order(
+            id=self._next_id,
+            account_id=account_id,
+            client_order_id=request.client_order_id or f"order-{self._next_id}",
+            request=request,
+            status=OrderStatus.NEW,
+            submitted_day=day,
+            reserved_cash=reserved,
+        )
+        self._next_id += 1
+        self.orders[order.id] = order
+        self._orders_today[account_id] = self._orders_today.get(account_id, 0) + 1
+        return order
+
+    def cancel(self, order_id: int) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id}")
+        if not order.status.is_open:
+            return order
+        canceled = replace(
+            order,
+            status=OrderStatus.CANCELED,
+            reason=Reason.CANCELED_BY_MEMBER,
+            reserved_cash=Decimal(0),
+            closed_day=self.tape.today,
+        )
+        self.orders[order_id] = canceled
+        return canceled
+
+    def open_orders(self, account_id: int) -> list[Order]:
+        return [o for o in self.orders.values() if o.account_id == account_id and o.status.is_open]
+
+    def last_closes(self) -> dict[str, Decimal]:
+        return {symbol: bar.close for symbol, bar in self._last.items()}
+
+    def advance(self) -> list[Fill]:
+        """Reveal the next day, fill what it allows, mark every portfolio at its closes."""
+        previous = self.last_closes()
+        bars = self.tape.reveal_next()
+        day = self.tape.today
+        assert day is not None
+        market = TradingDay(
+            day=day,
+            bars=bars,
+            bands={
+                s: self.rules.price_band(self.instruments[s].board, previous.get(s)) for s in bars
+            },
+            lots={s: self.rules.lot_for(i.lot_size) for s, i in self.instruments.items()},
+        )
+        by_account: dict[int, list[Order]] = defaultdict(list)
+        for order in self.orders.values():
+            if order.status.is_open:
+                by_account[order.account_id].append(order)
+        fills: list[Fill] = []
+        for account_id in sorted(by_account):
+            result = execute_day(
+                self.portfolios[account_id], by_account[account_id], market, self.rules
+            )
+            self.orders.update((o.id, o) for o in result.orders)
+            fills.extend(result.fills)
+        self._last.update(bars)
+        self._orders_today.clear()
+        self.fills.extend(fills)
+        self._mark()
+        return fills
+
+    def _mark(self) -> None:
+        symbols = sorted(self._last)
+        column = {s: i for i, s in enumerate(symbols)}
+        ids = sorted(self.portfolios)
+        positions = np.zeros((len(ids), len(symbols)))
+        cash = np.zeros(len(ids))
+        for row, account_id in enumerate(ids):
+            portfolio = self.portfolios[account_id]
+            cash[row] = float(portfolio.cash)
+            for symbol, position in portfolio.positions.items():
+                if position.qty:
+                    positions[row, column[symbol]] = float(position.qty)
+        prices = np.array([float(self._last[s].close) for s in symbols])
+        equity = cash + positions @ prices
+        for row, account_id in enumerate(ids):
+            self.equity[account_id].append(Decimal(repr(round(float(equity[row]), 2))))
+
+
+def venue_for(rules: RulePack, instruments: Sequence[Instrument], bars: Iterable[Bar]) -> Venue:
+    return Venue(rules=rules, instruments={i.symbol: i for i in instruments}, tape=BarTape(bars))
