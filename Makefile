@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
 lint: $(STAMP)
@@ -30,6 +30,14 @@ test: lint
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+
+# Rebuilds contracts/build/ContentRegistry.json with the solcjs pinned in contracts/package-lock.json
+# (also installs anvil for the integration tests). Only after editing ContentRegistry.sol; the build
+# is committed, so running the project needs no Node. Own .PHONY: contracts/ is a directory.
+.PHONY: contracts
+contracts:
+	npm ci --prefix contracts
+	node contracts/compile.mjs
 
 serve: $(STAMP)
 	$(BIN)/paperleague serve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,10 +10,21 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api.chain_deps import auto_anchor
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.problems import COMMON_PROBLEMS, install_problem_handlers
-from api.routes import admin_engagement, admin_ledger, admin_users, auth, health, points
+from api.routes import (
+    admin_content,
+    admin_engagement,
+    admin_ledger,
+    admin_users,
+    auth,
+    content,
+    health,
+    points,
+    trading,
+)
 from api.store import IdempotencyStore
 from core import migrations
 from core.config import Settings, get_settings
@@ -33,7 +45,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(migrations.upgrade, database.engine)
+        anchoring = asyncio.create_task(auto_anchor(app))
         yield
+        anchoring.cancel()
         database.dispose()
 
     app = FastAPI(
@@ -54,6 +68,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_ledger.router)
     v1.include_router(points.router)
     v1.include_router(admin_engagement.router)
+    v1.include_router(content.router)
+    v1.include_router(admin_content.router)
+    v1.include_router(trading.router)
+    v1.include_router(trading.market_router)
     app.include_router(health.router)
     app.include_router(v1)
 

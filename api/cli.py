@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from api import cli_content
+from api.cli_market import market_cli
 from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
@@ -24,6 +26,8 @@ ledger_cli = typer.Typer(help="The points / XP / stock ledger.", no_args_is_help
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(ledger_cli, name="ledger")
+cli_content.install(cli)
+cli.add_typer(market_cli, name="market")
 
 DatabaseUrl = Annotated[
     str | None,

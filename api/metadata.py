@@ -5,7 +5,10 @@ that maps tables must be imported here.
 """
 
 import api.store  # noqa: F401
+import contracts.store  # noqa: F401
 import core.users.store  # noqa: F401
+import engine.market.store  # noqa: F401
+import engine.store  # noqa: F401
 import ledger.store  # noqa: F401
 from core.db import Base
 

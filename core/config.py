@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     migrate_on_start: bool = True
     log_level: str = "INFO"
+    # Content anchoring: None = the in-process eth-tester chain; else a JSON-RPC node URL and
+    # the anchorer's key (without a key the node's first unlocked account sends).
+    chain_rpc_url: str | None = None
+    chain_private_key: SecretStr | None = None
+    chain_confirmations: int = Field(default=2, ge=0)
+    # Pending content is anchored automatically once this many wait, or the oldest has waited
+    # this long.
+    anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    anchor_max_wait_seconds: int = Field(default=600, ge=1)
 
     @field_validator("database_url")
     @classmethod

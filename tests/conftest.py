@@ -15,6 +15,7 @@ from core.db import Database
 from core.users import services
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
+from tests.chains import anvil_chain, anvil_node, chain, eth_tester_chain  # noqa: F401 (fixtures)
 from tests.databases import (
     REQUIRE_POSTGRES,
     PostgresDatabases,
