@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 
 from core.errors import NotFound, RuleViolation
+from engine import valuation
 from engine.execution import TradingDay, execute_day
 from engine.market.model import Bar, Instrument
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason
@@ -185,9 +186,9 @@ class Venue:
                 if position.qty:
                     positions[row, column[symbol]] = float(position.qty)
         prices = np.array([float(self._last[s].close) for s in symbols])
-        equity = cash + positions @ prices
-        for row, account_id in enumerate(ids):
-            self.equity[account_id].append(Decimal(repr(round(float(equity[row]), 2))))
+        equity = valuation.quantize(valuation.mark_to_market(cash, positions, prices))
+        for account_id, value in zip(ids, equity, strict=True):
+            self.equity[account_id].append(value)
 
 
 def venue_for(rules: RulePack, instruments: Sequence[Instrument], bars: Iterable[Bar]) -> Venue:

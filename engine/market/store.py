@@ -1,0 +1,377 @@
+"""Persistence of market data: instruments, daily bars, and which ranges were already fetched.
+
+Bars are immutable facts: ``put_bars`` inserts the ones not stored yet and never overwrites.
+``price_coverage`` remembers which (symbol, source, date range) a remote source has already
+been asked for, because weekends, holidays and suspensions have no bars, so a gap in the bars
+does not mean "not fetched".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Insert,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Amount, Base, UtcDateTime, keyset_page
+from engine.market.model import (
+    Bar,
+    Board,
+    DayRange,
+    Instrument,
+    Market,
+    Symbol,
+    UnknownSymbol,
+    merge_ranges,
+    tidy_price,
+)
+
+PRICE = Amount(20, 6)  # exact on SQLite too (scaled integer), NUMERIC on PostgreSQL
+# Rows per executemany batch on SQLite.
+INSERT_BATCH = 1000
+
+
+class InstrumentRow(Base):
+    __tablename__ = "instruments"
+    __table_args__ = (
+        CheckConstraint("lot_size > 0", name="positive_lot_size"),
+        CheckConstraint("market IN ('US', 'CN')", name="known_market"),
+        CheckConstraint("board IN ('main', 'chinext', 'star', 'st')", name="known_board"),
+        # instruments(market=…) pages by symbol within a market.
+        Index("ix_instruments_market_symbol", "market", "symbol"),
+    )
+
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    market: Mapped[str] = mapped_column(String(8))
+    board: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    lot_size: Mapped[int] = mapped_column(Integer)
+    sector: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+
+    def to_instrument(self) -> Instrument:
+        return Instrument(
+            symbol=self.symbol,
+            name=self.name,
+            market=Market(self.market),
+            board=Board(self.board),
+            currency=self.currency,
+            lot_size=self.lot_size,
+            sector=self.sector,
+            source=self.source,
+        )
+
+
+class PriceBarRow(Base):
+    __tablename__ = "price_bars"
+    __table_args__ = (
+        CheckConstraint("low > 0", name="positive_low"),
+        CheckConstraint(
+            "low <= open AND low <= close AND high >= open AND high >= close", name="high_low"
+        ),
+        CheckConstraint("volume >= 0", name="non_negative_volume"),
+        # bars_on / trading_days / next_trading_day look bars up by day first.
+        Index("ix_price_bars_day_symbol", "day", "symbol"),
+    )
+
+    symbol: Mapped[str] = mapped_column(ForeignKey("instruments.symbol"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[Decimal] = mapped_column(PRICE)
+    high: Mapped[Decimal] = mapped_column(PRICE)
+    low: Mapped[Decimal] = mapped_column(PRICE)
+    close: Mapped[Decimal] = mapped_column(PRICE)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class PriceCoverageRow(Base):
+    """An inclusive day range already fetched from ``source`` for ``symbol``; ranges never
+    overlap or touch (the repository merges them)."""
+
+    __tablename__ = "price_coverage"
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="ordered_range"),)
+
+    symbol: Mapped[str] = mapped_column(ForeignKey("instruments.symbol"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+BARS: Table = PriceBarRow.__table__  # type: ignore[assignment]
+INSTRUMENTS: Table = InstrumentRow.__table__  # type: ignore[assignment]
+BAR_INSERT_COLUMNS = ("symbol", "day", "open", "high", "low", "close", "volume", "source")
+STAGING = "price_bars_staging"  # a TEMP table: private to the connection
+BAR_COLUMNS = (BARS.c.symbol, BARS.c.day, BARS.c.open, BARS.c.high, BARS.c.low, BARS.c.close)
+
+
+def _bar(row: Any) -> Bar:
+    return Bar(
+        symbol=row.symbol,
+        day=row.day,
+        open=tidy_price(row.open),
+        high=tidy_price(row.high),
+        low=tidy_price(row.low),
+        close=tidy_price(row.close),
+        volume=int(row.volume),
+    )
+
+
+class MarketRepository:
+    """Instruments, bars and fetch coverage on one session (the caller's transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- instruments --------------------------------------------------------------------------
+
+    def add_instruments(self, instruments: Iterable[Instrument]) -> None:
+        """Insert or update instruments by symbol."""
+        rows = [
+            {
+                "symbol": i.symbol,
+                "name": i.name,
+                "market": i.market.value,
+                "board": i.board.value,
+                "currency": i.currency,
+                "lot_size": i.lot_size,
+                "sector": i.sector,
+                "source": i.source,
+            }
+            for i in instruments
+        ]
+        for start in range(0, len(rows), INSERT_BATCH):
+            stmt = self._insert(INSTRUMENTS)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[INSTRUMENTS.c.symbol],
+                set_={
+                    column: stmt.excluded[column]
+                    for column in ("name", "market", "board", "currency", "lot_size", "sector")
+                    + ("source",)
+                },
+            )
+            self.session.execute(stmt, rows[start : start + INSERT_BATCH])
+
+    def instrument(self, symbol: Symbol) -> Instrument | None:
+        row = self.session.get(InstrumentRow, symbol)
+        return None if row is None else row.to_instrument()
+
+    def require_instrument(self, symbol: Symbol) -> Instrument:
+        instrument = self.instrument(symbol)
+        if instrument is None:
+            raise UnknownSymbol(symbol)
+        return instrument
+
+    def instruments(
+        self, *, market: Market | None = None, after: str | None = None, limit: int = 100
+    ) -> list[Instrument]:
+        """Instruments ordered by symbol, the ``limit`` after symbol ``after`` (keyset paging)."""
+        stmt = select(InstrumentRow)
+        if market is not None:
+            stmt = stmt.where(InstrumentRow.market == market.value)
+        rows, _ = keyset_page(
+            self.session, stmt, key=InstrumentRow.symbol, after=after, limit=limit
+        )
+        return [row.to_instrument() for row in rows]
+
+    # --- bars ---------------------------------------------------------------------------------
+
+    def put_bars(self, bars: Iterable[Bar], *, source: str | None = None) -> int:
+        """Store the bars whose (symbol, day) is not stored yet; returns how many were new.
+
+        ``source`` defaults to each bar's instrument source. Stored bars are never replaced.
+        """
+        sources: dict[Symbol, str] = {}
+        rows: list[tuple[Any, ...]] = []
+        for bar in bars:
+            if source is None and bar.symbol not in sources:
+                sources[bar.symbol] = self.require_instrument(bar.symbol).source
+            row_source = source or sources[bar.symbol]
+            rows.append(
+                (
+                    bar.symbol,
+                    bar.day,
+                    bar.open,
+                    bar.high,
+                    bar.low,
+                    bar.close,
+                    bar.volume,
+                    row_source,
+                )
+            )
+        if not rows:
+            return 0
+        if self._dialect == "postgresql":
+            return self._copy_rows(rows)
+        inserted = 0
+        stmt = self._insert(BARS).on_conflict_do_nothing(index_elements=[BARS.c.symbol, BARS.c.day])
+        for start in range(0, len(rows), INSERT_BATCH):
+            batch = [
+                dict(zip(BAR_INSERT_COLUMNS, row, strict=True))
+                for row in rows[start : start + INSERT_BATCH]
+            ]
+            # executemany: sqlite3 sums rowcount over the batch, skipped conflicts count 0.
+            inserted += self.session.execute(stmt, batch).rowcount  # type: ignore[attr-defined]
+        return inserted
+
+    def bars(self, symbol: Symbol, start: date, end: date) -> list[Bar]:
+        """The symbol's bars with ``start <= day <= end``, oldest first."""
+        stmt = (
+            select(*BAR_COLUMNS, BARS.c.volume)
+            .where(BARS.c.symbol == symbol, BARS.c.day.between(start, end))
+            .order_by(BARS.c.day)
+        )
+        return [_bar(row) for row in self.session.execute(stmt)]
+
+    def bars_on(self, day: date, symbols: Iterable[Symbol]) -> dict[Symbol, Bar]:
+        """The bar of each symbol that traded on ``day`` (symbols without one are absent)."""
+        stmt = select(*BAR_COLUMNS, BARS.c.volume).where(
+            BARS.c.day == day, BARS.c.symbol.in_(list(symbols))
+        )
+        return {row.symbol: _bar(row) for row in self.session.execute(stmt)}
+
+    def bars_between(self, symbols: Iterable[Symbol], start: date, end: date) -> list[Bar]:
+        """Every bar of ``symbols`` with ``start <= day <= end``, ordered by (day, symbol)."""
+        stmt = (
+            select(*BAR_COLUMNS, BARS.c.volume)
+            .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day.between(start, end))
+            .order_by(BARS.c.day, BARS.c.symbol)
+        )
+        return [_bar(row) for row in self.session.execute(stmt)]
+
+    def trading_days(self, symbols: Iterable[Symbol], start: date, end: date) -> list[date]:
+        """Distinct days in ``[start, end]`` on which any of ``symbols`` has a bar, ascending."""
+        stmt = (
+            select(BARS.c.day)
+            .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day.between(start, end))
+            .distinct()
+            .order_by(BARS.c.day)
+        )
+        return list(self.session.scalars(stmt))
+
+    def next_trading_day(self, symbols: Iterable[Symbol], after: date) -> date | None:
+        """The first day after ``after`` with a bar for any of ``symbols``."""
+        stmt = select(func.min(BARS.c.day)).where(
+            BARS.c.symbol.in_(list(symbols)), BARS.c.day > after
+        )
+        return self.session.scalar(stmt)
+
+    def previous_close(self, symbol: Symbol, day: date) -> Decimal | None:
+        """The close of the symbol's last bar strictly before ``day``."""
+        stmt = (
+            select(BARS.c.close)
+            .where(BARS.c.symbol == symbol, BARS.c.day < day)
+            .order_by(BARS.c.day.desc())
+            .limit(1)
+        )
+        close = self.session.scalar(stmt)
+        return None if close is None else tidy_price(close)
+
+    def previous_closes(self, symbols: Iterable[Symbol], day: date) -> dict[Symbol, Decimal]:
+        """``previous_close`` for many symbols in one query (symbols with no earlier bar absent)."""
+        last = (
+            select(BARS.c.symbol, func.max(BARS.c.day).label("day"))
+            .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day < day)
+            .group_by(BARS.c.symbol)
+            .subquery()
+        )
+        stmt = select(BARS.c.symbol, BARS.c.close).join(
+            last, (BARS.c.symbol == last.c.symbol) & (BARS.c.day == last.c.day)
+        )
+        return {symbol: tidy_price(close) for symbol, close in self.session.execute(stmt)}
+
+    def bar_sources(self, symbol: Symbol) -> set[str]:
+        """The sources the symbol's stored bars came from."""
+        stmt = select(BARS.c.source).where(BARS.c.symbol == symbol).distinct()
+        return set(self.session.scalars(stmt))
+
+    # --- coverage -----------------------------------------------------------------------------
+
+    def coverage(self, symbol: Symbol, source: str) -> list[DayRange]:
+        """Inclusive day ranges already fetched for ``symbol`` from ``source``, ascending."""
+        stmt = (
+            select(PriceCoverageRow.first_day, PriceCoverageRow.last_day)
+            .where(PriceCoverageRow.symbol == symbol, PriceCoverageRow.source == source)
+            .order_by(PriceCoverageRow.first_day)
+        )
+        return [(first, last) for first, last in self.session.execute(stmt)]
+
+    def add_coverage(
+        self, symbol: Symbol, source: str, ranges: Sequence[DayRange], *, at: datetime
+    ) -> None:
+        """Record ``ranges`` as fetched, merged with the stored ranges they overlap or touch."""
+        # Serialise concurrent fetches of one symbol (PostgreSQL; SQLite writers already are).
+        self.session.execute(
+            select(InstrumentRow.symbol).where(InstrumentRow.symbol == symbol).with_for_update()
+        )
+        merged = merge_ranges([*self.coverage(symbol, source), *ranges])
+        self.session.execute(
+            delete(PriceCoverageRow).where(
+                PriceCoverageRow.symbol == symbol, PriceCoverageRow.source == source
+            )
+        )
+        self.session.add_all(
+            PriceCoverageRow(
+                symbol=symbol, source=source, first_day=first, last_day=last, fetched_at=at
+            )
+            for first, last in merged
+        )
+        self.session.flush()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def _copy_rows(self, rows: list[tuple[Any, ...]]) -> int:
+        """PostgreSQL: COPY into a session-private staging table, then one INSERT … SELECT …
+        ON CONFLICT DO NOTHING (several times faster than multi-row VALUES for 100k bars)."""
+        import psycopg
+
+        driver = self.session.connection().connection.driver_connection
+        if driver is None:  # pragma: no cover - a pooled connection always has one
+            raise RuntimeError("no DBAPI connection behind the session")
+        with driver.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE price_bars) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(f"TRUNCATE {STAGING}")
+            columns = ", ".join(BAR_INSERT_COLUMNS)
+            with cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            statement = (
+                f"INSERT INTO price_bars ({columns}) SELECT {columns} FROM {STAGING} "
+                "ON CONFLICT (symbol, day) DO NOTHING"
+            )
+            try:
+                cursor.execute(statement)
+            except psycopg.IntegrityError as error:  # same exception as the ORM path raises
+                raise IntegrityError(statement, None, error) from error
+            return int(cursor.rowcount)
+
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_*`` (both dialects spell it alike)."""
+        dialect = postgresql if self._dialect == "postgresql" else sqlite
+        insert: Insert = dialect.insert(table)
+        return insert
