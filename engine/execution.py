@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from engine.market.model import Bar
-from engine.matching import Match, executable_qty, match, round_down_to_lot
+from engine.matching import Match, executable_qty, match, qty_decimals, round_down_to_lot
 from engine.orders import Fill, Order, OrderStatus, Reason, Side, TimeInForce
 from engine.portfolio import ZERO, Portfolio, money
 from engine.rules import PriceBand, RulePack
@@ -105,7 +105,8 @@ def _fill(
     wanted = _wanted_qty(order, price, rules, lot)
     if wanted <= 0:
         return None, Reason.INVALID_QTY
-    qty = executable_qty(wanted, bar_volume=bar.volume, rules=rules, lot=lot)
+    decimals = qty_decimals(order.request, rules)
+    qty = executable_qty(wanted, bar_volume=bar.volume, rules=rules, lot=lot, decimals=decimals)
     if qty > 0 and order.side is Side.SELL:
         sellable = _sellable(order, portfolio, market.day, rules)
         if sellable <= 0:
@@ -131,8 +132,7 @@ def _wanted_qty(order: Order, price: Decimal, rules: RulePack, lot: int) -> Deci
         return remaining
     assert order.request.notional is not None
     left = order.request.notional - order.filled_value
-    decimals = rules.qty_decimals if rules.fractional else 0
-    return round_down_to_lot(left / price, lot=lot, decimals=decimals)
+    return round_down_to_lot(left / price, lot=lot, decimals=qty_decimals(order.request, rules))
 
 
 def _sellable(order: Order, portfolio: Portfolio, day: date, rules: RulePack) -> Decimal:
@@ -163,7 +163,7 @@ def _affordable(
         _with_defaults(prices, portfolio), rules.guards.margin_requirement
     )
     available = portfolio.cash - held_by_others - short
-    decimals = rules.qty_decimals if rules.fractional else 0
+    decimals = qty_decimals(order.request, rules)
     while qty > 0:
         value = money(qty * price)
         if value + rules.fees(Side.BUY, value, market.day).total <= available:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from engine.market.model import Bar
-from engine.orders import Order, OrderType, Reason, Side
+from engine.orders import Order, OrderRequest, OrderType, Reason, Side
 from engine.rules import PriceBand, RulePack
 
 BPS = Decimal("0.0001")
@@ -140,8 +140,10 @@ def executable_qty(
     bar_volume: int,
     rules: RulePack,
     lot: int,
+    decimals: int = 0,
 ) -> Decimal:
-    """How much of ``remaining`` one bar can fill under the volume cap, in whole lots.
+    """How much of ``remaining`` one bar can fill under the volume cap, in whole lots (or
+    units of ``10^-decimals`` for fractional orders).
 
     The remainder of an odd lot (selling a whole position) fills only when no cap bites.
     """
@@ -150,7 +152,16 @@ def executable_qty(
     cap = Decimal(bar_volume) * rules.volume_participation
     if cap >= remaining:
         return remaining
-    return round_down_to_lot(cap, lot=lot, decimals=rules.qty_decimals if rules.fractional else 0)
+    return round_down_to_lot(cap, lot=lot, decimals=decimals)
+
+
+def qty_decimals(request: OrderRequest, rules: RulePack) -> int:
+    """Decimal places a cut-down fill may have: whole-share orders stay whole."""
+    if not rules.fractional:
+        return 0
+    if request.qty is not None and request.qty == request.qty.to_integral_value():
+        return 0
+    return rules.qty_decimals
 
 
 def round_down_to_lot(qty: Decimal, *, lot: int, decimals: int = 0) -> Decimal:

@@ -70,6 +70,8 @@ class Venue:
     equity: dict[int, list[Decimal]] = field(default_factory=dict)
     _last: dict[str, Bar] = field(default_factory=dict)
     _orders_today: dict[int, int] = field(default_factory=dict)
+    # Open order ids per account, so admission and the day's matching never scan history.
+    _open: dict[int, dict[int, None]] = field(default_factory=lambda: defaultdict(dict))
     _next_id: int = 1
 
     def open_account(self, account_id: int, cash: Decimal) -> None:
@@ -116,7 +118,7 @@ class Venue:
             reserved_cash=reserved,
         )
         self._next_id += 1
-        self.orders[order.id] = order
+        self._store(order)
         self._orders_today[account_id] = self._orders_today.get(account_id, 0) + 1
         return order
 
@@ -133,11 +135,18 @@ class Venue:
             reserved_cash=Decimal(0),
             closed_day=self.tape.today,
         )
-        self.orders[order_id] = canceled
+        self._store(canceled)
         return canceled
 
+    def _store(self, order: Order) -> None:
+        self.orders[order.id] = order
+        if order.status.is_open:
+            self._open[order.account_id][order.id] = None
+        else:
+            self._open[order.account_id].pop(order.id, None)
+
     def open_orders(self, account_id: int) -> list[Order]:
-        return [o for o in self.orders.values() if o.account_id == account_id and o.status.is_open]
+        return [self.orders[i] for i in self._open.get(account_id, {})]
 
     def last_closes(self) -> dict[str, Decimal]:
         return {symbol: bar.close for symbol, bar in self._last.items()}
@@ -156,16 +165,12 @@ class Venue:
             },
             lots={s: self.rules.lot_for(i.lot_size) for s, i in self.instruments.items()},
         )
-        by_account: dict[int, list[Order]] = defaultdict(list)
-        for order in self.orders.values():
-            if order.status.is_open:
-                by_account[order.account_id].append(order)
         fills: list[Fill] = []
-        for account_id in sorted(by_account):
-            result = execute_day(
-                self.portfolios[account_id], by_account[account_id], market, self.rules
-            )
-            self.orders.update((o.id, o) for o in result.orders)
+        for account_id in sorted(a for a, ids in self._open.items() if ids):
+            orders = self.open_orders(account_id)
+            result = execute_day(self.portfolios[account_id], orders, market, self.rules)
+            for order in result.orders:
+                self._store(order)
             fills.extend(result.fills)
         self._last.update(bars)
         self._orders_today.clear()

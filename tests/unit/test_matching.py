@@ -118,4 +118,5 @@ def test_volume_cap_gives_whole_lots() -> None:
 
 def test_fractional_volume_cap_rounds_down_to_the_qty_precision() -> None:
     rules = us_equities().with_overrides({"volume_participation": "0.1"})
-    assert executable_qty(D("5.5"), bar_volume=33, rules=rules, lot=1) == D("3.3")
+    assert executable_qty(D("5.5"), bar_volume=33, rules=rules, lot=1, decimals=6) == D("3.3")
+    assert executable_qty(D("5"), bar_volume=33, rules=rules, lot=1) == D("3")  # whole stays whole
