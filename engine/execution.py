@@ -201,6 +201,14 @@ def _priced_fill(order: Order, qty: Decimal, price: Decimal, day: date, rules: R
     )
 
 
+def count_day_trades(fills: Sequence[Fill]) -> int:
+    """Day trades in ``fills``: (day, symbol) pairs with both a buy and a sell."""
+    sides: dict[tuple[date, str], set[Side]] = {}
+    for fill in fills:
+        sides.setdefault((fill.day, fill.symbol), set()).add(fill.side)
+    return sum(1 for both in sides.values() if len(both) == 2)
+
+
 def _is_day_trade(fill: Fill, today: Sequence[Fill]) -> bool:
     return any(f.symbol == fill.symbol and f.side is not fill.side for f in today)
 

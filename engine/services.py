@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from engine import stats, valuation
-from engine.execution import TradingDay, execute_day
+from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason, Side
@@ -405,13 +405,10 @@ def _next_day(uow: TradingUnitOfWork, v: Venue) -> date | None:
 
 
 def _recent_day_trades(uow: TradingUnitOfWork, account_id: int, day: date) -> int:
-    """Day trades (a buy and a sell of one symbol on one day) in the 4 days before ``day``."""
-    fills = uow.trading.fills_between(account_id, day - timedelta(days=7), day - timedelta(days=1))
-    sides: dict[tuple[date, str], set[Side]] = defaultdict(set)
-    for fill in fills:
-        sides[(fill.day, fill.symbol)].add(fill.side)
-    recent_days = sorted({d for d, _ in sides})[-4:]
-    return sum(1 for (d, _), s in sides.items() if d in recent_days and len(s) == 2)
+    """Day trades in the four trading days before ``day`` (the PDT window is five)."""
+    fills = uow.trading.fills_between(account_id, day - timedelta(days=10), day - timedelta(days=1))
+    recent = set(sorted({f.day for f in fills})[-4:])
+    return count_day_trades([f for f in fills if f.day in recent])
 
 
 def _mark(

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import NotFound, RuleViolation
 from engine import valuation
-from engine.execution import TradingDay, execute_day
+from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason
 from engine.portfolio import Portfolio
@@ -44,6 +44,10 @@ class BarTape:
     @property
     def has_next(self) -> bool:
         return self._position + 1 < len(self._days)
+
+    def recent_days(self, count: int) -> list[date]:
+        """The ``count`` revealed days before today."""
+        return self._days[max(0, self._position - count) : max(0, self._position)]
 
     def reveal_next(self) -> Mapping[str, Bar]:
         if not self.has_next:
@@ -168,7 +172,13 @@ class Venue:
         fills: list[Fill] = []
         for account_id in sorted(a for a, ids in self._open.items() if ids):
             orders = self.open_orders(account_id)
-            result = execute_day(self.portfolios[account_id], orders, market, self.rules)
+            result = execute_day(
+                self.portfolios[account_id],
+                orders,
+                market,
+                self.rules,
+                recent_day_trades=self._recent_day_trades(account_id),
+            )
             for order in result.orders:
                 self._store(order)
             fills.extend(result.fills)
@@ -177,6 +187,15 @@ class Venue:
         self.fills.extend(fills)
         self._mark()
         return fills
+
+    def _recent_day_trades(self, account_id: int) -> int:
+        if not self.rules.pattern_day_trader:
+            return 0
+        # Called after today is revealed: the window is the four trading days before it.
+        recent = set(self.tape.recent_days(4))
+        return count_day_trades(
+            [f for f in self.fills if f.account_id == account_id and f.day in recent]
+        )
 
     def _mark(self) -> None:
         symbols = sorted(self._last)

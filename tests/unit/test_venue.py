@@ -258,3 +258,19 @@ def test_cancel_releases_the_reservation() -> None:
     order = v.submit(1, request(type="limit", limit="100.00", qty="90"))
     v.cancel(order.id)
     assert v.submit(1, request(type="limit", limit="100.00", qty="90")).status is OrderStatus.NEW
+
+
+def test_pattern_day_trader_rule_blocks_the_fourth_day_trade_under_25k() -> None:
+    rules = us_equities().with_overrides({"pattern_day_trader": True})
+    v = venue(rules, us_stock(), flat_bars("AAA", date(2024, 3, 4), ["100"] * 8), "20000")
+    v.submit(1, request(qty="50"))
+    v.advance()
+    reasons = []
+    for _ in range(4):
+        # Buy 10 and sell 10 on the same bar: a day trade each day.
+        v.submit(1, request(qty="10"))
+        sell = v.submit(1, request("sell", qty="10"))
+        v.advance()
+        reasons.append(v.orders[sell.id].reason)
+    assert reasons[:3] == [None, None, None]
+    assert reasons[3] is Reason.PATTERN_DAY_TRADER
