@@ -30,6 +30,12 @@ test: lint
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+	$(MAKE) bench-anchoring
+
+# Batched anchoring on eth-tester: Merkle build, gas per certificate by batch size, verification.
+.PHONY: bench-anchoring
+bench-anchoring: $(STAMP)
+	$(BIN)/python -m bench.anchoring $(ANCHORING_ARGS)
 
 # Rebuilds contracts/build/ContentRegistry.json with the solcjs pinned in contracts/package-lock.json
 # (also installs anvil for the integration tests). Only after editing ContentRegistry.sol; the build

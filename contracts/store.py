@@ -1,0 +1,491 @@
+"""Persistence of content certification: registrations, LSH bands, anchor batches, the chain
+deployment, the compliance terms and the content policy.
+
+The unique normalized hash makes prior-art refusal race-free; LSH band keys (see
+``contracts.similarity``) are rows, so near-duplicate lookup is an indexed query shared by every
+process. Proofs are stored with each anchored piece (``log2(batch) * 32`` bytes), so a
+certificate is one row read, not a tree rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from contracts.compliance import ComplianceHit
+from contracts.content import (
+    AnchorBatch,
+    BatchId,
+    BatchStatus,
+    ContentId,
+    ContentPolicy,
+    ContentStatus,
+    PolicyAction,
+    Registration,
+)
+from contracts.similarity import NearDuplicate
+from core.db import Base, UtcDateTime, keyset_page
+
+NODE = 32
+
+
+class ContentRegistrationRow(Base):
+    __tablename__ = "content_registrations"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'anchored', 'final')", name="known_status"),
+        CheckConstraint("byte_size > 0", name="positive_size"),
+        Index("ix_content_registrations_author", "author_id", "id"),
+        Index("ix_content_registrations_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(32))
+    byte_size: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Unique: the same normalized text is registered once (prior art), even under races.
+    normalized_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batches.id"), index=True)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, text only
+    near_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    compliance_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def to_registration(self) -> Registration:
+        return Registration(
+            id=self.id,
+            author_id=self.author_id,
+            title=self.title,
+            content_type=self.content_type,
+            byte_size=self.byte_size,
+            content_sha256=self.content_sha256,
+            normalized_sha256=self.normalized_sha256,
+            salt=self.salt,
+            leaf=self.leaf,
+            status=ContentStatus(self.status),
+            registered_at=self.registered_at,
+            batch_id=self.batch_id,
+            # Scores are stored as decimal strings: no floats in storage.
+            near_duplicates=tuple(
+                NearDuplicate(d["content_id"], float(d["score"])) for d in self.near_duplicates
+            ),
+            compliance_hits=tuple(ComplianceHit(**hit) for hit in self.compliance_hits),
+        )
+
+    def proof_nodes(self) -> tuple[bytes, ...]:
+        proof = self.proof or b""
+        return tuple(proof[i : i + NODE] for i in range(0, len(proof), NODE))
+
+
+class ContentBandRow(Base):
+    """One LSH band key of a registered text: texts sharing a key are near-duplicate candidates."""
+
+    __tablename__ = "content_lsh_bands"
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("content_registrations.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AnchorBatchRow(Base):
+    __tablename__ = "anchor_batches"
+    __table_args__ = (
+        CheckConstraint("status IN ('sending', 'anchored', 'final')", name="known_status"),
+        CheckConstraint("leaf_count > 0", name="positive_count"),
+        UniqueConstraint("chain_id", "contract_address", "root"),
+        Index("ix_anchor_batches_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    contract_address: Mapped[str] = mapped_column(String(42))
+    from_block: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    block_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    def to_batch(self) -> AnchorBatch:
+        return AnchorBatch(
+            id=self.id,
+            root=self.root,
+            count=self.leaf_count,
+            status=BatchStatus(self.status),
+            chain_id=self.chain_id,
+            contract_address=self.contract_address,
+            from_block=self.from_block,
+            created_at=self.created_at,
+            attempts=self.attempts,
+            last_error=self.last_error,
+            tx_hash=self.tx_hash,
+            block_number=self.block_number,
+            block_hash=self.block_hash,
+            block_timestamp=self.block_timestamp,
+            gas_used=self.gas_used,
+            anchored_at=self.anchored_at,
+            finalized_at=self.finalized_at,
+        )
+
+
+class ChainDeploymentRow(Base):
+    """The ContentRegistry this installation uses on each chain, so a restart reuses it."""
+
+    __tablename__ = "chain_deployments"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    contract_address: Mapped[str] = mapped_column(String(42))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ComplianceTermRow(Base):
+    __tablename__ = "compliance_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class ContentPolicyRow(Base):
+    __tablename__ = "content_policy"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint(
+            "near_duplicate_action IN ('flag', 'block')", name="known_near_duplicate_action"
+        ),
+        CheckConstraint("compliance_action IN ('flag', 'block')", name="known_compliance_action"),
+        CheckConstraint(
+            "near_duplicate_threshold >= 0.5 AND near_duplicate_threshold <= 1",
+            name="threshold_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    near_duplicate_action: Mapped[str] = mapped_column(String(8))
+    near_duplicate_threshold: Mapped[Decimal] = mapped_column(Numeric(3, 2))
+    compliance_action: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ContentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+
+    # --- registrations ----------------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        author_id: int,
+        title: str,
+        content_type: str,
+        byte_size: int,
+        content_sha256: bytes,
+        normalized_sha256: bytes,
+        salt: bytes,
+        leaf: bytes,
+        signature: bytes | None,
+        band_keys: Sequence[int],
+        near_duplicates: Sequence[NearDuplicate],
+        compliance_hits: Sequence[ComplianceHit],
+        now: datetime,
+    ) -> Registration:
+        row = ContentRegistrationRow(
+            author_id=author_id,
+            title=title,
+            content_type=content_type,
+            byte_size=byte_size,
+            content_sha256=content_sha256,
+            normalized_sha256=normalized_sha256,
+            salt=salt,
+            leaf=leaf,
+            status=ContentStatus.PENDING.value,
+            signature=signature,
+            near_duplicates=[
+                {"content_id": d.content_id, "score": f"{d.score:.4f}"} for d in near_duplicates
+            ],
+            compliance_hits=[
+                {"term": h.term, "start": h.start, "end": h.end, "excerpt": h.excerpt}
+                for h in compliance_hits
+            ],
+            registered_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        if band_keys:  # one executemany, not a unit-of-work flush of 32 objects
+            self.session.execute(
+                insert(ContentBandRow),
+                [{"band_key": k, "content_id": row.id} for k in set(band_keys)],
+            )
+        return row.to_registration()
+
+    def get(self, content_id: ContentId) -> Registration | None:
+        row = self.session.get(ContentRegistrationRow, content_id)
+        return None if row is None else row.to_registration()
+
+    def proof(self, content_id: ContentId) -> tuple[bytes, ...]:
+        row = self.session.get(ContentRegistrationRow, content_id)
+        return () if row is None else row.proof_nodes()
+
+    def by_normalized_hash(self, digest: bytes) -> Registration | None:
+        content_id = self.session.scalar(
+            select(ContentRegistrationRow.id).where(
+                ContentRegistrationRow.normalized_sha256 == digest
+            )
+        )
+        return None if content_id is None else self.get(content_id)
+
+    def similar_candidates(
+        self, band_keys: Iterable[int], *, limit: int
+    ) -> list[tuple[ContentId, bytes]]:
+        """(id, signature) of the texts sharing the most LSH band keys (at least one), at most
+        ``limit`` of them: the more bands two signatures share, the more similar they are."""
+        shared = func.count().label("shared")
+        best = (
+            select(ContentBandRow.content_id, shared)
+            .where(ContentBandRow.band_key.in_(set(band_keys)))
+            .group_by(ContentBandRow.content_id)
+            .order_by(shared.desc(), ContentBandRow.content_id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(ContentRegistrationRow.id, ContentRegistrationRow.signature).join(
+                best, best.c.content_id == ContentRegistrationRow.id
+            )
+        ).all()
+        return [(content_id, signature) for content_id, signature in rows if signature]
+
+    def by_author(
+        self, author_id: int, *, before: ContentId | None, limit: int
+    ) -> tuple[list[Registration], ContentId | None]:
+        rows, next_key = keyset_page(
+            self.session,
+            select(ContentRegistrationRow).where(ContentRegistrationRow.author_id == author_id),
+            key=ContentRegistrationRow.id,
+            after=before,
+            limit=limit,
+            descending=True,
+        )
+        return [r.to_registration() for r in rows], next_key
+
+    def pending_summary(self) -> tuple[int, datetime | None]:
+        """How many pieces are pending, and when the oldest was registered."""
+        count, oldest = self.session.execute(
+            select(func.count(), func.min(ContentRegistrationRow.registered_at)).where(
+                ContentRegistrationRow.status == ContentStatus.PENDING.value
+            )
+        ).one()
+        return int(count), oldest
+
+    def unbatched_pending(self, limit: int) -> list[tuple[ContentId, bytes]]:
+        """(id, leaf) of the oldest pending pieces in no batch yet, locked on PostgreSQL
+        (rows another anchorer holds are skipped: it batches them)."""
+        stmt = (
+            select(ContentRegistrationRow.id, ContentRegistrationRow.leaf)
+            .where(
+                ContentRegistrationRow.status == ContentStatus.PENDING.value,
+                ContentRegistrationRow.batch_id.is_(None),
+            )
+            .order_by(ContentRegistrationRow.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [(content_id, leaf) for content_id, leaf in self.session.execute(stmt).all()]
+
+    def assign_batch(self, content_ids: Sequence[ContentId], batch_id: BatchId) -> int:
+        """Puts unbatched pending pieces into ``batch_id``; returns how many it took."""
+        taken = 0
+        for chunk in _chunks(content_ids):
+            result = self.session.execute(
+                update(ContentRegistrationRow)
+                .where(
+                    ContentRegistrationRow.id.in_(chunk),
+                    ContentRegistrationRow.batch_id.is_(None),
+                    ContentRegistrationRow.status == ContentStatus.PENDING.value,
+                )
+                .values(batch_id=batch_id)
+                .execution_options(synchronize_session=False)
+            )
+            taken += result.rowcount  # type: ignore[attr-defined]
+        return taken
+
+    def batch_leaves(self, batch_id: BatchId) -> list[tuple[ContentId, bytes]]:
+        return [
+            (content_id, leaf)
+            for content_id, leaf in self.session.execute(
+                select(ContentRegistrationRow.id, ContentRegistrationRow.leaf)
+                .where(ContentRegistrationRow.batch_id == batch_id)
+                .order_by(ContentRegistrationRow.id)
+            ).all()
+        ]
+
+    def set_anchored(self, batch_id: BatchId, proofs: Mapping[ContentId, Sequence[bytes]]) -> None:
+        """Marks the batch's pieces anchored, each with its proof."""
+        self.session.execute(
+            update(ContentRegistrationRow),
+            [
+                {"id": content_id, "proof": b"".join(proof), "status": "anchored"}
+                for content_id, proof in proofs.items()
+            ],
+            execution_options={"synchronize_session": False},
+        )
+
+    def set_batch_content_status(self, batch_id: BatchId, status: ContentStatus) -> None:
+        values: dict[str, Any] = {"status": status.value}
+        if status is ContentStatus.PENDING:
+            values["proof"] = None
+        self.session.execute(
+            update(ContentRegistrationRow)
+            .where(ContentRegistrationRow.batch_id == batch_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    # --- anchor batches ---------------------------------------------------------------------
+
+    def add_batch(
+        self,
+        *,
+        root: bytes,
+        count: int,
+        chain_id: int,
+        contract_address: str,
+        from_block: int,
+        now: datetime,
+    ) -> AnchorBatch:
+        row = AnchorBatchRow(
+            root=root,
+            leaf_count=count,
+            status=BatchStatus.SENDING.value,
+            chain_id=chain_id,
+            contract_address=contract_address,
+            from_block=from_block,
+            attempts=0,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.to_batch()
+
+    def batch(self, batch_id: BatchId) -> AnchorBatch | None:
+        row = self.session.get(AnchorBatchRow, batch_id)
+        return None if row is None else row.to_batch()
+
+    def lock_batch(self, batch_id: BatchId) -> AnchorBatchRow | None:
+        return self.session.scalars(
+            select(AnchorBatchRow).where(AnchorBatchRow.id == batch_id).with_for_update()
+        ).one_or_none()
+
+    def batches_in(self, status: BatchStatus, *, limit: int = 1000) -> list[AnchorBatch]:
+        rows = self.session.scalars(
+            select(AnchorBatchRow)
+            .where(AnchorBatchRow.status == status.value)
+            .order_by(AnchorBatchRow.id)
+            .limit(limit)
+        ).all()
+        return [r.to_batch() for r in rows]
+
+    def batches_page(
+        self, *, before: BatchId | None, limit: int
+    ) -> tuple[list[AnchorBatch], BatchId | None]:
+        rows, next_key = keyset_page(
+            self.session,
+            select(AnchorBatchRow),
+            key=AnchorBatchRow.id,
+            after=before,
+            limit=limit,
+            descending=True,
+        )
+        return [r.to_batch() for r in rows], next_key
+
+    # --- chain deployment -------------------------------------------------------------------
+
+    def deployment(self, chain_id: int) -> str | None:
+        row = self.session.get(ChainDeploymentRow, chain_id)
+        return None if row is None else row.contract_address
+
+    def set_deployment(self, chain_id: int, address: str, *, now: datetime) -> None:
+        row = self.session.get(ChainDeploymentRow, chain_id)
+        if row is None:
+            self.session.add(
+                ChainDeploymentRow(chain_id=chain_id, contract_address=address, deployed_at=now)
+            )
+        else:
+            row.contract_address, row.deployed_at = address, now
+        self.session.flush()
+
+    # --- policy and terms -------------------------------------------------------------------
+
+    def policy(self) -> ContentPolicy:
+        row = self.session.get(ContentPolicyRow, 1)
+        if row is None:
+            return ContentPolicy()
+        return ContentPolicy(
+            near_duplicate_action=PolicyAction(row.near_duplicate_action),
+            near_duplicate_threshold=Decimal(row.near_duplicate_threshold),
+            compliance_action=PolicyAction(row.compliance_action),
+        )
+
+    def set_policy(self, policy: ContentPolicy, *, now: datetime) -> None:
+        row = self.session.get(ContentPolicyRow, 1)
+        if row is None:
+            row = ContentPolicyRow(id=1)
+            self.session.add(row)
+        row.near_duplicate_action = policy.near_duplicate_action.value
+        row.near_duplicate_threshold = policy.near_duplicate_threshold
+        row.compliance_action = policy.compliance_action.value
+        row.updated_at = now
+        self.session.flush()
+
+    def terms(self) -> list[str]:
+        return list(
+            self.session.scalars(select(ComplianceTermRow.term).order_by(ComplianceTermRow.id))
+        )
+
+    def set_terms(self, terms: Sequence[str]) -> None:
+        self.session.execute(delete(ComplianceTermRow))
+        self.session.add_all(ComplianceTermRow(term=term) for term in terms)
+        self.session.flush()
+
+
+def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+    # Bound the IN list: SQLite caps bound parameters (32766 by default).
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

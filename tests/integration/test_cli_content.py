@@ -1,0 +1,104 @@
+"""``paperleague verify`` (no database) and ``paperleague content anchor``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import cli
+from contracts import services
+from contracts.chain import Chain, in_process_chain
+from contracts.content import ContentStatus
+from contracts.registry import RegistryClient
+from contracts.services import ContentUnitOfWork
+from core.db import Database
+from core.users.model import Role, User
+from tests.chains import AnvilNode
+
+runner = CliRunner()
+NOTE = b"Copper demand will outrun supply by 2027.\n"
+
+
+def _certify(database: Database, author: User, registry: services.Registry, tmp_path: Path) -> Path:
+    uow = ContentUnitOfWork(database.sessions)
+    piece = services.register_content(
+        uow, author.id, title="Copper", content=NOTE, content_type="text/plain"
+    )
+    services.anchor_pending(uow, registry)
+    path = tmp_path / "cert.json"
+    path.write_text(services.certificate(uow, piece.id, author_id=author.id).dumps())
+    return path
+
+
+def test_verify_against_the_in_process_chain(
+    database: Database, make_user: Callable[..., User], tmp_path: Path
+) -> None:
+    registry = services.registry_for(ContentUnitOfWork(database.sessions), in_process_chain())
+    certificate = _certify(database, make_user(Role.AUTHOR), registry, tmp_path)
+    content = tmp_path / "note.txt"
+    content.write_bytes(NOTE.replace(b"\n", b"\r\n"))  # a re-saved copy: normalized text matches
+
+    valid = runner.invoke(cli, ["verify", str(certificate), "--content", str(content)])
+    assert valid.exit_code == 0, valid.output
+    lines = valid.output.splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == [
+        "content_hash", "leaf", "proof", "chain_id", "contract",
+        "anchored", "anchor_time", "block_hash", "transaction",
+    ]  # fmt: skip
+    assert all(line.startswith("ok") for line in lines[:-1])
+    assert lines[-1].startswith("VALID")
+
+    content.write_bytes(NOTE.replace(b"2027", b"2028"))
+    tampered = runner.invoke(cli, ["verify", str(certificate), "--content", str(content)])
+    assert tampered.exit_code == 1
+    assert "FAIL content_hash" in tampered.output
+    assert tampered.output.splitlines()[-1] == "INVALID: failed content_hash"
+
+    document = json.loads(certificate.read_text())
+    certificate.write_text(json.dumps(document | {"block_number": "12"}))
+    malformed = runner.invoke(cli, ["verify", str(certificate), "--content", str(content)])
+    assert malformed.exit_code == 1
+    assert "block_number" in malformed.output
+
+
+def test_verify_with_rpc_against_anvil(
+    database: Database,
+    make_user: Callable[..., User],
+    anvil_chain: Chain,
+    anvil_node: AnvilNode,
+    tmp_path: Path,
+) -> None:
+    registry = RegistryClient.deploy(anvil_chain)
+    certificate = _certify(database, make_user(Role.AUTHOR), registry, tmp_path)
+    content = tmp_path / "note.txt"
+    content.write_bytes(NOTE)
+    args = ["verify", str(certificate), "--content", str(content)]
+    on_anvil = runner.invoke(cli, [*args, "--rpc", anvil_node.url])
+    assert on_anvil.exit_code == 0, on_anvil.output
+    elsewhere = runner.invoke(cli, args)  # the in-process chain: another chain id
+    assert elsewhere.exit_code == 1
+    assert "FAIL chain_id" in elsewhere.output
+    unreachable = runner.invoke(cli, [*args, "--rpc", "http://127.0.0.1:9"])
+    assert unreachable.exit_code == 2
+
+
+def test_content_anchor_command(
+    db_url: str, database: Database, make_user: Callable[..., User]
+) -> None:
+    uow = ContentUnitOfWork(database.sessions)
+    author = make_user(Role.AUTHOR)
+    assert runner.invoke(cli, ["content", "anchor", "--database-url", db_url]).output == (
+        "nothing pending\n"
+    )
+    for i in range(3):
+        services.register_content(
+            uow, author.id, title="n", content=f"note {i}".encode(), content_type="text/plain"
+        )
+    result = runner.invoke(cli, ["content", "anchor", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("anchored batch 1: 3 pieces")
+    mine, _ = services.my_content(uow, author.id, before=None, limit=5)
+    assert {p.status for p in mine} == {ContentStatus.ANCHORED}
