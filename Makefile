@@ -27,10 +27,19 @@ test: lint
 
 # Ledger throughput on SQLite and PostgreSQL next to pgbench; see bench/README.md.
 # Its own .PHONY line: the bench/ directory would otherwise count as the target, up to date.
-.PHONY: bench
-bench: $(STAMP)
+# Every benchmark; `make bench BENCH_ARGS=--quick` for a short run. One target per area too.
+.PHONY: bench bench-ledger bench-engine bench-leaderboard
+bench: bench-ledger bench-engine bench-leaderboard bench-anchoring
+
+bench-ledger: $(STAMP)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
-	$(MAKE) bench-anchoring
+
+# Replay vs backtrader, SMA cross vs backtesting.py, and mark-to-market of 100,000 portfolios.
+bench-engine: $(STAMP)
+	$(BIN)/python -m bench.engine $(BENCH_ARGS)
+
+bench-leaderboard: $(STAMP)
+	$(BIN)/python -m bench.leaderboard $(BENCH_ARGS)
 
 # Batched anchoring on eth-tester: Merkle build, gas per certificate by batch size, verification.
 .PHONY: bench-anchoring

@@ -1,1 +1,1 @@
-"""ContentRegistry contract, Merkle anchoring and certificates (coming issue)."""
+"""Content proofs: the ContentRegistry contract, Merkle-batched anchoring, certificates."""

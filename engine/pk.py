@@ -231,7 +231,7 @@ def _augment(root: int, adjacency: Mapping[int, AbstractSet[int]], mate: dict[in
         for to in adjacency[v]:
             if base[v] == base[to] or mate.get(v) == to:
                 continue
-            if False:
+            if to == root or (to in mate and mate[to] in parent):
                 # An odd cycle: contract it into a blossom whose vertices all become outer.
                 ancestor = common_base(v, to)
                 blossom: set[int] = set()
@@ -282,9 +282,9 @@ def _pairings(
     """Every pairing of ``pool`` with at most ``rematches`` rematches, neighbours first.
 
     The head (``pool[0]``, or with ``fewest_first`` the team with the fewest partners, which
-    fails fastest) tries its partners in ``pool`` order. Precondition: ``mate`` is a matching
-    of ``graph`` within ``pool`` leaving at most ``2 * rematches`` teams unmatched, so a pairing
-    exists and the first is found without backtracking.
+    fails fastest) tries its partners in ``pool`` order. Precondition: ``mate`` restricted to
+    ``pool`` is a matching of ``graph`` leaving at most ``2 * rematches`` teams unmatched, so a
+    pairing exists, and as every partner is checked exactly the first comes without backtracking.
     """
     if not pool:
         yield []
