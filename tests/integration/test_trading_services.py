@@ -10,9 +10,9 @@ import pytest
 
 from core.db import Database
 from core.errors import Conflict, NotFound
-from core.users.model import Role, User
+from core.users.model import User
 from engine import services
-from engine.market.model import Bar, Board, Instrument, Market
+from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.orders import OrderStatus, Reason
 from engine.services import TradingUnitOfWork
@@ -217,10 +217,7 @@ def test_first_fill_fires_the_referral_reward_once(
     services.place_order(uow, contest, invitee.id, request(symbol=symbol))
     services.advance_clock(uow, contest, bars=2)
     rules = engagement.current_rules(uow)
-    assert (
-        balance(uow, points_account(inviter.id), POINTS).posted
-        == rules.referral_inviter.points
-    )
+    assert balance(uow, points_account(inviter.id), POINTS).posted == rules.referral_inviter.points
 
 
 def test_same_orders_on_two_databases_of_the_same_market_give_the_same_books(
