@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from core.errors import RuleViolation
 from engine.market.model import Instrument
@@ -57,6 +57,11 @@ def admit(request: OrderRequest, ctx: OrderContext) -> Decimal:
     if request.side is Side.SELL:
         return _check_sell(request, ctx)
     return _check_buy(request, ctx)
+
+
+def _cents_up(amount: Decimal) -> Decimal:
+    """Reservations are money: whole cents, rounded up so they always cover the estimate."""
+    return amount.quantize(Decimal("0.01"), ROUND_CEILING)
 
 
 def _check_shape(request: OrderRequest, rules: RulePack) -> None:
@@ -197,9 +202,8 @@ def _check_sell(request: OrderRequest, ctx: OrderContext) -> Decimal:
             field="qty",
             reason=Reason.INSUFFICIENT_SELLABLE,
         )
-    margin = (
-        (qty - available) * _reference_price(request, ctx) * ctx.rules.guards.margin_requirement
-    )
+    short_value = (qty - available) * _reference_price(request, ctx)
+    margin = _cents_up(short_value * ctx.rules.guards.margin_requirement)
     _check_buying_power(margin, request, ctx)
     _check_position_limit(request, qty, ctx)
     return margin
@@ -217,7 +221,7 @@ def _check_buy(request: OrderRequest, ctx: OrderContext) -> Decimal:
                 f"buy in multiples of {lot} shares", field="qty", reason=Reason.LOT_SIZE
             )
         value = request.qty * price
-    reserve = value + ctx.rules.fees(Side.BUY, value, ctx.day).total
+    reserve = _cents_up(value + ctx.rules.fees(Side.BUY, value, ctx.day).total)
     _check_buying_power(reserve, request, ctx)
     _check_position_limit(request, value / price, ctx)
     return reserve

@@ -101,6 +101,8 @@ def run(rules: RulePack, bars: list[Bar], seed: int, *, days: int) -> Venue:
 
 def check_books(venue: Venue) -> None:
     prices = venue.last_closes()
+    for order in venue.orders.values():  # storable: money in whole cents
+        assert order.reserved_cash == order.reserved_cash.quantize(D("0.01"))
     for account, portfolio in venue.portfolios.items():
         assert portfolio.conservation_gap(prices) == 0
         fills = [f for f in venue.fills if f.account_id == account]
