@@ -54,7 +54,7 @@ def execute_day(
     for order, outcome in matched:
         current = state[order.id]
         if outcome.rejected is not None:
-            state[order.id] = _close(current, OrderStatus.REJECTED, outcome.rejected, market.day)
+            state[order.id] = current.closed(OrderStatus.REJECTED, outcome.rejected, market.day)
             continue
         if outcome.triggered and not current.triggered:
             current = state[order.id] = replace(current, triggered=True)
@@ -62,7 +62,7 @@ def execute_day(
             continue
         fill, refusal = _fill(current, outcome.price, portfolio, state, market, rules, day_trades)
         if refusal is not None:
-            state[order.id] = _close(current, OrderStatus.REJECTED, refusal, market.day)
+            state[order.id] = current.closed(OrderStatus.REJECTED, refusal, market.day)
             continue
         if fill is None:
             continue
@@ -256,11 +256,11 @@ def _end_of_day(order: Order, day: date) -> Order:
         return order
     tif = order.request.time_in_force
     if tif is TimeInForce.IOC:
-        return _close(order, OrderStatus.CANCELED, Reason.IOC_REMAINDER, day)
+        return order.closed(OrderStatus.CANCELED, Reason.IOC_REMAINDER, day)
     if tif is TimeInForce.FOK:
-        return _close(order, OrderStatus.CANCELED, Reason.FOK_NOT_FILLED, day)
+        return order.closed(OrderStatus.CANCELED, Reason.FOK_NOT_FILLED, day)
     if tif is TimeInForce.DAY:
-        return _close(order, OrderStatus.EXPIRED, Reason.DAY_ENDED, day)
+        return order.closed(OrderStatus.EXPIRED, Reason.DAY_ENDED, day)
     return order
 
 

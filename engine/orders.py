@@ -6,7 +6,7 @@ fill progress and the buying power (cash) or shares it holds while open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -95,10 +95,6 @@ class OrderRequest:
     stop_price: Decimal | None = None
     client_order_id: str | None = None
 
-    def same_as(self, other: OrderRequest) -> bool:
-        """Equal in every field a retry with the same client_order_id must repeat."""
-        return self == other
-
 
 @dataclass(frozen=True, slots=True)
 class Order:
@@ -130,6 +126,10 @@ class Order:
         if self.request.qty is None:
             return None
         return self.request.qty - self.filled_qty
+
+    def closed(self, status: OrderStatus, reason: Reason, day: date | None) -> Order:
+        """This order ended (canceled, expired, rejected): it holds nothing any more."""
+        return replace(self, status=status, reason=reason, reserved_cash=Decimal(0), closed_day=day)
 
     @property
     def filled_avg_price(self) -> Decimal | None:

@@ -12,11 +12,14 @@ quantity and a negative cost basis (the proceeds it owes back).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
+import numpy as np
+
+from engine import valuation
 from engine.orders import Fill, Side
 
 CENT = Decimal("0.01")
@@ -143,6 +146,22 @@ class Portfolio:
             self.starting_cash + self.realized_pnl + self.unrealized_pnl(prices) - self.fees_paid
         )
         return left - right
+
+
+def mark_portfolios(
+    portfolios: Sequence[Portfolio], prices: Mapping[str, Decimal]
+) -> list[Decimal]:
+    """Equity of every portfolio at ``prices``, in one numpy product, to the cent."""
+    symbols = sorted(prices)
+    column = {s: i for i, s in enumerate(symbols)}
+    holdings = np.zeros((len(portfolios), len(symbols)))
+    cash = np.array([float(p.cash) for p in portfolios])
+    for row, portfolio in enumerate(portfolios):
+        for symbol, position in portfolio.positions.items():
+            if position.qty:
+                holdings[row, column[symbol]] = float(position.qty)
+    marks = np.array([float(prices[s]) for s in symbols])
+    return valuation.quantize(valuation.mark_to_market(cash, holdings, marks))
 
 
 def replay(account_id: int, starting_cash: Decimal, fills: Iterable[Fill]) -> Portfolio:

@@ -10,22 +10,21 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
-from engine import stats, valuation
+from engine import stats
 from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason, Side
-from engine.portfolio import ZERO, Portfolio, replay, same_books
+from engine.portfolio import ZERO, Portfolio, mark_portfolios, replay, same_books
 from engine.rules import RulePack, rule_pack
 from engine.store import AccountRow, ContestRow, TradingRepository
 from engine.validation import OrderContext, OrderRefused, admit, buying_power
@@ -190,7 +189,7 @@ def place_order(
 
 
 def _replayed(existing: Order, request: OrderRequest) -> Order:
-    if existing.request.same_as(request):
+    if existing.request == request:
         return existing
     raise Conflict(
         f"client_order_id {request.client_order_id!r} was used for a different order",
@@ -261,13 +260,7 @@ def cancel_order(uow: TradingUnitOfWork, contest_id: int, member_id: int, order_
                 order_id=order_id,
                 status=order.status.value,
             )
-        canceled = replace(
-            order,
-            status=OrderStatus.CANCELED,
-            reason=Reason.CANCELED_BY_MEMBER,
-            reserved_cash=ZERO,
-            closed_day=contest.clock_day,
-        )
+        canceled = order.closed(OrderStatus.CANCELED, Reason.CANCELED_BY_MEMBER, contest.clock_day)
         uow.trading.update_orders([canceled])
         uow.commit()
         return canceled
@@ -361,9 +354,13 @@ def _advance_one_day(uow: TradingUnitOfWork, contest: ContestRow) -> tuple[date,
         result = execute_day(
             portfolios[account.id], orders, market, v.rules, recent_day_trades=day_trades
         )
-        changed = [o for o in result.orders if o != _by_id(orders, o.id)]
+        before = {o.id: o for o in orders}
+        changed = [o for o in result.orders if o != before[o.id]]
         if last_day:
-            changed = [_end_contest(o, day) for o in result.orders]
+            changed = [
+                o.closed(OrderStatus.CANCELED, Reason.CONTEST_ENDED, day) if o.status.is_open else o
+                for o in result.orders
+            ]
         uow.trading.update_orders(changed)
         uow.trading.add_fills(v.contest_id, result.fills)
         if result.fills:
@@ -376,22 +373,6 @@ def _advance_one_day(uow: TradingUnitOfWork, contest: ContestRow) -> tuple[date,
     _mark(uow, v.contest_id, day, accounts, portfolios, prices)
     contest.clock_day = day
     return day, len(all_fills)
-
-
-def _by_id(orders: Sequence[Order], order_id: int) -> Order | None:
-    return next((o for o in orders if o.id == order_id), None)
-
-
-def _end_contest(order: Order, day: date) -> Order:
-    if not order.status.is_open:
-        return order
-    return replace(
-        order,
-        status=OrderStatus.CANCELED,
-        reason=Reason.CONTEST_ENDED,
-        reserved_cash=ZERO,
-        closed_day=day,
-    )
 
 
 def _next_day(uow: TradingUnitOfWork, v: Venue) -> date | None:
@@ -419,21 +400,10 @@ def _mark(
     portfolios: dict[int, Portfolio],
     prices: dict[str, Decimal],
 ) -> None:
-    """Equity of every account at ``day``'s closes in one matrix product; stored per account."""
+    """Store every account's equity at ``day``'s closes (one matrix product for all)."""
     if not accounts:
         return
-    symbols = sorted(prices)
-    column = {s: i for i, s in enumerate(symbols)}
-    holdings = np.zeros((len(accounts), len(symbols)))
-    cash = np.empty(len(accounts))
-    for row, account in enumerate(accounts):
-        portfolio = portfolios[account.id]
-        cash[row] = float(portfolio.cash)
-        for symbol, position in portfolio.positions.items():
-            if position.qty:
-                holdings[row, column[symbol]] = float(position.qty)
-    marks = np.array([float(prices[s]) for s in symbols])
-    equity = valuation.quantize(valuation.mark_to_market(cash, holdings, marks))
+    equity = mark_portfolios([portfolios[a.id] for a in accounts], prices)
     uow.trading.add_equity(
         contest_id,
         day,
@@ -585,11 +555,6 @@ def check_books(uow: TradingUnitOfWork, contest_id: int) -> list[str]:
                 f"account {account.id}: {p}" for p in same_books(stored[account.id], derived)
             ]
     return problems
-
-
-def instruments_of(uow: TradingUnitOfWork, symbols: Sequence[str]) -> list[Instrument]:
-    with uow.reading():
-        return [uow.market.require_instrument(s) for s in symbols]
 
 
 # --- market data as members may see it -------------------------------------------------------

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-import numpy as np
-
 from core.errors import NotFound, RuleViolation
-from engine import valuation
 from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason
-from engine.portfolio import Portfolio
+from engine.portfolio import Portfolio, mark_portfolios
 from engine.rules import RulePack
 from engine.validation import OrderContext, OrderRefused, admit
 
@@ -132,13 +129,7 @@ class Venue:
             raise NotFound(f"no order {order_id}")
         if not order.status.is_open:
             return order
-        canceled = replace(
-            order,
-            status=OrderStatus.CANCELED,
-            reason=Reason.CANCELED_BY_MEMBER,
-            reserved_cash=Decimal(0),
-            closed_day=self.tape.today,
-        )
+        canceled = order.closed(OrderStatus.CANCELED, Reason.CANCELED_BY_MEMBER, self.tape.today)
         self._store(canceled)
         return canceled
 
@@ -198,19 +189,8 @@ class Venue:
         )
 
     def _mark(self) -> None:
-        symbols = sorted(self._last)
-        column = {s: i for i, s in enumerate(symbols)}
         ids = sorted(self.portfolios)
-        positions = np.zeros((len(ids), len(symbols)))
-        cash = np.zeros(len(ids))
-        for row, account_id in enumerate(ids):
-            portfolio = self.portfolios[account_id]
-            cash[row] = float(portfolio.cash)
-            for symbol, position in portfolio.positions.items():
-                if position.qty:
-                    positions[row, column[symbol]] = float(position.qty)
-        prices = np.array([float(self._last[s].close) for s in symbols])
-        equity = valuation.quantize(valuation.mark_to_market(cash, positions, prices))
+        equity = mark_portfolios([self.portfolios[i] for i in ids], self.last_closes())
         for account_id, value in zip(ids, equity, strict=True):
             self.equity[account_id].append(value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from core.users.model import User
 from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.orders import OrderStatus, Reason
+from engine.orders import OrderRequest, OrderStatus, Reason
 from engine.services import TradingUnitOfWork
 from engine.validation import OrderRefused
 from ledger import engagement
@@ -52,6 +53,15 @@ def cn_contest(
     return venue.contest_id
 
 
+def trading_member(uow: TradingUnitOfWork, make_user: Callable[..., User]) -> tuple[int, User, str]:
+    """A CN contest one bar in, a member with an entry, and a symbol to trade."""
+    contest = cn_contest(uow)
+    member = make_user()
+    services.open_account(uow, contest, member.id)
+    services.advance_clock(uow, contest)
+    return contest, member, symbols(uow, contest)[0]
+
+
 def symbols(uow: TradingUnitOfWork, contest_id: int) -> tuple[str, ...]:
     return services.venue(uow, contest_id).universe
 
@@ -70,11 +80,7 @@ def test_orders_are_refused_before_the_first_bar(
 def test_a_market_order_fills_on_the_next_bar_and_books_balance(
     uow: TradingUnitOfWork, make_user: Callable[..., User]
 ) -> None:
-    contest = cn_contest(uow)
-    member = make_user()
-    services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest)
-    symbol = symbols(uow, contest)[0]
+    contest, member, symbol = trading_member(uow, make_user)
     order = services.place_order(uow, contest, member.id, request(symbol=symbol, qty="1000"))
     assert order.status is OrderStatus.NEW and order.reserved_cash > 0
     report = services.advance_clock(uow, contest)
@@ -96,11 +102,7 @@ def test_a_market_order_fills_on_the_next_bar_and_books_balance(
 def test_client_order_id_is_idempotent_and_conflicts_on_other_fields(
     uow: TradingUnitOfWork, make_user: Callable[..., User]
 ) -> None:
-    contest = cn_contest(uow)
-    member = make_user()
-    services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest)
-    symbol = symbols(uow, contest)[0]
+    contest, member, symbol = trading_member(uow, make_user)
     first = services.place_order(
         uow, contest, member.id, _with_client_id(request(symbol=symbol), "abc-1")
     )
@@ -116,20 +118,14 @@ def test_client_order_id_is_idempotent_and_conflicts_on_other_fields(
     assert [o.id for o in orders] == [first.id]
 
 
-def _with_client_id(req, client_id):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+def _with_client_id(req: OrderRequest, client_id: str) -> OrderRequest:
     return replace(req, client_order_id=client_id)
 
 
 def test_a_refused_order_writes_nothing(
     uow: TradingUnitOfWork, make_user: Callable[..., User]
 ) -> None:
-    contest = cn_contest(uow)
-    member = make_user()
-    services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest)
-    symbol = symbols(uow, contest)[0]
+    contest, member, symbol = trading_member(uow, make_user)
     for bad in (
         request(symbol=symbol, qty="150"),
         request(symbol="NOPE"),
@@ -144,11 +140,7 @@ def test_a_refused_order_writes_nothing(
 def test_cancel_releases_buying_power_and_a_second_cancel_conflicts(
     uow: TradingUnitOfWork, make_user: Callable[..., User]
 ) -> None:
-    contest = cn_contest(uow)
-    member = make_user()
-    services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest)
-    symbol = symbols(uow, contest)[0]
+    contest, member, symbol = trading_member(uow, make_user)
     order = services.place_order(
         uow, contest, member.id, request(symbol=symbol, qty="1000", tif="gtc")
     )
