@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from engine import stats
+from engine.contests import pk_rounds, standings
+from engine.contests.store import ContestsRepository
 from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
@@ -37,11 +39,13 @@ class TradingUnitOfWork(LedgerUnitOfWork):
 
     trading: TradingRepository
     market: MarketRepository
+    contests: ContestsRepository
 
     def _bind(self, session: Session) -> None:
         super()._bind(session)
         self.trading = TradingRepository(session)
         self.market = MarketRepository(session)
+        self.contests = ContestsRepository(session)
 
 
 class NotEntered(NotFound):
@@ -315,6 +319,7 @@ def advance_clock(uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1) -> 
         days.append(step[0])
         fills += step[1]
     pay_referrals(uow, contest_id)
+    pk_rounds.pay_round_awards(uow, contest_id)
     current = venue(uow, contest_id)
     return ClockReport(
         contest_id=contest_id,
@@ -370,8 +375,11 @@ def _advance_one_day(uow: TradingUnitOfWork, contest: ContestRow) -> tuple[date,
                 account.referral_pending = True
         all_fills.extend(result.fills)
     prices = {**previous, **{s: b.close for s, b in bars.items()}}
-    _mark(uow, v.contest_id, day, accounts, portfolios, prices)
+    equity = _mark(uow, v.contest_id, day, accounts, portfolios, prices)
     contest.clock_day = day
+    contest.clock_ticks += 1
+    standings.record_tick(uow, contest, day, accounts, equity)
+    pk_rounds.on_tick(uow, contest, day)
     return day, len(all_fills)
 
 
@@ -399,16 +407,18 @@ def _mark(
     accounts: Sequence[AccountRow],
     portfolios: dict[int, Portfolio],
     prices: dict[str, Decimal],
-) -> None:
-    """Store every account's equity at ``day``'s closes (one matrix product for all)."""
+) -> list[Decimal]:
+    """Store every account's equity at ``day``'s closes (one matrix product for all) and
+    return it, aligned with ``accounts``."""
     if not accounts:
-        return
+        return []
     equity = mark_portfolios([portfolios[a.id] for a in accounts], prices)
     uow.trading.add_equity(
         contest_id,
         day,
         [(a.id, portfolios[a.id].cash, e) for a, e in zip(accounts, equity, strict=True)],
     )
+    return equity
 
 
 def pay_referrals(uow: TradingUnitOfWork, contest_id: int) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     func,
     insert,
@@ -49,7 +50,9 @@ QTY = Amount(24, 9)
 
 
 class ContestRow(Base):
-    """A contest's trading state. The contests issue adds the game around it."""
+    """A contest: its trading state (window, rules, clock) and the game around it (season,
+    registration, eligibility, ranking, prizes, teams, PK). The game's JSON parts are stored in
+    the shapes of ``engine.contests.spec``; a bare venue (no season) is a trading sandbox."""
 
     __tablename__ = "contests"
     __table_args__ = (
@@ -67,7 +70,25 @@ class ContestRow(Base):
     trading_end: Mapped[date] = mapped_column(Date)
     # The last bar the clock has revealed; None before the first advance.
     clock_day: Mapped[date | None] = mapped_column(Date)
+    # Bars revealed so far (1 after the first advance): the leaderboard's tick index.
+    clock_ticks: Mapped[int] = mapped_column(Integer, default=0)
+    season_id: Mapped[int | None] = mapped_column(ForeignKey("seasons.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    min_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Set for a private contest: joining requires it.
+    invite_code: Mapped[str | None] = mapped_column(String(64))
+    metric: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secondary_metric: Mapped[str | None] = mapped_column(String(24))
+    qualification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    team_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pk_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
 
 
 class AccountRow(Base):

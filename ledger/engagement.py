@@ -7,8 +7,9 @@ lock, which also serializes the per-member rules (one check-in a day, task caps,
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -161,27 +162,47 @@ def _pay(
     uow: LedgerUnitOfWork, member_id: int, requests: list[LedgerRequest], *, now: datetime
 ) -> list[Transfer]:
     """Append award transfers and record any level crossed by their XP (in the open txn)."""
+    return _pay_many(uow, [(member_id, requests)], now=now)
+
+
+def _pay_many(
+    uow: LedgerUnitOfWork,
+    payouts: Sequence[tuple[int, list[LedgerRequest]]],
+    *,
+    now: datetime,
+) -> list[Transfer]:
+    """Append the award transfers of several members as one group and record the levels their
+    XP crossed (in the open txn). A replayed group moves no XP, so records no level."""
+    requests = [request for _, member_requests in payouts for request in member_requests]
     if not requests:
         return []
-    xp_before = uow.ledger.balance(xp_account(member_id), XP).credits_posted
+    keys = [(xp_account(member_id), XP) for member_id, paid in payouts if paid]
+    before = uow.ledger.balances_of(keys)
     made = append(uow.ledger, requests, now=now)
-    xp_after = uow.ledger.balance(xp_account(member_id), XP).credits_posted
-    if xp_after > xp_before:
-        table = current_levels(uow)
-        before, after = table.level_for(xp_before), table.level_for(xp_after)
-        xp_transfer = next(t.id for t in made if t.asset == XP)
-        for level in table.levels:
-            if before.number < level.number <= after.number:
-                uow.engagement.add(
-                    LevelEventRow(
-                        member_id=member_id,
-                        level=level.number,
-                        lifetime_xp=xp_after,
-                        table_version=table.version,
-                        transfer_id=xp_transfer,
-                        occurred_at=now,
-                    )
+    after = uow.ledger.balances_of(keys)
+    table: LevelTable | None = None
+    for key in dict.fromkeys(keys):
+        xp_before, xp_after = before[key].credits_posted, after[key].credits_posted
+        if xp_after <= xp_before:
+            continue
+        table = table or current_levels(uow)
+        member_id = int(key[0].split(":")[1])
+        reached_from, reached = table.level_for(xp_before), table.level_for(xp_after)
+        xp_transfer = next(t.id for t in made if t.asset == XP and t.credit == key[0])
+        uow.engagement.add_all(
+            [
+                LevelEventRow(
+                    member_id=member_id,
+                    level=level.number,
+                    lifetime_xp=xp_after,
+                    table_version=table.version,
+                    transfer_id=xp_transfer,
+                    occurred_at=now,
                 )
+                for level in table.levels
+                if reached_from.number < level.number <= reached.number
+            ]
+        )
     return made
 
 
@@ -268,37 +289,82 @@ def check_in(uow: LedgerUnitOfWork, member_id: int, *, now: datetime | None = No
                 rule="one_checkin_per_local_day",
                 local_date=today.isoformat(),
             )
-        last = uow.engagement.last_checkin(member_id)
+        (made,) = _check_ins(uow, [member_id], rules, moment)
+        uow.commit()
+    return made
+
+
+def check_in_many(
+    uow: LedgerUnitOfWork, member_ids: Sequence[int], *, now: datetime | None = None
+) -> list[CheckIn]:
+    """The daily check-in of many members at one moment, in one transaction (bulk imports, the
+    season simulation): each is paid exactly as ``check_in`` would pay them. Members already
+    checked in on that local day are left out of the result rather than refused."""
+    moment = now or utc_now()
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        return []
+    with uow:
+        uow.ledger.lock_head()
+        rules = current_rules(uow)
+        done = uow.engagement.checked_in_on(rules.local_day(moment).isoformat(), wanted)
+        made = _check_ins(uow, [m for m in wanted if m not in done], rules, moment)
+        uow.commit()
+    return made
+
+
+def _check_ins(
+    uow: LedgerUnitOfWork, member_ids: Sequence[int], rules: EarningRules, moment: datetime
+) -> list[CheckIn]:
+    """Pay and record the check-ins of members not yet checked in today (open txn, head locked)."""
+    today = rules.local_day(moment)
+    last = uow.engagement.last_checkins(member_ids)
+    xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
+    levels = current_levels(uow)
+    payouts: list[tuple[int, list[LedgerRequest]]] = []
+    rows: list[CheckInRow] = []
+    for member_id in member_ids:
+        previous = last.get(member_id)
         streak = next_streak(
-            None if last is None else datetime.fromisoformat(last.local_date).date(),
-            0 if last is None else last.streak,
+            None if previous is None else date.fromisoformat(previous.local_date),
+            0 if previous is None else previous.streak,
             today,
         )
         base, bonus = rules.checkin, rules.streak_bonus(streak)
+        level = levels.level_for(xp[(xp_account(member_id), XP)].credits_posted)
         total = _scaled(
             Award(base.points + bonus.points, base.xp + bonus.xp),
-            _multiplier(uow, member_id).points_multiplier,
+            level.privileges.points_multiplier,
         )
-        requests = _award_requests(
-            member_id,
-            total,
-            id_prefix=f"checkin:{member_id}:{today.isoformat()}",
-            reason="checkin",
-            reference=f"check-in {today.isoformat()}",
-            metadata={"streak": streak},
+        payouts.append(
+            (
+                member_id,
+                _award_requests(
+                    member_id,
+                    total,
+                    id_prefix=f"checkin:{member_id}:{today.isoformat()}",
+                    reason="checkin",
+                    reference=f"check-in {today.isoformat()}",
+                    metadata={"streak": streak},
+                ),
+            )
         )
-        _pay(uow, member_id, requests, now=moment)
-        row = CheckInRow(
-            member_id=member_id,
-            local_date=today.isoformat(),
-            streak=streak,
-            points=total.points,
-            xp=total.xp,
-            created_at=moment,
+        rows.append(
+            CheckInRow(
+                member_id=member_id,
+                local_date=today.isoformat(),
+                streak=streak,
+                points=total.points,
+                xp=total.xp,
+                created_at=moment,
+            )
         )
-        uow.engagement.add(row)
-        uow.commit()
-    return CheckIn(member_id, row.local_date, streak, total.points, total.xp, moment)
+    _pay_many(uow, payouts, now=moment)
+    uow.engagement.add_all(rows)
+    return [
+        CheckIn(row.member_id, row.local_date, row.streak, row.points, row.xp, moment)
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,10 +212,7 @@ class LedgerRepository:
         self, keys: Iterable[tuple[AccountId, Asset]]
     ) -> dict[tuple[str, str], BalanceRow]:
         wanted = list(set(keys))
-        found: dict[tuple[str, str], BalanceRow] = {}
-        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
-            stmt = select(BalanceRow).where(tuple_(BalanceRow.account, BalanceRow.asset).in_(chunk))
-            found |= {(row.account, row.asset): row for row in self.session.scalars(stmt)}
+        found = self._stored_balance_rows(wanted)
         for key in wanted:
             if key not in found:
                 row = BalanceRow(
@@ -230,9 +227,26 @@ class LedgerRepository:
                 found[key] = row
         return found
 
+    def _stored_balance_rows(
+        self, keys: Sequence[tuple[AccountId, Asset]]
+    ) -> dict[tuple[str, str], BalanceRow]:
+        found: dict[tuple[str, str], BalanceRow] = {}
+        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+            stmt = select(BalanceRow).where(tuple_(BalanceRow.account, BalanceRow.asset).in_(chunk))
+            found |= {(row.account, row.asset): row for row in self.session.scalars(stmt)}
+        return found
+
     def balance(self, account: AccountId, asset: Asset) -> Balance:
         row = self.session.get(BalanceRow, (account, asset))
         return Balance() if row is None else row.to_balance()
+
+    def balances_of(
+        self, keys: Iterable[tuple[AccountId, Asset]]
+    ) -> dict[tuple[AccountId, Asset], Balance]:
+        """The balances of ``keys`` in a few queries (an empty ``Balance`` where none is stored)."""
+        wanted = list(set(keys))
+        found = self._stored_balance_rows(wanted)
+        return {key: found[key].to_balance() if key in found else Balance() for key in wanted}
 
     def balances(self) -> dict[tuple[AccountId, Asset], Balance]:
         return {
@@ -462,6 +476,41 @@ class EngagementRepository:
             .where(CheckInRow.member_id == member_id)
             .order_by(CheckInRow.local_date.desc())
         )
+
+    def checked_in_on(self, local_date: str, member_ids: Sequence[int]) -> set[int]:
+        """Which of ``member_ids`` have a check-in on ``local_date``."""
+        found: set[int] = set()
+        for chunk in (member_ids[i : i + 500] for i in range(0, len(member_ids), 500)):
+            found |= set(
+                self.session.scalars(
+                    select(CheckInRow.member_id).where(
+                        CheckInRow.local_date == local_date, CheckInRow.member_id.in_(chunk)
+                    )
+                )
+            )
+        return found
+
+    def last_checkins(self, member_ids: Sequence[int]) -> dict[int, CheckInRow]:
+        """Each member's latest check-in (members without one are left out)."""
+        found: dict[int, CheckInRow] = {}
+        for chunk in (member_ids[i : i + 500] for i in range(0, len(member_ids), 500)):
+            latest = (
+                select(CheckInRow.member_id, func.max(CheckInRow.local_date).label("local_date"))
+                .where(CheckInRow.member_id.in_(chunk))
+                .group_by(CheckInRow.member_id)
+                .subquery()
+            )
+            stmt = select(CheckInRow).join(
+                latest,
+                (CheckInRow.member_id == latest.c.member_id)
+                & (CheckInRow.local_date == latest.c.local_date),
+            )
+            found |= {row.member_id: row for row in self.session.scalars(stmt)}
+        return found
+
+    def add_all(self, rows: Sequence[Base]) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
 
     def task_counts(
         self, member_id: int, task_key: str, local_date: str, week: str

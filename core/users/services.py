@@ -6,6 +6,8 @@ The API, the CLI and the season simulation all create users through these functi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -75,6 +77,63 @@ def create_user(
         except IntegrityError as exc:  # lost a race with a concurrent sign-up
             raise UsernameTaken(f"username {name!r} is taken", field="username") from exc
     return user
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """One account of a bulk creation (``create_users``)."""
+
+    username: str
+    display_name: str | None = None
+    roles: frozenset[Role] = frozenset({Role.MEMBER})
+
+
+def create_users(
+    uow: UsersUnitOfWork,
+    accounts: Sequence[NewAccount],
+    *,
+    password: str,
+    now: datetime | None = None,
+) -> list[User]:
+    """Many accounts in one transaction, all or none (bulk imports, the season simulation).
+
+    Every account gets the same initial password, hashed once: an Argon2 hash costs about
+    0.1 s, which a thousand sign-ups cannot pay one by one. A taken username, or one repeated
+    in ``accounts``, refuses the whole batch.
+    """
+    checked = [
+        (
+            normalize_username(account.username),
+            normalize_display_name(
+                account.display_name if account.display_name is not None else account.username
+            ),
+            _non_empty_roles(account.roles),
+        )
+        for account in accounts
+    ]
+    password_hash = hash_password(check_password(password))  # slow: outside the transaction
+    moment = now or utc_now()
+    created: list[User] = []
+    seen: set[str] = set()
+    with uow:
+        for name, shown, roles in checked:
+            if name in seen or uow.users.username_taken(name):
+                raise UsernameTaken(f"username {name!r} is taken", field="username")
+            seen.add(name)
+            created.append(
+                uow.users.add(
+                    username=name,
+                    display_name=shown,
+                    password_hash=password_hash,
+                    roles=roles,
+                    now=moment,
+                )
+            )
+        try:
+            uow.commit()
+        except IntegrityError as exc:  # lost a race with a concurrent sign-up
+            raise UsernameTaken("a username of the batch was taken meanwhile") from exc
+    return created
 
 
 def authenticate(uow: UsersUnitOfWork, *, username: str, password: str) -> User:
