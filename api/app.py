@@ -16,13 +16,17 @@ from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.routes import (
     admin_content,
+    admin_contests,
     admin_engagement,
     admin_ledger,
     admin_users,
     auth,
     content,
+    contests,
     health,
     points,
+    settlement,
+    teams,
     trading,
 )
 from api.store import IdempotencyStore
@@ -72,6 +76,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_content.router)
     v1.include_router(trading.router)
     v1.include_router(trading.market_router)
+    v1.include_router(teams.router)
+    v1.include_router(contests.router)
+    v1.include_router(admin_contests.router)
+    v1.include_router(settlement.router)
     app.include_router(health.router)
     app.include_router(v1)
 

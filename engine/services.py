@@ -22,6 +22,8 @@ from core.errors import Conflict, NotFound
 from engine import stats
 from engine.contests import pk_rounds, standings
 from engine.contests.store import ContestsRepository
+from engine.contests.store_pk import PkRepository, TeamsRepository
+from engine.contests.store_prizes import PrizesRepository
 from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
@@ -40,12 +42,18 @@ class TradingUnitOfWork(LedgerUnitOfWork):
     trading: TradingRepository
     market: MarketRepository
     contests: ContestsRepository
+    teams: TeamsRepository
+    pk: PkRepository
+    prizes: PrizesRepository
 
     def _bind(self, session: Session) -> None:
         super()._bind(session)
         self.trading = TradingRepository(session)
         self.market = MarketRepository(session)
         self.contests = ContestsRepository(session)
+        self.teams = TeamsRepository(session)
+        self.pk = PkRepository(session)
+        self.prizes = PrizesRepository(session)
 
 
 class NotEntered(NotFound):
@@ -305,14 +313,17 @@ class ClockReport:
     finished: bool
 
 
-def advance_clock(uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1) -> ClockReport:
-    """Reveal up to ``bars`` more trading days, one transaction per day."""
+def advance_clock(
+    uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1, until: date | None = None
+) -> ClockReport:
+    """Reveal up to ``bars`` more trading days, one transaction per day, none after ``until``
+    (a live contest passes the last day that has ended)."""
     days: list[date] = []
     fills = 0
     for _ in range(bars):
         with uow:
             contest = _contest(uow, contest_id, lock=True)
-            step = _advance_one_day(uow, contest)
+            step = _advance_one_day(uow, contest, until)
             if step is None:
                 break
             uow.commit()
@@ -330,10 +341,12 @@ def advance_clock(uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1) -> 
     )
 
 
-def _advance_one_day(uow: TradingUnitOfWork, contest: ContestRow) -> tuple[date, int] | None:
+def _advance_one_day(
+    uow: TradingUnitOfWork, contest: ContestRow, until: date | None
+) -> tuple[date, int] | None:
     v = venue_of(contest)
     day = _next_day(uow, v)
-    if day is None:
+    if day is None or (until is not None and day > until):
         return None
     bars = uow.market.bars_on(day, v.universe)
     previous = uow.market.previous_closes(v.universe, day)

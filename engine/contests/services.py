@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,7 @@ from engine.contests.spec import (
 from engine.contests.store import SeasonRow
 from engine.market.model import Market
 from engine.rules import rule_pack
-from engine.services import TradingUnitOfWork
+from engine.services import ClockReport, TradingUnitOfWork, advance_clock
 from engine.store import ContestRow
 from ledger.engagement import summary_in
 
@@ -730,3 +730,28 @@ def unfollow(uow: TradingUnitOfWork, follower_id: int, followee_id: int) -> bool
 def followees(uow: TradingUnitOfWork, follower_id: int) -> list[int]:
     with uow.reading():
         return uow.contests.followees(follower_id)
+
+
+# --- the clock ----------------------------------------------------------------------------------
+
+
+def advance_contest_clock(
+    uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1, now: datetime | None = None
+) -> ClockReport:
+    """The operator's (or scheduler's) clock call: reveal up to ``bars`` trading days.
+
+    A replay contest walks its stored bars as fast as it is called; a live one never reveals a
+    day that has not ended in the season's time zone. An ended season's clock is stopped.
+    """
+    if bars < 1:
+        raise RuleViolation("advance at least one bar", field="bars", rule="minimum")
+    moment = now or utc_now()
+    with uow.reading():
+        row = _contest_row(uow, contest_id)
+        season = _season_row(uow, row.season_id or 0)
+        _refuse_if_ended(season, moment)
+        if row.settled_at is not None:
+            raise Conflict("the contest is settled", field="contest_id", rule="settled")
+        live = DataSource(season.data_source) is DataSource.LIVE
+        until = local_today(moment, zone(season.timezone)) - timedelta(days=1) if live else None
+    return advance_clock(uow, contest_id, bars=bars, until=until)
