@@ -8,7 +8,6 @@ item) and the API maps the errors to problem+json.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -311,7 +310,3 @@ def _award(data: Mapping[str, Any] | None, at: str) -> Award:
         points=_count(data.get("points", 0), f"{at}.points"),
         xp=_count(data.get("xp", 0), f"{at}.xp"),
     )
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
