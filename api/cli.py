@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from api import cli_content
+from api.cli_contests import contest_cli
 from api.cli_market import market_cli
 from core import migrations
 from core.config import Settings, get_settings
@@ -28,6 +29,7 @@ cli.add_typer(user_cli, name="user")
 cli.add_typer(ledger_cli, name="ledger")
 cli_content.install(cli)
 cli.add_typer(market_cli, name="market")
+cli.add_typer(contest_cli, name="contest")
 
 DatabaseUrl = Annotated[
     str | None,

@@ -755,3 +755,32 @@ def advance_contest_clock(
         live = DataSource(season.data_source) is DataSource.LIVE
         until = local_today(moment, zone(season.timezone)) - timedelta(days=1) if live else None
     return advance_clock(uow, contest_id, bars=bars, until=until)
+
+
+def tick_due_contests(
+    uow: TradingUnitOfWork, *, bars: int = 1, now: datetime | None = None
+) -> list[ClockReport]:
+    """The scheduler's call (cron, a systemd timer): advance every contest that is due, i.e.
+    running, or waiting with its registration closed; a contest without a closing time starts
+    only on an operator's clock call. Contests of ended seasons are left alone."""
+    moment = now or utc_now()
+    due: list[int] = []
+    after = None
+    while True:
+        page, after = list_contests(
+            uow,
+            states=[ContestState.WAITING, ContestState.RUNNING],
+            after=after,
+            limit=200,
+            now=moment,
+        )
+        due += [c.id for c in page]
+        if after is None:
+            break
+    reports = []
+    for contest_id in sorted(due):
+        try:
+            reports.append(advance_contest_clock(uow, contest_id, bars=bars, now=moment))
+        except SeasonEnded:
+            continue
+    return reports

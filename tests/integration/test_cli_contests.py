@@ -1,0 +1,42 @@
+"""``paperleague contest clock`` and ``tick`` on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from api.cli import cli
+from core.clock import utc_now
+from core.db import Database
+from core.users.model import Role, User
+from engine.contests import services as contests
+from engine.services import TradingUnitOfWork
+from tests import contest_builders as build
+
+
+def test_clock_and_tick_advance_due_contests(
+    database: Database, db_url: str, make_user: Callable[..., User]
+) -> None:
+    uow = TradingUnitOfWork(database.sessions)
+    operator = make_user(Role.OPERATOR)
+    today = utc_now().date()
+    season = build.season(uow, operator, starts_on=today, ends_on=today + timedelta(days=90))
+    manual = build.contest(uow, season)  # no closing time: only an operator's call starts it
+    closed = build.contest(uow, season, registration_closes_at=utc_now() - timedelta(hours=1))
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["contest", "tick", "--bars", "2", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    assert f"contest {closed.id}: 2 bar(s)" in result.output
+    assert f"contest {manual.id}" not in result.output
+
+    result = runner.invoke(cli, ["contest", "clock", str(manual.id), "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    assert contests.get_contest(uow, manual.id).clock_ticks == 1
+    assert contests.get_contest(uow, closed.id).clock_ticks == 2
+
+    missing = runner.invoke(cli, ["contest", "clock", "999", "--database-url", db_url])
+    assert missing.exit_code == 1
+    assert "no contest 999" in missing.output
