@@ -10,7 +10,7 @@ import typer
 
 from core import migrations
 from core.errors import DomainError
-from engine.contests import services
+from engine.contests import services, settlement
 from engine.services import ClockReport, TradingUnitOfWork
 
 contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
@@ -68,3 +68,23 @@ def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
         _show(report)
     if not reports:
         typer.echo("no contest is due")
+
+
+@contest_cli.command("settle")
+def settle(
+    contest_id: Annotated[int, typer.Argument(help="A finished contest.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Pay the contest's prizes into the ledger (safe to rerun: each prize is paid once)."""
+    with _trading(database_url) as uow:
+        report = settlement.settle_contest(uow, contest_id)
+    totals = ", ".join(f"{amount} {asset}" for asset, amount in sorted(report.totals.items()))
+    typer.echo(
+        f"contest {contest_id}: {report.prizes} prizes to {report.recipients} members "
+        f"({totals or 'nothing'}); paid now {report.paid_now}, already paid {report.already_paid}"
+    )
+    for refused in report.refused:
+        typer.echo(f"refused: {refused}", err=True)
+    if not report.settled:
+        typer.echo("not settled yet: rerun once the refusals are resolved", err=True)
+        raise typer.Exit(1)

@@ -12,6 +12,8 @@ from core.clock import utc_now
 from core.db import Database
 from core.users.model import Role, User
 from engine.contests import services as contests
+from engine.contests.spec import PrizeLine
+from engine.leaderboard import RankRange
 from engine.services import TradingUnitOfWork
 from tests import contest_builders as build
 
@@ -40,3 +42,28 @@ def test_clock_and_tick_advance_due_contests(
     missing = runner.invoke(cli, ["contest", "clock", "999", "--database-url", db_url])
     assert missing.exit_code == 1
     assert "no contest 999" in missing.output
+
+
+def test_settle_pays_once_and_refuses_an_unfinished_contest(
+    database: Database, db_url: str, make_user: Callable[..., User]
+) -> None:
+    uow = TradingUnitOfWork(database.sessions)
+    operator = make_user(Role.OPERATOR)
+    today = utc_now().date()
+    season = build.season(
+        uow, operator, days=8, starts_on=today, ends_on=today + timedelta(days=90)
+    )
+    contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 1), points=100, xp=10)])
+    member = make_user()
+    contests.join_contest(uow, contest.id, member.id)
+    runner = CliRunner()
+    early = runner.invoke(cli, ["contest", "settle", str(contest.id), "--database-url", db_url])
+    assert early.exit_code == 1 and "last trading day" in early.output
+    runner.invoke(
+        cli, ["contest", "clock", str(contest.id), "--bars", "50", "--database-url", db_url]
+    )
+    first = runner.invoke(cli, ["contest", "settle", str(contest.id), "--database-url", db_url])
+    assert first.exit_code == 0, first.output
+    assert "paid now 1" in first.output
+    again = runner.invoke(cli, ["contest", "settle", str(contest.id), "--database-url", db_url])
+    assert "paid now 0, already paid 1" in again.output
