@@ -24,6 +24,7 @@ from api.routes import (
     content,
     contests,
     health,
+    leaderboards,
     points,
     settlement,
     teams,
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(trading.market_router)
     v1.include_router(teams.router)
     v1.include_router(contests.router)
+    v1.include_router(leaderboards.router)
+    v1.include_router(leaderboards.follows_router)
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
     app.include_router(health.router)

@@ -24,6 +24,7 @@ from engine.contests import pk_rounds, standings
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
 from engine.contests.store_prizes import PrizesRepository
+from engine.contests.store_standings import StandingsRepository
 from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
@@ -45,6 +46,7 @@ class TradingUnitOfWork(LedgerUnitOfWork):
     teams: TeamsRepository
     pk: PkRepository
     prizes: PrizesRepository
+    standings: StandingsRepository
 
     def _bind(self, session: Session) -> None:
         super()._bind(session)
@@ -54,6 +56,7 @@ class TradingUnitOfWork(LedgerUnitOfWork):
         self.teams = TeamsRepository(session)
         self.pk = PkRepository(session)
         self.prizes = PrizesRepository(session)
+        self.standings = StandingsRepository(session)
 
 
 class NotEntered(NotFound):

@@ -77,6 +77,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('leaderboard_snapshots', schema=None) as batch_op:
         batch_op.create_index('ix_leaderboard_snapshots_position', ['contest_id', 'tick', 'position'], unique=False)
+        batch_op.create_index('ix_leaderboard_snapshots_member', ['contest_id', 'member_id', 'tick'], unique=False)
 
     op.create_table('pk_rounds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -260,6 +261,7 @@ def downgrade() -> None:
     op.drop_table('teams')
     op.drop_table('pk_rounds')
     with op.batch_alter_table('leaderboard_snapshots', schema=None) as batch_op:
+        batch_op.drop_index('ix_leaderboard_snapshots_member')
         batch_op.drop_index('ix_leaderboard_snapshots_position')
 
     op.drop_table('leaderboard_snapshots')

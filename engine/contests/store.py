@@ -102,7 +102,11 @@ class LeaderboardSnapshotRow(Base):
     """One entry's place after one clock tick; the latest tick is the live leaderboard."""
 
     __tablename__ = "leaderboard_snapshots"
-    __table_args__ = (Index("ix_leaderboard_snapshots_position", "contest_id", "tick", "position"),)
+    __table_args__ = (
+        Index("ix_leaderboard_snapshots_position", "contest_id", "tick", "position"),
+        # A member's rank history (the chart) without scanning every tick of the contest.
+        Index("ix_leaderboard_snapshots_member", "contest_id", "member_id", "tick"),
+    )
 
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), primary_key=True)
     tick: Mapped[int] = mapped_column(Integer, primary_key=True)
