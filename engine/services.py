@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from engine import stats
 from engine.contests import pk_rounds, standings
 from engine.contests.store import ContestsRepository
@@ -176,31 +176,76 @@ def place_order(
     same id with other fields is a Conflict. A refused order writes nothing.
     """
     with uow:
-        contest = _contest(uow, contest_id)
-        account = _account(uow, contest_id, member_id, lock=True)
-        if request.client_order_id is not None:
-            existing = uow.trading.order_by_client_id(account.id, request.client_order_id)
-            if existing is not None:
-                return _replayed(existing, request)
-        venue = venue_of(contest)
-        ctx = _order_context(uow, venue, account, request)
-        reserved = admit(request, ctx)
-        client_id = request.client_order_id or f"pl-{uuid.uuid4().hex}"
-        order = Order(
-            id=0,
-            account_id=account.id,
-            client_order_id=client_id,
-            request=request,
-            status=OrderStatus.NEW,
-            submitted_day=ctx.day,
-            reserved_cash=reserved,
-        )
-        try:
-            stored = uow.trading.add_order(contest_id, order)
-        except IntegrityError:
-            raise Conflict("client_order_id is already used", client_order_id=client_id) from None
+        venue = venue_of(_contest(uow, contest_id))
+        stored = _place(uow, venue, member_id, request, _Closes(uow, venue))
         uow.commit()
         return stored
+
+
+OrderOutcome = Order | DomainError
+
+
+def place_orders(
+    uow: TradingUnitOfWork, contest_id: int, requests: Sequence[tuple[int, OrderRequest]]
+) -> list[OrderOutcome]:
+    """Many members' orders in one transaction (bots, the season simulation, bulk imports).
+
+    Each ``(member id, request)`` is judged exactly as ``place_order`` judges it, in the given
+    order, so an earlier order's reservation counts against a later one of the same member. The
+    outcome list is aligned with ``requests``: the stored order, or the refusal (an
+    ``OrderRefused``, ``NotEntered`` or ``Conflict``), which wrote nothing.
+    """
+    outcomes: list[OrderOutcome] = []
+    with uow:
+        venue = venue_of(_contest(uow, contest_id))
+        closes = _Closes(uow, venue)
+        for member_id, request in requests:
+            try:
+                with uow.session.begin_nested():  # a refusal rolls back only its own order
+                    outcomes.append(_place(uow, venue, member_id, request, closes))
+            except (OrderRefused, NotFound, Conflict) as refusal:
+                outcomes.append(refusal)
+        uow.commit()
+    return outcomes
+
+
+class _Closes:
+    """The universe's last closes at the clock's day, read once per transaction."""
+
+    def __init__(self, uow: TradingUnitOfWork, venue: Venue) -> None:
+        self._uow, self._venue = uow, venue
+        self._closes: dict[str, Decimal] | None = None
+
+    def get(self, day: date) -> dict[str, Decimal]:
+        if self._closes is None:
+            self._closes = _last_closes(self._uow, self._venue, day)
+        return self._closes
+
+
+def _place(
+    uow: TradingUnitOfWork, venue: Venue, member_id: int, request: OrderRequest, closes: _Closes
+) -> Order:
+    account = _account(uow, venue.contest_id, member_id, lock=True)
+    if request.client_order_id is not None:
+        existing = uow.trading.order_by_client_id(account.id, request.client_order_id)
+        if existing is not None:
+            return _replayed(existing, request)
+    ctx = _order_context(uow, venue, account, request, closes)
+    reserved = admit(request, ctx)
+    client_id = request.client_order_id or f"pl-{uuid.uuid4().hex}"
+    order = Order(
+        id=0,
+        account_id=account.id,
+        client_order_id=client_id,
+        request=request,
+        status=OrderStatus.NEW,
+        submitted_day=ctx.day,
+        reserved_cash=reserved,
+    )
+    try:
+        return uow.trading.add_order(venue.contest_id, order)
+    except IntegrityError:
+        raise Conflict("client_order_id is already used", client_order_id=client_id) from None
 
 
 def _replayed(existing: Order, request: OrderRequest) -> Order:
@@ -214,7 +259,11 @@ def _replayed(existing: Order, request: OrderRequest) -> Order:
 
 
 def _order_context(
-    uow: TradingUnitOfWork, venue: Venue, account: AccountRow, request: OrderRequest
+    uow: TradingUnitOfWork,
+    venue: Venue,
+    account: AccountRow,
+    request: OrderRequest,
+    closes: _Closes,
 ) -> OrderContext:
     if not venue.trading or venue.clock_day is None:
         raise OrderRefused(
@@ -234,7 +283,7 @@ def _order_context(
             f"{request.symbol!r} is not traded in this contest", field="symbol", reason=reason
         )
     instrument = uow.market.require_instrument(request.symbol)
-    prices = _last_closes(uow, venue, day)
+    prices = closes.get(day)
     last_close = prices.get(request.symbol)
     if last_close is None:
         raise OrderRefused(

@@ -15,7 +15,7 @@ from core.users.model import User
 from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.orders import OrderRequest, OrderStatus, Reason
+from engine.orders import Order, OrderRequest, OrderStatus, Reason
 from engine.services import TradingUnitOfWork
 from engine.validation import OrderRefused
 from ledger import engagement
@@ -239,3 +239,46 @@ def test_same_orders_on_two_databases_of_the_same_market_give_the_same_books(
     a = services.portfolio_history(uow, first, member.id)
     b = services.portfolio_history(uow, second, member.id)
     assert a == b and len(a) == 6
+
+
+def test_a_batch_judges_each_order_as_place_order_would_and_refusals_write_nothing(
+    uow: TradingUnitOfWork, make_user: Callable[..., User]
+) -> None:
+    contest, rich, symbol = trading_member(uow, make_user)
+    outsider = make_user()
+    summary = services.account_summary(uow, contest, rich.id)
+    close = services.visible_bars(uow, symbol, start=START, end=date(2100, 1, 1))[-1].close
+    limit = str(close)
+    lots = int(summary.buying_power / close / 100)  # whole lots the cash buys at the close
+    outcomes = services.place_orders(
+        uow,
+        contest,
+        [
+            (
+                rich.id,
+                replace(request(symbol=symbol, type="limit", limit=limit), qty=D(lots // 2 * 100)),
+            ),
+            (rich.id, request(symbol=symbol, qty="150")),  # lot size
+            (outsider.id, request(symbol=symbol)),  # no entry
+            # Reserves on top of the first order: more than the rest of the buying power.
+            (
+                rich.id,
+                replace(
+                    request(symbol=symbol, type="limit", limit=limit),
+                    qty=D((lots - lots // 2 + 1) * 100),
+                ),
+            ),
+            (rich.id, replace(request(symbol=symbol, qty="100"), client_order_id="x-1")),
+        ],
+    )
+    assert isinstance(outcomes[0], Order)
+    assert isinstance(outcomes[1], OrderRefused) and outcomes[1].reason is Reason.LOT_SIZE
+    assert isinstance(outcomes[2], NotFound)
+    assert isinstance(outcomes[3], OrderRefused)
+    assert outcomes[3].reason is Reason.INSUFFICIENT_BUYING_POWER
+    assert isinstance(outcomes[4], Order)
+    stored, _ = services.list_orders(uow, contest, rich.id)
+    assert sorted(o.id for o in stored) == sorted(o.id for o in (outcomes[0], outcomes[4]))
+    again = replace(request(symbol=symbol, qty="100"), client_order_id="x-1")
+    replay = services.place_orders(uow, contest, [(rich.id, again)])
+    assert replay == [outcomes[4]]
