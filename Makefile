@@ -57,8 +57,10 @@ contracts:
 serve: $(STAMP)
 	$(BIN)/paperleague serve
 
-demo:
-	@echo "make demo arrives with the season-simulation issue; try 'make serve' and open http://127.0.0.1:8000/docs"
+# The season simulation on embedded defaults (SQLite, in-process chain, synthetic market):
+# prints the season's results and writes demo/report.html. `make demo DEMO_ARGS="--members 2000"`.
+demo: $(STAMP)
+	$(BIN)/paperleague simulate --output demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache paperleague.db paperleague.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache paperleague.db paperleague.db-* demo

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from api import cli_content
+from api import cli_content, cli_simulate
 from api.cli_contests import contest_cli
 from api.cli_market import market_cli
 from core import migrations
@@ -30,6 +30,7 @@ cli.add_typer(ledger_cli, name="ledger")
 cli_content.install(cli)
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
+cli_simulate.install(cli)
 
 DatabaseUrl = Annotated[
     str | None,

@@ -160,6 +160,10 @@ class PointsOut(BaseModel):
     next_level: int | None
     next_threshold: int | None = Field(description="Lifetime XP needed for the next level")
     privileges: PrivilegesOut
+    items: dict[str, int] = Field(
+        default_factory=dict,
+        description="Reward items held (tickets won, items redeemed): key → count",
+    )
 
     @classmethod
     def of(cls, s: PointsSummary) -> PointsOut:
@@ -175,6 +179,7 @@ class PointsOut(BaseModel):
                 points_multiplier=s.level.privileges.points_multiplier,
                 flags=sorted(s.level.privileges.flags),
             ),
+            items=s.items,
         )
 
 

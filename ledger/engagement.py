@@ -7,7 +7,7 @@ lock, which also serializes the per-member rules (one check-in a day, task caps,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,6 +37,7 @@ from ledger.model import (
     POINTS,
     REDEEMED,
     XP,
+    AccountId,
     Balance,
     InsufficientFunds,
     LedgerRequest,
@@ -51,7 +52,6 @@ from ledger.model import (
 )
 from ledger.services import LedgerRefusal, LedgerUnitOfWork, append, record_failures
 from ledger.store import (
-    CheckInRow,
     EarningRulesRow,
     LevelEventRow,
     LevelTableRow,
@@ -170,39 +170,45 @@ def _pay_many(
     payouts: Sequence[tuple[int, list[LedgerRequest]]],
     *,
     now: datetime,
+    xp_before: Mapping[AccountId, int] | None = None,
 ) -> list[Transfer]:
     """Append the award transfers of several members as one group and record the levels their
-    XP crossed (in the open txn). A replayed group moves no XP, so records no level."""
+    XP crossed (in the open txn). ``xp_before``: lifetime XP per XP account, if the caller
+    has read it already. A replayed group moves no XP, so records no level."""
     requests = [request for _, member_requests in payouts for request in member_requests]
     if not requests:
         return []
-    keys = [(xp_account(member_id), XP) for member_id, paid in payouts if paid]
-    before = uow.ledger.balances_of(keys)
+    accounts = list(dict.fromkeys(xp_account(member_id) for member_id, paid in payouts if paid))
+    if xp_before is None:
+        read = uow.ledger.balances_of((account, XP) for account in accounts)
+        xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
+    last_seq = uow.ledger.lock_head().last_seq
     made = append(uow.ledger, requests, now=now)
-    after = uow.ledger.balances_of(keys)
+    gained: dict[AccountId, tuple[int, str]] = {}  # XP account → (XP added, first transfer)
+    for t in made:
+        if t.asset == XP and t.seq > last_seq:
+            added, first = gained.get(t.credit, (0, t.id))
+            gained[t.credit] = (added + t.amount, first)
     table: LevelTable | None = None
-    for key in dict.fromkeys(keys):
-        xp_before, xp_after = before[key].credits_posted, after[key].credits_posted
-        if xp_after <= xp_before:
-            continue
+    events: list[LevelEventRow] = []
+    for account, (added, xp_transfer) in gained.items():
         table = table or current_levels(uow)
-        member_id = int(key[0].split(":")[1])
-        reached_from, reached = table.level_for(xp_before), table.level_for(xp_after)
-        xp_transfer = next(t.id for t in made if t.asset == XP and t.credit == key[0])
-        uow.engagement.add_all(
-            [
-                LevelEventRow(
-                    member_id=member_id,
-                    level=level.number,
-                    lifetime_xp=xp_after,
-                    table_version=table.version,
-                    transfer_id=xp_transfer,
-                    occurred_at=now,
-                )
-                for level in table.levels
-                if reached_from.number < level.number <= reached.number
-            ]
-        )
+        before, after = xp_before[account], xp_before[account] + added
+        reached_from, reached = table.level_for(before), table.level_for(after)
+        events += [
+            LevelEventRow(
+                member_id=int(account.split(":")[1]),
+                level=level.number,
+                lifetime_xp=after,
+                table_version=table.version,
+                transfer_id=xp_transfer,
+                occurred_at=now,
+            )
+            for level in table.levels
+            if reached_from.number < level.number <= reached.number
+        ]
+    if events:
+        uow.engagement.add_all(events)
     return made
 
 
@@ -221,6 +227,8 @@ def award(
 
     Contest prizes arrive here from the engine with deterministic ids
     (e.g. ``prize:<contest>:<member>``), so settlement can run again without paying twice.
+    An item out of stock raises ``OutOfStock`` before anything is appended, so the id is not
+    recorded as failed and the same award can be paid once the stock is refilled.
     """
     moment = now or utc_now()
     requests = _award_requests(
@@ -240,7 +248,25 @@ def award(
         )
     if not requests:
         raise RuleViolation("an award needs points, XP or an item", field="award", rule="non_empty")
-    return _guarded(uow, requests, lambda: _pay(uow, member_id, requests, now=moment), now=moment)
+
+    def pay() -> list[Transfer]:
+        if item_key is not None:
+            _require_stock(uow, item_key, requests)
+        return _pay(uow, member_id, requests, now=moment)
+
+    return _guarded(uow, requests, pay, now=moment)
+
+
+def _require_stock(uow: LedgerUnitOfWork, item_key: str, requests: list[LedgerRequest]) -> None:
+    """Refuse an item award when the stock is empty, unless the award is a replay (open txn;
+    the head lock keeps the stock from moving between this check and the append)."""
+    uow.ledger.lock_head()
+    if uow.ledger.transfers_by_id(r.id for r in requests):
+        return  # ``append`` returns the original transfers (or names a conflict)
+    if stock_left(uow, item_key) < 1:
+        raise OutOfStock(
+            f"reward item {item_key!r} is out of stock", field="item_key", rule="in_stock"
+        )
 
 
 def _guarded(
@@ -322,13 +348,11 @@ def _check_ins(
     xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
     levels = current_levels(uow)
     payouts: list[tuple[int, list[LedgerRequest]]] = []
-    rows: list[CheckInRow] = []
+    made: list[CheckIn] = []
     for member_id in member_ids:
-        previous = last.get(member_id)
+        last_day, last_streak = last.get(member_id, (None, 0))
         streak = next_streak(
-            None if previous is None else date.fromisoformat(previous.local_date),
-            0 if previous is None else previous.streak,
-            today,
+            None if last_day is None else date.fromisoformat(last_day), last_streak, today
         )
         base, bonus = rules.checkin, rules.streak_bonus(streak)
         level = levels.level_for(xp[(xp_account(member_id), XP)].credits_posted)
@@ -349,22 +373,27 @@ def _check_ins(
                 ),
             )
         )
-        rows.append(
-            CheckInRow(
-                member_id=member_id,
-                local_date=today.isoformat(),
-                streak=streak,
-                points=total.points,
-                xp=total.xp,
-                created_at=moment,
-            )
-        )
-    _pay_many(uow, payouts, now=moment)
-    uow.engagement.add_all(rows)
-    return [
-        CheckIn(row.member_id, row.local_date, row.streak, row.points, row.xp, moment)
-        for row in rows
-    ]
+        made.append(CheckIn(member_id, today.isoformat(), streak, total.points, total.xp, moment))
+    _pay_many(
+        uow,
+        payouts,
+        now=moment,
+        xp_before={account: balance.credits_posted for (account, _), balance in xp.items()},
+    )
+    uow.engagement.add_checkins(
+        [
+            {
+                "member_id": c.member_id,
+                "local_date": c.local_date,
+                "streak": c.streak,
+                "points": c.points,
+                "xp": c.xp,
+                "created_at": c.created_at,
+            }
+            for c in made
+        ]
+    )
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -767,6 +796,8 @@ class PointsSummary:
     lifetime_xp: int
     level: Level
     next_level: Level | None
+    # Reward items held: item key → count (posted; an item awaiting fulfilment is not yet held).
+    items: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def summary_in(uow: LedgerUnitOfWork, member_id: int) -> PointsSummary:
@@ -784,8 +815,20 @@ def summary_in(uow: LedgerUnitOfWork, member_id: int) -> PointsSummary:
 
 
 def points_summary(uow: LedgerUnitOfWork, member_id: int) -> PointsSummary:
+    """The member's points summary with the reward items they hold."""
     with uow.reading():
-        return summary_in(uow, member_id)
+        return dataclasses.replace(summary_in(uow, member_id), items=inventory_of(uow, member_id))
+
+
+def inventory_of(uow: LedgerUnitOfWork, member_id: int) -> dict[str, int]:
+    """Reward items the member holds, item key → count, from the inventory's posted balances
+    (open txn): prizes won and fulfilled redemptions."""
+    prefix = item_asset("")
+    return {
+        asset.removeprefix(prefix): held.posted
+        for asset, held in uow.ledger.account_balances(inventory_account(member_id)).items()
+        if asset.startswith(prefix) and held.posted > 0
+    }
 
 
 # --- JSON forms of the versioned configuration ------------------------------------------------

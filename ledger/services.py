@@ -182,8 +182,8 @@ def _chain(
     reversal_of: Transfer | None,
 ) -> list[Transfer]:
     pendings = repo.transfers_by_id(r.pending_id for r in requests if isinstance(r, ResolvePending))
-    rows = repo.balance_rows(_touched(requests, pendings))
-    working = {key: row.to_balance() for key, row in rows.items()}
+    working, stored = repo.balances_for_update(_touched(requests, pendings))
+    before = dict(working)
     seq, prev_hash = head.last_seq, head.last_hash
     made: list[Transfer] = []
     for request in requests:
@@ -222,10 +222,10 @@ def _chain(
             pendings[made_transfer.id] = made_transfer
         made.append(made_transfer)
         seq, prev_hash = made_transfer.seq, made_transfer.hash
-    for key, balance in working.items():
-        row = rows[key]
-        row.debits_posted, row.credits_posted = balance.debits_posted, balance.credits_posted
-        row.debits_pending, row.credits_pending = balance.debits_pending, balance.credits_pending
+    repo.write_balances(
+        {key: b for key, b in working.items() if key not in stored or b != before[key]},
+        stored=stored,
+    )
     repo.add_transfers(made)
     head.last_seq, head.last_hash = seq, prev_hash
     repo.session.flush()

@@ -8,7 +8,7 @@ the ORM refuses it here and database triggers refuse it below (see the migration
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +21,17 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    bindparam,
     event,
     func,
+    insert,
     or_,
     select,
-    tuple_,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core.db import Base, UtcDateTime, keyset_page
 from ledger.model import (
@@ -86,47 +90,92 @@ class TransferRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     def to_transfer(self) -> Transfer:
-        return Transfer(
-            seq=self.seq,
-            id=self.id,
-            kind=TransferKind(self.kind),
-            debit=self.debit_account,
-            credit=self.credit_account,
-            asset=self.asset,
-            amount=self.amount,
-            reason=self.reason,
-            reference=self.reference,
-            metadata=self.meta,
-            pending_id=self.pending_id,
-            timeout_seconds=self.timeout_seconds,
-            timeout_at=self.timeout_at,
-            reversal_of=self.reversal_of,
-            created_at=self.created_at,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-        )
+        return _transfer_from(self)
 
     @classmethod
     def of(cls, transfer: Transfer) -> TransferRow:
-        return cls(
-            seq=transfer.seq,
-            id=transfer.id,
-            kind=transfer.kind.value,
-            debit_account=transfer.debit,
-            credit_account=transfer.credit,
-            asset=transfer.asset,
-            amount=transfer.amount,
-            reason=transfer.reason,
-            reference=transfer.reference,
-            meta=dict(transfer.metadata),
-            pending_id=transfer.pending_id,
-            timeout_seconds=transfer.timeout_seconds,
-            timeout_at=transfer.timeout_at,
-            reversal_of=transfer.reversal_of,
-            created_at=transfer.created_at,
-            prev_hash=transfer.prev_hash,
-            hash=transfer.hash,
+        return cls(**_transfer_values(transfer))
+
+
+def _transfer_columns() -> list[Any]:
+    """Every attribute of ``TransferRow``, for selects that skip building row objects."""
+    return [
+        getattr(TransferRow, name)
+        for name in (
+            "seq",
+            "id",
+            "kind",
+            "debit_account",
+            "credit_account",
+            "asset",
+            "amount",
+            "reason",
+            "reference",
+            "meta",
+            "pending_id",
+            "timeout_seconds",
+            "timeout_at",
+            "reversal_of",
+            "created_at",
+            "prev_hash",
+            "hash",
         )
+    ]
+
+
+def _transfer_from(row: Any) -> Transfer:
+    """A transfer from a ``TransferRow``, or a result row of ``_TRANSFER_COLUMNS``."""
+    return Transfer(
+        seq=row.seq,
+        id=row.id,
+        kind=TransferKind(row.kind),
+        debit=row.debit_account,
+        credit=row.credit_account,
+        asset=row.asset,
+        amount=row.amount,
+        reason=row.reason,
+        reference=row.reference,
+        metadata=row.meta,
+        pending_id=row.pending_id,
+        timeout_seconds=row.timeout_seconds,
+        timeout_at=row.timeout_at,
+        reversal_of=row.reversal_of,
+        created_at=row.created_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _balance_values(balance: Balance) -> dict[str, int]:
+    return {
+        "debits_posted": balance.debits_posted,
+        "credits_posted": balance.credits_posted,
+        "debits_pending": balance.debits_pending,
+        "credits_pending": balance.credits_pending,
+    }
+
+
+def _transfer_values(transfer: Transfer) -> dict[str, Any]:
+    """A transfer as ``TransferRow`` attribute values (for bulk inserts)."""
+    return {
+        "seq": transfer.seq,
+        "id": transfer.id,
+        "kind": transfer.kind.value,
+        "debit_account": transfer.debit,
+        "credit_account": transfer.credit,
+        "asset": transfer.asset,
+        "amount": transfer.amount,
+        "reason": transfer.reason,
+        "reference": transfer.reference,
+        "meta": dict(transfer.metadata),
+        "pending_id": transfer.pending_id,
+        "timeout_seconds": transfer.timeout_seconds,
+        "timeout_at": transfer.timeout_at,
+        "reversal_of": transfer.reversal_of,
+        "created_at": transfer.created_at,
+        "prev_hash": transfer.prev_hash,
+        "hash": transfer.hash,
+    }
 
 
 @event.listens_for(TransferRow, "before_update")
@@ -208,32 +257,73 @@ class LedgerRepository:
         )
         return {row.id: row for row in rows}
 
-    def balance_rows(
+    def balances_for_update(
         self, keys: Iterable[tuple[AccountId, Asset]]
-    ) -> dict[tuple[str, str], BalanceRow]:
+    ) -> tuple[dict[tuple[AccountId, Asset], Balance], set[tuple[AccountId, Asset]]]:
+        """The balances of ``keys`` (empty where none is stored yet) and the keys that are
+        stored. The caller holds the chain-head lock, so nothing moves them meanwhile."""
         wanted = list(set(keys))
-        found = self._stored_balance_rows(wanted)
-        for key in wanted:
-            if key not in found:
-                row = BalanceRow(
-                    account=key[0],
-                    asset=key[1],
-                    debits_posted=0,
-                    credits_posted=0,
-                    debits_pending=0,
-                    credits_pending=0,
-                )
-                self.session.add(row)
-                found[key] = row
-        return found
+        stored = self._stored_balances(wanted)
+        return {key: stored.get(key, Balance()) for key in wanted}, set(stored)
 
-    def _stored_balance_rows(
+    def write_balances(
+        self,
+        balances: Mapping[tuple[AccountId, Asset], Balance],
+        *,
+        stored: Collection[tuple[AccountId, Asset]],
+    ) -> None:
+        """Store new values of balances (``stored``: the keys that have a row already) with bulk
+        statements, and keep any row object the session holds in step with them."""
+        values = [
+            {"account": account, "asset": asset, **_balance_values(balance)}
+            for (account, asset), balance in balances.items()
+        ]
+        inserts = [v for v in values if (v["account"], v["asset"]) not in stored]
+        updates = [
+            {"key_account": v.pop("account"), "key_asset": v.pop("asset"), **v}
+            for v in values
+            if (v["account"], v["asset"]) in stored
+        ]
+        if inserts:
+            self.session.connection().execute(insert(BalanceRow), inserts)
+        if updates:  # one executemany; the bound key names differ from the columns set
+            self.session.connection().execute(
+                update(BalanceRow)
+                .where(
+                    BalanceRow.account == bindparam("key_account"),
+                    BalanceRow.asset == bindparam("key_asset"),
+                )
+                .values({name: bindparam(name) for name in _balance_values(Balance())}),
+                updates,
+            )
+        for key, balance in balances.items():
+            held = self.session.identity_map.get(identity_key(BalanceRow, key))
+            if held is not None:
+                for name, value in _balance_values(balance).items():
+                    set_committed_value(held, name, value)
+
+    def _stored_balances(
         self, keys: Sequence[tuple[AccountId, Asset]]
-    ) -> dict[tuple[str, str], BalanceRow]:
-        found: dict[tuple[str, str], BalanceRow] = {}
-        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
-            stmt = select(BalanceRow).where(tuple_(BalanceRow.account, BalanceRow.asset).in_(chunk))
-            found |= {(row.account, row.asset): row for row in self.session.scalars(stmt)}
+    ) -> dict[tuple[AccountId, Asset], Balance]:
+        """Balances that have a row, read as plain columns (no row objects to track)."""
+        found: dict[tuple[AccountId, Asset], Balance] = {}
+        columns = (
+            BalanceRow.account,
+            BalanceRow.asset,
+            BalanceRow.debits_posted,
+            BalanceRow.credits_posted,
+            BalanceRow.debits_pending,
+            BalanceRow.credits_pending,
+        )
+        wanted = set(keys)
+        accounts = sorted({account for account, _ in wanted})
+        # By account alone (a plain IN is far cheaper to bind than one over pairs); an account
+        # holds few assets, so the rows not asked for are few.
+        for chunk in (accounts[i : i + 1000] for i in range(0, len(accounts), 1000)):
+            stmt = select(*columns).where(BalanceRow.account.in_(chunk))
+            for account, asset, *totals in self.session.execute(stmt):
+                if (account, asset) in wanted:
+                    found[(account, asset)] = Balance(*totals)
         return found
 
     def balance(self, account: AccountId, asset: Asset) -> Balance:
@@ -244,17 +334,24 @@ class LedgerRepository:
         self, keys: Iterable[tuple[AccountId, Asset]]
     ) -> dict[tuple[AccountId, Asset], Balance]:
         """The balances of ``keys`` in a few queries (an empty ``Balance`` where none is stored)."""
-        wanted = list(set(keys))
-        found = self._stored_balance_rows(wanted)
-        return {key: found[key].to_balance() if key in found else Balance() for key in wanted}
+        return self.balances_for_update(keys)[0]
 
     def balances(self) -> dict[tuple[AccountId, Asset], Balance]:
         return {
             (r.account, r.asset): r.to_balance() for r in self.session.scalars(select(BalanceRow))
         }
 
+    def account_balances(self, account: AccountId) -> dict[Asset, Balance]:
+        """Every asset's balance on one account."""
+        stmt = select(BalanceRow).where(BalanceRow.account == account).order_by(BalanceRow.asset)
+        return {row.asset: row.to_balance() for row in self.session.scalars(stmt)}
+
     def add_transfers(self, transfers: Sequence[Transfer]) -> None:
-        self.session.add_all([TransferRow.of(t) for t in transfers])
+        if transfers:  # one executemany, no row objects: large groups stay cheap
+            values = [_transfer_values(t) for t in transfers]
+            for row in values:
+                row["metadata"] = row.pop("meta")  # the column's name
+            self.session.connection().execute(insert(TransferRow), values)
 
     def add_failures(self, failures: Sequence[FailedTransferRow]) -> None:
         existing = self.failures_by_id(f.id for f in failures)
@@ -264,15 +361,15 @@ class LedgerRepository:
         """Every transfer in chain order, streamed in batches."""
         after = 0
         while True:
-            rows = self.session.scalars(
-                select(TransferRow)
+            rows = self.session.execute(
+                select(*_transfer_columns())
                 .where(TransferRow.seq > after)
                 .order_by(TransferRow.seq)
                 .limit(batch)
-            ).all()
+            ).all()  # plain columns: verification reads every transfer, row objects cost
             if not rows:
                 return
-            yield from (row.to_transfer() for row in rows)
+            yield from (_transfer_from(row) for row in rows)
             after = rows[-1].seq
 
     def head(self) -> tuple[int, str]:
@@ -470,13 +567,6 @@ class EngagementRepository:
     def checkin(self, member_id: int, local_date: str) -> CheckInRow | None:
         return self.session.get(CheckInRow, (member_id, local_date))
 
-    def last_checkin(self, member_id: int) -> CheckInRow | None:
-        return self.session.scalar(
-            select(CheckInRow)
-            .where(CheckInRow.member_id == member_id)
-            .order_by(CheckInRow.local_date.desc())
-        )
-
     def checked_in_on(self, local_date: str, member_ids: Sequence[int]) -> set[int]:
         """Which of ``member_ids`` have a check-in on ``local_date``."""
         found: set[int] = set()
@@ -490,9 +580,10 @@ class EngagementRepository:
             )
         return found
 
-    def last_checkins(self, member_ids: Sequence[int]) -> dict[int, CheckInRow]:
-        """Each member's latest check-in (members without one are left out)."""
-        found: dict[int, CheckInRow] = {}
+    def last_checkins(self, member_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+        """Each member's latest check-in as (local date, streak); members without one are left
+        out. Plain columns: a daily batch reads thousands."""
+        found: dict[int, tuple[str, int]] = {}
         for chunk in (member_ids[i : i + 500] for i in range(0, len(member_ids), 500)):
             latest = (
                 select(CheckInRow.member_id, func.max(CheckInRow.local_date).label("local_date"))
@@ -500,13 +591,18 @@ class EngagementRepository:
                 .group_by(CheckInRow.member_id)
                 .subquery()
             )
-            stmt = select(CheckInRow).join(
+            stmt = select(CheckInRow.member_id, CheckInRow.local_date, CheckInRow.streak).join(
                 latest,
                 (CheckInRow.member_id == latest.c.member_id)
                 & (CheckInRow.local_date == latest.c.local_date),
             )
-            found |= {row.member_id: row for row in self.session.scalars(stmt)}
+            found |= {member: (day, streak) for member, day, streak in self.session.execute(stmt)}
         return found
+
+    def add_checkins(self, values: Sequence[Mapping[str, Any]]) -> None:
+        """Insert check-ins (``CheckInRow`` attribute values) in one bulk statement."""
+        if values:
+            self.session.execute(insert(CheckInRow), list(values))
 
     def add_all(self, rows: Sequence[Base]) -> None:
         self.session.add_all(rows)

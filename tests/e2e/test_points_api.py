@@ -39,6 +39,7 @@ def test_check_in_then_points_and_history(client: TestClient, member: dict, oper
         "next_level": 3,
         "next_threshold": 500,
         "privileges": None,
+        "items": {},
     }
     history = client.get("/v1/me/points/history", headers=member, params={"limit": 1}).json()
     assert len(history["items"]) == 1 and history["next_cursor"]
@@ -77,7 +78,8 @@ def test_catalog_redemption_with_idempotency_key(
     assert replay.json() == done.json() and done.json()["status"] == "completed"
     sold_out = client.post(f"/v1/rewards/{item_id}/redemptions", headers=member)
     assert sold_out.status_code == 422 and sold_out.json()["rule"] == "in_stock"
-    assert client.get("/v1/me/points", headers=member).json()["balance"] == 15
+    points = client.get("/v1/me/points", headers=member).json()
+    assert (points["balance"], points["items"]) == (15, {"salon": 1})
     catalog = client.get("/v1/rewards", headers=member).json()["items"]
     assert [(i["key"], i["stock_left"]) for i in catalog] == [("salon", 0)]
     mine = client.get("/v1/me/redemptions", headers=member).json()["items"]

@@ -1,0 +1,227 @@
+"""What a season simulation is asked to do, and what it hands back. Plain frozen values.
+
+``SimulationConfig`` is the command line's options; ``SimulationResult`` is everything the
+command prints and the report draws, gathered as the season runs (``ReportData``). The contest
+parts of the report (``ContestReport``, ``PkReport``) are filled by the contest phase; a run
+without them still renders, with those sections marked as empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+from core.errors import RuleViolation
+from engine.market.model import Market
+
+
+class MarketChoice(StrEnum):
+    CN = "cn"
+    US = "us"
+    BOTH = "both"
+
+    @property
+    def markets(self) -> tuple[Market, ...]:
+        """The markets of the season's contests, A-shares first."""
+        return {
+            MarketChoice.CN: (Market.CN,),
+            MarketChoice.US: (Market.US,),
+            MarketChoice.BOTH: (Market.CN, Market.US),
+        }[self]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    """One season: ``members`` in ``teams``, ``days`` trading days from ``start`` (a weekday
+    calendar, as the synthetic market trades), PK rounds every ``pk_every`` trading days."""
+
+    members: int = 500
+    teams: int = 50
+    days: int = 120
+    market: MarketChoice = MarketChoice.BOTH
+    seed: int = 7
+    database_url: str | None = None  # None: a fresh SQLite file in ``output``
+    chain_rpc_url: str | None = None  # None: a fresh in-process eth-tester chain
+    output: Path = Path("simulation")
+    start: date = date(2025, 1, 6)
+    instruments: int = 40  # per market
+    pk_every: int = 5
+    confirmations: int = 2  # blocks on top of an anchor before its certificates are final
+    progress: bool = True
+
+    def validate(self) -> SimulationConfig:
+        """Refuse settings no season can run with (``RuleViolation`` naming the option)."""
+        checks = (
+            ("members", self.members >= 10, "at least 10 members"),
+            ("teams", self.teams >= 2, "at least 2 teams"),
+            ("teams", self.members >= 2 * self.teams, "at least two members per team"),
+            ("days", self.days >= 10, "at least 10 trading days"),
+            ("instruments", self.instruments >= 5, "at least 5 instruments per market"),
+            ("pk_every", 1 <= self.pk_every <= self.days, "PK rounds within the season"),
+            ("start", self.start.weekday() < 5, "the season starts on a weekday"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise RuleViolation(f"{name}: {rule}", field=name, rule="simulation_option")
+        return self
+
+
+# --- what the season produced, for the summary and the report ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DailyEngagement:
+    """Per calendar day of the season (engagement runs on weekends too)."""
+
+    dates: tuple[date, ...]
+    signed_up: tuple[int, ...]  # members so far
+    check_ins: tuple[int, ...]
+    active: tuple[int, ...]  # members who checked in or traded
+    streak_histogram: dict[int, int]  # longest streak per member → members
+    best_streak: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointsFlow:
+    """Points per calendar day by reason (``checkin``, ``task``, ``referral``, ``prize`` …) for
+    what was minted, and what was redeemed and expired."""
+
+    dates: tuple[date, ...]
+    minted: dict[str, tuple[int, ...]]
+    redeemed: tuple[int, ...]
+    expired: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFunnel:
+    """One catalog item: attempts to redeem it, the completed ones, the refusals by rule."""
+
+    key: str
+    name: str
+    cost_points: int
+    stock: int
+    attempts: int
+    completed: int
+    refused: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Per PK round (week): the share of signed-up members active in it, and of the first
+    round's active members how many are still active."""
+
+    rounds: tuple[int, ...]
+    active_share: tuple[float, ...]
+    cohort_retained: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentStats:
+    registered: int
+    refused: dict[str, int]  # rule → registrations refused (prior art, blocked findings)
+    near_duplicates: int  # registrations flagged as near-copies
+    compliance_flags: int  # registrations with prohibited claims
+    batches: int
+    certificates: int  # pieces anchored
+    final: int  # of them, final
+    gas_used: int
+    pending: int
+
+    @property
+    def gas_per_certificate(self) -> float:
+        return self.gas_used / self.certificates if self.certificates else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderRow:
+    rank: int
+    member: str
+    team: str | None
+    metric: str  # the ranking metric as shown
+    total_return: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContestReport:
+    """One contest, filled by the contest phase."""
+
+    name: str
+    market: Market
+    dates: tuple[date, ...]
+    equity_curves: dict[str, tuple[float, ...]]  # top members' equity per trading day
+    final_returns: tuple[float, ...]  # every entrant's total return (fraction)
+    rank_history: dict[str, tuple[int, ...]]  # top members' rank per trading day
+    leaderboard: tuple[LeaderRow, ...]  # the top of the final leaderboard
+    orders_accepted: int = 0
+    orders_rejected: dict[str, int] = field(default_factory=dict)  # rule → count
+    prizes_paid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PkMatch:
+    round: int
+    home: str
+    away: str
+    home_score: float
+    away_score: float
+    result: str  # "home", "away" or "draw"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    rank: int
+    team: str
+    points: float
+    wins: int
+    draws: int
+    losses: int
+
+
+@dataclass(frozen=True, slots=True)
+class PkReport:
+    matches: tuple[PkMatch, ...]
+    standings: tuple[TeamRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAudit:
+    transfers: int
+    verify_errors: tuple[str, ...]
+    trial_balance: dict[str, int]  # asset → posted total (zero when sound)
+    pending_totals: dict[str, int]
+    minted: int  # POINTS issued
+    redeemed: int
+    expired: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.verify_errors and not any(self.trial_balance.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything the operator report shows; contest parts are empty until the contest phase."""
+
+    title: str
+    engagement: DailyEngagement
+    points: PointsFlow
+    funnels: tuple[ItemFunnel, ...]
+    retention: Retention
+    content: ContentStats
+    ledger: LedgerAudit
+    members: int
+    referrals: int
+    contests: tuple[ContestReport, ...] = ()
+    pk: PkReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    config: SimulationConfig
+    digest: str
+    report_path: Path
+    database_url: str
+    data: ReportData
+    timings: dict[str, float]  # phase, or "phase: step", → seconds of wall-clock time

@@ -1,0 +1,383 @@
+"""The operator report: one self-contained HTML file (plots as embedded PNG, no network needed)
+drawn from a ``ReportData``. Sections whose data a run did not produce (the contest parts, before
+the contest phase exists) say so instead of drawing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: never a window, never a display server
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from simulation.model import ContestReport, ReportData  # noqa: E402
+
+SECTIONS = (
+    ("summary", "Season summary"),
+    ("equity", "Equity curves of the top members"),
+    ("returns", "Return distribution"),
+    ("leaderboard", "Leaderboard movement"),
+    ("pk", "PK results"),
+    ("participation", "Daily participation and check-in streaks"),
+    ("points", "Points flow"),
+    ("redemptions", "Redemption conversion"),
+    ("retention", "Retention across PK rounds"),
+    ("content", "Content certification"),
+    ("ledger", "Ledger audit"),
+)
+NO_CONTESTS = "No contest ran in this simulation, so there is nothing to show here yet."
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+td, th { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; } .note { color: #777; font-style: italic; }
+nav a { margin-right: 0.8rem; }
+"""
+
+
+def write_report(data: ReportData, path: Path) -> Path:
+    """Render ``data`` to ``path`` (directories created); returns the path."""
+    body = [f"<h1>{_e(data.title)}</h1>", _nav()]
+    for key, title in SECTIONS:
+        body.append(f'<h2 id="{key}">{_e(title)}</h2>')
+        body.append(_RENDERERS[key](data))
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(data.title)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _summary(data: ReportData) -> str:
+    content, ledger = data.content, data.ledger
+    rows = [
+        ("Members", data.members),
+        ("Signed up through a referral", data.referrals),
+        ("Check-ins", sum(data.engagement.check_ins)),
+        ("Longest check-in streak (days)", data.engagement.best_streak),
+        ("Points minted", ledger.minted),
+        ("Points redeemed", ledger.redeemed),
+        ("Points expired", ledger.expired),
+        ("Articles registered", content.registered),
+        ("Certificates anchored", content.certificates),
+        ("Ledger", "verified, balanced" if ledger.ok else "PROBLEMS: see the ledger audit"),
+    ]
+    rows += [(f"Contest: {c.name}", f"{len(c.final_returns)} entrants") for c in data.contests]
+    return _table(("", "value"), rows)
+
+
+def _equity(data: ReportData) -> str:
+    def draw(contest: ContestReport) -> Callable[[Axes], None]:
+        def plot(ax: Axes) -> None:
+            for member, curve in contest.equity_curves.items():
+                ax.plot(_days(contest.dates[: len(curve)]), curve, label=member, linewidth=1.2)
+            ax.set_ylabel("equity")
+            ax.legend(fontsize=7, ncol=2)
+
+        return plot
+
+    return _per_contest(data, lambda c: _figure(draw(c), title=c.name, dates=True))
+
+
+def _returns(data: ReportData) -> str:
+    def figure(contest: ContestReport) -> str:
+        def plot(ax: Axes) -> None:
+            returns = np.array(contest.final_returns) * 100
+            ax.hist(returns, bins=min(40, max(5, len(returns) // 5)), color="#4c72b0")
+            ax.axvline(float(np.median(returns)) if returns.size else 0, color="k", linestyle="--")
+            ax.set_xlabel("total return (%)")
+            ax.set_ylabel("members")
+
+        return _figure(plot, title=f"{contest.name} (dashed: median)")
+
+    return _per_contest(data, figure)
+
+
+def _leaderboard(data: ReportData) -> str:
+    def figure(contest: ContestReport) -> str:
+        def plot(ax: Axes) -> None:
+            for member, ranks in contest.rank_history.items():
+                ax.plot(_days(contest.dates[: len(ranks)]), ranks, label=member, linewidth=1.2)
+            ax.invert_yaxis()
+            ax.set_ylabel("rank")
+            ax.legend(fontsize=7, ncol=2)
+
+        rows = [
+            (r.rank, r.member, r.team or "", r.metric, f"{r.total_return:.2%}")
+            for r in contest.leaderboard
+        ]
+        table = _table(("rank", "member", "team", "metric", "return"), rows)
+        return _figure(plot, title=contest.name, dates=True) + table
+
+    return _per_contest(data, figure)
+
+
+def _pk(data: ReportData) -> str:
+    if data.pk is None:
+        return _note(NO_CONTESTS)
+    pk = data.pk
+    table = _table(
+        ("rank", "team", "points", "W", "D", "L"),
+        [(t.rank, t.team, f"{t.points:g}", t.wins, t.draws, t.losses) for t in pk.standings],
+    )
+    rounds = sorted({m.round for m in pk.matches})
+
+    def plot(ax: Axes) -> None:
+        wins: list[int] = []
+        draws: list[int] = []
+        for r in rounds:
+            matches = [m for m in pk.matches if m.round == r]
+            draws.append(sum(m.result == "draw" for m in matches))
+            wins.append(len(matches) - draws[-1])
+        ax.bar(rounds, wins, label="decided", color="#4c72b0")
+        ax.bar(rounds, draws, bottom=wins, label="draw", color="#dd8452")
+        ax.set_xlabel("PK round")
+        ax.set_ylabel("matches")
+        ax.legend(fontsize=8)
+
+    return table + (_figure(plot, title="Matches per round") if rounds else "")
+
+
+def _participation(data: ReportData) -> str:
+    daily = data.engagement
+
+    def activity(ax: Axes) -> None:
+        ax.plot(_days(daily.dates), daily.signed_up, label="signed up", color="#999")
+        ax.plot(_days(daily.dates), daily.active, label="active", color="#4c72b0")
+        ax.plot(
+            _days(daily.dates), daily.check_ins, label="checked in", color="#55a868", linewidth=0.8
+        )
+        ax.set_ylabel("members")
+        ax.legend(fontsize=8)
+
+    def streaks(ax: Axes) -> None:
+        lengths = sorted(daily.streak_histogram)
+        ax.bar(lengths, [daily.streak_histogram[n] for n in lengths], color="#8172b2")
+        ax.set_xlabel("longest check-in streak (days)")
+        ax.set_ylabel("members")
+
+    activity_chart = _figure(activity, title="Members per day", dates=True)
+    return activity_chart + _figure(streaks, title="Streaks")
+
+
+def _points(data: ReportData) -> str:
+    flow = data.points
+    days = _days(flow.dates)
+    weeks = days[::7]  # one bar a week: daily bars are too thin to read over a season
+
+    def weekly(series: Sequence[int]) -> npt.NDArray[np.float64]:
+        values = np.zeros(len(weeks) * 7)
+        values[: len(series)] = series
+        return values.reshape(-1, 7).sum(axis=1)
+
+    def plot(ax: Axes) -> None:
+        bottom = np.zeros(len(weeks))
+        for reason, series in sorted(flow.minted.items()):
+            values = weekly(series)
+            ax.bar(weeks, values, bottom=bottom, label=f"minted: {reason}", width=6)
+            bottom += values
+        ax.bar(weeks, -weekly(flow.redeemed), label="redeemed", color="#c44e52", width=6)
+        ax.axhline(0, color="k", linewidth=0.5)
+        ax.set_ylabel("points per week")
+        ax.legend(fontsize=7, ncol=3)
+
+    def cumulative(ax: Axes) -> None:
+        minted = np.cumsum(np.sum([np.array(s) for s in flow.minted.values()], axis=0))
+        ax.plot(days, minted, label="minted")
+        ax.plot(days, np.cumsum(flow.redeemed), label="redeemed")
+        ax.plot(days, np.cumsum(flow.expired), label="expired")
+        ax.set_ylabel("points, cumulative")
+        ax.legend(fontsize=8)
+
+    ledger = data.ledger
+    table = _table(
+        ("", "points"),
+        [
+            ("minted (ledger)", ledger.minted),
+            ("redeemed (ledger)", ledger.redeemed),
+            ("expired (ledger)", ledger.expired),
+            ("outstanding", ledger.minted - ledger.redeemed - ledger.expired),
+        ],
+    )
+    if not flow.minted:
+        return table
+    charts = _figure(plot, title="Minted and redeemed per week", dates=True)
+    return charts + _figure(cumulative, title="Cumulative, with expiry", dates=True) + table
+
+
+def _redemptions(data: ReportData) -> str:
+    rows = [
+        (
+            f.name,
+            f.cost_points,
+            f.stock,
+            f.attempts,
+            f.completed,
+            f"{f.completed / f.attempts:.0%}" if f.attempts else "–",
+            ", ".join(f"{rule} {n}" for rule, n in f.refused.items()) or "–",
+        )
+        for f in data.funnels
+    ]
+    table = _table(
+        ("item", "cost", "stock", "attempts", "completed", "conversion", "refused (rule)"), rows
+    )
+
+    def plot(ax: Axes) -> None:
+        names = [f.name for f in data.funnels]
+        y = np.arange(len(names))
+        ax.barh(y, [f.attempts for f in data.funnels], color="#ccc", label="attempts")
+        ax.barh(y, [f.completed for f in data.funnels], color="#55a868", label="completed")
+        ax.set_yticks(y, names, fontsize=8)
+        ax.set_xlabel("redemptions")
+        ax.legend(fontsize=8)
+
+    ledger = data.ledger
+    share = ledger.redeemed / ledger.minted if ledger.minted else 0.0
+    note = f"<p>{share:.1%} of the points minted were redeemed for rewards.</p>"
+    return _figure(plot, title="Attempts and completions per item") + table + note
+
+
+def _retention(data: ReportData) -> str:
+    retention = data.retention
+    if not retention.rounds:
+        return _note("The season was shorter than one PK round.")
+
+    def plot(ax: Axes) -> None:
+        ax.plot(
+            retention.rounds, np.array(retention.active_share) * 100, marker="o", label="active"
+        )
+        ax.plot(
+            retention.rounds,
+            np.array(retention.cohort_retained) * 100,
+            marker="s",
+            label="round-1 cohort still active",
+        )
+        ax.set_xlabel("PK round")
+        ax.set_ylabel("% of members")
+        ax.set_ylim(0, 105)
+        ax.legend(fontsize=8)
+
+    return _figure(plot, title="Weekly retention")
+
+
+def _content(data: ReportData) -> str:
+    c = data.content
+    rows: list[tuple[Any, ...]] = [
+        ("articles registered", c.registered),
+        ("flagged as near-copies", c.near_duplicates),
+        ("flagged for prohibited claims", c.compliance_flags),
+        *((f"refused: {rule}", n) for rule, n in c.refused.items()),
+        ("anchor batches", c.batches),
+        ("certificates anchored", c.certificates),
+        ("of them final", c.final),
+        ("still pending", c.pending),
+        ("gas used", c.gas_used),
+        ("gas per certificate", f"{c.gas_per_certificate:,.0f}"),
+    ]
+    return _table(("", "count"), rows)
+
+
+def _ledger(data: ReportData) -> str:
+    ledger = data.ledger
+    rows = [
+        (asset, total, ledger.pending_totals.get(asset, 0))
+        for asset, total in sorted(ledger.trial_balance.items())
+    ]
+    verdict = (
+        f"verify: ok over {ledger.transfers} transfers"
+        if not ledger.verify_errors
+        else f"verify: {len(ledger.verify_errors)} errors: " + "; ".join(ledger.verify_errors[:10])
+    )
+    return f"<p>{_e(verdict)}</p>" + _table(("asset", "posted total", "pending total"), rows)
+
+
+_RENDERERS: dict[str, Callable[[ReportData], str]] = {
+    "summary": _summary,
+    "equity": _equity,
+    "returns": _returns,
+    "leaderboard": _leaderboard,
+    "pk": _pk,
+    "participation": _participation,
+    "points": _points,
+    "redemptions": _redemptions,
+    "retention": _retention,
+    "content": _content,
+    "ledger": _ledger,
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _per_contest(data: ReportData, render: Callable[[ContestReport], str]) -> str:
+    if not data.contests:
+        return _note(NO_CONTESTS)
+    return "".join(render(contest) for contest in data.contests)
+
+
+def _figure(draw: Callable[[Axes], None], *, title: str, dates: bool = False) -> str:
+    """``draw`` on a fresh axes, as an embedded PNG (``dates``: the x axis holds dates)."""
+    figure: Figure = plt.figure(figsize=(9, 3.4), dpi=90)
+    try:
+        ax = figure.add_subplot()
+        draw(ax)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        if dates:
+            figure.autofmt_xdate()
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    finally:
+        plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="{_e(title)}" src="data:image/png;base64,{encoded}">'
+
+
+def _days(dates: Sequence[date]) -> npt.NDArray[np.datetime64]:
+    return np.array(dates, dtype="datetime64[D]")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_e(text)}</p>'
+
+
+def _nav() -> str:
+    return "<nav>" + "".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in SECTIONS) + "</nav>"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
