@@ -54,6 +54,14 @@ contracts:
 	npm ci --prefix contracts
 	node contracts/compile.mjs
 
+# Refreshes web/vendor/chart.umd.min.js from the Chart.js pinned in web/package-lock.json. Only
+# after changing the pin: the vendored file is committed, so running the UI needs no Node.
+# Own .PHONY: web/ is a directory.
+.PHONY: web
+web:
+	npm ci --prefix web
+	cp web/node_modules/chart.js/dist/chart.umd.min.js web/vendor/chart.umd.min.js
+
 serve: $(STAMP)
 	$(BIN)/paperleague serve
 

@@ -31,6 +31,7 @@ from api.routes import (
     trading,
 )
 from api.store import IdempotencyStore
+from api.web import mount_web
 from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(settlement.router)
     app.include_router(health.router)
     app.include_router(v1)
+    mount_web(app)  # the web UI: / and /web/…
 
     # Last added runs first: request id, then the size limit, then idempotency.
     app.add_middleware(

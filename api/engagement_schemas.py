@@ -85,6 +85,28 @@ class TaskIn(BaseModel):
         return self
 
 
+class TaskOut(BaseModel):
+    key: str
+    title: str
+    award: AwardIn
+    per_day_cap: int | None
+    per_week_cap: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+    @classmethod
+    def of(cls, key: str, task: TaskRule) -> TaskOut:
+        return cls(
+            key=key,
+            title=task.title,
+            award=AwardIn(points=task.award.points, xp=task.award.xp),
+            per_day_cap=task.per_day_cap,
+            per_week_cap=task.per_week_cap,
+            starts_at=task.starts_at,
+            ends_at=task.ends_at,
+        )
+
+
 class EarningRulesIO(BaseModel):
     timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Shanghai"])
     checkin: AwardIn = AwardIn(points=10, xp=5)

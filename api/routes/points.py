@@ -16,6 +16,7 @@ from api.engagement_schemas import (
     RedemptionOut,
     RewardOut,
     TaskCompletionOut,
+    TaskOut,
 )
 from api.problems import problem_doc
 from api.schemas import Page
@@ -64,6 +65,14 @@ def my_history(user: CurrentUser, uow: LedgerUow, page: PageParams) -> Page[Hist
 def check_in(user: CurrentUser, uow: LedgerUow) -> CheckInOut:
     """Today's check-in: points and XP, with streak bonuses."""
     return CheckInOut.of(engagement.check_in(uow, user.id))
+
+
+@router.get("/me/tasks", response_model=list[TaskOut])
+def my_tasks(_: CurrentUser, uow: LedgerUow) -> list[TaskOut]:
+    """The tasks the current earning rules pay for, with their awards, caps and windows."""
+    with uow.reading():
+        tasks = engagement.current_rules(uow).tasks
+    return [TaskOut.of(key, task) for key, task in sorted(tasks.items())]
 
 
 @router.post(

@@ -121,6 +121,10 @@ def test_tasks_and_levels(client: TestClient, member: dict, operator: dict) -> N
         "tasks": {"share": {"title": "Share", "award": {"points": 5, "xp": 20}, "per_day_cap": 1}}
     }
     assert client.put("/v1/admin/earning-rules", headers=operator, json=rules).status_code == 200
+    tasks = client.get("/v1/me/tasks", headers=member).json()
+    assert [(t["key"], t["award"], t["per_day_cap"]) for t in tasks] == [
+        ("share", {"points": 5, "xp": 20}, 1)
+    ]
     levels = {
         "levels": [
             {"number": 1, "name": "A", "min_xp": 0},

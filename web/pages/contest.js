@@ -1,0 +1,44 @@
+/** A contest's trading page: account, equity chart, positions, orders and the order ticket. */
+
+import { api } from "../api.js";
+import { accountSummary } from "../components/account_summary.js";
+import { contestFrame, every } from "../components/contest_frame.js";
+import { equityChart } from "../components/equity_chart.js";
+import { canJoin, joinForm } from "../components/join.js";
+import { orderTicket } from "../components/order_ticket.js";
+import { ordersPanel } from "../components/orders.js";
+import { positionsPanel } from "../components/positions.js";
+import { t } from "../i18n.js";
+import { h, notice, redraw, section } from "../ui.js";
+
+const REFRESH_SECONDS = 20;
+
+export async function render(root, { params }) {
+  const contest = await contestFrame(root, params.id, "trade");
+  if (!contest) return null;
+  const joined = await api.get("/me/contests");
+  if (!joined.includes(contest.id)) return notEntered(root, contest);
+
+  const summary = accountSummary(contest);
+  const chart = equityChart(contest);
+  const orders = ordersPanel(contest, { onChange: () => refresh() });
+  const positions = positionsPanel(contest, { onSell: (order) => ticket.prefill(order) });
+  const ticket = orderTicket(contest, { onPlaced: () => refresh() });
+  const refresh = () => Promise.all([summary.refresh(), chart.refresh(), positions.refresh(), orders.refresh()]);
+
+  root.append(h("div", { class: "trade-grid" },
+    h("div", { class: "area-summary" }, summary.el),
+    h("div", { class: "area-ticket" }, section(t("ticket.title"), ticket.el)),
+    h("div", { class: "area-main stack" }, chart.el, positions.el, orders.el)));
+  await refresh();
+  const stop = every(REFRESH_SECONDS, refresh);
+  return () => { stop(); chart.destroy(); };
+}
+
+function notEntered(root, contest) {
+  root.append(section(t("contest.not_entered"),
+    canJoin(contest)
+      ? joinForm(contest, redraw)
+      : notice(t("contest.closed_for_entries"))));
+  return null;
+}

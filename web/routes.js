@@ -1,0 +1,27 @@
+/**
+ * The pages: hash paths, the module drawing each, and who may open it; and the top bar's links.
+ *
+ * A page module exports `render(root, {params, query, user})`: it draws into `root` (an empty
+ * element), may be async, and may return a cleanup function (timers, charts) that runs before
+ * the next page. `params` come from `:name` parts of the path, `query` is a URLSearchParams.
+ * `public: true` pages open without signing in; `roles` limits a page (and its link) to users
+ * holding any of those roles. Operator and author pages are added here the same way.
+ */
+
+export const HOME = "/contests";
+
+export const ROUTES = [
+  { path: "/login", load: () => import("./pages/login.js"), public: true },
+  { path: "/signup", load: () => import("./pages/signup.js"), public: true },
+  { path: "/contests", load: () => import("./pages/lobby.js") },
+  { path: "/contests/:id", load: () => import("./pages/contest.js") },
+  { path: "/contests/:id/leaderboard", load: () => import("./pages/leaderboard.js") },
+  { path: "/contests/:id/team", load: () => import("./pages/team.js") },
+  { path: "/points", load: () => import("./pages/points.js") },
+];
+
+/** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */
+export const NAV = [
+  { href: "#/contests", label: "nav.contests", match: "/contests" },
+  { href: "#/points", label: "nav.points", match: "/points" },
+];
