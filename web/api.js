@@ -56,6 +56,8 @@ export const api = {
   post: (path, json = {}) => request("POST", path, { json, idempotent: true }),
   put: (path, json) => request("PUT", path, { json }),
   patch: (path, json) => request("PATCH", path, { json }),
+  /** A multipart/form-data POST (file uploads); the browser sets the boundary. */
+  postForm: (path, formData) => request("POST", path, { body: formData, idempotent: true }),
   delete: (path) => request("DELETE", path),
 };
 

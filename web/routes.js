@@ -5,7 +5,7 @@
  * element), may be async, and may return a cleanup function (timers, charts) that runs before
  * the next page. `params` come from `:name` parts of the path, `query` is a URLSearchParams.
  * `public: true` pages open without signing in; `roles` limits a page (and its link) to users
- * holding any of those roles. Operator and author pages are added here the same way.
+ * holding any of those roles.
  */
 
 export const HOME = "/contests";
@@ -18,10 +18,22 @@ export const ROUTES = [
   { path: "/contests/:id/leaderboard", load: () => import("./pages/leaderboard.js") },
   { path: "/contests/:id/team", load: () => import("./pages/team.js") },
   { path: "/points", load: () => import("./pages/points.js") },
+  { path: "/verify", load: () => import("./pages/verify.js"), public: true },
+  { path: "/author", load: () => import("./pages/author.js"), roles: ["author"] },
+  { path: "/admin", load: () => import("./pages/admin.js"), roles: ["operator"] },
+  { path: "/admin/seasons/new", load: () => import("./pages/admin_season.js"), roles: ["operator"] },
+  { path: "/admin/seasons/:id", load: () => import("./pages/admin_season.js"), roles: ["operator"] },
+  { path: "/admin/contests/new", load: () => import("./pages/admin_contest.js"), roles: ["operator"] },
+  { path: "/admin/contests/:id", load: () => import("./pages/admin_contest.js"), roles: ["operator"] },
+  { path: "/admin/engagement", load: () => import("./pages/admin_engagement.js"), roles: ["operator"] },
+  { path: "/admin/ledger", load: () => import("./pages/admin_ledger.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */
 export const NAV = [
   { href: "#/contests", label: "nav.contests", match: "/contests" },
   { href: "#/points", label: "nav.points", match: "/points" },
+  { href: "#/author", label: "nav.author", match: "/author", roles: ["author"] },
+  { href: "#/admin", label: "nav.admin", match: "/admin", roles: ["operator"] },
+  { href: "#/verify", label: "nav.verify", match: "/verify" },
 ];
