@@ -10,9 +10,13 @@ export function equityChart(contest) {
   const summary = h("p", { class: "visually-hidden" });
   const el = section(t("chart.equity"), h("div", { class: "chart-box" }, canvas), summary);
   let chart = null;
+  let destroyed = false;
 
   async function refresh() {
     const points = await api.get(`/contests/${contest.id}/portfolio/history`);
+    // The member may have left the page while the request was out: never draw on a detached
+    // canvas (Chart.js measures its parent).
+    if (destroyed || !canvas.isConnected) return;
     const labels = points.map((p) => formatDate(p.day));
     const equity = points.map((p) => Number(p.equity));
     const start = points.map(() => Number(contest.starting_cash));
@@ -48,6 +52,9 @@ export function equityChart(contest) {
       },
     });
   }
-  const destroy = () => chart?.destroy();
+  const destroy = () => {
+    destroyed = true;
+    chart?.destroy();
+  };
   return { el, refresh, destroy };
 }

@@ -80,6 +80,7 @@ const count = (entries, capacity) =>
 
 function drawChart(chart, canvas, rows) {
   if (!window.Chart) return null;  // the vendored script failed to load: the table stays
+  if (!canvas.isConnected) return chart;  // the operator left while the figures loaded
   const labels = rows.map((r) => r.contest.title);
   const entries = rows.map((r) => r.contest.entries);
   const ranked = rows.map((r) => r.ranked);
