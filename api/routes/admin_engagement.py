@@ -27,6 +27,21 @@ router = APIRouter(
 RedemptionId = Annotated[str, Path(max_length=160)]
 
 
+@router.get("/levels", response_model=LevelsOut)
+def get_levels(_: OperatorUser, uow: LedgerUow) -> LevelsOut:
+    """The level table in force (version 0: the built-in default)."""
+    with uow.reading():
+        table = engagement.current_levels(uow)
+    return LevelsOut(version=table.version, levels=[LevelIO.of(lv) for lv in table.levels])
+
+
+@router.get("/earning-rules", response_model=EarningRulesIO)
+def get_earning_rules(_: OperatorUser, uow: LedgerUow) -> EarningRulesIO:
+    """The earning rules in force, in the shape PUT takes (edit and publish a new version)."""
+    with uow.reading():
+        return EarningRulesIO.of(engagement.current_rules(uow))
+
+
 @router.put("/levels", response_model=LevelsOut)
 def put_levels(body: LevelsIn, operator: OperatorUser, uow: LedgerUow) -> LevelsOut:
     """Publish a new version of the level table."""

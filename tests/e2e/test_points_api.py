@@ -121,6 +121,13 @@ def test_tasks_and_levels(client: TestClient, member: dict, operator: dict) -> N
         "tasks": {"share": {"title": "Share", "award": {"points": 5, "xp": 20}, "per_day_cap": 1}}
     }
     assert client.put("/v1/admin/earning-rules", headers=operator, json=rules).status_code == 200
+    assert (
+        client.get("/v1/admin/earning-rules", headers=operator).json()["tasks"]["share"][
+            "per_day_cap"
+        ]
+        == 1
+    )
+    assert client.get("/v1/admin/earning-rules", headers=member).status_code == 403
     tasks = client.get("/v1/me/tasks", headers=member).json()
     assert [(t["key"], t["award"], t["per_day_cap"]) for t in tasks] == [
         ("share", {"points": 5, "xp": 20}, 1)
@@ -133,6 +140,7 @@ def test_tasks_and_levels(client: TestClient, member: dict, operator: dict) -> N
     }
     put = client.put("/v1/admin/levels", headers=operator, json=levels)
     assert put.status_code == 200 and put.json()["version"] == 1
+    assert client.get("/v1/admin/levels", headers=operator).json() == put.json()
     done = client.post("/v1/me/tasks/share/completions", headers=member)
     assert done.status_code == 201 and done.json()["points"] == 5
     capped = client.post("/v1/me/tasks/share/completions", headers=member)

@@ -524,7 +524,7 @@ export default {
   "admin.add_reward": "Add to the catalog",
   "admin.reward_added": "{name} added.",
   "admin.earning_rules": "Earning rules",
-  "admin.rules_hint": "Publishing makes a new version that replaces the whole rule set (the API does not read back the current one; tasks start from those members see now).",
+  "admin.rules_hint": "The form shows the rules in force; publishing makes a new version that replaces the whole rule set.",
   "admin.checkin": "Daily check-in",
   "admin.streak_bonuses": "Streak bonuses",
   "admin.streak_day": "On day",

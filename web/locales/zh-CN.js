@@ -523,7 +523,7 @@ export default {
   "admin.add_reward": "加入目录",
   "admin.reward_added": "已添加 {name}。",
   "admin.earning_rules": "积分规则",
-  "admin.rules_hint": "发布会生成新版本并替换整套规则（接口无法读取当前规则；任务预填为会员当前可见的任务）。",
+  "admin.rules_hint": "表单显示当前生效的规则；发布会生成新版本并替换整套规则。",
   "admin.checkin": "每日签到",
   "admin.streak_bonuses": "连续签到奖励",
   "admin.streak_day": "第几天",

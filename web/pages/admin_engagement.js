@@ -1,9 +1,8 @@
 /**
  * Operators edit engagement: add reward catalog items (POST /v1/admin/rewards), publish a new
  * version of the earning rules (PUT /v1/admin/earning-rules) and of the level table
- * (PUT /v1/admin/levels). The API has no read of the current rules or levels, so the forms
- * start from the defaults and the tasks members see now (GET /v1/me/tasks); each publish
- * replaces the whole version.
+ * (PUT /v1/admin/levels). Both forms start from the version in force (GET /v1/admin/earning-rules,
+ * GET /v1/admin/levels); each publish replaces the whole version.
  */
 
 import { allPages, api } from "../api.js";
@@ -26,13 +25,13 @@ export async function render(root) {
       { label: t("rewards.min_level"), value: (item) => String(item.min_level), numeric: true },
     ],
   }));
-  const tasks = await api.get("/me/tasks").catch(() => []);
+  const [rules, table_] = await Promise.all([api.get("/admin/earning-rules"), api.get("/admin/levels")]);
   root.append(
     h("p", {}, h("a", { href: "#/admin" }, t("admin.back"))),
     h("h1", {}, t("admin.engagement")),
     section(t("admin.catalog"), catalog, rewardForm(refreshCatalog)),
-    section(t("admin.earning_rules"), earningRulesForm(tasks)),
-    section(t("admin.levels"), levelsForm()));
+    section(t("admin.earning_rules"), earningRulesForm(rules)),
+    section(t("admin.levels"), levelsForm(table_.levels)));
   await refreshCatalog();
 }
 
@@ -87,11 +86,12 @@ function award(prefix, label, points, xp) {
     field({ label: t("admin.xp"), name: `${prefix}.xp`, type: "number", min: 0, value: xp }));
 }
 
-function earningRulesForm(tasks) {
+function earningRulesForm(rules) {
   const streaks = rowsEditor({
     prefix: "streak_bonuses", legend: t("admin.streak_bonuses"),
     columns: [{ name: "day", label: t("admin.streak_day"), type: "number" },
       { name: "points", label: t("admin.points"), type: "number" }, { name: "xp", label: t("admin.xp"), type: "number" }],
+    rows: Object.entries(rules.streak_bonuses).map(([day, a]) => ({ day, points: String(a.points), xp: String(a.xp) })),
     empty: { day: "7", points: "0", xp: "0" },
   });
   const taskRows = rowsEditor({
@@ -99,20 +99,21 @@ function earningRulesForm(tasks) {
     columns: [{ name: "key", label: t("admin.key") }, { name: "title", label: t("admin.task_title") },
       { name: "points", label: t("admin.points"), type: "number" }, { name: "xp", label: t("admin.xp"), type: "number" },
       { name: "per_day_cap", label: t("admin.per_day_cap"), type: "number" }],
-    rows: tasks.map((task) => ({ key: task.key, title: task.title, points: String(task.award.points),
+    rows: Object.entries(rules.tasks).map(([key, task]) => ({ key, title: task.title, points: String(task.award.points),
       xp: String(task.award.xp), per_day_cap: task.per_day_cap ? String(task.per_day_cap) : "" })),
     empty: { points: "0", xp: "0" },
   });
   const form = h("form", { class: "admin-form rules-form", novalidate: true },
     h("p", { class: "hint" }, t("admin.rules_hint")),
-    field({ label: t("admin.timezone"), name: "timezone", value: "Asia/Shanghai" }),
-    award("checkin", t("admin.checkin"), 10, 5),
+    field({ label: t("admin.timezone"), name: "timezone", value: rules.timezone }),
+    award("checkin", t("admin.checkin"), rules.checkin.points, rules.checkin.xp),
     streaks.el,
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "repeat_streak_bonuses", checked: true }), " ", t("admin.repeat_streaks")),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "repeat_streak_bonuses", checked: rules.repeat_streak_bonuses }), " ", t("admin.repeat_streaks")),
     taskRows.el,
-    award("referral_inviter", t("admin.referral_inviter"), 100, 50),
-    award("referral_invitee", t("admin.referral_invitee"), 100, 50),
-    field({ label: t("admin.expiry_days"), name: "points_expiry_days", type: "number", min: 1, hint: t("admin.expiry_hint") }),
+    award("referral_inviter", t("admin.referral_inviter"), rules.referral_inviter.points, rules.referral_inviter.xp),
+    award("referral_invitee", t("admin.referral_invitee"), rules.referral_invitee.points, rules.referral_invitee.xp),
+    field({ label: t("admin.expiry_days"), name: "points_expiry_days", type: "number", min: 1, hint: t("admin.expiry_hint"),
+      value: rules.points_expiry_days ?? "" }),
     formAlert(),
     h("div", { class: "form-result", role: "status" }),
     h("button", { type: "submit", class: "primary" }, t("admin.publish")));
@@ -132,13 +133,14 @@ function earningRulesForm(tasks) {
   return form;
 }
 
-function levelsForm() {
+function levelsForm(current) {
   const levels = rowsEditor({
     prefix: "levels", legend: t("admin.levels"),
     columns: [{ name: "number", label: t("admin.level_number"), type: "number" }, { name: "name", label: t("admin.name") },
       { name: "min_xp", label: t("admin.min_xp"), type: "number" }, { name: "points_multiplier", label: t("admin.multiplier"), type: "number" },
       { name: "flags", label: t("admin.flags"), placeholder: "private_contests" }],
-    rows: [{ number: "1", name: "Rookie", min_xp: "0", points_multiplier: "1", flags: "" }],
+    rows: current.map((lv) => ({ number: String(lv.number), name: lv.name, min_xp: String(lv.min_xp),
+      points_multiplier: String(lv.points_multiplier), flags: lv.flags.join(" ") })),
     empty: { points_multiplier: "1" },
   });
   const form = h("form", { class: "admin-form levels-form", novalidate: true },
