@@ -152,16 +152,30 @@ def mark_portfolios(
     portfolios: Sequence[Portfolio], prices: Mapping[str, Decimal]
 ) -> list[Decimal]:
     """Equity of every portfolio at ``prices``, in one numpy product, to the cent."""
+    return mark_holdings(
+        [p.cash for p in portfolios],
+        [{s: q.qty for s, q in p.positions.items()} for p in portfolios],
+        prices,
+    )
+
+
+def mark_holdings(
+    cash: Sequence[Decimal],
+    holdings: Sequence[Mapping[str, Decimal]],
+    prices: Mapping[str, Decimal],
+) -> list[Decimal]:
+    """Equity of each (cash, symbol → quantity) pair at ``prices``, to the cent: what
+    ``mark_portfolios`` computes, from the quantities alone."""
     symbols = sorted(prices)
     column = {s: i for i, s in enumerate(symbols)}
-    holdings = np.zeros((len(portfolios), len(symbols)))
-    cash = np.array([float(p.cash) for p in portfolios])
-    for row, portfolio in enumerate(portfolios):
-        for symbol, position in portfolio.positions.items():
-            if position.qty:
-                holdings[row, column[symbol]] = float(position.qty)
+    quantities = np.zeros((len(holdings), len(symbols)))
+    for row, held in enumerate(holdings):
+        for symbol, qty in held.items():
+            if qty:
+                quantities[row, column[symbol]] = float(qty)
     marks = np.array([float(prices[s]) for s in symbols])
-    return valuation.quantize(valuation.mark_to_market(cash, holdings, marks))
+    money_left = np.array([float(c) for c in cash])
+    return valuation.quantize(valuation.mark_to_market(money_left, quantities, marks))
 
 
 def replay(account_id: int, starting_cash: Decimal, fills: Iterable[Fill]) -> Portfolio:

@@ -7,15 +7,15 @@ against it, books fills, and marks every account in the contest at once (numpy).
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, DomainError, NotFound
@@ -29,9 +29,15 @@ from engine.execution import TradingDay, count_day_trades, execute_day
 from engine.market.model import Bar, Instrument, Market
 from engine.market.store import MarketRepository
 from engine.orders import Fill, Order, OrderRequest, OrderStatus, Reason, Side
-from engine.portfolio import ZERO, Portfolio, mark_portfolios, replay, same_books
+from engine.portfolio import ZERO, Portfolio, mark_holdings, replay, same_books
 from engine.rules import RulePack, rule_pack
-from engine.store import AccountRow, ContestRow, TradingRepository
+from engine.store import (
+    AccountBook,
+    AccountRow,
+    ContestRow,
+    TradingRepository,
+    order_of_request,
+)
 from engine.validation import OrderContext, OrderRefused, admit, buying_power
 from ledger import engagement
 from ledger.services import LedgerUnitOfWork
@@ -175,11 +181,10 @@ def place_order(
     A retry with the same ``client_order_id`` and the same fields returns the stored order; the
     same id with other fields is a Conflict. A refused order writes nothing.
     """
-    with uow:
-        venue = venue_of(_contest(uow, contest_id))
-        stored = _place(uow, venue, member_id, request, _Closes(uow, venue))
-        uow.commit()
-        return stored
+    outcome = place_orders(uow, contest_id, [(member_id, request)])[0]
+    if isinstance(outcome, Order):
+        return outcome
+    raise outcome
 
 
 OrderOutcome = Order | DomainError
@@ -193,20 +198,16 @@ def place_orders(
     Each ``(member id, request)`` is judged exactly as ``place_order`` judges it, in the given
     order, so an earlier order's reservation counts against a later one of the same member. The
     outcome list is aligned with ``requests``: the stored order, or the refusal (an
-    ``OrderRefused``, ``NotEntered`` or ``Conflict``), which wrote nothing.
+    ``OrderRefused``, ``NotEntered`` or ``Conflict``), which wrote nothing. What admission
+    reads is loaded once for the batch's accounts (``_Desk``) and the admitted orders are
+    stored together, so a batch costs a handful of statements whatever its size.
     """
-    outcomes: list[OrderOutcome] = []
     with uow:
-        venue = venue_of(_contest(uow, contest_id))
-        closes = _Closes(uow, venue)
-        for member_id, request in requests:
-            try:
-                with uow.session.begin_nested():  # a refusal rolls back only its own order
-                    outcomes.append(_place(uow, venue, member_id, request, closes))
-            except (OrderRefused, NotFound, Conflict) as refusal:
-                outcomes.append(refusal)
+        desk = _Desk(uow, venue_of(_contest(uow, contest_id)), requests)
+        judged = [desk.judge(member_id, request) for member_id, request in requests]
+        stored = desk.store()
         uow.commit()
-    return outcomes
+    return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
 
 
 class _Closes:
@@ -222,91 +223,183 @@ class _Closes:
         return self._closes
 
 
-def _place(
-    uow: TradingUnitOfWork, venue: Venue, member_id: int, request: OrderRequest, closes: _Closes
-) -> Order:
-    account = _account(uow, venue.contest_id, member_id, lock=True)
-    if request.client_order_id is not None:
-        existing = uow.trading.order_by_client_id(account.id, request.client_order_id)
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    index: int  # in the desk's new orders
+
+
+class _Desk:
+    """One batch's order desk: the accounts (locked), their positions, open orders, orders
+    submitted today and the orders their client ids name, read with one query each; every
+    admitted order joins them at once, so each order is judged as if the ones before it had
+    been stored, as ``place_order`` would have."""
+
+    def __init__(
+        self, uow: TradingUnitOfWork, venue: Venue, requests: Sequence[tuple[int, OrderRequest]]
+    ) -> None:
+        self.uow, self.venue = uow, venue
+        self.universe = frozenset(venue.universe)
+        self.closes = _Closes(uow, venue)
+        trading = uow.trading
+        self.accounts = trading.accounts_of(venue.contest_id, (m for m, _ in requests), lock=True)
+        ids = [a.id for a in self.accounts.values()]
+        self.known: dict[tuple[int, str], Order | _Admitted] = dict(
+            trading.orders_by_client_ids(
+                (self.accounts[m].id, r.client_order_id)
+                for m, r in requests
+                if r.client_order_id is not None and m in self.accounts
+            )
+        )
+        self.open = trading.open_orders_of(ids)
+        # Orders submitted today only matter under a daily order limit.
+        day, limited = venue.clock_day, venue.rules.guards.max_orders_per_day is not None
+        self.today = trading.orders_submitted_on(ids, day) if day and limited else {}
+        self.positions = trading.positions_of(ids)
+        self.instruments = uow.market.instruments_of(
+            {r.symbol for _, r in requests} & self.universe
+        )
+        self.portfolios: dict[int, Portfolio] = {}
+        self.new: list[Order] = []
+        self.stored: list[Order] = []  # the first len(stored) of ``new``, with their ids
+
+    def judge(self, member_id: int, request: OrderRequest) -> OrderOutcome | _Admitted:
+        try:
+            return self._admit(member_id, request)
+        except (OrderRefused, NotFound, Conflict) as refusal:
+            return refusal
+
+    def _admit(self, member_id: int, request: OrderRequest) -> Order | _Admitted:
+        account = self.accounts.get(member_id)
+        if account is None:
+            raise NotEntered(
+                f"you have no entry in contest {self.venue.contest_id}",
+                contest_id=self.venue.contest_id,
+            )
+        existing = (
+            None
+            if request.client_order_id is None
+            else self.known.get((account.id, request.client_order_id))
+        )
         if existing is not None:
-            return _replayed(existing, request)
-    ctx = _order_context(uow, venue, account, request, closes)
-    reserved = admit(request, ctx)
-    client_id = request.client_order_id or f"pl-{uuid.uuid4().hex}"
-    order = Order(
-        id=0,
-        account_id=account.id,
-        client_order_id=client_id,
-        request=request,
-        status=OrderStatus.NEW,
-        submitted_day=ctx.day,
-        reserved_cash=reserved,
-    )
-    try:
-        return uow.trading.add_order(venue.contest_id, order)
-    except IntegrityError:
-        raise Conflict("client_order_id is already used", client_order_id=client_id) from None
-
-
-def _replayed(existing: Order, request: OrderRequest) -> Order:
-    if existing.request == request:
-        return existing
-    raise Conflict(
-        f"client_order_id {request.client_order_id!r} was used for a different order",
-        client_order_id=request.client_order_id,
-        order_id=existing.id,
-    )
-
-
-def _order_context(
-    uow: TradingUnitOfWork,
-    venue: Venue,
-    account: AccountRow,
-    request: OrderRequest,
-    closes: _Closes,
-) -> OrderContext:
-    if not venue.trading or venue.clock_day is None:
-        raise OrderRefused(
-            "the contest is not trading now: orders are taken from its first trading day "
-            "until its last",
-            field="contest_id",
-            reason=Reason.OUTSIDE_TRADING_WINDOW,
+            return self._replayed(existing, request)
+        ctx = self._context(account, request)
+        reserved = admit(request, ctx)
+        client_id = request.client_order_id or f"pl-{uuid.uuid4().hex}"
+        order = order_of_request(
+            Order(
+                id=0,
+                account_id=account.id,
+                client_order_id=client_id,
+                request=request,
+                status=OrderStatus.NEW,
+                submitted_day=ctx.day,
+                reserved_cash=reserved,
+            ),
+            0,
         )
-    day = venue.clock_day
-    if request.symbol not in venue.universe:
-        reason = (
-            Reason.NOT_IN_UNIVERSE
-            if uow.market.instrument(request.symbol)
-            else Reason.UNKNOWN_SYMBOL
+        admitted = _Admitted(len(self.new))
+        self.new.append(order)
+        self.open[account.id].append(order)
+        self.today[account.id] = self.today.get(account.id, 0) + 1
+        self.known[(account.id, client_id)] = admitted
+        return admitted
+
+    def _replayed(self, existing: Order | _Admitted, request: OrderRequest) -> Order | _Admitted:
+        stored = self.new[existing.index] if isinstance(existing, _Admitted) else existing
+        if stored.request == request:
+            return existing
+        if isinstance(existing, _Admitted):
+            stored = self.store()[existing.index]  # the refusal names the stored order's id
+        raise Conflict(
+            f"client_order_id {request.client_order_id!r} was used for a different order",
+            client_order_id=request.client_order_id,
+            order_id=stored.id,
         )
-        raise OrderRefused(
-            f"{request.symbol!r} is not traded in this contest", field="symbol", reason=reason
+
+    def _context(self, account: AccountRow, request: OrderRequest) -> OrderContext:
+        venue = self.venue
+        if not venue.trading or venue.clock_day is None:
+            raise OrderRefused(
+                "the contest is not trading now: orders are taken from its first trading day "
+                "until its last",
+                field="contest_id",
+                reason=Reason.OUTSIDE_TRADING_WINDOW,
+            )
+        day = venue.clock_day
+        if request.symbol not in self.universe:
+            reason = (
+                Reason.NOT_IN_UNIVERSE
+                if self.uow.market.instrument(request.symbol)
+                else Reason.UNKNOWN_SYMBOL
+            )
+            raise OrderRefused(
+                f"{request.symbol!r} is not traded in this contest", field="symbol", reason=reason
+            )
+        instrument = self.instruments.get(request.symbol)
+        if instrument is None:
+            instrument = self.uow.market.require_instrument(request.symbol)
+        prices = self.closes.get(day)
+        last_close = prices.get(request.symbol)
+        if last_close is None:
+            raise OrderRefused(
+                f"{request.symbol} has no price yet", field="symbol", reason=Reason.NO_PRICE
+            )
+        return OrderContext(
+            day=day,
+            rules=venue.rules,
+            instrument=instrument,
+            last_close=last_close,
+            band=venue.rules.price_band(instrument.board, last_close),
+            portfolio=self._portfolio(account),
+            open_orders=tuple(self.open[account.id]),
+            orders_today=self.today.get(account.id, 0),
+            prices=prices,
         )
-    instrument = uow.market.require_instrument(request.symbol)
-    prices = closes.get(day)
-    last_close = prices.get(request.symbol)
-    if last_close is None:
-        raise OrderRefused(
-            f"{request.symbol} has no price yet", field="symbol", reason=Reason.NO_PRICE
+
+    def _portfolio(self, account: AccountRow) -> Portfolio:
+        found = self.portfolios.get(account.id)
+        if found is None:
+            found = self.portfolios[account.id] = Portfolio(
+                account_id=account.id,
+                starting_cash=account.starting_cash,
+                cash=account.cash,
+                fees_paid=account.fees_paid,
+                realized_pnl=account.realized_pnl,
+                positions=self.positions[account.id],
+            )
+        return found
+
+    def store(self) -> list[Order]:
+        """Store the admitted orders not stored yet; every admitted order, with its id."""
+        self.stored += self.uow.trading.add_orders(
+            self.venue.contest_id, self.new[len(self.stored) :]
         )
-    portfolio = uow.trading.portfolio(account)
-    return OrderContext(
-        day=day,
-        rules=venue.rules,
-        instrument=instrument,
-        last_close=last_close,
-        band=venue.rules.price_band(instrument.board, last_close),
-        portfolio=portfolio,
-        open_orders=uow.trading.open_orders(contest_id=venue.contest_id, account_id=account.id),
-        orders_today=uow.trading.count_orders_submitted(account.id, day),
-        prices=prices,
-    )
+        return self.stored
 
 
 def _last_closes(uow: TradingUnitOfWork, venue: Venue, day: date) -> dict[str, Decimal]:
     """Each universe symbol's close on ``day`` or, if it did not trade, its last before."""
-    closes = uow.market.previous_closes(venue.universe, day)
-    closes.update({s: bar.close for s, bar in uow.market.bars_on(day, venue.universe).items()})
+    closes = {s: bar.close for s, bar in uow.market.bars_on(day, venue.universe).items()}
+    return _with_earlier_closes(uow, venue, closes, day)
+
+
+def _closes_before(uow: TradingUnitOfWork, venue: Venue, day: date) -> dict[str, Decimal]:
+    """Each universe symbol's last close before ``day``, the clock's next day: no universe bar
+    lies between the clock's day and ``day``, so that day's bars give every symbol that
+    traded on it."""
+    if venue.clock_day is None or venue.clock_day >= day:
+        return uow.market.previous_closes(venue.universe, day)
+    bars = uow.market.bars_on(venue.clock_day, venue.universe)
+    return _with_earlier_closes(uow, venue, {s: bar.close for s, bar in bars.items()}, day)
+
+
+def _with_earlier_closes(
+    uow: TradingUnitOfWork, venue: Venue, closes: dict[str, Decimal], day: date
+) -> dict[str, Decimal]:
+    """``closes`` with the last close before ``day`` of the universe symbols it lacks."""
+    missing = [s for s in venue.universe if s not in closes]
+    if missing:  # a suspended symbol: one query over its earlier bars
+        closes = {**uow.market.previous_closes(missing, day), **closes}
     return closes
 
 
@@ -363,89 +456,212 @@ class ClockReport:
     fills: int
     clock_day: date | None
     finished: bool
+    # What the revealed days gave, for followers of the whole contest (bots, the season
+    # simulation): every fill in booking order, and the closes printed on the last day.
+    booked: tuple[Fill, ...] = ()
+    closes: dict[str, Decimal] = field(default_factory=dict)
 
 
 def advance_clock(
-    uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1, until: date | None = None
+    uow: TradingUnitOfWork,
+    contest_id: int,
+    *,
+    bars: int = 1,
+    until: date | None = None,
+    now: datetime | None = None,
 ) -> ClockReport:
     """Reveal up to ``bars`` more trading days, one transaction per day, none after ``until``
-    (a live contest passes the last day that has ended)."""
+    (a live contest passes the last day that has ended). ``now`` stamps the referral and PK
+    round awards paid after the days commit (default: the wall clock)."""
     days: list[date] = []
-    fills = 0
+    booked: list[Fill] = []
+    closes: dict[str, Decimal] = {}
+    current: Venue | None = None
     for _ in range(bars):
         with uow:
             contest = _contest(uow, contest_id, lock=True)
             step = _advance_one_day(uow, contest, until)
+            current = venue_of(contest)
             if step is None:
                 break
             uow.commit()
-        days.append(step[0])
-        fills += step[1]
-    pay_referrals(uow, contest_id)
-    pk_rounds.pay_round_awards(uow, contest_id)
-    current = venue(uow, contest_id)
+        days.append(step.day)
+        booked += step.fills
+        closes = step.closes
+    pay_referrals(uow, contest_id, now=now)
+    pk_rounds.pay_round_awards(uow, contest_id, now=now)
+    if current is None:  # no bar asked for
+        current = venue(uow, contest_id)
     return ClockReport(
         contest_id=contest_id,
         days=days,
-        fills=fills,
+        fills=len(booked),
         clock_day=current.clock_day,
         finished=current.clock_day is not None and current.clock_day >= current.trading_end,
+        booked=tuple(booked),
+        closes=closes,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    day: date
+    fills: list[Fill]
+    closes: dict[str, Decimal]
 
 
 def _advance_one_day(
     uow: TradingUnitOfWork, contest: ContestRow, until: date | None
-) -> tuple[date, int] | None:
+) -> _Step | None:
     v = venue_of(contest)
     day = _next_day(uow, v)
     if day is None or (until is not None and day > until):
         return None
     bars = uow.market.bars_on(day, v.universe)
-    previous = uow.market.previous_closes(v.universe, day)
-    instruments = {s: uow.market.require_instrument(s) for s in v.universe}
+    previous = _closes_before(uow, v, day)
+    instruments = uow.market.instruments_of(v.universe)
+    for symbol in set(v.universe) - set(instruments):
+        uow.market.require_instrument(symbol)  # raises UnknownSymbol
     market = TradingDay(
         day=day,
         bars=bars,
         bands={s: v.rules.price_band(instruments[s].board, previous.get(s)) for s in bars},
         lots={s: v.rules.lot_for(i.lot_size) for s, i in instruments.items()},
     )
-    accounts = uow.trading.accounts(v.contest_id)
-    portfolios = uow.trading.portfolios(accounts)
+    books, held = _books_before(uow, contest)
     by_account: dict[int, list[Order]] = defaultdict(list)
     for order in uow.trading.open_orders(contest_id=v.contest_id):
         by_account[order.account_id].append(order)
+    # Only accounts with open orders can change today: their books are read in full.
+    traders = [book for book in books if book.id in by_account]
+    positions = uow.trading.positions_of(book.id for book in traders)
+    stored = {
+        (account, symbol): replace(position)  # as read: matching moves the positions
+        for account, rows in positions.items()
+        for symbol, position in rows.items()
+    }
+    changed: list[Order] = []
     all_fills: list[Fill] = []
+    booked: list[Portfolio] = []
+    first_fills: list[int] = []
     last_day = day >= v.trading_end
-    for account in accounts:
-        orders = by_account.get(account.id, [])
-        if not orders:
-            continue
-        day_trades = _recent_day_trades(uow, account.id, day) if v.rules.pattern_day_trader else 0
-        result = execute_day(
-            portfolios[account.id], orders, market, v.rules, recent_day_trades=day_trades
+    for book in traders:
+        orders = by_account[book.id]
+        portfolio = Portfolio(
+            book.id,
+            book.starting_cash,
+            book.cash,
+            book.fees_paid,
+            book.realized_pnl,
+            positions[book.id],
         )
-        before = {o.id: o for o in orders}
-        changed = [o for o in result.orders if o != before[o.id]]
+        day_trades = _recent_day_trades(uow, book.id, day) if v.rules.pattern_day_trader else 0
+        result = execute_day(portfolio, orders, market, v.rules, recent_day_trades=day_trades)
         if last_day:
-            changed = [
+            changed += [
                 o.closed(OrderStatus.CANCELED, Reason.CONTEST_ENDED, day) if o.status.is_open else o
                 for o in result.orders
             ]
-        uow.trading.update_orders(changed)
-        uow.trading.add_fills(v.contest_id, result.fills)
+        else:
+            before = {o.id: o for o in orders}
+            changed += [o for o in result.orders if o != before[o.id]]
+        all_fills += result.fills
         if result.fills:
-            uow.trading.save_portfolio(account, portfolios[account.id])
-            if account.first_fill_day is None:
-                account.first_fill_day = day
-                account.referral_pending = True
-        all_fills.extend(result.fills)
+            booked.append(portfolio)
+            held[book.id] = {s: p.qty for s, p in portfolio.positions.items() if p.qty}
+            if book.first_fill_day is None:
+                first_fills.append(book.id)
+    # One statement per kind of write, in the order the books were worked.
+    uow.trading.update_orders(changed)
+    uow.trading.add_fills(v.contest_id, all_fills)
+    uow.trading.save_books(booked, stored=stored, first_fill_day=day, first_fills=first_fills)
     prices = {**previous, **{s: b.close for s, b in bars.items()}}
-    equity = _mark(uow, v.contest_id, day, accounts, portfolios, prices)
+    cash = {p.account_id: p.cash for p in booked}
+    equity = _mark(uow, v.contest_id, day, books, cash, held, prices)
     contest.clock_day = day
     contest.clock_ticks += 1
-    standings.record_tick(uow, contest, day, accounts, equity)
+    standings.record_tick(uow, contest, day, books, equity, fills=all_fills)
     pk_rounds.on_tick(uow, contest, day)
-    return day, len(all_fills)
+    _remember_books(uow, contest, books, booked, set(first_fills), day, held)
+    return _Step(day, all_fills, {s: b.close for s, b in bars.items()})
+
+
+# --- the books the clock marks, kept between ticks -------------------------------------------
+#
+# Only the clock moves an account's cash and positions, one tick at a time under the contest's
+# row lock, so what a committed tick left is what the next tick starts from. The process keeps
+# that per (database, contest) and tick, as the standings cache does, and the next tick reads
+# only the accounts that joined since; any other tick (another process ran the clock, a rolled
+# back tick) misses and reads everything.
+
+
+@dataclass(frozen=True, slots=True)
+class _Marked:
+    tick: int
+    books: dict[int, AccountBook]
+    held: dict[int, dict[str, Decimal]]  # non-zero quantities; inner dicts are never mutated
+
+
+_MARKED_CONTESTS = 16
+_marked: OrderedDict[tuple[str, int], _Marked] = OrderedDict()
+_marked_lock = threading.Lock()
+
+
+def _books_before(
+    uow: TradingUnitOfWork, contest: ContestRow
+) -> tuple[list[AccountBook], dict[int, dict[str, Decimal]]]:
+    """Every account of the contest (by id) and its non-zero holdings before this tick."""
+    with _marked_lock:
+        found = _marked.get((uow.standings.source(), contest.id))
+    if found is None or found.tick != contest.clock_ticks:
+        return uow.trading.account_books(contest.id), uow.trading.holdings(contest.id)
+    ids = uow.trading.account_ids(contest.id)
+    joined = [i for i in ids if i not in found.books]
+    fresh = {b.id: b for b in uow.trading.account_books(contest.id, ids=joined)} if joined else {}
+    return [found.books.get(i) or fresh[i] for i in ids], dict(found.held)
+
+
+def _remember_books(
+    uow: TradingUnitOfWork,
+    contest: ContestRow,
+    books: Sequence[AccountBook],
+    booked: Sequence[Portfolio],
+    first_fills: set[int],
+    day: date,
+    held: dict[int, dict[str, Decimal]],
+) -> None:
+    """Keep what this tick leaves, for the next one, once (and if) it commits."""
+    worked = {p.account_id: p for p in booked}
+    after = {}
+    for book in books:
+        p = worked.get(book.id)
+        after[book.id] = (
+            book
+            if p is None
+            else book._replace(
+                cash=p.cash,
+                fees_paid=p.fees_paid,
+                realized_pnl=p.realized_pnl,
+                first_fill_day=day if book.id in first_fills else book.first_fill_day,
+            )
+        )
+    key = (uow.standings.source(), contest.id)
+    marked = _Marked(contest.clock_ticks, after, held)
+
+    def remember() -> None:
+        with _marked_lock:
+            _marked[key] = marked
+            _marked.move_to_end(key)
+            while len(_marked) > _MARKED_CONTESTS:
+                _marked.popitem(last=False)
+
+    uow.standings.after_commit(remember)
+
+
+def forget_books() -> None:
+    """Drop the kept books (what a restart does)."""
+    with _marked_lock:
+        _marked.clear()
 
 
 def _next_day(uow: TradingUnitOfWork, v: Venue) -> date | None:
@@ -469,33 +685,36 @@ def _mark(
     uow: TradingUnitOfWork,
     contest_id: int,
     day: date,
-    accounts: Sequence[AccountRow],
-    portfolios: dict[int, Portfolio],
+    books: Sequence[AccountBook],
+    cash: dict[int, Decimal],
+    held: dict[int, dict[str, Decimal]],
     prices: dict[str, Decimal],
 ) -> list[Decimal]:
     """Store every account's equity at ``day``'s closes (one matrix product for all) and
-    return it, aligned with ``accounts``."""
-    if not accounts:
+    return it, aligned with ``books``; ``cash`` and ``held`` hold what today's fills changed."""
+    if not books:
         return []
-    equity = mark_portfolios([portfolios[a.id] for a in accounts], prices)
+    money_left = [cash.get(b.id, b.cash) for b in books]
+    equity = mark_holdings(money_left, [held.get(b.id, {}) for b in books], prices)
     uow.trading.add_equity(
         contest_id,
         day,
-        [(a.id, portfolios[a.id].cash, e) for a, e in zip(accounts, equity, strict=True)],
+        [(b.id, c, e) for b, c, e in zip(books, money_left, equity, strict=True)],
     )
     return equity
 
 
-def pay_referrals(uow: TradingUnitOfWork, contest_id: int) -> int:
-    """Fire the ledger's referral reward for members whose first trade just filled."""
+def pay_referrals(uow: TradingUnitOfWork, contest_id: int, *, now: datetime | None = None) -> int:
+    """Fire the ledger's referral reward for members whose first trade just filled (only
+    members who came through a referral have one to fire), then clear their flags."""
     with uow.reading():
-        pending = [a.member_id for a in uow.trading.accounts(contest_id) if a.referral_pending]
-    for member_id in pending:
-        engagement.complete_referral(uow, member_id)  # idempotent: once ever per member
+        pending = uow.trading.referral_pending(contest_id)
+        referred = [m for m in pending if uow.engagement.referral_of(m) is not None]
+    for member_id in referred:
+        engagement.complete_referral(uow, member_id, now=now)  # idempotent: once ever per member
+    if pending:
         with uow:
-            account = uow.trading.account(contest_id, member_id, lock=True)
-            if account is not None:
-                account.referral_pending = False
+            uow.trading.clear_referral_pending(contest_id, pending)
             uow.commit()
     return len(pending)
 

@@ -6,10 +6,10 @@ Fills are append-only facts. Cash and positions are stored for speed and are der
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,13 +20,15 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     insert,
     select,
-    update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import utc_now
@@ -192,10 +194,44 @@ class EquityRow(Base):
     equity: Mapped[Decimal] = mapped_column(MONEY)
 
 
+ACCOUNTS = cast(Table, AccountRow.__table__)
+POSITIONS = cast(Table, PositionRow.__table__)
+ORDERS = cast(Table, OrderRow.__table__)
+EQUITY = cast(Table, EquityRow.__table__)
+
+
+class EntryAccount(Protocol):
+    """What ranking and PK rounds read of an account (``AccountRow`` and ``AccountBook`` are)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def member_id(self) -> int: ...
+
+    @property
+    def starting_cash(self) -> Decimal: ...
+
+
+class AccountBook(NamedTuple):
+    """An account's stored money, read without ORM objects (the clock reads every account of
+    a contest on every tick)."""
+
+    id: int
+    contest_id: int
+    member_id: int
+    starting_cash: Decimal
+    cash: Decimal
+    fees_paid: Decimal
+    realized_pnl: Decimal
+    first_fill_day: date | None
+
+
 # --- mapping rows <-> domain ------------------------------------------------------------------
 
 
-def order_of(row: OrderRow) -> Order:
+def order_of(row: OrderRow | Row[Any]) -> Order:
+    """The order in a row: an ``OrderRow`` or a plain row of the ``orders`` table."""
     return Order(
         id=row.id,
         account_id=row.account_id,
@@ -220,6 +256,33 @@ def order_of(row: OrderRow) -> Order:
         triggered=row.triggered,
         reason=Reason(row.reason) if row.reason else None,
         closed_day=row.closed_day,
+    )
+
+
+def order_of_request(order: Order, order_id: int) -> Order:
+    """A new order as stored under ``order_id`` (``add_orders``): what ``order_of`` reads back."""
+    return Order(
+        id=order_id,
+        account_id=order.account_id,
+        client_order_id=order.client_order_id,
+        request=_stored_request(order.request, order.client_order_id),
+        status=order.status,
+        submitted_day=order.submitted_day,
+        reserved_cash=order.reserved_cash,
+    )
+
+
+def _stored_request(request: OrderRequest, client_order_id: str) -> OrderRequest:
+    return OrderRequest(
+        symbol=request.symbol,
+        side=request.side,
+        type=request.type,
+        time_in_force=request.time_in_force,
+        qty=request.qty,
+        notional=request.notional,
+        limit_price=request.limit_price,
+        stop_price=request.stop_price,
+        client_order_id=client_order_id,
     )
 
 
@@ -248,6 +311,38 @@ def _position_of(row: PositionRow) -> Position:
         realized_pnl=row.realized_pnl,
         bought_day=row.bought_day,
         bought_on_day=row.bought_on_day,
+    )
+
+
+def bulk_insert(session: Session, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert rows given column-wise (column name → one value per row): COPY on PostgreSQL,
+    one DBAPI executemany on SQLite. Values go through each column type's bind processor a
+    column at a time: SQLAlchemy's per-row parameter handling would cost several times the
+    insert itself for 100k rows."""
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
+        return
+    dialect = session.get_bind().dialect
+    connection = session.connection()
+    if dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        if driver is None:  # pragma: no cover - a pooled connection always has one
+            raise RuntimeError("no DBAPI connection behind the session")
+        with driver.cursor() as cursor:
+            copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+            with cursor.copy(copy_sql) as copy:
+                for row in zip(*(columns[name] for name in names), strict=True):
+                    copy.write_row(row)
+        return
+    processed = []
+    for name in names:
+        process = table.c[name].type.bind_processor(dialect)
+        values = columns[name]
+        processed.append(values if process is None else [process(v) for v in values])
+    marks = ", ".join("?" for _ in names)
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
+        list(zip(*processed, strict=True)),
     )
 
 
@@ -301,6 +396,177 @@ class TradingRepository:
         stmt = select(AccountRow).where(AccountRow.contest_id == contest_id).order_by(AccountRow.id)
         return list(self.session.scalars(stmt))
 
+    def accounts_of(
+        self, contest_id: int, member_ids: Iterable[int], *, lock: bool = False
+    ) -> dict[int, AccountRow]:
+        """member id → account, for those of ``member_ids`` with one in the contest (locked in
+        id order, so two batches never wait on each other crosswise)."""
+        wanted = sorted(set(member_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            select(AccountRow)
+            .where(AccountRow.contest_id == contest_id, AccountRow.member_id.in_(wanted))
+            .order_by(AccountRow.id)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return {row.member_id: row for row in self.session.scalars(stmt)}
+
+    def account_ids(self, contest_id: int) -> list[int]:
+        """The contest's account ids, ascending."""
+        stmt = (
+            select(AccountRow.id).where(AccountRow.contest_id == contest_id).order_by(AccountRow.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def account_books(
+        self, contest_id: int, *, ids: Sequence[int] | None = None
+    ) -> list[AccountBook]:
+        """Every account of the contest (or those of ``ids``), by id."""
+        a = AccountRow
+        stmt = (
+            select(
+                a.id,
+                a.contest_id,
+                a.member_id,
+                a.starting_cash,
+                a.cash,
+                a.fees_paid,
+                a.realized_pnl,
+                a.first_fill_day,
+            )
+            .where(a.contest_id == contest_id)
+            .order_by(a.id)
+        )
+        if ids is not None:
+            stmt = stmt.where(a.id.in_(list(ids)))
+        return [AccountBook(*row) for row in self.session.execute(stmt)]
+
+    def holdings(self, contest_id: int) -> dict[int, dict[str, Decimal]]:
+        """account id → symbol → quantity, for the contest's non-zero positions."""
+        stmt = (
+            select(PositionRow.account_id, PositionRow.symbol, PositionRow.qty)
+            .join(AccountRow, AccountRow.id == PositionRow.account_id)
+            .where(AccountRow.contest_id == contest_id, PositionRow.qty != 0)
+        )
+        held: dict[int, dict[str, Decimal]] = {}
+        for account_id, symbol, qty in self.session.execute(stmt):
+            held.setdefault(account_id, {})[symbol] = qty
+        return held
+
+    def positions_of(self, account_ids: Iterable[int]) -> dict[int, dict[str, Position]]:
+        """account id → symbol → position (every stored row, closed ones included)."""
+        wanted = list(set(account_ids))
+        found: dict[int, dict[str, Position]] = {a: {} for a in wanted}
+        if not wanted:
+            return found
+        p = PositionRow
+        stmt = select(
+            p.account_id, p.symbol, p.qty, p.cost_basis, p.realized_pnl, p.bought_day
+        ).add_columns(p.bought_on_day)
+        stmt = stmt.where(p.account_id.in_(wanted))
+        for account_id, symbol, qty, basis, realized, bought_day, bought in self.session.execute(
+            stmt
+        ):
+            found[account_id][symbol] = Position(symbol, qty, basis, realized, bought_day, bought)
+        return found
+
+    def save_books(
+        self,
+        portfolios: Sequence[Portfolio],
+        *,
+        stored: Mapping[tuple[int, str], Position],
+        first_fill_day: date | None = None,
+        first_fills: Iterable[int] = (),
+    ) -> None:
+        """Write these portfolios' cash and positions with one statement per kind of change:
+        ``stored`` holds the position rows as read (those equal to it are left alone);
+        ``first_fills`` are the accounts whose first fill came on ``first_fill_day`` (their
+        referral reward becomes due)."""
+        if not portfolios:
+            return
+        connection = self.session.connection()
+        connection.execute(
+            ACCOUNTS.update()
+            .where(ACCOUNTS.c.id == bindparam("account"))
+            .values(
+                cash=bindparam("cash"),
+                fees_paid=bindparam("fees"),
+                realized_pnl=bindparam("realized"),
+            ),
+            [
+                {"account": p.account_id, "cash": p.cash, "fees": p.fees_paid}
+                | {"realized": p.realized_pnl}
+                for p in portfolios
+            ],
+        )
+        firsts = [{"account": a} for a in first_fills]
+        if firsts:
+            connection.execute(
+                ACCOUNTS.update()
+                .where(ACCOUNTS.c.id == bindparam("account"))
+                .values(first_fill_day=first_fill_day, referral_pending=True),
+                firsts,
+            )
+        changed: list[dict[str, Any]] = []
+        added: list[dict[str, Any]] = []
+        for portfolio in portfolios:
+            for symbol, position in portfolio.positions.items():
+                before = stored.get((portfolio.account_id, symbol))
+                if before == position:
+                    continue
+                values = {
+                    "account": portfolio.account_id,
+                    "sym": symbol,
+                    "qty": position.qty,
+                    "basis": position.cost_basis,
+                    "realized": position.realized_pnl,
+                    "bought_day": position.bought_day,
+                    "bought": position.bought_on_day,
+                }
+                (added if before is None else changed).append(values)
+        columns: dict[str, Any] = {
+            "qty": bindparam("qty"),
+            "cost_basis": bindparam("basis"),
+            "realized_pnl": bindparam("realized"),
+            "bought_day": bindparam("bought_day"),
+            "bought_on_day": bindparam("bought"),
+        }
+        if changed:
+            connection.execute(
+                POSITIONS.update()
+                .where(
+                    POSITIONS.c.account_id == bindparam("account"),
+                    POSITIONS.c.symbol == bindparam("sym"),
+                )
+                .values(**columns),
+                changed,
+            )
+        if added:
+            connection.execute(
+                POSITIONS.insert().values(
+                    account_id=bindparam("account"), symbol=bindparam("sym"), **columns
+                ),
+                added,
+            )
+
+    def referral_pending(self, contest_id: int) -> list[int]:
+        """Members of the contest whose first fill's referral reward is still to be fired."""
+        stmt = (
+            select(AccountRow.member_id)
+            .where(AccountRow.contest_id == contest_id, AccountRow.referral_pending.is_(True))
+            .order_by(AccountRow.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def clear_referral_pending(self, contest_id: int, member_ids: Iterable[int]) -> None:
+        self.session.connection().execute(
+            ACCOUNTS.update()
+            .where(ACCOUNTS.c.contest_id == contest_id, ACCOUNTS.c.member_id.in_(list(member_ids)))
+            .values(referral_pending=False)
+        )
+
     def portfolio(self, account: AccountRow) -> Portfolio:
         rows = self.session.scalars(select(PositionRow).where(PositionRow.account_id == account.id))
         return Portfolio(
@@ -332,74 +598,109 @@ class TradingRepository:
                 result[row.account_id].positions[row.symbol] = _position_of(row)
         return result
 
-    def save_portfolio(self, account: AccountRow, portfolio: Portfolio) -> None:
-        account.cash = portfolio.cash
-        account.fees_paid = portfolio.fees_paid
-        account.realized_pnl = portfolio.realized_pnl
-        existing = {
-            row.symbol: row
-            for row in self.session.scalars(
-                select(PositionRow).where(PositionRow.account_id == account.id)
-            )
-        }
-        for symbol, position in portfolio.positions.items():
-            row = existing.get(symbol)
-            if row is None:
-                row = PositionRow(account_id=account.id, symbol=symbol)
-                self.session.add(row)
-            row.qty = position.qty
-            row.cost_basis = position.cost_basis
-            row.realized_pnl = position.realized_pnl
-            row.bought_day = position.bought_day
-            row.bought_on_day = position.bought_on_day
-
     # orders
-    def add_order(self, contest_id: int, order: Order) -> Order:
-        request = order.request
-        row = OrderRow(
-            contest_id=contest_id,
-            account_id=order.account_id,
-            client_order_id=order.client_order_id,
-            symbol=request.symbol,
-            side=request.side.value,
-            type=request.type.value,
-            time_in_force=request.time_in_force.value,
-            qty=request.qty,
-            notional=request.notional,
-            limit_price=request.limit_price,
-            stop_price=request.stop_price,
-            status=order.status.value,
-            reason=None,
-            filled_qty=Decimal(0),
-            filled_value=Decimal(0),
-            fees=Decimal(0),
-            reserved_cash=order.reserved_cash,
-            triggered=False,
-            submitted_day=order.submitted_day,
+    def add_orders(self, contest_id: int, orders: Sequence[Order]) -> list[Order]:
+        """Store new orders with one statement; returns them with their ids, in order."""
+        if not orders:
+            return []
+        now = utc_now()
+        rows = [
+            {
+                "contest_id": contest_id,
+                "account_id": order.account_id,
+                "client_order_id": order.client_order_id,
+                "symbol": order.request.symbol,
+                "side": order.request.side.value,
+                "type": order.request.type.value,
+                "time_in_force": order.request.time_in_force.value,
+                "qty": order.request.qty,
+                "notional": order.request.notional,
+                "limit_price": order.request.limit_price,
+                "stop_price": order.request.stop_price,
+                "status": order.status.value,
+                "reason": None,
+                "filled_qty": Decimal(0),
+                "filled_value": Decimal(0),
+                "fees": Decimal(0),
+                "reserved_cash": order.reserved_cash,
+                "triggered": False,
+                "submitted_day": order.submitted_day,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for order in orders
+        ]
+        connection = self.session.connection()
+        connection.execute(ORDERS.insert(), rows)
+        # (account, client order id) is unique: one query over the accounts' orders of the
+        # day finds the ids (RETURNING in a guaranteed order inserts row by row on SQLite).
+        stmt = select(ORDERS.c.id, ORDERS.c.account_id, ORDERS.c.client_order_id).where(
+            ORDERS.c.account_id.in_({o.account_id for o in orders}),
+            ORDERS.c.submitted_day.in_({o.submitted_day for o in orders}),
         )
-        self.session.add(row)
-        self.session.flush()
-        return order_of(row)
+        ids = {
+            (account, client): order_id for order_id, account, client in connection.execute(stmt)
+        }
+        return [order_of_request(o, ids[(o.account_id, o.client_order_id)]) for o in orders]
+
+    def open_orders_of(self, account_ids: Iterable[int]) -> dict[int, list[Order]]:
+        """account id → its open orders, by id."""
+        wanted = list(set(account_ids))
+        found: dict[int, list[Order]] = {a: [] for a in wanted}
+        if not wanted:
+            return found
+        stmt = (
+            select(ORDERS)
+            .where(
+                OrderRow.account_id.in_(wanted),
+                OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(OrderRow.id)
+        )
+        for row in self.session.execute(stmt):
+            found[row.account_id].append(order_of(row))
+        return found
+
+    def orders_submitted_on(self, account_ids: Iterable[int], day: date) -> dict[int, int]:
+        """account id → orders submitted on ``day`` (accounts without any absent)."""
+        wanted = list(set(account_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            select(OrderRow.account_id, func.count())
+            .where(OrderRow.account_id.in_(wanted), OrderRow.submitted_day == day)
+            .group_by(OrderRow.account_id)
+        )
+        return {int(a): int(n) for a, n in self.session.execute(stmt)}
+
+    def orders_by_client_ids(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Order]:
+        """(account id, client order id) → the stored order, for the keys that have one."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        # Two IN lists use the (account, client id) index; the pairs are picked out here.
+        candidates = select(ORDERS.c.id, ORDERS.c.account_id, ORDERS.c.client_order_id).where(
+            ORDERS.c.account_id.in_({a for a, _ in wanted}),
+            ORDERS.c.client_order_id.in_({c for _, c in wanted}),
+        )
+        ids = [i for i, a, c in self.session.execute(candidates) if (a, c) in wanted]
+        if not ids:
+            return {}
+        rows = self.session.execute(select(ORDERS).where(ORDERS.c.id.in_(ids)))
+        return {(row.account_id, row.client_order_id): order_of(row) for row in rows}
 
     def order(self, account_id: int, order_id: int) -> Order | None:
         row = self.session.get(OrderRow, order_id)
         return order_of(row) if row is not None and row.account_id == account_id else None
 
-    def order_by_client_id(self, account_id: int, client_order_id: str) -> Order | None:
-        stmt = select(OrderRow).where(
-            OrderRow.account_id == account_id, OrderRow.client_order_id == client_order_id
-        )
-        row = self.session.scalars(stmt).one_or_none()
-        return order_of(row) if row is not None else None
-
     def open_orders(self, *, contest_id: int, account_id: int | None = None) -> list[Order]:
-        stmt = select(OrderRow).where(
+        stmt = select(ORDERS).where(
             OrderRow.contest_id == contest_id,
             OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
         )
         if account_id is not None:
             stmt = stmt.where(OrderRow.account_id == account_id)
-        return [order_of(row) for row in self.session.scalars(stmt.order_by(OrderRow.id))]
+        return [order_of(row) for row in self.session.execute(stmt.order_by(OrderRow.id))]
 
     def orders_page(
         self, account_id: int, *, status: Sequence[str] | None, after: int | None, limit: int
@@ -413,30 +714,33 @@ class TradingRepository:
         )
         return [order_of(row) for row in rows], following
 
-    def count_orders_submitted(self, account_id: int, day: date) -> int:
-        stmt = select(func.count()).where(
-            OrderRow.account_id == account_id, OrderRow.submitted_day == day
-        )
-        return int(self.session.scalar(stmt) or 0)
-
     def update_orders(self, orders: Iterable[Order]) -> None:
+        """Store the orders' new states, one statement for all of them."""
         now = utc_now()
-        for order in orders:
-            self.session.execute(
-                update(OrderRow)
-                .where(OrderRow.id == order.id)
-                .values(
-                    status=order.status.value,
-                    reason=order.reason.value if order.reason else None,
-                    filled_qty=order.filled_qty,
-                    filled_value=order.filled_value,
-                    fees=order.fees,
-                    reserved_cash=order.reserved_cash,
-                    triggered=order.triggered,
-                    closed_day=order.closed_day,
-                    updated_at=now,
-                )
-            )
+        rows = [
+            {
+                "order": order.id,
+                "status": order.status.value,
+                "reason": order.reason.value if order.reason else None,
+                "filled_qty": order.filled_qty,
+                "filled_value": order.filled_value,
+                "fees": order.fees,
+                "reserved_cash": order.reserved_cash,
+                "triggered": order.triggered,
+                "closed_day": order.closed_day,
+                "updated_at": now,
+            }
+            for order in orders
+        ]
+        if not rows:
+            return
+        names = [name for name in rows[0] if name != "order"]
+        self.session.connection().execute(
+            ORDERS.update()
+            .where(ORDERS.c.id == bindparam("order"))
+            .values({name: bindparam(name) for name in names}),
+            rows,
+        )
 
     # fills and equity
     def add_fills(self, contest_id: int, fills: Sequence[Fill]) -> None:
@@ -480,14 +784,16 @@ class TradingRepository:
         self, contest_id: int, day: date, rows: Sequence[tuple[int, Decimal, Decimal]]
     ) -> None:
         """Store (account id, cash, equity) for ``day``."""
-        if not rows:
-            return
-        self.session.execute(
-            insert(EquityRow),
-            [
-                {"account_id": a, "day": day, "contest_id": contest_id, "cash": c, "equity": e}
-                for a, c, e in rows
-            ],
+        bulk_insert(
+            self.session,
+            EQUITY,
+            {
+                "account_id": [a for a, _, _ in rows],
+                "day": [day] * len(rows),
+                "contest_id": [contest_id] * len(rows),
+                "cash": [c for _, c, _ in rows],
+                "equity": [e for _, _, e in rows],
+            },
         )
 
     def equity_curve(self, account_id: int) -> list[tuple[date, Decimal, Decimal]]:

@@ -257,6 +257,34 @@ def award(
     return _guarded(uow, requests, pay, now=moment)
 
 
+def award_many(
+    uow: LedgerUnitOfWork,
+    grants: Sequence[tuple[int, Award, str]],
+    *,
+    reason: str,
+    reference: str = "",
+    now: datetime | None = None,
+) -> list[Transfer]:
+    """Pay several members points and XP in one transaction: ``grants`` are (member id,
+    award, award id), each paid as ``award`` pays it. The group is idempotent as a whole: a
+    rerun with the same grants replays the original transfers (so callers keep a group's
+    membership fixed, e.g. one PK round's winners)."""
+    moment = now or utc_now()
+    payouts = [
+        (
+            member_id,
+            _award_requests(
+                member_id, grant, id_prefix=award_id, reason=reason, reference=reference
+            ),
+        )
+        for member_id, grant, award_id in grants
+    ]
+    requests = [request for _, paid in payouts for request in paid]
+    if not requests:
+        return []
+    return _guarded(uow, requests, lambda: _pay_many(uow, payouts, now=moment), now=moment)
+
+
 def _require_stock(uow: LedgerUnitOfWork, item_key: str, requests: list[LedgerRequest]) -> None:
     """Refuse an item award when the stock is empty, unless the award is a replay (open txn;
     the head lock keeps the stock from moving between this check and the append)."""

@@ -1,69 +1,745 @@
-"""The contest phase of the season: the place where seasons, contests, teams, bots, PK rounds and
-settlement plug into the simulation.
-
->>> TO BUILD on issue 5's services (engine.contests …, engine.services). Until then this phase does
->>> nothing and ``outcome`` is empty; the report marks the contest sections as not run.
-
-What it is to do, through the same services the HTTP API uses:
+"""The contest phase of the season: seasons, contests, teams, bots, PK rounds and settlement,
+through the services the HTTP API uses.
 
 ``setup(sim)`` (the day before the first trading day, ``sim.calendar.pre_season``)
-    The operator (``sim.operator_id``) creates the season and one contest per market in
-    ``sim.config.market.markets`` (A-share rules for CN, US rules for US) over
-    ``sim.calendar.trading_dates``, with weekly PK rounds (``sim.config.pk_every``) and a prize
-    table; ``sim.config.teams`` teams are formed; founding members (``sim.members``) join the
-    contests and teams; each member gets a bot style from ``engine.bots`` (buy-and-hold,
-    momentum, mean reversion, random, index hugger, over-trader), seeded by
-    ``sim.rng("contests.bots")``. Members who sign up later join when ``on_day`` first sees them.
+    The operator publishes a prize item (a finals ticket) and, per market in
+    ``sim.config.market.markets``, a replay season over the installed synthetic bars with one
+    contest (A-share rules and a composite metric for CN, US rules and total return for US),
+    trading on every day of ``sim.calendar.trading_dates``, with teams, PK rounds every
+    ``sim.config.pk_every`` bars and prize tables (percent bands for CN, rank ranges for US).
+    Founding members join the contests (most enter both), captains create the
+    ``sim.config.teams`` teams and the others join them with the invite code; some stay solo.
+    Every member gets a bot style from ``engine.bots``, seeded by ``sim.rng("contests.members")``.
 
-``on_day(sim, day)`` (after the day's close, ``day.trading_date``)
-    Bots decide on ``MarketView``s of the revealed closes; orders go through
-    ``engine.services.place_order`` (refusals counted by rule: they are part of the show);
-    the contest clock advances a bar (``engine.services.advance_clock``); traders are marked
-    active with ``sim.mark_active(day.trading_date, indexes)``; referral rewards paid on a first
-    trade are logged with ``sim.points.mint(day.trading_date, "referral", points)``; when
-    ``day.pk_round`` is set, that PK round is scored.
+``on_day(sim, day)`` (after the day's close)
+    Each contest's clock reveals the day (``advance_contest_clock``: fills, marks, leaderboards,
+    PK rounds, referral and PK awards). The phase follows the revealed closes in a
+    ``MarketHistory`` and each entrant's books in memory from the day's fills
+    (the clock's report), and logs the referral and PK award points the ledger
+    paid (looked up by their transfer ids). Members who signed up today join (registration
+    runs through trading; teams are fixed at the first bar, so they stay solo). Then the bots of
+    the members who show up decide on the day's view, and all their orders go in with one
+    ``place_orders`` call per contest (refusals counted by rule); traders are marked active.
 
-``finish(sim)`` (runs before the engagement phase's end-of-season redemptions)
-    Settlement pays the prizes (``sim.points.mint(last_trading_date, "prize", points)``) exactly
-    once; the final standings are read.
+``finish(sim)``
+    Settlement pays the prizes once (``settle_contest``); the points paid are logged.
 
 ``outcome(sim)``
-    ``ContestOutcome``: one ``ContestReport`` per contest, the ``PkReport``, and the final
-    standings as plain rows for the digest.
+    One ``ContestReport`` and ``PkReport`` per contest, and the final standings as plain rows for
+    the digest, read through the leaderboard, history and PK services.
+
+Bots trade rarely, as members do: buy-and-hold once, momentum and mean reversion on signals
+over a small watchlist, random traders now and then, index huggers on a rebalance, and a few
+over-traders (whose deliberate mistakes the rules refuse). Only members who show up on a day
+(checked in, or now and then trade without checking in) let their bot decide.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
+import numpy as np
+
+from core.errors import DomainError
+from core.pagination import MAX_LIMIT
+from engine.bots import (
+    BuyAndHold,
+    Holdings,
+    IndexHugger,
+    MarketHistory,
+    MeanReversion,
+    OverTrader,
+    RandomTrader,
+    SmaMomentum,
+    Strategy,
+)
+from engine.contests import leaderboards, settlement
+from engine.contests.model import DataSource
+from engine.contests.pk_rounds import pk_overview
+from engine.contests.services import (
+    ContestDraft,
+    SeasonDraft,
+    advance_contest_clock,
+    create_contest,
+    create_season,
+    join_contest,
+)
+from engine.contests.spec import (
+    MetricKind,
+    MetricSpec,
+    PkSettings,
+    PrizeLine,
+    Qualification,
+    TeamScore,
+    TeamSettings,
+)
+from engine.contests.teams import create_team, join_team
+from engine.leaderboard import PercentBand, RankRange
+from engine.market.model import Market
+from engine.orders import Fill, Order, OrderRequest
+from engine.pk import Outcome
+from engine.portfolio import Portfolio
+from engine.services import (
+    ClockReport,
+    TradingUnitOfWork,
+    place_orders,
+    portfolio_history,
+    venue,
+)
+from engine.validation import OrderRefused
+from ledger import engagement
+from ledger.earning import Award
+from ledger.model import POINTS, Transfer
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
-from simulation.model import ContestReport, PkReport
+from simulation.model import (
+    MARKET_TIMEZONE,
+    ContestReport,
+    LeaderRow,
+    PkMatch,
+    PkReport,
+    TeamRow,
+)
 
-StandingRow = tuple[str, int, str, str]  # contest, rank, member username, metric as text
+StandingRow = tuple[str, int, str, str]  # contest, position, member username, metric as text
+
+# Local hours in the programme's calendar (sim.calendar.at): the operator sets up the evening
+# before the season; each day the clocks run after the close, late sign-ups (20:00) join after.
+SETUP_HOUR, TEAMS_HOUR, JOIN_HOUR, SETTLE_HOUR = 18, 19, 20, 17
+CLOCK_TIME = {Market.CN: (16, 0), Market.US: (16, 30)}
+
+PRIZE_ITEM = "finals-ticket"
+SOLO_SHARE = 0.12  # founders who play without a team
+# Each contest's chance that a member enters it: most members follow one market, a good third
+# play both (everyone enters at least one).
+ENTRY_CHANCE = 0.6
+TRADE_WITHOUT_CHECK_IN = 0.08  # a day's chance to trade without checking in first
+INDEX_SIZE = 10  # index huggers track the first symbols of the universe
+TEAM_SLACK = 2  # team size limit above members / teams
+TOP_MEMBERS = 8  # members drawn in the equity and rank charts
+LEADERS = 10  # leaderboard rows in the report
+
+# Bot styles: share of the members, and how often a member of the style opens the trading app
+# on a day they are around (their habit is drawn near it).
+STYLES = (
+    ("buy_and_hold", 0.26, 0.3),
+    ("sma_momentum", 0.22, 0.5),
+    ("mean_reversion", 0.18, 0.5),
+    ("random", 0.17, 0.6),
+    ("index_hugger", 0.14, 0.4),
+    ("over_trader", 0.03, 0.95),
+)
+WATCHLIST = 6  # symbols a momentum or mean-reversion trader follows
+
+TEAM_WORDS = (
+    ("Red", "Blue", "Golden", "Silver", "Iron", "Jade", "Swift", "Quiet", "Bold", "Lucky"),
+    ("Dragons", "Bulls", "Bears", "Tigers", "Cranes", "Foxes", "Hawks", "Pandas", "Wolves", "Owls"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ContestOutcome:
     contests: tuple[ContestReport, ...] = ()
-    pk: PkReport | None = None
+    pk: tuple[PkReport, ...] = ()
     standings: tuple[StandingRow, ...] = ()  # every contest's final leaderboard, for the digest
-    team_standings: tuple[tuple[int, str, str], ...] = ()  # rank, team, points as text
+    team_standings: tuple[tuple[int, str, str], ...] = ()  # place, contest: team, PK points
+
+
+@dataclass(frozen=True, slots=True)
+class ContestPlan:
+    """What the operator publishes for one market's contest."""
+
+    title: str
+    starting_cash: Decimal
+    metric: MetricSpec
+    secondary_metric: str | None
+    prizes: tuple[PrizeLine, ...]
+    team_score: TeamScore
+    top_n: int | None
+
+
+def contest_plan(market: Market) -> ContestPlan:
+    """A-shares: a composite metric and percent-band prizes; US: total return, rank ranges."""
+    if market is Market.CN:
+        return ContestPlan(
+            title="A-share Championship",
+            starting_cash=Decimal(1_000_000),
+            metric=MetricSpec(
+                MetricKind.COMPOSITE,
+                weights={
+                    "total_return": Decimal("0.7"),
+                    "win_rate": Decimal("0.15"),
+                    "max_drawdown": Decimal("0.15"),
+                },
+            ),
+            secondary_metric="total_return",
+            prizes=(
+                PrizeLine(PercentBand.top(1), points=2000, xp=500, item_key=PRIZE_ITEM),
+                PrizeLine(PercentBand(Decimal(1), Decimal(10)), points=500, xp=150),
+                PrizeLine(PercentBand(Decimal(10), Decimal(25)), points=100, xp=30),
+            ),
+            team_score="mean",
+            top_n=None,
+        )
+    return ContestPlan(
+        title="US Equities Cup",
+        starting_cash=Decimal(100_000),
+        metric=MetricSpec(MetricKind.TOTAL_RETURN),
+        secondary_metric="sharpe",
+        prizes=(
+            PrizeLine(RankRange(1, 1), points=1500, xp=400, item_key=PRIZE_ITEM),
+            PrizeLine(RankRange(2, 3), points=800, xp=200),
+            PrizeLine(RankRange(4, 10), points=300, xp=80),
+            PrizeLine(RankRange(11, 25), points=100, xp=30),
+        ),
+        team_score="top_n",
+        top_n=3,
+    )
+
+
+def pk_settings(round_bars: int) -> PkSettings:
+    return PkSettings(
+        round_bars=round_bars,
+        draw_band=Decimal("0.002"),
+        win=Award(points=30),
+        draw=Award(points=10),
+        prizes=(
+            PrizeLine(RankRange(1, 1), points=300, xp=100),
+            PrizeLine(RankRange(2, 3), points=150, xp=50),
+        ),
+    )
+
+
+@dataclass(slots=True)
+class Entrant:
+    """A member's entry as the phase follows it: the bot and the books (kept from the fills)."""
+
+    member: int  # index in sim.members
+    user_id: int
+    account_id: int
+    style: str
+    bot: Strategy
+    portfolio: Portfolio
+    holdings: Holdings | None = None  # rebuilt after a fill changes the books
+
+    def holdings_now(self) -> Holdings:
+        # Every order is a day order: after the clock nothing is open, so all cash is free.
+        if self.holdings is None:
+            p = self.portfolio
+            positions = {s: q.qty for s, q in p.positions.items() if q.qty}
+            self.holdings = Holdings(cash=p.cash, buying_power=p.cash, positions=positions)
+        return self.holdings
+
+
+@dataclass(slots=True)
+class Arena:
+    """One contest as the phase runs it."""
+
+    market: Market
+    contest_id: int
+    title: str
+    history: MarketHistory
+    index_history: MarketHistory
+    symbols: tuple[str, ...]
+    entrants: dict[int, Entrant] = field(default_factory=dict)  # by member index
+    by_account: dict[int, Entrant] = field(default_factory=dict)
+    team_names: dict[int, str] = field(default_factory=dict)  # team id → name
+    team_members: dict[int, list[int]] = field(default_factory=dict)  # team id → user ids
+    team_of: dict[int, int] = field(default_factory=dict)  # user id → team id
+    accepted: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    by_style: Counter[str] = field(default_factory=Counter)  # orders sent per bot style
+    fills: int = 0
+    traded_by_round: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def enter(self, entrant: Entrant) -> None:
+        self.entrants[entrant.member] = entrant
+        self.by_account[entrant.account_id] = entrant
 
 
 class ContestPhase:
-    """Placeholder until the contest services land (see the module docstring)."""
+    """Seasons, contests, teams, bots, PK and settlement (see the module docstring)."""
 
     name = "contests"
 
     def setup(self, sim: SimulationContext) -> None:
-        pass
+        with sim.timings("contests: setup"):
+            self.uow = TradingUnitOfWork(sim.database.sessions)
+            self._plan_members(sim)
+            moment = sim.calendar.at(sim.calendar.pre_season, SETUP_HOUR)
+            engagement.create_item(
+                sim.ledger,
+                key=PRIZE_ITEM,
+                name="Season finals ticket",
+                cost_points=10_000,
+                stock=max(50, sim.config.members // 5),  # more than the prize lines can pay
+                per_member_limit=1,
+                now=moment,
+            )
+            self.arenas = [self._open(sim, market) for market in sim.config.market.markets]
+            self._seen = 0
+            self._join_new(sim, sim.calendar.pre_season)
+            self._form_teams(sim)
+        self._referral_paid: set[int] = set()
+        self._days = sim.rng("contests.days")
+        self._outcome: ContestOutcome | None = None
+
+    def _plan_members(self, sim: SimulationContext) -> None:
+        """Every member's style, contests and team are drawn up front (whenever they sign up),
+        so the draws never depend on who has signed up by when."""
+        n, markets = sim.config.members, len(sim.config.market.markets)
+        rng = sim.rng("contests.members")
+        shares = np.array([share for _, share, _ in STYLES])
+        self.style = rng.choice(len(STYLES), size=n, p=shares / shares.sum())
+        habits = np.array([habit for _, _, habit in STYLES])[self.style]
+        self.habit = np.clip(rng.normal(habits, 0.1), 0.05, 1.0)
+        enters = rng.random((n, markets)) < ENTRY_CHANCE
+        enters[~enters.any(axis=1), int(rng.integers(markets))] = True
+        self.enters = enters
+        self.solo = rng.random(n) < SOLO_SHARE
+        self.bot_seeds = rng.integers(2**31, size=(n, markets))
+        self._rng = rng
+
+    def _open(self, sim: SimulationContext, market: Market) -> Arena:
+        """The operator's season and contest for ``market``."""
+        calendar, plan = sim.calendar, contest_plan(market)
+        first, last = calendar.trading_dates[0], calendar.trading_dates[-1]
+        instruments = sim.instruments[market]
+        universe = [i.symbol for i in instruments]
+        moment = calendar.at(calendar.pre_season, SETUP_HOUR)
+        season = create_season(
+            self.uow,
+            SeasonDraft(
+                name=f"Season {first.year} {market.value}",
+                timezone=MARKET_TIMEZONE[market],
+                starts_on=first,
+                ends_on=last,
+                market=market,
+                universe=universe,
+                data_source=DataSource.REPLAY,
+                replay_start=first,
+                replay_end=last,
+                description=f"{sim.config.days} trading days from {first.isoformat()}",
+            ),
+            operator_id=sim.operator_id,
+            now=moment,
+        )
+        max_size = math.ceil(sim.config.members / sim.config.teams) + TEAM_SLACK
+        contest = create_contest(
+            self.uow,
+            ContestDraft(
+                season_id=season.id,
+                title=plan.title,
+                trading_start=first,
+                trading_end=last,
+                starting_cash=plan.starting_cash,
+                registration_opens_at=moment,
+                # Late sign-ups may join while trading runs, until the last day.
+                registration_closes_at=calendar.at(last, 0),
+                metric=plan.metric,
+                secondary_metric=plan.secondary_metric,
+                qualification=Qualification(min_trades=3),
+                prizes=plan.prizes,
+                teams=TeamSettings(max_size=max_size, score=plan.team_score, top_n=plan.top_n),
+                pk=pk_settings(sim.config.pk_every),
+            ),
+            now=moment,
+        )
+        rules = venue(self.uow, contest.id).rules
+        return Arena(
+            market=market,
+            contest_id=contest.id,
+            title=plan.title,
+            history=MarketHistory(instruments, rules),
+            index_history=MarketHistory(instruments[:INDEX_SIZE], rules),
+            symbols=tuple(universe),
+        )
+
+    def _join_new(self, sim: SimulationContext, day: date) -> None:
+        """Members who signed up since the last call join the contests they chose."""
+        hour = SETUP_HOUR if day == sim.calendar.pre_season else JOIN_HOUR
+        moment = sim.calendar.at(day, hour, 30)
+        for member in sim.members[self._seen :]:
+            for k, arena in enumerate(self.arenas):
+                if not self.enters[member.index, k]:
+                    continue
+                entry = join_contest(self.uow, arena.contest_id, member.user_id, now=moment)
+                style = STYLES[int(self.style[member.index])][0]
+                seed = int(self.bot_seeds[member.index, k])
+                arena.enter(
+                    Entrant(
+                        member=member.index,
+                        user_id=member.user_id,
+                        account_id=entry.account_id,
+                        style=style,
+                        bot=_bot(style, seed, arena.symbols),
+                        portfolio=Portfolio.opened(entry.account_id, entry.starting_cash),
+                    )
+                )
+        self._seen = sim.signed_up
+
+    def _form_teams(self, sim: SimulationContext) -> None:
+        """Founders who play in a team are dealt round the teams; in each contest the first
+        entrant of a team creates it (captain) and the others join with its invite code."""
+        founders = [m.index for m in sim.members if not self.solo[m.index]]
+        order = self._rng.permutation(len(founders))
+        dealt: list[list[int]] = [[] for _ in range(sim.config.teams)]
+        for position, k in enumerate(order.tolist()):
+            dealt[position % sim.config.teams].append(founders[k])
+        names = _team_names(sim.config.teams, self._rng)
+        moment = sim.calendar.at(sim.calendar.pre_season, TEAMS_HOUR)
+        for arena in self.arenas:
+            for name, members in zip(names, dealt, strict=True):
+                entrants = [arena.entrants[i] for i in members if i in arena.entrants]
+                if not entrants:
+                    continue
+                captain, *others = entrants
+                team = create_team(self.uow, arena.contest_id, captain.user_id, name, now=moment)
+                assert team.invite_code is not None  # the captain sees it
+                for entrant in others:
+                    join_team(self.uow, team.id, entrant.user_id, team.invite_code, now=moment)
+                arena.team_names[team.id] = name
+                arena.team_members[team.id] = [e.user_id for e in entrants]
+                arena.team_of.update({e.user_id: team.id for e in entrants})
+
+    # --- each day -----------------------------------------------------------------------------
 
     def on_day(self, sim: SimulationContext, day: SeasonDay) -> None:
-        pass
+        for arena in self.arenas:
+            with sim.timings("contests: clock"):
+                hour, minute = CLOCK_TIME[arena.market]
+                moment = sim.calendar.at(day.trading_date, hour, minute)
+                report = advance_contest_clock(self.uow, arena.contest_id, bars=1, now=moment)
+            with sim.timings("contests: books"):
+                self._follow(sim, arena, day, report)
+        shows_up = self._shows_up(sim, day)
+        if day.last:
+            return
+        with sim.timings("contests: setup"):
+            if sim.signed_up > self._seen:
+                self._join_new(sim, day.trading_date)
+        with sim.timings("contests: orders"):
+            traders: set[int] = set()
+            pk_round = sim.calendar.round_of(day.trading_date)
+            for arena in self.arenas:
+                traders |= self._trade(arena, shows_up, pk_round)
+            sim.mark_active(day.trading_date, sorted(traders))
+
+    def _follow(
+        self, sim: SimulationContext, arena: Arena, day: SeasonDay, report: ClockReport
+    ) -> None:
+        """Record what the clock revealed: closes, fills on the books, awards the ledger paid."""
+        if report.days != [day.trading_date]:
+            raise RuntimeError(f"{arena.title}: the clock did not reveal {day.trading_date}")
+        arena.history.record(day.trading_date, report.closes)
+        arena.index_history.record(day.trading_date, report.closes)
+        self._book(arena, report.booked)
+        traded = {arena.by_account[f.account_id].member for f in report.booked}
+        self._log_referrals(sim, day.trading_date, traded)
+        if day.pk_round is not None or day.last:
+            self._log_pk_awards(sim, arena, day)
+
+    @staticmethod
+    def _book(arena: Arena, fills: Sequence[Fill]) -> None:
+        """Book the day's fills on the entrants' portfolios, as the engine booked them."""
+        arena.fills += len(fills)
+        for fill in fills:
+            entrant = arena.by_account[fill.account_id]
+            entrant.portfolio.apply(fill)
+            entrant.holdings = None
+
+    def _log_referrals(self, sim: SimulationContext, day: date, traded: set[int]) -> None:
+        """Referral rewards the clock paid on first trades, as the ledger recorded them."""
+        candidates = [
+            sim.members[i].user_id
+            for i in sorted(traded)
+            if sim.members[i].referred_by is not None
+            and sim.members[i].user_id not in self._referral_paid
+        ]
+        if not candidates:
+            return
+        ids = {
+            f"referral:{user}:{side}:points": user
+            for user in candidates
+            for side in ("inviter", "invitee")
+        }
+        found = _transfers(self.uow, ids)
+        sim.points.mint(day, "referral", sum(t.amount for t in found.values()))
+        self._referral_paid.update(ids[transfer_id] for transfer_id in found)
+
+    def _log_pk_awards(self, sim: SimulationContext, arena: Arena, day: SeasonDay) -> None:
+        """Round awards the clock paid for the PK round judged today, as the ledger recorded
+        them (every team member's award id is looked up: the ledger holds the winners')."""
+        if len(arena.team_names) < 2:
+            return
+        round_no = day.pk_round or sim.calendar.rounds + 1  # the last day judges a short round
+        ids = [
+            f"pk:{arena.contest_id}:{round_no}:{team}:{member}:points"
+            for team, members in arena.team_members.items()
+            for member in members
+        ]
+        found = _transfers(self.uow, dict.fromkeys(ids, 0))
+        sim.points.mint(day.trading_date, "pk", sum(t.amount for t in found.values()))
+
+    def _shows_up(self, sim: SimulationContext, day: SeasonDay) -> np.ndarray:
+        """Who opens the trading app after today's close: of those who checked in today, as
+        often as their habit says, and now and then one who did not check in."""
+        column = sim.calendar.calendar_index(day.trading_date)
+        n = sim.config.members
+        opens = self._days.random(n) < self.habit
+        extra = self._days.random(n) < TRADE_WITHOUT_CHECK_IN * self.habit
+        return (sim.activity[:, column] & opens) | extra
+
+    def _trade(self, arena: Arena, shows_up: np.ndarray, pk_round: int) -> set[int]:
+        """Today's decisions of the entrants who show up, placed as one batch; returns the
+        indexes of the members who sent orders (``pk_round``: the round orders count in)."""
+        market = arena.history.view()
+        index = arena.index_history.view()
+        batch: list[tuple[int, OrderRequest]] = []
+        senders: list[Entrant] = []
+        for i in sorted(arena.entrants):
+            if not shows_up[i]:
+                continue
+            entrant = arena.entrants[i]
+            view = index if entrant.style == "index_hugger" else market
+            for request in entrant.bot.decide(view, entrant.holdings_now()):
+                batch.append((entrant.user_id, request))
+                senders.append(entrant)
+        if not batch:
+            return set()
+        outcomes = place_orders(self.uow, arena.contest_id, batch)
+        for outcome in outcomes:
+            if isinstance(outcome, Order):
+                arena.accepted += 1
+            else:
+                arena.refused[_rule_of(outcome)] += 1
+        arena.by_style.update(entrant.style for entrant in senders)
+        members = {entrant.member for entrant in senders}
+        team_traders = {e.user_id for e in senders if e.user_id in arena.team_of}
+        arena.traded_by_round[pk_round] |= team_traders
+        return members
+
+    # --- the end ------------------------------------------------------------------------------
 
     def finish(self, sim: SimulationContext) -> None:
-        pass
+        last = sim.calendar.trading_dates[-1]
+        with sim.timings("contests: settlement"):
+            self.prize_points: dict[int, int] = {}
+            self.prizes_paid: dict[int, int] = {}
+            for arena in self.arenas:
+                report = settlement.settle_contest(
+                    self.uow, arena.contest_id, now=sim.calendar.at(last, SETTLE_HOUR, 30)
+                )
+                if report.refused:
+                    first = report.refused[0]
+                    raise RuntimeError(f"{arena.title}: a prize was refused ({first.rule})")
+                prizes = settlement.prize_list(self.uow, arena.contest_id, operator=True).prizes
+                paid = [p for p in prizes if p.paid_at is not None]
+                self.prizes_paid[arena.contest_id] = len(paid)
+                self.prize_points[arena.contest_id] = sum(p.points for p in paid)
+                sim.points.mint(last, "prize", self.prize_points[arena.contest_id])
 
     def outcome(self, sim: SimulationContext) -> ContestOutcome:
-        return ContestOutcome()
+        if self._outcome is None:
+            with sim.timings("contests: outcome"):
+                self._outcome = self._read_outcome(sim)
+        return self._outcome
+
+    def _read_outcome(self, sim: SimulationContext) -> ContestOutcome:
+        names = {m.user_id: m.username for m in sim.members}
+        contests, pks = [], []
+        standings: list[StandingRow] = []
+        team_standings: list[tuple[int, str, str]] = []
+        for arena in self.arenas:
+            board = _whole_board(self.uow, arena.contest_id, sim.operator_id)
+            standings += [
+                (
+                    arena.title,
+                    row.position,
+                    names[row.member_id],
+                    "unranked" if row.rank is None else str(row.metric),
+                )
+                for row in board
+            ]
+            contests.append(self._contest_report(sim, arena, board, names))
+            pk = self._pk_report(sim, arena)
+            if pk is not None:
+                pks.append(pk)
+                team_standings += [
+                    (t.rank, f"{arena.title}: {t.team}", f"{t.points:g}") for t in pk.standings
+                ]
+        return ContestOutcome(tuple(contests), tuple(pks), tuple(standings), tuple(team_standings))
+
+    def _contest_report(
+        self,
+        sim: SimulationContext,
+        arena: Arena,
+        board: Sequence[leaderboards.LeaderboardRow],
+        names: dict[int, str],
+    ) -> ContestReport:
+        dates = sim.calendar.trading_dates
+        column = {d: n for n, d in enumerate(dates)}
+
+        def aligned(points: Sequence[tuple[date, float]]) -> tuple[float, ...]:
+            values = [math.nan] * len(dates)
+            for day, value in points:
+                values[column[day]] = value
+            return tuple(values)
+
+        top = board[:TOP_MEMBERS]
+        curves, ranks = {}, {}
+        for row in top:
+            name = names[row.member_id]
+            history = portfolio_history(self.uow, arena.contest_id, row.member_id)
+            curves[name] = aligned([(day, float(equity)) for day, _, equity in history])
+            places = leaderboards.history(self.uow, arena.contest_id, row.member_id)
+            ranks[name] = aligned([(p.day, float(p.position)) for p in places])
+        return ContestReport(
+            name=arena.title,
+            market=arena.market,
+            dates=dates,
+            equity_curves=curves,
+            final_returns=tuple(
+                float(row.total_return) for row in board if row.total_return is not None
+            ),
+            rank_history=ranks,
+            leaderboard=tuple(
+                LeaderRow(
+                    rank=row.position if row.rank is None else row.rank,
+                    member=names[row.member_id],
+                    team=arena.team_names.get(arena.team_of.get(row.member_id, -1)),
+                    metric=_metric_text(row.metric, arena.market),
+                    total_return=float(row.total_return or 0),
+                )
+                for row in board[:LEADERS]
+            ),
+            orders_accepted=arena.accepted,
+            orders_rejected=dict(sorted(arena.refused.items())),
+            prizes_paid=self.prizes_paid.get(arena.contest_id, 0),
+            prize_points=self.prize_points.get(arena.contest_id, 0),
+            entrants=len(board),
+            ranked=sum(1 for row in board if row.rank is not None),
+            fills=arena.fills,
+            orders_by_style=dict(sorted(arena.by_style.items())),
+        )
+
+    def _pk_report(self, sim: SimulationContext, arena: Arena) -> PkReport | None:
+        if not arena.team_names:
+            return None
+        overview = pk_overview(self.uow, arena.contest_id)
+        name = arena.team_names.get
+        matches = tuple(
+            PkMatch(
+                round=r.round_no,
+                home=name(b.team_a, "?"),
+                away="bye" if b.team_b is None else name(b.team_b, "?"),
+                home_score=float(b.a_return or 0),
+                away_score=float(b.b_return or 0),
+                result=_result(b.outcome),
+            )
+            for r in overview.rounds
+            if r.judged
+            for b in r.boards
+        )
+        table = tuple(
+            TeamRow(
+                rank=s.place,
+                team=s.team_name,
+                points=float(s.standing.points),
+                wins=s.standing.wins,
+                draws=s.standing.draws,
+                losses=s.standing.losses,
+            )
+            for s in overview.standings
+        )
+        in_teams = max(1, len(arena.team_of))
+        share = tuple(
+            len(arena.traded_by_round.get(r, ())) / in_teams
+            for r in range(1, sim.calendar.rounds + 1)
+        )
+        return PkReport(arena.title, matches, table, share)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _bot(style: str, seed: int, symbols: Sequence[str]) -> Strategy:
+    """A bot of ``style``, its parameters drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    match style:
+        case "buy_and_hold":
+            return BuyAndHold(picks=int(rng.integers(3, 7)), seed=seed, invest=Decimal("0.95"))
+        case "sma_momentum":
+            return SmaMomentum(
+                _watchlist(rng, symbols),
+                fast=int(rng.integers(5, 11)),
+                slow=int(rng.integers(20, 31)),
+                invest=Decimal("0.9"),
+            )
+        case "mean_reversion":
+            entry = round(float(rng.uniform(1.3, 2.0)), 2)
+            return MeanReversion(_watchlist(rng, symbols), window=20, entry=entry, exit=0.3)
+        case "random":
+            return RandomTrader(seed=seed, probability=round(float(rng.uniform(0.1, 0.3)), 2))
+        case "index_hugger":
+            return IndexHugger(every=int(rng.integers(15, 26)), invest=Decimal("0.95"))
+        case "over_trader":
+            return OverTrader(seed=seed, orders_per_day=(1, 2), bad_share=0.35)
+    raise ValueError(f"no bot style {style!r}")
+
+
+def _watchlist(rng: np.random.Generator, symbols: Sequence[str]) -> list[str]:
+    return sorted(
+        str(s) for s in rng.choice(symbols, size=min(WATCHLIST, len(symbols)), replace=False)
+    )
+
+
+def _team_names(count: int, rng: np.random.Generator) -> list[str]:
+    first, second = TEAM_WORDS
+    pairs = [f"{a} {b}" for a in first for b in second]
+    picked = [pairs[int(k)] for k in rng.permutation(len(pairs))[:count]]
+    return picked + [f"Team {n}" for n in range(len(picked) + 1, count + 1)]
+
+
+def _transfers(uow: TradingUnitOfWork, ids: dict[str, int]) -> dict[str, Transfer]:
+    """The ledger's transfers among ``ids`` (points only)."""
+    if not ids:
+        return {}
+    with uow.reading():
+        found = uow.ledger.transfers_by_id(ids)
+    return {tid: t for tid, t in found.items() if t.asset == POINTS}
+
+
+def _result(outcome: Outcome | None) -> str:
+    results = {Outcome.WIN_A: "home", Outcome.WIN_B: "away", Outcome.DRAW: "draw"}
+    return "bye" if outcome is None else results.get(outcome, "bye")
+
+
+def _rule_of(refusal: DomainError) -> str:
+    """The rule a refused order broke (an ``engine.orders.Reason`` value for admission)."""
+    if isinstance(refusal, OrderRefused):
+        return refusal.reason.value
+    return str(refusal.extensions.get("rule") or refusal.slug)
+
+
+def _metric_text(metric: Decimal | None, market: Market) -> str:
+    if metric is None:
+        return "–"
+    return f"{metric:.4f}" if market is Market.CN else f"{metric:+.2%}"
+
+
+def _whole_board(
+    uow: TradingUnitOfWork, contest_id: int, viewer_id: int
+) -> list[leaderboards.LeaderboardRow]:
+    rows: list[leaderboards.LeaderboardRow] = []
+    cursor: int | None = 0
+    while cursor is not None:
+        page = leaderboards.leaderboard(uow, contest_id, viewer_id, limit=MAX_LIMIT, cursor=cursor)
+        rows += page.rows
+        cursor = page.next_cursor
+    return rows

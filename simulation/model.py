@@ -16,6 +16,9 @@ from pathlib import Path
 from core.errors import RuleViolation
 from engine.market.model import Market
 
+# Each market's local time zone: a season's calendar, and the programme's when it runs one market.
+MARKET_TIMEZONE = {Market.CN: "Asia/Shanghai", Market.US: "America/New_York"}
+
 
 class MarketChoice(StrEnum):
     CN = "cn"
@@ -150,13 +153,19 @@ class ContestReport:
     name: str
     market: Market
     dates: tuple[date, ...]
-    equity_curves: dict[str, tuple[float, ...]]  # top members' equity per trading day
+    # Top members' equity and leaderboard position per trading day (NaN before they joined).
+    equity_curves: dict[str, tuple[float, ...]]
     final_returns: tuple[float, ...]  # every entrant's total return (fraction)
-    rank_history: dict[str, tuple[int, ...]]  # top members' rank per trading day
+    rank_history: dict[str, tuple[float, ...]]
     leaderboard: tuple[LeaderRow, ...]  # the top of the final leaderboard
     orders_accepted: int = 0
     orders_rejected: dict[str, int] = field(default_factory=dict)  # rule → count
     prizes_paid: int = 0
+    prize_points: int = 0  # points paid as prizes (leaderboard and PK prizes)
+    entrants: int = 0
+    ranked: int = 0  # entrants that met the qualification
+    fills: int = 0
+    orders_by_style: dict[str, int] = field(default_factory=dict)  # bot style → orders sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +190,13 @@ class TeamRow:
 
 @dataclass(frozen=True, slots=True)
 class PkReport:
+    """One contest's PK rounds: every match, the final PK table, and per round the share of
+    team members who traded in it."""
+
+    contest: str
     matches: tuple[PkMatch, ...]
     standings: tuple[TeamRow, ...]
+    trading_share: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +228,7 @@ class ReportData:
     members: int
     referrals: int
     contests: tuple[ContestReport, ...] = ()
-    pk: PkReport | None = None
+    pk: tuple[PkReport, ...] = ()  # one per contest with PK rounds
 
 
 @dataclass(frozen=True, slots=True)

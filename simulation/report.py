@@ -23,13 +23,14 @@ import numpy.typing as npt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from simulation.model import ContestReport, ReportData  # noqa: E402
+from simulation.model import ContestReport, PkReport, ReportData  # noqa: E402
 
 SECTIONS = (
     ("summary", "Season summary"),
     ("equity", "Equity curves of the top members"),
     ("returns", "Return distribution"),
     ("leaderboard", "Leaderboard movement"),
+    ("orders", "Orders, bot styles and refusals"),
     ("pk", "PK results"),
     ("participation", "Daily participation and check-in streaks"),
     ("points", "Points flow"),
@@ -83,7 +84,14 @@ def _summary(data: ReportData) -> str:
         ("Certificates anchored", content.certificates),
         ("Ledger", "verified, balanced" if ledger.ok else "PROBLEMS: see the ledger audit"),
     ]
-    rows += [(f"Contest: {c.name}", f"{len(c.final_returns)} entrants") for c in data.contests]
+    rows += [
+        (
+            f"Contest: {c.name}",
+            f"{c.entrants} entrants ({c.ranked} ranked), {c.orders_accepted:,} orders, "
+            f"{c.fills:,} fills, {c.prizes_paid} prizes ({c.prize_points:,} points)",
+        )
+        for c in data.contests
+    ]
     return _table(("", "value"), rows)
 
 
@@ -133,10 +141,38 @@ def _leaderboard(data: ReportData) -> str:
     return _per_contest(data, figure)
 
 
+def _orders(data: ReportData) -> str:
+    def figure(contest: ContestReport) -> str:
+        rules = sorted(contest.orders_rejected, key=contest.orders_rejected.__getitem__)
+
+        def plot(ax: Axes) -> None:
+            y = np.arange(len(rules))
+            ax.barh(y, [contest.orders_rejected[r] for r in rules], color="#c44e52")
+            ax.set_yticks(y, rules, fontsize=8)
+            ax.set_xlabel("orders refused")
+
+        styles = _table(
+            ("bot style", "orders sent"),
+            [(style, n) for style, n in sorted(contest.orders_by_style.items())],
+        )
+        refused = sum(contest.orders_rejected.values())
+        note = (
+            f"<p>{contest.orders_accepted:,} orders accepted, {refused:,} refused by the rules, "
+            f"{contest.fills:,} fills.</p>"
+        )
+        chart = _figure(plot, title=f"{contest.name}: refusals by rule") if rules else ""
+        return f"<h3>{_e(contest.name)}</h3>" + note + styles + chart
+
+    return _per_contest(data, figure)
+
+
 def _pk(data: ReportData) -> str:
-    if data.pk is None:
+    if not data.pk:
         return _note(NO_CONTESTS)
-    pk = data.pk
+    return "".join(_pk_contest(pk) for pk in data.pk)
+
+
+def _pk_contest(pk: PkReport) -> str:
     table = _table(
         ("rank", "team", "points", "W", "D", "L"),
         [(t.rank, t.team, f"{t.points:g}", t.wins, t.draws, t.losses) for t in pk.standings],
@@ -156,7 +192,8 @@ def _pk(data: ReportData) -> str:
         ax.set_ylabel("matches")
         ax.legend(fontsize=8)
 
-    return table + (_figure(plot, title="Matches per round") if rounds else "")
+    chart = _figure(plot, title=f"{pk.contest}: matches per round") if rounds else ""
+    return f"<h3>{_e(pk.contest)}</h3>" + table + chart
 
 
 def _participation(data: ReportData) -> str:
@@ -273,6 +310,15 @@ def _retention(data: ReportData) -> str:
             marker="s",
             label="round-1 cohort still active",
         )
+        for pk in data.pk:
+            shown = pk.trading_share[: len(retention.rounds)]
+            ax.plot(
+                retention.rounds[: len(shown)],
+                np.array(shown) * 100,
+                marker=".",
+                linestyle="--",
+                label=f"team members trading: {pk.contest}",
+            )
         ax.set_xlabel("PK round")
         ax.set_ylabel("% of members")
         ax.set_ylim(0, 105)
@@ -317,6 +363,7 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "equity": _equity,
     "returns": _returns,
     "leaderboard": _leaderboard,
+    "orders": _orders,
     "pk": _pk,
     "participation": _participation,
     "points": _points,

@@ -21,7 +21,6 @@ from core import migrations
 from core.db import Database
 from core.errors import Conflict
 from core.users.services import list_users
-from engine.market.model import Market
 from engine.market.services import MarketUnitOfWork, install_synthetic
 from ledger import services as ledger_services
 from ledger.model import EXPIRED, ISSUANCE, POINTS, REDEEMED
@@ -32,6 +31,7 @@ from simulation.context import Phase, SimulationContext, Timings
 from simulation.digest import season_digest
 from simulation.engagement_phase import EngagementPhase
 from simulation.model import (
+    MARKET_TIMEZONE,
     LedgerAudit,
     PointsFlow,
     ReportData,
@@ -44,7 +44,6 @@ from simulation.report import write_report
 
 REPORT_NAME = "report.html"
 DATABASE_NAME = "season.db"
-TIMEZONE = {Market.CN: "Asia/Shanghai", Market.US: "America/New_York"}
 
 
 def simulate(config: SimulationConfig) -> SimulationResult:
@@ -78,7 +77,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 def _context(config: SimulationConfig, database: Database, timings: Timings) -> SimulationContext:
     first_market = config.market.markets[0]
     calendar = SeasonCalendar(
-        config.start, config.days, pk_every=config.pk_every, timezone=TIMEZONE[first_market]
+        config.start, config.days, pk_every=config.pk_every, timezone=MARKET_TIMEZONE[first_market]
     )
     return SimulationContext(config, database, calendar, timings)
 

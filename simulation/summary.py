@@ -24,11 +24,11 @@ def summary_lines(result: SimulationResult) -> list[str]:
             f"  orders accepted {contest.orders_accepted}, rejected {refused}, "
             f"prizes paid {contest.prizes_paid}"
         )
-    if data.pk is not None:
-        lines.append("team PK standings:")
+    for pk in data.pk:
+        lines.append(f"team PK standings {pk.contest}:")
         lines += [
             f"  {t.rank:>3}. {t.team:<24} {t.points:>6g} pts  W{t.wins} D{t.draws} L{t.losses}"
-            for t in data.pk.standings[:TOP]
+            for t in pk.standings[:TOP]
         ]
     ledger, content = data.ledger, data.content
     trial = ", ".join(f"{asset} {total}" for asset, total in ledger.trial_balance.items())

@@ -23,7 +23,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,7 @@ from engine.pk import (
     swiss_pairings,
     update_ratings,
 )
-from engine.store import AccountRow, ContestRow
+from engine.store import ContestRow, EntryAccount
 from ledger import engagement
 from ledger.earning import Award
 
@@ -97,7 +97,7 @@ def _pair(
     start_day: date | None,
 ) -> None:
     ratings = uow.pk.ratings(contest.id)
-    history, byes_had = history_of(_pairing(m) for m in uow.pk.matches(contest.id))
+    history, byes_had = history_of(uow.pk.pairings(contest.id))
     days = uow.market.trading_days(contest.universe, contest.trading_start, contest.trading_end)
     rounds_total = max(round_no, math.ceil(len(days) / pk.round_bars))
     pairings = swiss_pairings(
@@ -136,7 +136,7 @@ def _judge(
     pk: PkSettings,
 ) -> None:
     returns = round_returns(
-        accounts=uow.trading.accounts(contest.id),
+        accounts=uow.trading.account_books(contest.id),
         team_of_member=uow.contests.memberships(contest.id),
         start=None
         if current.start_day is None
@@ -165,7 +165,7 @@ def _judge(
 
 def round_returns(
     *,
-    accounts: Sequence[AccountRow],
+    accounts: Sequence[EntryAccount],
     team_of_member: Mapping[int, int],
     start: Mapping[int, Decimal] | None,
     end: Mapping[int, Decimal],
@@ -231,46 +231,71 @@ def _result(board: PkMatchRow) -> PkResult | None:
 # --- round awards (after the clock commits) ---------------------------------------------------
 
 
-def pay_round_awards(uow: TradingUnitOfWork, contest_id: int) -> int:
-    """Pay every member of each team that won or drew a flagged board its round award, each
-    award in its own ledger transaction (idempotent by award id), then clear the board's flag.
-    Killed half-way and rerun, it pays every award exactly once. Returns awards paid or
-    confirmed this call."""
+def pay_round_awards(
+    uow: TradingUnitOfWork, contest_id: int, *, now: datetime | None = None
+) -> int:
+    """Pay every member of each team that won or drew a flagged board its round award, then
+    clear the boards' flags. A round's wins, and its draws, go to the ledger as one
+    transaction each (``engagement.award_many``), idempotent as a whole: a round's boards are
+    flagged together when it is judged and cleared together here, so a rerun after a crash
+    meets the same groups and replays what was paid. Killed half-way and rerun, it pays every
+    award exactly once. Returns awards paid or confirmed this call. ``now`` stamps the awards
+    (default: the wall clock)."""
     with uow.reading():
+        boards = sorted(
+            (
+                _Flagged(b.id, b.round_no, b.board, Outcome(b.outcome), _award_teams(b))
+                for b in uow.pk.pending_matches(contest_id)
+                if b.outcome is not None
+            ),
+            key=lambda b: (b.round_no, b.board),
+        )
+        if not boards:
+            return 0
         contest = uow.trading.contest(contest_id)
         pk = None if contest is None else PkSettings.from_json(contest.pk_settings)
-        pending = uow.pk.pending_award_ids(contest_id)
-    if pk is None or not pending:
+        rosters = uow.teams.members_of(sorted({t for board in boards for t in board.teams}))
+        members = {team: [m[0] for m in roster] for team, roster in rosters.items()}
+    if pk is None:
         return 0
+    by_round: dict[int, list[_Flagged]] = defaultdict(list)
+    for board in boards:
+        by_round[board.round_no].append(board)
     paid = 0
-    for match_id in pending:
-        with uow.reading():
-            board = uow.pk.match(match_id)
-            if board is None or not board.awards_pending or board.outcome is None:
-                continue
-            outcome, round_no = Outcome(board.outcome), board.round_no
-            payees = [
-                (team_id, member_id)
-                for team_id in _award_teams(board)
-                for member_id in uow.contests.team_members(team_id)
+    for round_no, round_boards in sorted(by_round.items()):
+        for kind, outcomes in (("win", (Outcome.WIN_A, Outcome.WIN_B)), ("draw", (Outcome.DRAW,))):
+            award = pk.draw if kind == "draw" else pk.win
+            grants = [
+                (member_id, award, f"pk:{contest_id}:{round_no}:{team_id}:{member_id}")
+                for board in round_boards
+                if board.outcome in outcomes
+                for team_id in board.teams
+                for member_id in members[team_id]
             ]
-        award = _award_of(outcome, pk) or Award()
-        for team_id, member_id in payees if award.points or award.xp else ():
-            engagement.award(
-                uow,
-                member_id,
-                award,
-                award_id=f"pk:{contest_id}:{round_no}:{team_id}:{member_id}",
-                reason=f"PK round {round_no} {'draw' if outcome is Outcome.DRAW else 'win'}",
-                reference=f"contest:{contest_id}",
-            )
-            paid += 1
+            if grants and (award.points or award.xp):
+                engagement.award_many(
+                    uow,
+                    grants,
+                    reason=f"PK round {round_no} {kind}",
+                    reference=f"contest:{contest_id}",
+                    now=now,
+                )
+                paid += len(grants)
         with uow:
-            locked = uow.pk.match(match_id, lock=True)
-            if locked is not None:
-                locked.awards_pending = False
+            uow.pk.clear_awards_pending([board.match_id for board in round_boards])
             uow.commit()
     return paid
+
+
+@dataclass(frozen=True, slots=True)
+class _Flagged:
+    """A judged board whose round awards are still to be paid."""
+
+    match_id: int
+    round_no: int
+    board: int
+    outcome: Outcome
+    teams: list[int]  # the teams its outcome rewards
 
 
 def _award_teams(board: PkMatchRow) -> list[int]:

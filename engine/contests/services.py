@@ -754,7 +754,7 @@ def advance_contest_clock(
             raise Conflict("the contest is settled", field="contest_id", rule="settled")
         live = DataSource(season.data_source) is DataSource.LIVE
         until = local_today(moment, zone(season.timezone)) - timedelta(days=1) if live else None
-    return advance_clock(uow, contest_id, bars=bars, until=until)
+    return advance_clock(uow, contest_id, bars=bars, until=until, now=moment)
 
 
 def tick_due_contests(

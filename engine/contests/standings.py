@@ -39,8 +39,9 @@ from engine import leaderboard
 from engine.contests.spec import MetricKind, TeamSettings
 from engine.contests.standings_book import COUNTS, Book, Game, benchmark_close, load_book
 from engine.leaderboard import UNRANKED, Standings, advance_reached_at, team_scores
+from engine.orders import Fill
 from engine.stats import FloatArray
-from engine.store import AccountRow, ContestRow
+from engine.store import ContestRow, EntryAccount
 from engine.valuation import BoolArray, IntArray, RunningStats, composite_score
 
 if TYPE_CHECKING:
@@ -58,11 +59,14 @@ def record_tick(
     uow: TradingUnitOfWork,
     contest: ContestRow,
     day: date,
-    accounts: Sequence[AccountRow],
+    accounts: Sequence[EntryAccount],
     equity: Sequence[Decimal],
+    *,
+    fills: Sequence[Fill] | None = None,
 ) -> None:
     """Rank the contest after the tick ``contest.clock_ticks`` (already advanced) inside the
-    clock's open transaction and store the snapshot. ``equity`` is aligned with ``accounts``."""
+    clock's open transaction and store the snapshot. ``equity`` is aligned with ``accounts``;
+    ``fills`` are the day's fills when the caller has them (else they are counted in SQL)."""
     if not accounts:
         return
     tick = contest.clock_ticks
@@ -72,7 +76,7 @@ def record_tick(
     book.advance(
         tick,
         np.array([float(e) for e in equity]),
-        _counts_on(uow, contest.id, day, book),
+        _counts_on(uow, contest.id, day, book) if fills is None else counts_of(fills, book),
         benchmark_close=benchmark_now,
     )
     measured = measure(book, game, benchmark_now)
@@ -111,6 +115,25 @@ def _counts_on(
         if i is not None:
             for name in COUNTS:
                 today[name][i] = getattr(counts, name)
+    return today
+
+
+def counts_of(fills: Sequence[Fill], book: Book) -> dict[str, IntArray]:
+    """``_counts_on`` from one day's fills in hand: per entry of ``book`` its fills, those
+    that realized a profit or loss, those with a profit, and the day if it had any."""
+    n = book.account_ids.size
+    today = {name: np.zeros(n, np.int64) for name in COUNTS}
+    if not fills:
+        return today
+    position = {a: i for i, a in enumerate(book.account_ids.tolist())}
+    for fill in fills:
+        i = position.get(fill.account_id)
+        if i is None:
+            continue
+        today["trades"][i] += 1
+        today["round_trips"][i] += fill.realized_pnl != 0
+        today["wins"][i] += fill.realized_pnl > 0
+        today["active_days"][i] = 1
     return today
 
 
@@ -250,7 +273,7 @@ def _team_standings(
     settings: TeamSettings,
 ) -> TeamStandings:
     team_of = uow.contests.memberships(contest_id)
-    all_teams = [t.id for t in uow.contests.teams(contest_id)]
+    all_teams = uow.standings.team_ids(contest_id)
     members = book.member_ids.tolist()
     in_team = np.array([m in team_of for m in members], dtype=bool)
     metric = np.where(measured.qualified, measured.metric, np.nan)[in_team]

@@ -12,6 +12,7 @@ equals that derivation.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,7 +24,7 @@ import numpy as np
 
 from engine.contests.spec import MetricKind, MetricSpec, Qualification, TeamSettings
 from engine.stats import FloatArray
-from engine.store import AccountRow, ContestRow
+from engine.store import ContestRow, EntryAccount
 from engine.valuation import IntArray, RunningStats
 
 if TYPE_CHECKING:
@@ -93,14 +94,11 @@ class Book:
             reached_at=self.reached_at,
             benchmark_last=np.asarray(self.benchmark_last),
         )
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
+        return pack_arrays(arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Book:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
+        arrays = unpack_arrays(data)
         return cls(
             tick=int(arrays["tick"]),
             account_ids=arrays["account_ids"],
@@ -147,7 +145,7 @@ class Book:
             self.benchmark_last,
         )
 
-    def aligned(self, accounts: Sequence[AccountRow]) -> Book | None:
+    def aligned(self, accounts: Sequence[EntryAccount]) -> Book | None:
         """This book in the order of ``accounts``, entries that joined since added (starting at
         their starting cash); ``None`` when a known account is missing (rebuild instead)."""
         ids = np.fromiter((a.id for a in accounts), dtype=np.int64, count=len(accounts))
@@ -164,7 +162,7 @@ class Book:
         order[~found] = self.account_ids.size + np.arange(len(joined))
         return grown.take(order)
 
-    def grown(self, joined: Sequence[AccountRow]) -> Book:
+    def grown(self, joined: Sequence[EntryAccount]) -> Book:
         """This book with ``joined`` appended: each starts at its starting cash, is first
         measured at the next tick and measures its excess return from the close at ``tick``."""
         k = len(joined)
@@ -185,6 +183,41 @@ class Book:
         )
 
 
+# A stored book: MAGIC, the header's length (4 bytes, little-endian), the header (JSON: name,
+# dtype, shape of each array) and the arrays' bytes one after another. Reading it is a view per
+# array, where ``np.savez`` (a zip archive) cost more than the rest of a tick's ranking.
+MAGIC = b"PLBOOK1\n"
+
+
+def pack_arrays(arrays: Mapping[str, Any]) -> bytes:
+    """Named numpy arrays as one blob (see MAGIC)."""
+    values = {name: np.asarray(value) for name, value in arrays.items()}
+    header = json.dumps(
+        [[name, v.dtype.str, list(v.shape)] for name, v in values.items()], separators=(",", ":")
+    ).encode()
+    return b"".join(
+        [MAGIC, len(header).to_bytes(4, "little"), header, *(v.tobytes() for v in values.values())]
+    )
+
+
+def unpack_arrays(data: bytes) -> dict[str, Any]:
+    """The arrays of ``pack_arrays`` (copies); a blob ``np.savez`` wrote is read too."""
+    if not data.startswith(MAGIC):
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    start = len(MAGIC) + 4
+    end = start + int.from_bytes(data[len(MAGIC) : start], "little")
+    arrays: dict[str, Any] = {}
+    offset = end
+    for name, dtype, shape in json.loads(data[start:end]):
+        kind = np.dtype(dtype)
+        count = int(np.prod(shape)) if shape else 1
+        flat = np.frombuffer(data, dtype=kind, count=count, offset=offset)
+        arrays[name] = flat.reshape(tuple(shape)).copy()
+        offset += count * kind.itemsize
+    return arrays
+
+
 def empty_book(tick: int = 0) -> Book:
     return Book(
         tick,
@@ -203,7 +236,7 @@ def load_book(
     uow: TradingUnitOfWork,
     contest: ContestRow,
     day: date,
-    accounts: Sequence[AccountRow],
+    accounts: Sequence[EntryAccount],
     *,
     game: Game,
 ) -> Book:
@@ -221,7 +254,7 @@ def load_book(
 def rebuild_book(
     uow: TradingUnitOfWork,
     contest: ContestRow,
-    accounts: Sequence[AccountRow],
+    accounts: Sequence[EntryAccount],
     *,
     tick: int,
     day: date,

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import keyset_page
 from core.users.store import UserRow
 from engine.contests.store import PkMatchRow, PkRoundRow, TeamMemberRow, TeamRatingRow, TeamRow
-from engine.pk import TeamRating
+from engine.pk import Pairing, TeamRating
 from engine.store import ContestRow, EquityRow
 
 # (member id, username, display name, joined at) of one team member.
@@ -118,13 +119,39 @@ class PkRepository:
         }
 
     def save_ratings(self, contest_id: int, ratings: Iterable[TeamRating]) -> None:
-        for rating in ratings:
-            row = self.session.get(TeamRatingRow, rating.team_id)
-            if row is None:
-                row = TeamRatingRow(team_id=rating.team_id, contest_id=contest_id)
-                self.session.add(row)
-            row.mu, row.sigma = rating.mu, rating.sigma
-        self.session.flush()
+        """Store the teams' ratings: one statement for those rated before, one for new ones."""
+        self.session.flush()  # rating rows added through the ORM are in the table first
+        table = cast(Table, TeamRatingRow.__table__)
+        given = list(ratings)
+        stored = set(
+            self.session.scalars(
+                select(TeamRatingRow.team_id).where(TeamRatingRow.contest_id == contest_id)
+            )
+        )
+        rows = [{"team": r.team_id, "mu": r.mu, "sigma": r.sigma} for r in given]
+        known = [row for row in rows if row["team"] in stored]
+        new = [row | {"contest": contest_id} for row in rows if row["team"] not in stored]
+        connection = self.session.connection()
+        if known:
+            connection.execute(
+                table.update()
+                .where(table.c.team_id == bindparam("team"))
+                .values(mu=bindparam("mu"), sigma=bindparam("sigma")),
+                known,
+            )
+        if new:
+            connection.execute(
+                table.insert().values(
+                    team_id=bindparam("team"),
+                    contest_id=bindparam("contest"),
+                    mu=bindparam("mu"),
+                    sigma=bindparam("sigma"),
+                ),
+                new,
+            )
+        for loaded in list(self.session.identity_map.values()):
+            if isinstance(loaded, TeamRatingRow):  # stale now: reload on next use
+                self.session.expire(loaded)
 
     # rounds and boards
     def add_round(self, row: PkRoundRow, boards: Sequence[PkMatchRow]) -> None:
@@ -154,13 +181,30 @@ class PkRepository:
             stmt = stmt.where(PkMatchRow.round_no == round_no)
         return list(self.session.scalars(stmt.order_by(PkMatchRow.round_no, PkMatchRow.board)))
 
-    def pending_award_ids(self, contest_id: int) -> list[int]:
+    def pairings(self, contest_id: int) -> list[Pairing]:
+        """Every board of the contest as a pairing, by round then board."""
+        m = PkMatchRow
         stmt = (
-            select(PkMatchRow.id)
+            select(m.round_no, m.team_a, m.team_b)
+            .where(m.contest_id == contest_id)
+            .order_by(m.round_no, m.board)
+        )
+        return [Pairing(r, a, b) for r, a, b in self.session.execute(stmt)]
+
+    def pending_matches(self, contest_id: int) -> list[PkMatchRow]:
+        """The boards whose round awards are still to be paid, by id."""
+        stmt = (
+            select(PkMatchRow)
             .where(PkMatchRow.contest_id == contest_id, PkMatchRow.awards_pending.is_(True))
             .order_by(PkMatchRow.id)
         )
         return list(self.session.scalars(stmt))
+
+    def clear_awards_pending(self, match_ids: Sequence[int]) -> None:
+        table = cast(Table, PkMatchRow.__table__)
+        self.session.connection().execute(
+            table.update().where(table.c.id.in_(list(match_ids))).values(awards_pending=False)
+        )
 
     def match(self, match_id: int, *, lock: bool = False) -> PkMatchRow | None:
         stmt = select(PkMatchRow).where(PkMatchRow.id == match_id)

@@ -22,7 +22,7 @@ from engine.contests.store import (
     TeamRow,
     TeamSnapshotRow,
 )
-from engine.store import EquityRow, FillRow
+from engine.store import EquityRow, FillRow, bulk_insert
 
 SNAPSHOTS = cast(Table, LeaderboardSnapshotRow.__table__)
 TEAM_SNAPSHOTS = cast(Table, TeamSnapshotRow.__table__)
@@ -136,34 +136,7 @@ class StandingsRepository:
         self._bulk_insert(TEAM_SNAPSHOTS, columns)
 
     def _bulk_insert(self, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
-        """COPY on PostgreSQL, one DBAPI executemany on SQLite. Values go through each column
-        type's bind processor a column at a time: SQLAlchemy's per-row parameter handling
-        would cost several times the insert itself for 100k rows."""
-        names = list(columns)
-        if not names or not len(columns[names[0]]):
-            return
-        dialect = self.session.get_bind().dialect
-        connection = self.session.connection()
-        if dialect.name == "postgresql":
-            driver = connection.connection.driver_connection
-            if driver is None:  # pragma: no cover - a pooled connection always has one
-                raise RuntimeError("no DBAPI connection behind the session")
-            with driver.cursor() as cursor:
-                copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-                with cursor.copy(copy_sql) as copy:
-                    for row in zip(*(columns[name] for name in names), strict=True):
-                        copy.write_row(row)
-            return
-        processed = []
-        for name in names:
-            process = table.c[name].type.bind_processor(dialect)
-            values = columns[name]
-            processed.append(values if process is None else [process(v) for v in values])
-        marks = ", ".join("?" for _ in names)
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
-            list(zip(*processed, strict=True)),
-        )
+        bulk_insert(self.session, table, columns)
 
     # --- reading snapshots ----------------------------------------------------------------
 
@@ -227,6 +200,11 @@ class StandingsRepository:
             .limit(limit)
         )
         return [TeamPlacing(*row) for row in self.session.execute(stmt)]
+
+    def team_ids(self, contest_id: int) -> list[int]:
+        """The contest's team ids, ascending."""
+        stmt = select(TeamRow.id).where(TeamRow.contest_id == contest_id).order_by(TeamRow.id)
+        return list(self.session.scalars(stmt))
 
     def display_names(self, member_ids: Iterable[int]) -> dict[int, str]:
         wanted = list(member_ids)

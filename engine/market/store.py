@@ -175,6 +175,14 @@ class MarketRepository:
         row = self.session.get(InstrumentRow, symbol)
         return None if row is None else row.to_instrument()
 
+    def instruments_of(self, symbols: Iterable[Symbol]) -> dict[Symbol, Instrument]:
+        """The stored instruments among ``symbols`` (unknown ones absent), in one query."""
+        wanted = list(set(symbols))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(select(InstrumentRow).where(InstrumentRow.symbol.in_(wanted)))
+        return {row.symbol: row.to_instrument() for row in rows}
+
     def require_instrument(self, symbol: Symbol) -> Instrument:
         instrument = self.instrument(symbol)
         if instrument is None:

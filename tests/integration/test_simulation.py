@@ -1,7 +1,9 @@
 """The season simulation on both databases: a small season runs clean, its ledger verifies and
-balances, every point minted is accounted for, the report has its sections, and the digest
-depends on the seed alone."""
+balances, every point minted is accounted for, the contests trade, judge their PK rounds and pay
+every prize exactly once, the report has its sections with contest data, and the digest depends
+on the seed alone."""
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import cli
+from core.db import Database
 from core.users.model import User
+from engine.contests import settlement
+from engine.contests.pk_rounds import pk_overview
+from engine.contests.services import list_contests
+from engine.services import TradingUnitOfWork
 from simulation import SimulationConfig, SimulationResult, simulate
-from simulation.report import SECTIONS
+from simulation.report import NO_CONTESTS, SECTIONS
 
 SMALL = SimulationConfig(members=30, teams=5, days=20, instruments=8, seed=11, progress=False)
 
@@ -55,7 +62,50 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     page = result.report_path.read_text(encoding="utf-8")
     for key, title in SECTIONS:
         assert f'<h2 id="{key}">{title}</h2>' in page
-    assert page.count("data:image/png;base64,") >= 5
+    assert NO_CONTESTS not in page  # every contest section has data
+    assert page.count("data:image/png;base64,") >= 12
+    assert_contests_played(result)
+
+
+def assert_contests_played(result: SimulationResult) -> None:
+    """Both contests traded (refusals among the orders), their teams played every PK round,
+    and settlement paid every prize exactly once: one ledger transfer per asset of each
+    prize, under the prize's own award id, and a second settlement pays nothing."""
+    data = result.data
+    assert [c.name for c in data.contests] == ["A-share Championship", "US Equities Cup"]
+    for contest in data.contests:
+        assert contest.entrants > 0 and contest.orders_accepted > 0 and contest.fills > 0
+        assert len(contest.final_returns) == contest.entrants
+        assert contest.leaderboard and contest.equity_curves and contest.rank_history
+    assert sum(sum(c.orders_rejected.values()) for c in data.contests) > 0
+    assert len(data.pk) == 2 and all(pk.matches and pk.standings for pk in data.pk)
+    assert data.points.minted.get("pk") and data.points.minted.get("prize")
+    database = Database.connect(result.database_url)
+    try:
+        uow = TradingUnitOfWork(database.sessions)
+        contests, _ = list_contests(uow, operator=True, limit=10)
+        assert len(contests) == 2
+        expected_transfers, award_ids = 0, set()
+        for contest in contests:
+            rounds = pk_overview(uow, contest.id).rounds
+            assert len(rounds) == math.ceil(SMALL.days / SMALL.pk_every)
+            assert all(r.judged for r in rounds)
+            prizes = settlement.prize_list(uow, contest.id, operator=True).prizes
+            assert prizes and all(p.paid_at is not None for p in prizes)
+            expected_transfers += sum(
+                (p.points > 0) + (p.xp > 0) + (p.item_key is not None) for p in prizes
+            )
+            award_ids |= {p.award_id for p in prizes}
+            again = settlement.settle_contest(uow, contest.id)
+            assert again.paid_now == 0 and again.already_paid == len(prizes)
+        with uow.reading():
+            paid = [
+                t.id for t in uow.ledger.all_transfers() if t.id.startswith(("prize:", "pkprize:"))
+            ]
+        assert len(paid) == len(set(paid)) == expected_transfers
+        assert {transfer_id.rsplit(":", 1)[0] for transfer_id in paid} == award_ids
+    finally:
+        database.dispose()
 
 
 def test_the_digest_depends_on_the_seed_alone(
@@ -67,6 +117,11 @@ def test_the_digest_depends_on_the_seed_alone(
     assert first.digest == again.digest
     assert other.digest != first.digest
     assert first.data.points == again.data.points
+    for mine, theirs in zip(first.data.contests, again.data.contests, strict=True):
+        assert mine.leaderboard == theirs.leaderboard
+        assert mine.final_returns == theirs.final_returns
+        assert mine.orders_rejected == theirs.orders_rejected
+    assert first.data.pk == again.data.pk
 
 
 def test_a_database_in_use_is_refused(

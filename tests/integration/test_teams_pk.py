@@ -390,18 +390,18 @@ def test_round_awards_are_paid_exactly_once_when_payment_is_interrupted_and_reru
 ) -> None:
     game = league(uow, operator, make_user, team_count=4, round_bars=2, bars=8)
     calls = {"n": 0}
-    real_award = engagement.award
+    real_award = engagement.award_many
 
     def crashing_award(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:  # after one round's group of awards, before the next
             raise RuntimeError("killed half-way")
         return real_award(*args, **kwargs)
 
-    monkeypatch.setattr(pk_rounds.engagement, "award", crashing_award)
+    monkeypatch.setattr(pk_rounds.engagement, "award_many", crashing_award)
     with pytest.raises(RuntimeError, match="killed"):
         services.advance_clock(uow, game.contest.id, bars=100)
-    monkeypatch.setattr(pk_rounds.engagement, "award", real_award)
+    monkeypatch.setattr(pk_rounds.engagement, "award_many", real_award)
 
     rerun = pk_rounds.pay_round_awards(uow, game.contest.id)
     assert rerun > 0

@@ -103,10 +103,11 @@ def test_the_report_draws_the_contest_sections_when_they_have_data(tmp_path: Pat
         leaderboard=(LeaderRow(1, "ann", "Bulls", "0.1100", 0.11),),
     )
     pk = PkReport(
+        contest="A-share league",
         matches=(PkMatch(1, "Bulls", "Bears", 0.02, -0.01, "home"),),
         standings=(TeamRow(1, "Bulls", 3, 1, 0, 0), TeamRow(2, "Bears", 0, 0, 0, 1)),
     )
-    data = replace(_empty_season(days), contests=(contest,), pk=pk)
+    data = replace(_empty_season(days), contests=(contest,), pk=(pk,))
     page = write_report(data, tmp_path / "report.html").read_text(encoding="utf-8")
     assert NO_CONTESTS not in page
     for text in ("A-share league", "Bulls", "Bears", "11.00%"):

@@ -1,0 +1,78 @@
+"""The clock keeps each contest's books (cash, holdings) between ticks in the process; a tick
+that starts from them marks and books exactly as one that reads everything from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from core.db import Database
+from core.users.model import User
+from engine import services
+from engine.market.model import Market
+from engine.market.services import install_synthetic
+from engine.orders import Side
+from engine.services import TradingUnitOfWork
+from tests.engine_builders import request
+
+START = date(2024, 1, 1)
+
+
+def venue(uow: TradingUnitOfWork, universe: list[str], title: str) -> int:
+    return services.create_venue(
+        uow,
+        title=title,
+        market=Market.CN,
+        universe=universe,
+        starting_cash=Decimal(1_000_000),
+        trading_start=START,
+        trading_end=date(2024, 12, 31),
+    ).contest_id
+
+
+def play(
+    uow: TradingUnitOfWork, contest: int, members: list[User], late: User, *, cold: bool
+) -> None:
+    """Eight bars of buys and sells, a member joining half-way; ``cold``: every tick reads
+    the books from the database."""
+    symbols = services.venue(uow, contest).universe
+    for member in members:
+        services.open_account(uow, contest, member.id)
+    for bar in range(8):
+        if cold:
+            services.forget_books()
+        services.advance_clock(uow, contest)
+        if bar == 4:
+            services.open_account(uow, contest, late.id)
+        traders = [*members, late] if bar >= 4 else members
+        for n, member in enumerate(traders):
+            symbol = symbols[(n + bar) % len(symbols)]
+            held = {p.symbol: p.sellable_qty for p in services.positions(uow, contest, member.id)}
+            sellable = [s for s, qty in held.items() if qty >= 100]
+            if bar % 3 == 2 and sellable:
+                services.place_order(
+                    uow, contest, member.id, request(symbol=sellable[0], side=Side.SELL.value)
+                )
+            else:
+                services.place_order(uow, contest, member.id, request(symbol=symbol, qty="200"))
+
+
+def test_ticks_from_the_kept_books_equal_ticks_that_read_everything(
+    database: Database, make_user: Callable[..., User]
+) -> None:
+    uow = TradingUnitOfWork(database.sessions)
+    instruments = install_synthetic(uow, Market.CN, count=5, seed=3, start=START, days=20)  # type: ignore[arg-type]
+    universe = [i.symbol for i in instruments]
+    members, late = [make_user() for _ in range(3)], make_user()
+    warm, cold = venue(uow, universe, "warm"), venue(uow, universe, "cold")
+    play(uow, warm, members, late, cold=False)
+    play(uow, cold, members, late, cold=True)
+    for member in [*members, late]:
+        a = services.portfolio_history(uow, warm, member.id)
+        b = services.portfolio_history(uow, cold, member.id)
+        assert a == b and a
+        assert services.account_summary(uow, warm, member.id).cash == (
+            services.account_summary(uow, cold, member.id).cash
+        )
+    assert services.check_books(uow, warm) == services.check_books(uow, cold) == []
