@@ -237,8 +237,12 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="microseconds")
 
 
+# One encoder for every hash: ``json.dumps`` with options builds a new one per call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def chain_hash(prev_hash: str, fields: list[Any]) -> str:
-    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    payload = _CANONICAL_JSON.encode(fields)
     return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
 
 

@@ -8,7 +8,6 @@ its own, so that id stays failed; malformed input is refused before anything is 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -190,10 +189,16 @@ def _chain(
         pending = None
         if isinstance(request, ResolvePending):
             pending = _resolvable(repo, request, pendings, made, now=now)
-        draft = _draft(request, pending, now=now, seq=seq + 1, prev_hash=prev_hash)
-        if reversal_of is not None:
-            draft = dataclasses.replace(draft, reversal_of=reversal_of.id)
-        made_transfer = dataclasses.replace(draft, hash=draft.content_hash())
+        made_transfer = _draft(
+            request,
+            pending,
+            now=now,
+            seq=seq + 1,
+            prev_hash=prev_hash,
+            reversal_of=None if reversal_of is None else reversal_of.id,
+        )
+        # The draft is built with an empty hash and sealed in place, before anyone sees it.
+        object.__setattr__(made_transfer, "hash", made_transfer.content_hash())
         for account, asset, delta in effects(made_transfer, pending):
             after = working[(account, asset)] + delta
             if max(abs(after.debits_posted), abs(after.credits_posted)) > MAX_TOTAL:
@@ -291,6 +296,7 @@ def _draft(
     now: datetime,
     seq: int,
     prev_hash: str,
+    reversal_of: TransferId | None = None,
 ) -> Transfer:
     common = {
         "seq": seq,
@@ -299,7 +305,7 @@ def _draft(
         "reason": request.reason,
         "reference": request.reference,
         "metadata": dict(request.metadata),
-        "reversal_of": None,
+        "reversal_of": reversal_of,
         "created_at": now,
         "prev_hash": prev_hash,
         "hash": "",
@@ -443,43 +449,69 @@ def expire_holds(
         return made
 
 
+EXPIRY_CHUNK = 500  # accounts judged and expired per transaction
+
+
 def expire_points(
     uow: LedgerUnitOfWork, *, days: int, now: datetime | None = None
 ) -> list[Transfer]:
     """Expire points earned more than ``days`` ago that are still unspent (earliest lots first).
 
     Each member's expiry is an explicit debit to ``system:expired``; it never takes more than
-    what is left of the expired lots, so no balance goes negative.
+    what is left of the expired lots, so no balance goes negative. Accounts are judged in
+    chunks, each chunk one transaction under the chain-head lock (nothing moves meanwhile).
+    A rerun finds nothing left to expire: an expiry's id names the lots and debits it saw.
     """
     moment = now or utc_now()
     cutoff = moment - timedelta(days=days)
     with uow.reading():
         accounts = uow.ledger.member_point_accounts()
     made: list[Transfer] = []
-    for account in accounts:
+    for start in range(0, len(accounts), EXPIRY_CHUNK):
+        chunk = accounts[start : start + EXPIRY_CHUNK]
         with uow:
             repo = uow.ledger
             repo.lock_head()
-            balance = repo.balance(account, POINTS)
-            lots = repo.credits_to(account, POINTS)
-            debited = balance.debits_posted + balance.debits_pending
-            amount = expirable_points(lots, debited, cutoff)
-            if amount <= 0:
-                continue
-            expired_lots = sum(1 for _, earned_at in lots if earned_at <= cutoff)
-            request = TransferRequest(
-                id=f"expiry:{account}:{expired_lots}:{debited}",
-                debit=account,
-                credit=EXPIRED,
-                asset=POINTS,
-                amount=amount,
-                reason="expiry",
-                reference=f"points earned on or before {cutoff.date().isoformat()}",
-                metadata={"days": days, "cutoff": cutoff.isoformat()},
-            )
-            made += append(repo, [request], now=moment)
-            uow.commit()
+            balances = repo.balances_of((account, POINTS) for account in chunk)
+            lots = repo.credits_to_each(chunk, POINTS)
+            requests = [
+                request
+                for account in chunk
+                if (
+                    request := _expiry(
+                        account, balances[(account, POINTS)], lots[account], cutoff, days
+                    )
+                )
+                is not None
+            ]
+            if requests:
+                made += append(repo, requests, now=moment)
+                uow.commit()
     return made
+
+
+def _expiry(
+    account: AccountId,
+    balance: Balance,
+    lots: list[tuple[int, datetime]],
+    cutoff: datetime,
+    days: int,
+) -> TransferRequest | None:
+    debited = balance.debits_posted + balance.debits_pending
+    amount = expirable_points(lots, debited, cutoff)
+    if amount <= 0:
+        return None
+    expired_lots = sum(1 for _, earned_at in lots if earned_at <= cutoff)
+    return TransferRequest(
+        id=f"expiry:{account}:{expired_lots}:{debited}",
+        debit=account,
+        credit=EXPIRED,
+        asset=POINTS,
+        amount=amount,
+        reason="expiry",
+        reference=f"points earned on or before {cutoff.date().isoformat()}",
+        metadata={"days": days, "cutoff": cutoff.isoformat()},
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------

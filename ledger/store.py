@@ -404,18 +404,23 @@ class LedgerRepository:
         )
         return int(credits or 0) - int(debits or 0)
 
-    def credits_to(self, account: AccountId, asset: Asset) -> list[tuple[int, datetime]]:
-        """Posted credits to an account in order: its lots (amount, earned_at)."""
+    def credits_to_each(
+        self, accounts: Sequence[AccountId], asset: Asset
+    ) -> dict[AccountId, list[tuple[int, datetime]]]:
+        """Posted credits to each account, in order: its lots (amount, earned_at)."""
+        lots: dict[AccountId, list[tuple[int, datetime]]] = {account: [] for account in accounts}
         rows = self.session.execute(
-            select(TransferRow.amount, TransferRow.created_at)
+            select(TransferRow.credit_account, TransferRow.amount, TransferRow.created_at)
             .where(
-                TransferRow.credit_account == account,
+                TransferRow.credit_account.in_(list(accounts)),
                 TransferRow.asset == asset,
                 TransferRow.kind.in_(["posted", "post_pending"]),
             )
             .order_by(TransferRow.seq)
         )
-        return [(int(amount), created_at) for amount, created_at in rows]
+        for account, amount, created_at in rows:
+            lots[account].append((int(amount), created_at))
+        return lots
 
     def lapsed_holds(self, now: datetime, *, limit: int) -> list[Transfer]:
         """Pending transfers past their timeout and not yet resolved."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,24 @@ nav a { margin-right: 0.8rem; }
 """
 
 
-def write_report(data: ReportData, path: Path) -> Path:
-    """Render ``data`` to ``path`` (directories created); returns the path."""
+# The sections that show the ledger's verification; the others can be drawn before it ends.
+AUDITED = frozenset({"summary", "ledger"})
+
+
+def draw_sections(data: ReportData, keys: Iterable[str]) -> dict[str, str]:
+    """The HTML of the sections ``keys`` (their plots drawn), for ``write_report(drawn=)``."""
+    return {key: _RENDERERS[key](data) for key in keys}
+
+
+def write_report(data: ReportData, path: Path, *, drawn: Mapping[str, str] | None = None) -> Path:
+    """Render ``data`` to ``path`` (directories created); returns the path. ``drawn``: sections
+    already rendered by ``draw_sections`` from data that differs only in the ledger's
+    verification (none of ``AUDITED``)."""
+    ready = dict(drawn or {})
     body = [f"<h1>{_e(data.title)}</h1>", _nav()]
     for key, title in SECTIONS:
         body.append(f'<h2 id="{key}">{_e(title)}</h2>')
-        body.append(_RENDERERS[key](data))
+        body.append(ready[key] if key in ready and key not in AUDITED else _RENDERERS[key](data))
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(data.title)}</title><style>{STYLE}</style></head>"

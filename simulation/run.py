@@ -10,6 +10,7 @@ season's calendar; every random draw from a stream seeded by ``config.seed``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from core.errors import Conflict
 from core.users.services import list_users
 from engine.market.services import MarketUnitOfWork, install_synthetic
 from ledger import services as ledger_services
-from ledger.model import EXPIRED, ISSUANCE, POINTS, REDEEMED
+from simulation.audit import LedgerVerification, ledger_audit
 from simulation.authors import AuthorsPhase
 from simulation.calendar import SeasonCalendar
 from simulation.contest_phase import ContestOutcome, ContestPhase
@@ -32,7 +33,6 @@ from simulation.digest import season_digest
 from simulation.engagement_phase import EngagementPhase
 from simulation.model import (
     MARKET_TIMEZONE,
-    LedgerAudit,
     PointsFlow,
     ReportData,
     Retention,
@@ -40,7 +40,7 @@ from simulation.model import (
     SimulationResult,
 )
 from simulation.population import Population
-from simulation.report import write_report
+from simulation.report import AUDITED, SECTIONS, draw_sections, write_report
 
 REPORT_NAME = "report.html"
 DATABASE_NAME = "season.db"
@@ -59,7 +59,11 @@ def simulate(config: SimulationConfig) -> SimulationResult:
             sim = _context(config, database, timings)
             _require_empty(sim)
             _install_market(sim)
-        outcome, data = _season(sim, timings)
+        outcome, data, verification = _season(sim, url, timings)
+        with timings("report"):  # while another process verifies the ledger
+            drawn = draw_sections(data, (key for key, _ in SECTIONS if key not in AUDITED))
+        with timings("audit"):
+            data = replace(data, ledger=ledger_audit(sim.ledger, verification.result()))
         with timings("digest"):
             digest = season_digest(
                 standings=outcome.standings,
@@ -68,7 +72,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
                 transfers=data.ledger.transfers,
             )
         with timings("report"):
-            report = write_report(data, config.output / REPORT_NAME)
+            report = write_report(data, config.output / REPORT_NAME, drawn=drawn)
     finally:
         database.dispose()
     return SimulationResult(config, digest, report, url, data, dict(timings.seconds))
@@ -82,7 +86,9 @@ def _context(config: SimulationConfig, database: Database, timings: Timings) -> 
     return SimulationContext(config, database, calendar, timings)
 
 
-def _season(sim: SimulationContext, timings: Timings) -> tuple[ContestOutcome, ReportData]:
+def _season(
+    sim: SimulationContext, url: str, timings: Timings
+) -> tuple[ContestOutcome, ReportData, LedgerVerification]:
     population, engagement = Population(), EngagementPhase()
     contests, authors = ContestPhase(), AuthorsPhase()
     daily: list[Phase] = [population, engagement, contests, authors]
@@ -108,6 +114,7 @@ def _season(sim: SimulationContext, timings: Timings) -> tuple[ContestOutcome, R
                 phase.finish(sim)
             progress.advance(task)
         with timings("audit"):
+            verification = LedgerVerification(url)  # every write is in: verify meanwhile
             outcome = contests.outcome(sim)
             data = ReportData(
                 title=_title(sim),
@@ -116,14 +123,14 @@ def _season(sim: SimulationContext, timings: Timings) -> tuple[ContestOutcome, R
                 funnels=engagement.funnels(),
                 retention=_retention(sim),
                 content=authors.stats(sim),
-                ledger=_audit(sim),
+                ledger=ledger_audit(sim.ledger, None),  # verified after the plots
                 members=sim.signed_up,
                 referrals=sim.referrals,
                 contests=outcome.contests,
                 pk=outcome.pk,
             )
         progress.advance(task)
-    return outcome, data
+    return outcome, data, verification
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,25 +169,6 @@ def _require_empty(sim: SimulationContext) -> None:
             "--database-url for a fresh SQLite file, or point it at a new database",
             rule="empty_database",
         )
-
-
-def _audit(sim: SimulationContext) -> LedgerAudit:
-    report = ledger_services.verify(sim.ledger)
-    trial = ledger_services.trial_balance(sim.ledger)
-
-    def posted(account: str) -> int:
-        balance = trial.accounts.get((account, POINTS))
-        return 0 if balance is None else balance.posted
-
-    return LedgerAudit(
-        transfers=report.transfers,
-        verify_errors=tuple(report.errors),
-        trial_balance=dict(sorted(trial.totals.items())),
-        pending_totals=dict(sorted(trial.pending_totals.items())),
-        minted=-posted(ISSUANCE),
-        redeemed=posted(REDEEMED),
-        expired=posted(EXPIRED),
-    )
 
 
 def _balances(sim: SimulationContext) -> dict[tuple[str, str], ledger_services.Balance]:

@@ -1,0 +1,73 @@
+"""The ledger audit at the end of a season.
+
+Verifying the ledger replays every transfer's hash and every balance: seconds of one core. The
+report's plots take about as long and do not depend on it, so verification runs in a second
+process (forked, so it imports nothing) while this one draws; the two meet before the report's
+audited sections are written. A database only this process can see (in-memory SQLite), or a
+platform without ``fork``, verifies in line instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from sqlalchemy.engine import make_url
+
+from core.db import Database
+from ledger import services as ledger_services
+from ledger.model import EXPIRED, ISSUANCE, POINTS, REDEEMED
+from ledger.services import LedgerUnitOfWork, VerifyReport
+from simulation.model import LedgerAudit
+
+
+class LedgerVerification:
+    """``ledger.services.verify`` over the database at ``url``, started now, read later."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._future: Future[VerifyReport] | None = None
+        if _shareable(url) and "fork" in multiprocessing.get_all_start_methods():
+            executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self._future = executor.submit(verify_database, url)
+            executor.shutdown(wait=False)  # the worker exits once it has answered
+
+    def result(self) -> VerifyReport:
+        if self._future is None:
+            return verify_database(self._url)
+        return self._future.result()
+
+
+def verify_database(url: str) -> VerifyReport:
+    """Verify the ledger at ``url`` over a connection of this process's own."""
+    database = Database.connect(url)
+    try:
+        return ledger_services.verify(LedgerUnitOfWork(database.sessions))
+    finally:
+        database.dispose()
+
+
+def ledger_audit(ledger: LedgerUnitOfWork, verified: VerifyReport | None) -> LedgerAudit:
+    """The audit the report and the summary show; ``verified`` None: not verified yet (the
+    sections that do not show verification can be drawn meanwhile)."""
+    trial = ledger_services.trial_balance(ledger)
+
+    def posted(account: str) -> int:
+        balance = trial.accounts.get((account, POINTS))
+        return 0 if balance is None else balance.posted
+
+    return LedgerAudit(
+        transfers=0 if verified is None else verified.transfers,
+        verify_errors=() if verified is None else tuple(verified.errors),
+        trial_balance=dict(sorted(trial.totals.items())),
+        pending_totals=dict(sorted(trial.pending_totals.items())),
+        minted=-posted(ISSUANCE),
+        redeemed=posted(REDEEMED),
+        expired=posted(EXPIRED),
+    )
+
+
+def _shareable(url: str) -> bool:
+    """Whether another process reaches the same database through ``url``."""
+    parsed = make_url(url)
+    return not (parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"))
