@@ -105,27 +105,36 @@ class Amount(TypeDecorator[Decimal]):
         return Decimal(value)
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:
-    """An engine for ``url`` with the per-dialect settings PaperLeague relies on."""
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False, scratch: bool = False
+) -> Engine:
+    """An engine for ``url`` with the per-dialect settings PaperLeague relies on.
+
+    ``scratch``: a throwaway SQLite file (the season simulation's own) is written without
+    syncing to disk. A crash of the process still loses nothing committed (WAL); a crash of
+    the machine may lose the file, which the next run makes afresh.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
         )
-        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        _configure_sqlite(
+            engine, sqlite_busy_timeout_ms, synchronous="OFF" if scratch else "NORMAL"
+        )
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
@@ -143,8 +152,10 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def connect(cls, url: str, *, sqlite_busy_timeout_ms: int = 10_000) -> Database:
-        engine = make_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
+    def connect(
+        cls, url: str, *, sqlite_busy_timeout_ms: int = 10_000, scratch: bool = False
+    ) -> Database:
+        engine = make_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, scratch=scratch)
         return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
     @property

@@ -52,7 +52,8 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     config.output.mkdir(parents=True, exist_ok=True)
     url = config.database_url or _fresh_sqlite(config.output / DATABASE_NAME)
     timings = Timings()
-    database = Database.connect(url)
+    # Its own SQLite file is the run's scratch space: no syncs to disk (see ``make_engine``).
+    database = Database.connect(url, scratch=config.database_url is None)
     try:
         with timings("setup"):
             migrations.upgrade(database.engine)

@@ -686,7 +686,9 @@ def join_contest(
                 field="contest_id",
                 rule="capacity",
             )
-        level = summary_in(uow, member_id).level.number
+        # Every member holds level 1 at least (levels start at 0 XP), so only a higher
+        # minimum needs their XP read.
+        level = summary_in(uow, member_id).level.number if row.min_level > 1 else row.min_level
         if level < row.min_level:
             raise PermissionDenied(
                 f"the contest requires level {row.min_level}; you are level {level}",
