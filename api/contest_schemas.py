@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.trading_schemas import Money, MoneyStr
 from engine.contests.model import Contest, ContestState, DataSource, Season
@@ -32,6 +33,28 @@ Ratio = Field(allow_inf_nan=False, max_digits=20, decimal_places=12)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _without_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    for name in getattr(model, "NOT_NULL", ()):
+        field = schema["properties"][name]
+        arms = [arm for arm in field.pop("anyOf") if arm != {"type": "null"}]
+        field.update(arms[0] if len(arms) == 1 else {"anyOf": arms})
+
+
+class _Patch(_Strict):
+    """Fields to change; absent fields stay. ``NOT_NULL`` fields may be left out but not sent as
+    null (what they store has no "none"): a null is a 422 naming the field, not a 500."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null)
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise PydanticCustomError("not_null", "may be left out, but not null")
+        return value
 
 
 # --- seasons ------------------------------------------------------------------------------------
@@ -55,8 +78,10 @@ class SeasonIn(_Strict):
         return SeasonDraft(**self.model_dump())
 
 
-class SeasonPatch(_Strict):
+class SeasonPatch(_Patch):
     """Fields to change; absent fields stay as they are."""
+
+    NOT_NULL = ("name", "description", "timezone", "starts_on", "ends_on")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
@@ -208,8 +233,19 @@ class ContestIn(_Strict):
         return ContestDraft(**_game_settings(fields, self))
 
 
-class ContestPatch(_Strict):
+class ContestPatch(_Patch):
     """Fields to change. Game fields lock when trading starts; dates once they pass."""
+
+    NOT_NULL = (
+        "title",
+        "description",
+        "trading_start",
+        "trading_end",
+        "starting_cash",
+        "min_level",
+        "private",
+        "prizes",
+    )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
@@ -335,6 +371,10 @@ class EntryOut(BaseModel):
 
 class ClockIn(_Strict):
     bars: int = Field(default=1, ge=1, le=1000, description="Trading days to reveal")
+    until: date | None = Field(
+        default=None,
+        description="Reveal no day after this one: a call naming its target is safe to retry",
+    )
 
 
 class ClockOut(BaseModel):

@@ -89,5 +89,8 @@ def get_contest(contest_id: IdPath, _: OperatorUser, uow: TradingUow) -> Contest
     responses={404: problem_doc("No contest"), 409: problem_doc("Season ended or settled")},
 )
 def advance_clock(contest_id: IdPath, body: ClockIn, _: OperatorUser, uow: TradingUow) -> ClockOut:
-    """Reveal the next ``bars`` trading days: fills, marks, leaderboards and PK rounds."""
-    return ClockOut.of(services.advance_contest_clock(uow, contest_id, bars=body.bars))
+    """Reveal the next ``bars`` trading days, none after ``until``: fills, marks,
+    leaderboards and PK rounds."""
+    return ClockOut.of(
+        services.advance_contest_clock(uow, contest_id, bars=body.bars, until=body.until)
+    )

@@ -738,9 +738,15 @@ def followees(uow: TradingUnitOfWork, follower_id: int) -> list[int]:
 
 
 def advance_contest_clock(
-    uow: TradingUnitOfWork, contest_id: int, *, bars: int = 1, now: datetime | None = None
+    uow: TradingUnitOfWork,
+    contest_id: int,
+    *,
+    bars: int = 1,
+    until: date | None = None,
+    now: datetime | None = None,
 ) -> ClockReport:
-    """The operator's (or scheduler's) clock call: reveal up to ``bars`` trading days.
+    """The operator's (or scheduler's) clock call: reveal up to ``bars`` trading days, none
+    after ``until`` (a call naming its target day is safe to retry: the second reveals nothing).
 
     A replay contest walks its stored bars as fast as it is called; a live one never reveals a
     day that has not ended in the season's time zone. An ended season's clock is stopped.
@@ -754,8 +760,9 @@ def advance_contest_clock(
         _refuse_if_ended(season, moment)
         if row.settled_at is not None:
             raise Conflict("the contest is settled", field="contest_id", rule="settled")
-        live = DataSource(season.data_source) is DataSource.LIVE
-        until = local_today(moment, zone(season.timezone)) - timedelta(days=1) if live else None
+        if DataSource(season.data_source) is DataSource.LIVE:
+            ended = local_today(moment, zone(season.timezone)) - timedelta(days=1)
+            until = ended if until is None else min(until, ended)
     return advance_clock(uow, contest_id, bars=bars, until=until, now=moment)
 
 

@@ -98,6 +98,13 @@ def test_operator_configures_members_join_and_the_clock_runs(
     assert clock.status_code == 200, clock.text
     assert len(clock.json()["days"]) == 3
     assert client.get(url, headers=member).json()["state"] == "running"
+    # A call naming its target day is safe to retry: the repeat reveals nothing.
+    clock_url = f"/v1/admin/contests/{contest['id']}/clock"
+    target = clock.json()["days"][-1]
+    for _ in range(2):
+        again = client.post(clock_url, json={"bars": 5, "until": target}, headers=operator)
+        assert again.status_code == 200, again.text
+        assert again.json()["days"] == [] and again.json()["clock_day"] == target
     locked = client.patch(
         f"/v1/admin/contests/{contest['id']}", json={"starting_cash": "5.00"}, headers=operator
     )
