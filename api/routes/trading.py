@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, status
 
 from api.deps import CurrentUser, IdPath, PageParams, TradingUow
 from api.problems import problem_doc
-from api.schemas import Page
+from api.schemas import Day, Page
 from api.trading_schemas import (
     AccountOut,
     BarOut,
@@ -34,6 +36,13 @@ StatusFilter = Annotated[
     Query(description="Only orders in these statuses (repeat the parameter for several)"),
 ]
 Symbol = Annotated[str, Path(min_length=1, max_length=32)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)]
+
+
+def keyed_client_order_id(key: str) -> str:
+    """The client order id of an order sent without one but with an Idempotency-Key: a retry
+    after a crash between the order's commit and its stored response finds the first order."""
+    return "idem-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @router.post(
@@ -45,9 +54,18 @@ Symbol = Annotated[str, Path(min_length=1, max_length=32)]
         422: problem_doc("Order refused: `rule` is the reason code"),
     },
 )
-def place_order(contest_id: IdPath, body: OrderIn, user: CurrentUser, uow: TradingUow) -> OrderOut:
+def place_order(
+    contest_id: IdPath,
+    body: OrderIn,
+    user: CurrentUser,
+    uow: TradingUow,
+    key: IdempotencyKey = None,
+) -> OrderOut:
     """Place an order; it fills no earlier than the next bar the contest clock reveals."""
-    return OrderOut.of(services.place_order(uow, contest_id, user.id, body.to_request()))
+    request = body.to_request()
+    if request.client_order_id is None and key is not None:
+        request = replace(request, client_order_id=keyed_client_order_id(key))
+    return OrderOut.of(services.place_order(uow, contest_id, user.id, request))
 
 
 @router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
@@ -134,8 +152,8 @@ def instruments(
 def bars(
     symbol: Symbol,
     uow: TradingUow,
-    start: date = date(1990, 1, 1),
-    end: date = date(2100, 1, 1),
+    start: Day = date(1990, 1, 1),
+    end: Day = date(2100, 1, 1),
     contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> list[BarOut]:
     """Daily bars up to the contest clock (no bar a running contest has not reached yet)."""
