@@ -7,11 +7,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.chain_deps import auto_anchor
 from api.idempotency import IdempotencyMiddleware
+from api.input_guard import refuse_nul_characters
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.routes import (
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Contest-grade investment simulator: contests, teams, points, rewards, proofs.",
         docs_url="/docs",
         responses=COMMON_PROBLEMS,
+        dependencies=[Depends(refuse_nul_characters)],
         lifespan=lifespan,
     )
     app.state.settings = settings

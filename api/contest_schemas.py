@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from api.schemas import Day, Moment
 from api.trading_schemas import Money, MoneyStr
 from engine.contests.model import Contest, ContestState, DataSource, Season
 from engine.contests.services import ContestDraft, Entry, SeasonDraft
@@ -66,13 +67,13 @@ class SeasonIn(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     timezone: str = Field(min_length=1, max_length=64, examples=["Asia/Shanghai"])
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     market: Market
     universe: list[str] = Field(min_length=1, max_length=5000)
     data_source: DataSource = DataSource.REPLAY
-    replay_start: date | None = None
-    replay_end: date | None = None
+    replay_start: Day | None = None
+    replay_end: Day | None = None
 
     def to_draft(self) -> SeasonDraft:
         return SeasonDraft(**self.model_dump())
@@ -86,10 +87,10 @@ class SeasonPatch(_Patch):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    starts_on: date | None = None
-    ends_on: date | None = None
-    replay_start: date | None = None
-    replay_end: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
+    replay_start: Day | None = None
+    replay_end: Day | None = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -207,15 +208,15 @@ class ContestIn(_Strict):
     season_id: int = Field(ge=1, le=2_147_483_647)
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    trading_start: date
-    trading_end: date
+    trading_start: Day
+    trading_end: Day
     starting_cash: Money = Field(gt=0, examples=["1000000.00"])
     universe: list[str] | None = Field(default=None, min_length=1, max_length=5000)
     rules: dict[str, Any] = Field(
         default_factory=dict, description="Rule-pack overrides and guards (see the rules docs)"
     )
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: Moment | None = None
+    registration_closes_at: Moment | None = None
     capacity: int | None = Field(default=None, ge=1, le=10_000_000)
     min_level: int = Field(default=0, ge=0, le=1000)
     private: bool = False
@@ -249,13 +250,13 @@ class ContestPatch(_Patch):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    trading_start: date | None = None
-    trading_end: date | None = None
+    trading_start: Day | None = None
+    trading_end: Day | None = None
     starting_cash: Money | None = Field(default=None, gt=0)
     universe: list[str] | None = Field(default=None, min_length=1, max_length=5000)
     rules: dict[str, Any] | None = None
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: Moment | None = None
+    registration_closes_at: Moment | None = None
     capacity: int | None = Field(default=None, ge=1, le=10_000_000)
     min_level: int | None = Field(default=None, ge=0, le=1000)
     private: bool | None = None
@@ -371,7 +372,7 @@ class EntryOut(BaseModel):
 
 class ClockIn(_Strict):
     bars: int = Field(default=1, ge=1, le=1000, description="Trading days to reveal")
-    until: date | None = Field(
+    until: Day | None = Field(
         default=None,
         description="Reveal no day after this one: a call naming its target is safe to retry",
     )

@@ -8,13 +8,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from api.schemas import Moment
 from ledger.catalog import Redemption, RewardItem
 from ledger.earning import Award, EarningRules, TaskRule
 from ledger.engagement import CheckIn, PointsSummary, TaskCompletion
 from ledger.levels import Level, Privileges
 from ledger.model import MAX_AMOUNT, Transfer
 
-Points = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+# Numbers and flags parse strictly, like the ledger's amounts: ``true`` is not 1 XP and ``"5"`` is
+# not 5 points (a 422, as the schema says).
+Points = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
 
 
 class AwardIn(BaseModel):
@@ -31,9 +34,9 @@ class PrivilegesOut(BaseModel):
 
 
 class LevelIO(BaseModel):
-    number: int = Field(ge=1, le=1000)
+    number: int = Field(strict=True, ge=1, le=1000)
     name: str = Field(min_length=1, max_length=64)
-    min_xp: int = Field(ge=0, le=MAX_AMOUNT)
+    min_xp: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
     points_multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10, decimal_places=4)
     flags: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
         default_factory=list, max_length=16
@@ -70,10 +73,10 @@ class LevelsOut(BaseModel):
 class TaskIn(BaseModel):
     title: str = Field(min_length=1, max_length=128)
     award: AwardIn
-    per_day_cap: int | None = Field(default=None, ge=1, le=1000)
-    per_week_cap: int | None = Field(default=None, ge=1, le=7000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    per_day_cap: int | None = Field(default=None, strict=True, ge=1, le=1000)
+    per_week_cap: int | None = Field(default=None, strict=True, ge=1, le=7000)
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
 
     @model_validator(mode="after")
     def _window(self) -> TaskIn:
@@ -113,14 +116,14 @@ class EarningRulesIO(BaseModel):
     streak_bonuses: dict[Annotated[int, Field(ge=1, le=366)], AwardIn] = Field(
         default_factory=dict, max_length=32
     )
-    repeat_streak_bonuses: bool = True
+    repeat_streak_bonuses: bool = Field(default=True, strict=True)
     tasks: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], TaskIn] = Field(
         default_factory=dict, max_length=200
     )
     referral_inviter: AwardIn = AwardIn(points=100, xp=50)
     referral_invitee: AwardIn = AwardIn(points=100, xp=50)
-    points_expiry_days: int | None = Field(default=None, ge=1, le=3650)
-    version: int | None = Field(default=None, description="Set by the server")
+    points_expiry_days: int | None = Field(default=None, strict=True, ge=1, le=3650)
+    version: int | None = Field(default=None, strict=True, description="Set by the server")
 
     def to_rules(self) -> EarningRules:
         return EarningRules(
@@ -265,13 +268,13 @@ class TaskCompletionOut(BaseModel):
 class RewardIn(BaseModel):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["salon-ticket"])
     name: str = Field(min_length=1, max_length=128)
-    cost_points: int = Field(ge=1, le=MAX_AMOUNT)
-    stock: int = Field(ge=0, le=10_000_000)
-    min_level: int = Field(default=1, ge=1, le=1000)
-    per_member_limit: int | None = Field(default=None, ge=1, le=10_000)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    needs_fulfilment: bool = False
+    cost_points: int = Field(strict=True, ge=1, le=MAX_AMOUNT)
+    stock: int = Field(strict=True, ge=0, le=10_000_000)
+    min_level: int = Field(default=1, strict=True, ge=1, le=1000)
+    per_member_limit: int | None = Field(default=None, strict=True, ge=1, le=10_000)
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
+    needs_fulfilment: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _aware(self) -> RewardIn:

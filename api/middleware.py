@@ -24,6 +24,9 @@ async def send_problem(
 ) -> None:
     """Send a complete problem+json response straight from middleware."""
     problem = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if status == 422 and "errors" not in extensions:  # like every 422: the list of field errors
+        field, rule = extensions.get("field"), extensions.get("rule")
+        extensions["errors"] = [{"field": field, "rule": rule, "message": detail}]
     body = json.dumps(problem | {"instance": scope.get("path")} | extensions).encode()
     await send(
         {

@@ -110,6 +110,7 @@ def problem_doc(description: str) -> dict[str, Any]:
 
 
 COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: problem_doc("Malformed request: a body that cannot be parsed, or a bad Content-Length"),
     413: problem_doc("Request body larger than the configured limit"),
     422: problem_doc("Invalid input: names each field and the rule it breaks"),
     500: problem_doc("Unexpected server error (no internals disclosed)"),
@@ -177,7 +178,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+    # The framework's 400s all mean a body it could not parse (not UTF-8, broken multipart).
+    names = {"field": "body", "rule": "malformed"} if exc.status_code == 400 else {}
+    return problem_response(
+        exc.status_code, detail, instance=request.url.path, headers=exc.headers, **names
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from core.errors import RuleViolation
@@ -19,6 +20,22 @@ from core.users.model import (
 )
 
 T = TypeVar("T")
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _iso_text(kind: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+            raise PydanticCustomError(f"{kind}_type", f"Input should be an ISO 8601 {kind}")
+        return value
+
+    return check
+
+
+# Dates and times travel as ISO 8601 text, as the schema says. Pydantic alone would also read a
+# number, or a string of digits, as Unix seconds: ``0`` would be 1970-01-01.
+Day = Annotated[date, BeforeValidator(_iso_text("date"))]
+Moment = Annotated[datetime, BeforeValidator(_iso_text("datetime"))]
 
 
 class Page(BaseModel, Generic[T]):

@@ -110,6 +110,8 @@ async def _submission(request: Request) -> tuple[str, bytes, str]:
                 raise RuleViolation("a file part is required", field="file", rule="required")
             if not isinstance(title, str):
                 raise RuleViolation("a title is required", field="title", rule="required")
+            if "\x00" in title:  # JSON and form text are screened app-wide (api.input_guard)
+                raise RuleViolation("title contains a NUL character", field="title", rule="no_nul")
             declared = form.get("content_type")
             content_type = declared if isinstance(declared, str) else upload.content_type
             content = await upload.read(MAX_CONTENT_BYTES + 1)
@@ -222,7 +224,7 @@ def _content_of(body: VerifyIn) -> bytes:
         return _bounded(body.content.encode(), "content")
     try:
         decoded = base64.b64decode(body.content_base64 or "", validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text
         raise RuleViolation(f"not base64: {exc}", field="content_base64", rule="base64") from exc
     return _bounded(decoded, "content_base64")
 
