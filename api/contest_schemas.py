@@ -143,9 +143,9 @@ class MetricIn(_Strict):
 
 
 class QualificationIn(_Strict):
-    min_trades: int = Field(default=0, ge=0, le=1_000_000)
-    min_round_trips: int = Field(default=0, ge=0, le=1_000_000)
-    min_active_days: int = Field(default=0, ge=0, le=100_000)
+    min_trades: int = Field(strict=True, default=0, ge=0, le=1_000_000)
+    min_round_trips: int = Field(strict=True, default=0, ge=0, le=1_000_000)
+    min_active_days: int = Field(strict=True, default=0, ge=0, le=100_000)
 
 
 class PrizeLineIn(_Strict):
@@ -153,24 +153,24 @@ class PrizeLineIn(_Strict):
 
     ranks: tuple[int, int] | None = None
     top_percent: tuple[Decimal, Decimal] | None = None
-    points: int = Field(default=0, ge=0, le=10**12)
-    xp: int = Field(default=0, ge=0, le=10**12)
+    points: int = Field(strict=True, default=0, ge=0, le=10**12)
+    xp: int = Field(strict=True, default=0, ge=0, le=10**12)
     item_key: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class TeamSettingsIn(_Strict):
-    max_size: int = Field(default=5, ge=1, le=1000)
+    max_size: int = Field(strict=True, default=5, ge=1, le=1000)
     score: Literal["mean", "median", "top_n"] = "mean"
-    top_n: int | None = Field(default=None, ge=1, le=1000)
+    top_n: int | None = Field(strict=True, default=None, ge=1, le=1000)
 
 
 class AwardIn(_Strict):
-    points: int = Field(default=0, ge=0, le=10**12)
-    xp: int = Field(default=0, ge=0, le=10**12)
+    points: int = Field(strict=True, default=0, ge=0, le=10**12)
+    xp: int = Field(strict=True, default=0, ge=0, le=10**12)
 
 
 class PkSettingsIn(_Strict):
-    round_bars: int = Field(default=5, ge=1, le=10_000)
+    round_bars: int = Field(strict=True, default=5, ge=1, le=10_000)
     draw_band: Decimal = Field(default=Decimal("0.001"), ge=0, allow_inf_nan=False)
     win: AwardIn = Field(default_factory=AwardIn)
     draw: AwardIn = Field(default_factory=AwardIn)
@@ -205,7 +205,7 @@ class ContestIn(_Strict):
     """A contest in a season. Registration times without an offset are in the season's zone;
     trading dates are bar dates (within a replay season's window)."""
 
-    season_id: int = Field(ge=1, le=2_147_483_647)
+    season_id: int = Field(strict=True, ge=1, le=2_147_483_647)
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     trading_start: Day
@@ -217,8 +217,8 @@ class ContestIn(_Strict):
     )
     registration_opens_at: Moment | None = None
     registration_closes_at: Moment | None = None
-    capacity: int | None = Field(default=None, ge=1, le=10_000_000)
-    min_level: int = Field(default=0, ge=0, le=1000)
+    capacity: int | None = Field(strict=True, default=None, ge=1, le=10_000_000)
+    min_level: int = Field(strict=True, default=0, ge=0, le=1000)
     private: bool = False
     invite_code: str | None = Field(default=None, min_length=4, max_length=64)
     metric: MetricIn = Field(default_factory=MetricIn)
@@ -257,8 +257,8 @@ class ContestPatch(_Patch):
     rules: dict[str, Any] | None = None
     registration_opens_at: Moment | None = None
     registration_closes_at: Moment | None = None
-    capacity: int | None = Field(default=None, ge=1, le=10_000_000)
-    min_level: int | None = Field(default=None, ge=0, le=1000)
+    capacity: int | None = Field(strict=True, default=None, ge=1, le=10_000_000)
+    min_level: int | None = Field(strict=True, default=None, ge=0, le=1000)
     private: bool | None = None
     invite_code: str | None = Field(default=None, min_length=4, max_length=64)
     metric: MetricIn | None = None
@@ -371,7 +371,7 @@ class EntryOut(BaseModel):
 
 
 class ClockIn(_Strict):
-    bars: int = Field(default=1, ge=1, le=1000, description="Trading days to reveal")
+    bars: int = Field(strict=True, default=1, ge=1, le=1000, description="Trading days to reveal")
     until: Day | None = Field(
         default=None,
         description="Reveal no day after this one: a call naming its target is safe to retry",
