@@ -25,12 +25,14 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# Ledger throughput on SQLite and PostgreSQL next to pgbench; see bench/README.md.
+# Every benchmark, then one table: bench/results/latest.md and latest.json (bench/suite.py).
+# `make bench BENCH_ARGS=--quick` for a short run. One target per area too; see bench/README.md.
 # Its own .PHONY line: the bench/ directory would otherwise count as the target, up to date.
-# Every benchmark; `make bench BENCH_ARGS=--quick` for a short run. One target per area too.
-.PHONY: bench bench-ledger bench-engine bench-leaderboard
-bench: bench-ledger bench-engine bench-leaderboard bench-anchoring
+.PHONY: bench bench-ledger bench-engine bench-leaderboard bench-api
+bench: $(STAMP)
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
+# Ledger throughput on SQLite and PostgreSQL next to pgbench.
 bench-ledger: $(STAMP)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
 
@@ -44,7 +46,12 @@ bench-leaderboard: $(STAMP)
 # Batched anchoring on eth-tester: Merkle build, gas per certificate by batch size, verification.
 .PHONY: bench-anchoring
 bench-anchoring: $(STAMP)
-	$(BIN)/python -m bench.anchoring $(ANCHORING_ARGS)
+	$(BIN)/python -m bench.anchoring $(BENCH_ARGS) $(ANCHORING_ARGS)
+
+# The HTTP API under load: uvicorn workers on PostgreSQL, orders, leaderboards and check-ins
+# next to a no-op endpoint of the same server. `API_ARGS="--profile DIR"` samples it with py-spy.
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api $(BENCH_ARGS) $(API_ARGS)
 
 # Rebuilds contracts/build/ContentRegistry.json with the solcjs pinned in contracts/package-lock.json
 # (also installs anvil for the integration tests). Only after editing ContentRegistry.sol; the build

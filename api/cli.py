@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +21,9 @@ from core.users import services
 from core.users.model import Role
 from ledger import services as ledger_services
 
+if TYPE_CHECKING:
+    import uvicorn
+
 cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -31,6 +35,8 @@ cli_content.install(cli)
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
 cli_simulate.install(cli)
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 DatabaseUrl = Annotated[
     str | None,
@@ -67,7 +73,36 @@ def serve(
     database = _database(settings)
     migrations.upgrade(database.engine)
     database.dispose()
-    uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+    if workers == 1:
+        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # A worker answers the supervisor's health check only once it has imported this CLI
+        # (its __main__) and the app: 4-6 s on a busy 2-core machine, past uvicorn's 5 s
+        # default, after which the supervisor kills and restarts it, again and again.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
+    Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket uvicorn's workers share, with Nagle's algorithm off.
+
+    uvicorn binds it without ``IPPROTO_TCP``, so asyncio does not set ``TCP_NODELAY`` on the
+    connections the workers accept, and every keep-alive response waits ~40 ms for the client's
+    delayed ACK (uvicorn issue #3149). Accepted connections inherit the option from here.
+    """
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 @db_cli.command("upgrade")

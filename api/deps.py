@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,11 +21,13 @@ from engine.services import TradingUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
 
-def _settings(request: Request) -> Settings:
+# Dependencies that neither block nor touch the database are ``async def``: FastAPI runs a plain
+# ``def`` dependency in the thread pool, a hop that costs more than the dependency itself.
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     return request.app.state.database
 
 
@@ -33,21 +35,21 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 
 
-def _users_uow(database: DatabaseDep) -> UsersUnitOfWork:
+async def _users_uow(database: DatabaseDep) -> UsersUnitOfWork:
     return UsersUnitOfWork(database.sessions)
 
 
 UsersUow = Annotated[UsersUnitOfWork, Depends(_users_uow)]
 
 
-def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
+async def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
     return LedgerUnitOfWork(database.sessions)
 
 
 LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
 
 
-def _trading_uow(database: DatabaseDep) -> TradingUnitOfWork:
+async def _trading_uow(database: DatabaseDep) -> TradingUnitOfWork:
     return TradingUnitOfWork(database.sessions)
 
 
@@ -76,10 +78,10 @@ def _current_user(
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users holding any of ``roles``, else 403."""
 
-    def _check(user: CurrentUser) -> User:
+    async def _check(user: CurrentUser) -> User:
         if not user.has_any(*roles):
             wanted = " or ".join(r.value for r in roles)
             raise PermissionDenied(f"this action needs the {wanted} role")
@@ -102,7 +104,7 @@ class PageRequest:
     cursor: str | None
 
 
-def _page_request(
+async def _page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the previous page")

@@ -54,6 +54,9 @@ from core.users.model import Role
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "anchoring.json"
 BATCH_SIZES = (1, 100, 1_000, 10_000)
+# Defaults of --count, --batch, --gas-samples and --verify-samples, without and with --quick.
+FULL = {"count": 100_000, "batch": 10_000, "gas_samples": 20, "verify_samples": 200}
+QUICK = {"count": 2_000, "batch": 1_000, "gas_samples": 5, "verify_samples": 50}
 TREE_SIZES = (1, 100, 1_000, 10_000, 100_000)
 WORDS_PER_PIECE = 120
 
@@ -342,13 +345,19 @@ def summary(e2e: EndToEnd, verify: VerifyFigure, alone: GasFigure) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.anchoring", description=__doc__)
-    parser.add_argument("--count", type=int, default=100_000, help="pieces to register and anchor")
-    parser.add_argument("--batch", type=int, default=10_000, help="pieces per anchor batch")
-    parser.add_argument("--gas-samples", type=int, default=20, help="anchors per batch size")
-    parser.add_argument("--verify-samples", type=int, default=200, help="certificates to verify")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smaller run: the QUICK figures below by default"
+    )
+    parser.add_argument("--count", type=int, help="pieces to register and anchor (100,000)")
+    parser.add_argument("--batch", type=int, help="pieces per anchor batch (10,000)")
+    parser.add_argument("--gas-samples", type=int, help="anchors per batch size (20)")
+    parser.add_argument("--verify-samples", type=int, help="certificates to verify (200)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
     args = parser.parse_args(argv)
+    for name, default in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if args.count < 1 or not 1 <= args.batch <= services.MAX_BATCH:
         parser.error(f"--count >= 1 and --batch in 1..{services.MAX_BATCH}")
     return args

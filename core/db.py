@@ -124,7 +124,10 @@ def make_engine(
             engine, sqlite_busy_timeout_ms, synchronous="OFF" if scratch else "NORMAL"
         )
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Up to 30 connections per process, all kept once opened: a connection beyond pool_size
+    # (max_overflow) is closed when returned, and each request past the 10th in flight then
+    # paid a new PostgreSQL backend (bench/README.md, API under load).
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=30, max_overflow=0)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, synchronous: str) -> None:

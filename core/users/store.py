@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
 from core.db import Base, UtcDateTime, keyset_page
 from core.users.model import Role, User, UserId
@@ -76,7 +76,8 @@ class UserRepository:
         return row.to_user()
 
     def get(self, user_id: UserId) -> User | None:
-        row = self.session.get(UserRow, user_id)
+        # Roles joined in: one round trip (every authenticated request comes here).
+        row = self.session.get(UserRow, user_id, options=[joinedload(UserRow.roles)])
         return None if row is None else row.to_user()
 
     def credentials(self, username: str) -> tuple[User, str] | None:
