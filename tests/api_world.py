@@ -20,8 +20,6 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.security import issue_access_token
-from core.config import Settings
 from core.db import Database
 from core.users import services
 from core.users.model import Role
@@ -71,10 +69,14 @@ def _ok(response: Any, status: int = 200) -> Any:
     return response.json()
 
 
+def _sign_in(client: TestClient, username: str) -> dict[str, str]:
+    token = _ok(client.post("/v1/auth/token", data={"username": username, "password": PASSWORD}))
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
 def build_world(app: FastAPI, client: TestClient) -> World:
     """Populate the app's database; ``client`` must be the app's started test client."""
     database: Database = app.state.database
-    settings: Settings = app.state.settings
     app.state.content_chain = StaticChain(FakeRegistry())
     uow = TradingUnitOfWork(database.sessions)
     start = date(2024, 1, 1)
@@ -96,11 +98,8 @@ def build_world(app: FastAPI, client: TestClient) -> World:
         )
         for name, role in roles.items()
     }
-    # Tokens minted directly: /v1/auth/token is covered elsewhere, and Argon2 is slow.
-    headers = {
-        name: {"Authorization": f"Bearer {issue_access_token(user.id, settings)[0]}"}
-        for name, user in users.items()
-    }
+    # Each role signs in as a client does, through /v1/auth/token.
+    headers = {name: _sign_in(client, user.username) for name, user in users.items()}
     operator, member = headers["operator"], headers["member"]
 
     today = date.today()
