@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 
 from sqlalchemy.engine import make_url
 
@@ -47,9 +48,9 @@ def verify_database(url: str) -> VerifyReport:
         database.dispose()
 
 
-def ledger_audit(ledger: LedgerUnitOfWork, verified: VerifyReport | None) -> LedgerAudit:
-    """The audit the report and the summary show; ``verified`` None: not verified yet (the
-    sections that do not show verification can be drawn meanwhile)."""
+def ledger_audit(ledger: LedgerUnitOfWork) -> LedgerAudit:
+    """The audit the report and the summary show, before verification (``with_verification``
+    adds it): the sections that do not show verification can be drawn meanwhile."""
     trial = ledger_services.trial_balance(ledger)
 
     def posted(account: str) -> int:
@@ -57,14 +58,18 @@ def ledger_audit(ledger: LedgerUnitOfWork, verified: VerifyReport | None) -> Led
         return 0 if balance is None else balance.posted
 
     return LedgerAudit(
-        transfers=0 if verified is None else verified.transfers,
-        verify_errors=() if verified is None else tuple(verified.errors),
+        transfers=0,
+        verify_errors=(),
         trial_balance=dict(sorted(trial.totals.items())),
         pending_totals=dict(sorted(trial.pending_totals.items())),
         minted=-posted(ISSUANCE),
         redeemed=posted(REDEEMED),
         expired=posted(EXPIRED),
     )
+
+
+def with_verification(audit: LedgerAudit, verified: VerifyReport) -> LedgerAudit:
+    return replace(audit, transfers=verified.transfers, verify_errors=tuple(verified.errors))
 
 
 def _shareable(url: str) -> bool:

@@ -24,7 +24,7 @@ from core.errors import Conflict
 from core.users.services import list_users
 from engine.market.services import MarketUnitOfWork, install_synthetic
 from ledger import services as ledger_services
-from simulation.audit import LedgerVerification, ledger_audit
+from simulation.audit import LedgerVerification, ledger_audit, with_verification
 from simulation.authors import AuthorsPhase
 from simulation.calendar import SeasonCalendar
 from simulation.contest_phase import ContestOutcome, ContestPhase
@@ -64,7 +64,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
         with timings("report"):  # while another process verifies the ledger
             drawn = draw_sections(data, (key for key, _ in SECTIONS if key not in AUDITED))
         with timings("audit"):
-            data = replace(data, ledger=ledger_audit(sim.ledger, verification.result()))
+            data = replace(data, ledger=with_verification(data.ledger, verification.result()))
         with timings("digest"):
             digest = season_digest(
                 standings=outcome.standings,
@@ -124,7 +124,7 @@ def _season(
                 funnels=engagement.funnels(),
                 retention=_retention(sim),
                 content=authors.stats(sim),
-                ledger=ledger_audit(sim.ledger, None),  # verified after the plots
+                ledger=ledger_audit(sim.ledger),  # verified after the plots
                 members=sim.signed_up,
                 referrals=sim.referrals,
                 contests=outcome.contests,
