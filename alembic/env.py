@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from alembic import context
-from api.metadata import metadata
+from api.http.metadata import metadata
 from core.config import get_settings
 from core.db import make_engine
 

@@ -56,7 +56,7 @@ import sqlalchemy
 import uvicorn
 from pydantic import SecretStr
 
-from api.security import issue_access_token
+from api.http.security import issue_access_token
 from bench.ledger import (
     DEFAULT_POSTGRES_URL,
     BenchFailure,
@@ -74,8 +74,8 @@ from engine.contests import services as contests
 from engine.contests.model import DataSource
 from engine.market.model import Market
 from engine.market.services import MarketUnitOfWork, install_synthetic
-from engine.orders import OrderRequest, Side
-from engine.services import TradingUnitOfWork, place_orders
+from engine.trading.orders import OrderRequest, Side
+from engine.trading.services import TradingUnitOfWork, place_orders
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "api.json"
 PASSWORD = "bench-password-1"  # noqa: S105 - throwaway accounts in a throwaway database
@@ -252,11 +252,11 @@ def server_environment(url: str, secret: str) -> dict[str, str]:
 
 SERVERS = {
     # What `make serve` and the README's deployment run: uvicorn workers on a listening socket
-    # with TCP_NODELAY (api.cli.listening_socket), access log on.
+    # with TCP_NODELAY (api.cli.main.listening_socket), access log on.
     "serve": "paperleague serve --workers {workers}",
     # uvicorn's own multi-worker path, for comparison: it leaves Nagle's algorithm on for every
     # accepted connection (uvicorn issue #3149), so keep-alive responses wait for delayed ACKs.
-    "uvicorn": "uvicorn api.app:app_from_environment --factory --workers {workers}",
+    "uvicorn": "uvicorn api.http.app:app_from_environment --factory --workers {workers}",
 }
 
 
@@ -266,7 +266,8 @@ def server_command(kind: str, *, port: int, workers: int) -> list[str]:
     if kind == "serve":
         command = [str(bin_dir / "paperleague"), "serve"]
     else:
-        command = [sys.executable, "-m", "uvicorn", "api.app:app_from_environment", "--factory"]
+        app = "api.http.app:app_from_environment"
+        command = [sys.executable, "-m", "uvicorn", app, "--factory"]
     return [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 

@@ -1,8 +1,9 @@
 """Trading-engine throughput next to backtrader and backtesting.py, measured in the same run.
 
 (a) Replay: N members (default 1,000) × B bars (default 250) of bot strategies — SMA momentum,
-    mean reversion, buy-and-hold from ``engine.bots`` — on one synthetic US universe, all
-    members in ONE ``engine.simulator.Venue`` (orders admitted and filled by the engine's core,
+    mean reversion, buy-and-hold from ``simulation.bots`` — on one synthetic US universe, all
+    members in ONE ``engine.trading.simulator.InMemoryVenue``
+    (orders admitted and filled by the engine's core,
     every portfolio marked at each close, vectorized). The peer is backtrader running the same
     strategies written as backtrader strategies (its own SMA / StdDev indicators), one Cerebro
     per member, on the same bars; market orders fill at the next bar's open on both sides.
@@ -46,7 +47,13 @@ from backtesting.lib import crossover
 from backtesting.test import GOOG, SMA
 
 from bench.ledger import warn_if_busy
-from engine.bots import (
+from engine.market.model import Bar, Instrument, Market
+from engine.market.synthetic import SyntheticMarket, synthetic_universe
+from engine.trading.orders import Side
+from engine.trading.rules import RulePack, us_equities
+from engine.trading.simulator import InMemoryVenue, venue_for
+from engine.trading.stats import performance
+from simulation.bots import (
     BotDriver,
     BuyAndHold,
     MeanReversion,
@@ -55,12 +62,6 @@ from engine.bots import (
     crossed_above,
     whole_lots,
 )
-from engine.market.model import Bar, Instrument, Market
-from engine.market.synthetic import SyntheticMarket, synthetic_universe
-from engine.orders import Side
-from engine.rules import RulePack, us_equities
-from engine.simulator import Venue, venue_for
-from engine.stats import performance
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "engine.json"
 START = date(2023, 1, 2)
@@ -191,7 +192,7 @@ def run_ours(
 
 
 class BacktraderMember(bt.Strategy):
-    """The three styles written for backtrader, sized exactly as ``engine.bots`` sizes them
+    """The three styles written for backtrader, sized exactly as ``simulation.bots`` sizes them
     (whole lots of an equal slot, reserved at the close plus the market collar)."""
 
     params = (("plan", None), ("collar", Decimal("0.10")))
@@ -367,7 +368,7 @@ def replay(plan: Plan, seed: int) -> ReplayResult:
     run_backtrader(plans[:3], frames, members=3, bars=plan.bars)
 
     print(f"  our engine: {plan.members} members × {plan.bars} bars in one venue …", flush=True)
-    stock = run_ours("PaperLeague Venue", plans, instruments, bars)
+    stock = run_ours("PaperLeague InMemoryVenue", plans, instruments, bars)
     print(f"    {stock.seconds:.1f} s", flush=True)
     step = max(1, plan.members // plan.backtrader_sample)
     sample = plans[::step][: plan.backtrader_sample]
@@ -498,7 +499,7 @@ def timed(repeats: int, run: Callable[[], Any]) -> tuple[Any, float]:
 def goog_ours(repeats: int) -> GoogRun:
     instrument, bars = goog_bars()
 
-    def run() -> Venue:
+    def run() -> InMemoryVenue:
         venue = venue_for(goog_rules(), [instrument], bars)
         venue.open_account(1, GOOG_CASH)
         venue.start()

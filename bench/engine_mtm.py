@@ -1,6 +1,6 @@
 """Mark-to-market and running statistics of 100,000 portfolios × 50 symbols per tick.
 
-Ours: ``engine.valuation.mark_to_market`` (cash + positions @ prices) then
+Ours: ``engine.trading.valuation.mark_to_market`` (cash + positions @ prices) then
 ``RunningStats.update`` for every portfolio at once, numpy. The peer: the same computation one
 portfolio at a time in plain Python (a loop over the portfolio's holdings, then the same
 Welford/drawdown update on floats). The peer is timed on a random sample of portfolios and
@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.ledger import BenchFailure, warn_if_busy, write_results
-from engine.stats import TRADING_DAYS, ZERO_SPREAD
-from engine.valuation import RunningStats, mark_to_market
+from engine.trading.stats import TRADING_DAYS, ZERO_SPREAD
+from engine.trading.valuation import RunningStats, mark_to_market
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "engine_mtm.json"
 FloatArray = npt.NDArray[np.float64]

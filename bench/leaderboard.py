@@ -2,8 +2,8 @@
 
 Workloads (see ``bench/README.md``), each measured on both sides in the same run:
 
-- a tick for 100,000 entries: vectorized mark-to-market and ``engine.leaderboard.rank``, against
-  the same mark-to-market followed by a pipelined ZADD of every new score;
+- a tick for 100,000 entries: vectorized mark-to-market and ``engine.contests.ranking.rank``,
+  against the same mark-to-market followed by a pipelined ZADD of every new score;
 - a re-rank of 1,000,000 entries against a pipelined ZADD of 1,000,000 new scores;
 - on 1,000,000 entries, the same member ids looked up on both sides: rank lookups one call at a
   time (``Standings.rank_of`` / ZREVRANK), around-me one call at a time (``Standings.around`` /
@@ -34,9 +34,9 @@ import numpy as np
 import redis
 
 from bench.ledger import warn_if_busy, write_results
-from engine.leaderboard import Standings, advance_reached_at, rank
-from engine.stats import FloatArray
-from engine.valuation import BoolArray, IntArray, mark_to_market
+from engine.contests.ranking import Standings, advance_reached_at, rank
+from engine.trading.stats import FloatArray
+from engine.trading.valuation import BoolArray, IntArray, mark_to_market
 
 DEFAULT_REDIS_URL = os.environ.get("PAPERLEAGUE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "leaderboard.json"

@@ -9,7 +9,8 @@ through the services the HTTP API uses.
     ``sim.config.pk_every`` bars and prize tables (percent bands for CN, rank ranges for US).
     Founding members join the contests (most enter both), captains create the
     ``sim.config.teams`` teams and the others join them with the invite code; some stay solo.
-    Every member gets a bot style from ``engine.bots``, seeded by ``sim.rng("contests.members")``.
+    Every member gets a bot style from ``simulation.bots``, seeded by
+    ``sim.rng("contests.members")``.
 
 ``on_day(sim, day)`` (after the day's close)
     Each contest's clock reveals the day (``advance_contest_clock``: fills, marks, leaderboards,
@@ -47,20 +48,11 @@ import numpy as np
 
 from core.errors import DomainError
 from core.pagination import MAX_LIMIT
-from engine.bots import (
-    BuyAndHold,
-    Holdings,
-    IndexHugger,
-    MarketHistory,
-    MeanReversion,
-    OverTrader,
-    RandomTrader,
-    SmaMomentum,
-    Strategy,
-)
-from engine.contests import leaderboards, settlement
+from engine.contests import leaderboard, settlement
 from engine.contests.model import DataSource
+from engine.contests.pk import Outcome
 from engine.contests.pk_rounds import pk_overview
+from engine.contests.ranking import PercentBand, RankRange
 from engine.contests.services import (
     ContestDraft,
     SeasonDraft,
@@ -79,22 +71,31 @@ from engine.contests.spec import (
     TeamSettings,
 )
 from engine.contests.teams import create_team, join_team
-from engine.leaderboard import PercentBand, RankRange
 from engine.market.model import Market
-from engine.orders import Fill, Order, OrderRequest
-from engine.pk import Outcome
-from engine.portfolio import Portfolio
-from engine.services import (
+from engine.trading.admission import OrderRefused
+from engine.trading.orders import Fill, Order, OrderRequest
+from engine.trading.portfolio import Portfolio
+from engine.trading.services import (
     ClockReport,
     TradingUnitOfWork,
     place_orders,
     portfolio_history,
     venue,
 )
-from engine.validation import OrderRefused
 from ledger import engagement
 from ledger.earning import Award
 from ledger.model import POINTS, Transfer
+from simulation.bots import (
+    BuyAndHold,
+    Holdings,
+    IndexHugger,
+    MarketHistory,
+    MeanReversion,
+    OverTrader,
+    RandomTrader,
+    SmaMomentum,
+    Strategy,
+)
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
 from simulation.model import (
@@ -446,7 +447,7 @@ class ContestPhase:
 
     @staticmethod
     def _book(arena: Arena, fills: Sequence[Fill]) -> None:
-        """Book the day's fills on the entrants' portfolios, as the engine booked them."""
+        """MetricState the day's fills on the entrants' portfolios, as the engine booked them."""
         arena.fills += len(fills)
         for fill in fills:
             entrant = arena.by_account[fill.account_id]
@@ -579,7 +580,7 @@ class ContestPhase:
         self,
         sim: SimulationContext,
         arena: Arena,
-        board: Sequence[leaderboards.LeaderboardRow],
+        board: Sequence[leaderboard.LeaderboardRow],
         names: dict[int, str],
     ) -> ContestReport:
         dates = sim.calendar.trading_dates
@@ -597,7 +598,7 @@ class ContestPhase:
             name = names[row.member_id]
             history = portfolio_history(self.uow, arena.contest_id, row.member_id)
             curves[name] = aligned([(day, float(equity)) for day, _, equity in history])
-            places = leaderboards.history(self.uow, arena.contest_id, row.member_id)
+            places = leaderboard.history(self.uow, arena.contest_id, row.member_id)
             ranks[name] = aligned([(p.day, float(p.position)) for p in places])
         return ContestReport(
             name=arena.title,
@@ -721,7 +722,7 @@ def _result(outcome: Outcome | None) -> str:
 
 
 def _rule_of(refusal: DomainError) -> str:
-    """The rule a refused order broke (an ``engine.orders.Reason`` value for admission)."""
+    """The rule a refused order broke (an ``engine.trading.orders.Reason`` value for admission)."""
     if isinstance(refusal, OrderRefused):
         return refusal.reason.value
     return str(refusal.extensions.get("rule") or refusal.slug)
@@ -735,11 +736,11 @@ def _metric_text(metric: Decimal | None, market: Market) -> str:
 
 def _whole_board(
     uow: TradingUnitOfWork, contest_id: int, viewer_id: int
-) -> list[leaderboards.LeaderboardRow]:
-    rows: list[leaderboards.LeaderboardRow] = []
+) -> list[leaderboard.LeaderboardRow]:
+    rows: list[leaderboard.LeaderboardRow] = []
     cursor: int | None = 0
     while cursor is not None:
-        page = leaderboards.leaderboard(uow, contest_id, viewer_id, limit=MAX_LIMIT, cursor=cursor)
+        page = leaderboard.leaderboard(uow, contest_id, viewer_id, limit=MAX_LIMIT, cursor=cursor)
         rows += page.rows
         cursor = page.next_cursor
     return rows

@@ -19,14 +19,14 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from core.db import Database
 from core.users import services
 from core.users.model import Role
 from core.users.services import UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 from tests.conftest import BACKENDS, PASSWORD, make_settings
 from tests.fake_chain import FakeRegistry
 

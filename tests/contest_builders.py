@@ -13,7 +13,7 @@ from engine.contests.model import Contest, DataSource, Season
 from engine.contests.services import ContestDraft, SeasonDraft
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 
 START = date(2024, 1, 1)
 # Season calendar dates vs. "now": tests pass `now` explicitly, before the season ends.

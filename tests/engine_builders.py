@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.market.model import Bar, Board, Instrument, Market
-from engine.orders import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from engine.trading.orders import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 D = Decimal
 DAY = date(2024, 3, 4)

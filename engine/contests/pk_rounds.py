@@ -3,10 +3,10 @@
 A round lasts ``PkSettings.round_bars`` ticks (L): round r covers ticks (r-1)L+1 … rL. When
 trading starts (the first tick) the teams are fixed, rated at the openskill prior and round 1 is
 paired; at tick rL, or at the contest's last day for a short final round, the round is judged
-and, unless the contest is over, the next one paired (``engine.pk.swiss_pairings``).
+and, unless the contest is over, the next one paired (``engine.contests.pk.swiss_pairings``).
 
 A team's return over a round is its members' returns over the round aggregated as the team
-score is (mean, median or top-N mean, ``engine.leaderboard.team_scores``); a member's return is
+score is (mean, median or top-N mean, ``engine.contests.ranking.team_scores``); a member's return is
 equity at the round's last close over equity at the close before it began, minus one (round 1
 starts from the starting cash). Returns are rounded to 12 places, then judged, so the stored
 value is exactly the judged one. With fewer than two teams no rounds are played.
@@ -30,10 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import NotFound, RuleViolation
-from engine.contests.spec import PkSettings, TeamSettings
-from engine.contests.store import PkMatchRow, PkRoundRow
-from engine.leaderboard import team_scores
-from engine.pk import (
+from engine.contests.pk import (
     Outcome,
     Pairing,
     PkResult,
@@ -45,12 +42,15 @@ from engine.pk import (
     swiss_pairings,
     update_ratings,
 )
-from engine.store import ContestRow, EntryAccount
+from engine.contests.ranking import team_scores
+from engine.contests.spec import PkSettings, TeamSettings
+from engine.contests.store import PkMatchRow, PkRoundRow
+from engine.trading.store import ContestRow, EntryAccount
 from ledger import engagement
 from ledger.earning import Award
 
 if TYPE_CHECKING:
-    from engine.services import TradingUnitOfWork
+    from engine.trading.services import TradingUnitOfWork
 
 RETURN_PLACES = Decimal("1e-12")
 

@@ -1,6 +1,6 @@
 """Operators' seasons and contests; members' entries and follows.
 
-The contest row is also the trading venue (``engine.services``): joining opens the member's
+The contest row is also the trading venue (``engine.trading.services``): joining opens the member's
 trading account, and the clock, orders and books stay where they are. Once trading starts the
 fields that change the game are locked; an ended season is read-only.
 """
@@ -40,9 +40,9 @@ from engine.contests.spec import (
 )
 from engine.contests.store import SeasonRow
 from engine.market.model import Market
-from engine.rules import rule_pack
-from engine.services import ClockReport, TradingUnitOfWork, advance_clock
-from engine.store import ContestRow
+from engine.trading.rules import rule_pack
+from engine.trading.services import ClockReport, TradingUnitOfWork, advance_clock
+from engine.trading.store import ContestRow
 from ledger.engagement import summary_in
 
 

@@ -32,13 +32,13 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, DomainError
-from engine.contests import leaderboards, pk_rounds
+from engine.contests import leaderboard, pk_rounds
+from engine.contests.ranking import RankRange, Standings, prize_recipients
 from engine.contests.services import _contest_row
 from engine.contests.spec import PkSettings, PrizeLine, prize_table_from_json
 from engine.contests.store import PrizeRow
-from engine.leaderboard import RankRange, Standings, prize_recipients
-from engine.services import TradingUnitOfWork
-from engine.store import ContestRow
+from engine.trading.services import TradingUnitOfWork
+from engine.trading.store import ContestRow
 from ledger import engagement
 from ledger.earning import Award
 from ledger.model import POINTS, XP, Asset, item_asset
@@ -215,7 +215,7 @@ def final_standings(uow: TradingUnitOfWork, contest: ContestRow) -> Standings:
     Raises ``Conflict`` (rule ``standings-missing``) when the contest has entries but its last
     tick left no leaderboard: prizes are never paid from stale standings.
     """
-    found = leaderboards.current(uow, contest.id)
+    found = leaderboard.current(uow, contest.id)
     if found is not None:
         return found
     if uow.contests.entry_count(contest.id) == 0:

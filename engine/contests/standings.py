@@ -1,20 +1,20 @@
 """Leaderboards: every clock tick ranks all entries of a contest and stores a snapshot.
 
 ``record_tick`` runs inside the clock's open transaction, right after the day's equity marks.
-Everything is numpy over the entry axis: the contest's running state (``standings_book.Book``:
+Everything is numpy over the entry axis: the contest's running state (``metric_state.MetricState``:
 ``RunningStats``, fill counts, benchmark bases, the previous metric) takes the day's equity in
-one update, the metric and qualification are vectors, ``engine.leaderboard.rank`` orders them,
+one update, the metric and qualification are vectors, ``engine.contests.ranking.rank`` orders them,
 and the snapshot goes in with one bulk insert. A tick costs O(entries + the day's fills); the
-equity curves are re-read only when the stored state is missing or stale (``rebuild_book``).
+equity curves are re-read only when the stored state is missing or stale (``rebuild_metric_state``).
 
 **Metrics** (``MetricSpec``): ``total_return`` is (equity - starting cash) / starting cash;
 ``excess_return`` subtracts the benchmark's return over the same span, from the benchmark close
 at the last revealed day before the entry's first mark (the first day's close for entries there
 from the start: nobody can trade before it); ``sharpe`` is annualized over daily returns
 (NaN below two returns or with no spread, so unranked); ``composite`` is
-``engine.valuation.composite_score`` over the qualified entries (percentiles within the ranked
-field; unqualified entries have none). ``win_rate`` is winning closing fills / closing fills,
-a closing fill being one with realized P&L (as ``engine.services.account_summary`` counts).
+``engine.trading.valuation.composite_score`` over the qualified entries (percentiles within the
+ranked field; unqualified entries have none). ``win_rate`` is winning closing fills / closing fills,
+a closing fill being one with realized P&L (as ``engine.trading.services.account_summary`` counts).
 
 **Rounding.** Metrics are rounded to 12 decimals (the ``RATIO`` column) before ranking and
 clipped to ±``RATIO_LIMIT``, so the stored value read back is exactly the ranked float.
@@ -35,17 +35,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine import leaderboard
+from engine.contests import ranking
+from engine.contests.metric_state import (
+    COUNTS,
+    Game,
+    MetricState,
+    benchmark_close,
+    load_metric_state,
+)
+from engine.contests.ranking import UNRANKED, Standings, advance_reached_at, team_scores
 from engine.contests.spec import MetricKind, TeamSettings
-from engine.contests.standings_book import COUNTS, Book, Game, benchmark_close, load_book
-from engine.leaderboard import UNRANKED, Standings, advance_reached_at, team_scores
-from engine.orders import Fill
-from engine.stats import FloatArray
-from engine.store import ContestRow, EntryAccount
-from engine.valuation import BoolArray, IntArray, RunningStats, composite_score
+from engine.trading.orders import Fill
+from engine.trading.stats import FloatArray
+from engine.trading.store import ContestRow, EntryAccount
+from engine.trading.valuation import BoolArray, IntArray, RunningStats, composite_score
 
 if TYPE_CHECKING:
-    from engine.services import TradingUnitOfWork
+    from engine.trading.services import TradingUnitOfWork
 
 RATIO_PLACES = 12
 # Largest |metric| kept: its 10^-12 units stay below 2^53, exact in float64 (and in the column).
@@ -71,7 +77,7 @@ def record_tick(
         return
     tick = contest.clock_ticks
     game = Game.of(contest)
-    book = load_book(uow, contest, day, accounts, game=game)
+    book = load_metric_state(uow, contest, day, accounts, game=game)
     benchmark_now = benchmark_close(uow, game.benchmark, day)
     book.advance(
         tick,
@@ -82,7 +88,7 @@ def record_tick(
     measured = measure(book, game, benchmark_now)
     book.reached_at = advance_reached_at(book.metric, book.reached_at, measured.metric, tick=tick)
     book.metric = measured.metric
-    ranked = leaderboard.rank(
+    ranked = ranking.rank(
         book.member_ids,
         measured.metric,
         secondary=measured.secondary,
@@ -101,7 +107,7 @@ def record_tick(
 
 
 def _counts_on(
-    uow: TradingUnitOfWork, contest_id: int, day: date, book: Book
+    uow: TradingUnitOfWork, contest_id: int, day: date, book: MetricState
 ) -> dict[str, IntArray]:
     """Per entry of ``book``, the fills of ``day`` (the day's fills are booked by now)."""
     n = book.account_ids.size
@@ -118,7 +124,7 @@ def _counts_on(
     return today
 
 
-def counts_of(fills: Sequence[Fill], book: Book) -> dict[str, IntArray]:
+def counts_of(fills: Sequence[Fill], book: MetricState) -> dict[str, IntArray]:
     """``_counts_on`` from one day's fills in hand: per entry of ``book`` its fills, those
     that realized a profit or loss, those with a profit, and the day if it had any."""
     n = book.account_ids.size
@@ -150,7 +156,7 @@ class Measured:
     total_return: FloatArray
 
 
-def measure(book: Book, game: Game, benchmark_now: float) -> Measured:
+def measure(book: MetricState, game: Game, benchmark_now: float) -> Measured:
     """Primary and secondary metric, qualification and total return of every entry."""
     counts = book.counts
     q = game.qualification
@@ -230,7 +236,7 @@ def _snapshot_columns(
     contest_id: int,
     tick: int,
     day: date,
-    book: Book,
+    book: MetricState,
     measured: Measured,
     ranked: Standings,
     equity: Sequence[Decimal],
@@ -268,7 +274,7 @@ class TeamStandings:
 def _team_standings(
     uow: TradingUnitOfWork,
     contest_id: int,
-    book: Book,
+    book: MetricState,
     measured: Measured,
     settings: TeamSettings,
 ) -> TeamStandings:
@@ -283,7 +289,7 @@ def _team_standings(
     team = np.concatenate((team.astype(np.int64), np.array(all_teams, dtype=np.int64)))
     scores = team_scores(metric, team, how=settings.score, n=settings.top_n)
     score = rounded(scores.score)
-    ranked = leaderboard.rank(scores.team_ids, score)
+    ranked = ranking.rank(scores.team_ids, score)
     position = ranked.positions_of(scores.team_ids)
     order = np.argsort(position)
     return TeamStandings(ranked, score[order], scores.counted[order])

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.clock import utc_now
 from core.db import Amount, Base, UtcDateTime, keyset_page
 from core.users.store import UserRow
-from engine.store import MONEY, AccountRow, ContestRow
+from engine.trading.store import MONEY, AccountRow, ContestRow
 
 # Ratios (returns, Sharpe, composite scores), rounded to 12 places before they are ranked so the
 # stored value is exactly the ranked one.

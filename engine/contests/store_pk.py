@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.db import keyset_page
 from core.users.store import UserRow
+from engine.contests.pk import Pairing, TeamRating
 from engine.contests.store import PkMatchRow, PkRoundRow, TeamMemberRow, TeamRatingRow, TeamRow
-from engine.pk import Pairing, TeamRating
-from engine.store import ContestRow, EquityRow
+from engine.trading.store import ContestRow, EquityRow
 
 # (member id, username, display name, joined at) of one team member.
 MemberRecord = tuple[int, str, str, datetime]

@@ -22,7 +22,7 @@ from engine.contests.store import (
     TeamRow,
     TeamSnapshotRow,
 )
-from engine.store import EquityRow, FillRow, bulk_insert
+from engine.trading.store import EquityRow, FillRow, bulk_insert
 
 SNAPSHOTS = cast(Table, LeaderboardSnapshotRow.__table__)
 TEAM_SNAPSHOTS = cast(Table, TeamSnapshotRow.__table__)

@@ -17,8 +17,8 @@ from core.clock import utc_now
 from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from engine.contests.spec import TeamSettings
 from engine.contests.store import TeamRow
-from engine.services import NotEntered, TradingUnitOfWork
-from engine.store import ContestRow
+from engine.trading.services import NotEntered, TradingUnitOfWork
+from engine.trading.store import ContestRow
 
 NAME_MAX = 64
 

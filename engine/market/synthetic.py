@@ -31,7 +31,7 @@ from engine.market.model import (
     Symbol,
     UnknownSymbol,
 )
-from engine.rules import CN_PRICE_LIMITS
+from engine.trading.rules import CN_PRICE_LIMITS
 
 PREFIX = "SIM-"
 

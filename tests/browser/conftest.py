@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from api.app import create_app
+from api.http.app import create_app
 from core.config import Settings
 from core.db import Database
 from tests.browser.world import World, build_world

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from api.security import issue_access_token
+from api.http.security import issue_access_token
 from core.config import Settings
 from core.db import Database
 from core.users import services as users
@@ -19,7 +19,7 @@ from core.users.model import Role
 from core.users.services import NewAccount, UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 
 PASSWORD = "correct horse battery"
 START = date(2024, 1, 1)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import jwt
 from fastapi.testclient import TestClient
 
-from api.security import ALGORITHM, ISSUER
+from api.http.security import ALGORITHM, ISSUER
 from core.clock import utc_now
 from core.users.model import Role, User
 from tests.conftest import PASSWORD, TEST_SECRET

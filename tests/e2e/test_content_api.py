@@ -270,7 +270,7 @@ def test_a_chain_failure_is_503_and_content_stays_pending(
 def test_a_full_batch_is_anchored_automatically(
     db_url: str, database: Database, make_user: Callable[..., User]
 ) -> None:
-    from api.app import create_app
+    from api.http.app import create_app
 
     app = create_app(make_settings(db_url, anchor_batch_size=2), database=database)
     fake = FakeRegistry()
@@ -314,7 +314,7 @@ def test_the_background_loop_anchors_content_that_waited_long_enough(
 ) -> None:
     import time
 
-    from api.app import create_app
+    from api.http.app import create_app
 
     app = create_app(make_settings(db_url, anchor_max_wait_seconds=1), database=database)
     fake = FakeRegistry()

@@ -13,7 +13,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 
 START = date(2024, 1, 1)
 

@@ -34,17 +34,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.routes.points import operation_id
-from api.routes.trading import keyed_client_order_id
-from api.store import COMPLETED, PENDING, IdempotencyRow, IdempotencyStore, KeyRecord
+from api.http.routes.points import operation_id
+from api.http.routes.trading import keyed_client_order_id
+from api.http.store import COMPLETED, PENDING, IdempotencyRow, IdempotencyStore, KeyRecord
 from core.db import Database
 from core.users import services as users
 from core.users.model import Role, User
 from engine.contests.store import PrizeRow
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
-from engine.store import ContestRow
+from engine.trading.services import TradingUnitOfWork
+from engine.trading.store import ContestRow
 from ledger.model import points_account
 from ledger.store import CheckInRow, RedemptionRow, TransferRow
 from tests.conftest import PASSWORD, TEST_SECRET

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from core import migrations
 from core.db import Database
 from tests.conftest import make_settings

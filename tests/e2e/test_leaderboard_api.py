@@ -13,7 +13,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.contests.model import Contest
 from engine.contests.spec import TeamSettings
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 from tests import contest_builders as build
 
 Headers = dict[str, str]

@@ -4,7 +4,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from core.config import Settings
 from core.db import Database
 from tests.conftest import PASSWORD, make_settings

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from api.contest_schemas import ContestPatch, SeasonPatch
+from api.http.schemas.contests import ContestPatch, SeasonPatch
 from tests.api_world import Served, World, build_world, shared_world_fixture  # noqa: F401
 
 PROBLEM = "application/problem+json"

@@ -10,11 +10,11 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.users.model import Role, User
-from engine import services
 from engine.contests import services as contests
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.market.model import Market
-from engine.services import TradingUnitOfWork
+from engine.trading import services
+from engine.trading.services import TradingUnitOfWork
 from ledger.earning import Award
 from tests import contest_builders as build
 from tests.contest_builders import NOW

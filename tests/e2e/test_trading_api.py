@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.users.model import User
-from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.services import TradingUnitOfWork
+from engine.trading import services
+from engine.trading.services import TradingUnitOfWork
 
 START = date(2024, 1, 1)
 

@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import cli
+from api.cli.main import cli
 from core import migrations
 from core.db import Database
 from core.users import services

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.cli import cli
+from api.cli.main import cli
 from contracts import services
 from contracts.chain import Chain, in_process_chain
 from contracts.content import ContentStatus

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from typer.testing import CliRunner
 
-from api.cli import cli
+from api.cli.main import cli
 from core.clock import utc_now
 from core.db import Database
 from core.users.model import Role, User
 from engine.contests import services as contests
+from engine.contests.ranking import RankRange
 from engine.contests.spec import PrizeLine
-from engine.leaderboard import RankRange
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 from tests import contest_builders as build
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from api.cli import cli
+from api.cli.main import cli
 from core.db import Database
 from ledger import services
 from ledger.model import ISSUANCE, POINTS, REDEEMED, TransferRequest, points_account
@@ -79,7 +79,7 @@ def test_expire_releases_lapsed_holds_and_old_points(db_url: str) -> None:
 
     from typer.testing import CliRunner
 
-    from api.cli import cli
+    from api.cli.main import cli
     from core.db import Database
     from ledger import engagement
     from ledger import services as ledger_services

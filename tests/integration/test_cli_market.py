@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api import cli_market
-from api.cli import cli
+from api.cli import market as cli_market
+from api.cli.main import cli
 from core.db import Database
 from engine.market.model import Board, Market, PriceSource
 from engine.market.services import MarketUnitOfWork

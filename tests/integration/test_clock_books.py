@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from core.db import Database
 from core.users.model import User
-from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.orders import Side
-from engine.services import TradingUnitOfWork
+from engine.trading import services
+from engine.trading.orders import Side
+from engine.trading.services import TradingUnitOfWork
 from tests.engine_builders import request
 
 START = date(2024, 1, 1)

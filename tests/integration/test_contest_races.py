@@ -11,7 +11,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.contests import services as contests
 from engine.contests.services import EntryRefused
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 from tests import contest_builders as build
 from tests.concurrency import race
 from tests.contest_builders import NOW

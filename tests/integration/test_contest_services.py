@@ -11,12 +11,12 @@ import pytest
 from core.db import Database
 from core.errors import NotFound, PermissionDenied, RuleViolation
 from core.users.model import Role, User
-from engine import services
 from engine.contests import services as contests
 from engine.contests.model import ContestState
 from engine.contests.services import EntryRefused, FieldLocked, SeasonEnded
 from engine.contests.spec import MetricKind, MetricSpec
-from engine.services import TradingUnitOfWork
+from engine.trading import services
+from engine.trading.services import TradingUnitOfWork
 from tests import contest_builders as build
 from tests.contest_builders import NOW
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import timedelta
 
-from api.store import COMPLETED, PENDING, IdempotencyStore, StoredRequest, StoredResponse
+from api.http.store import COMPLETED, PENDING, IdempotencyStore, StoredRequest, StoredResponse
 from core.clock import utc_now
 from core.db import Database
 from core.users.model import User

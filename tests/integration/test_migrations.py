@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from api.metadata import metadata
+from api.http.metadata import metadata
 from core import migrations
 from core.db import make_engine
 

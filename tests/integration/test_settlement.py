@@ -17,17 +17,17 @@ from core.errors import Conflict, NotFound
 from core.users import services as users
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from engine import services
 from engine.contests import pk_rounds, settlement, teams
 from engine.contests import services as contests
 from engine.contests.model import Contest, ContestState
+from engine.contests.pk import Standing
+from engine.contests.ranking import PercentBand, RankRange
 from engine.contests.settlement import NotFinished, pk_prize_rows, settle_contest
 from engine.contests.spec import PkSettings, PrizeLine, TeamSettings
 from engine.contests.store_prizes import PrizesRepository
-from engine.leaderboard import PercentBand, RankRange
-from engine.pk import Standing
-from engine.services import TradingUnitOfWork
-from engine.validation import OrderRefused
+from engine.trading import services
+from engine.trading.admission import OrderRefused
+from engine.trading.services import TradingUnitOfWork
 from ledger import engagement
 from ledger import services as ledger
 from ledger.model import ISSUANCE, TransferRequest, item_asset, stock_account

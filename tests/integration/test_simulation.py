@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import cli
+from api.cli.main import cli
 from core.db import Database
 from core.users.model import User
 from engine.contests import settlement
 from engine.contests.pk_rounds import pk_overview
 from engine.contests.services import list_contests
-from engine.services import TradingUnitOfWork
+from engine.trading.services import TradingUnitOfWork
 from simulation import SimulationConfig, SimulationResult, simulate
 from simulation.report import NO_CONTESTS, SECTIONS
 

@@ -15,15 +15,15 @@ from sqlalchemy import delete
 from core.db import Database
 from core.users.model import Role, User
 from core.users.store import UserRepository
-from engine import services, stats
-from engine.contests import leaderboards, standings, standings_book, teams
+from engine.contests import leaderboard, metric_state, standings, teams
 from engine.contests import services as contests
-from engine.contests.leaderboards import NotInTeam
+from engine.contests.leaderboard import NotInTeam
 from engine.contests.model import Contest, Season
 from engine.contests.spec import MetricKind, MetricSpec, Qualification, TeamSettings
 from engine.contests.store import MetricStateRow
-from engine.services import NotEntered, TradingUnitOfWork
-from engine.valuation import composite_score
+from engine.trading import services, stats
+from engine.trading.services import NotEntered, TradingUnitOfWork
+from engine.trading.valuation import composite_score
 from tests import contest_builders as build
 from tests.contest_builders import NOW
 from tests.engine_builders import request
@@ -81,8 +81,8 @@ def sell(uow: TradingUnitOfWork, contest: Contest, member: User, symbol: str, qt
 
 def board(
     uow: TradingUnitOfWork, contest: Contest, viewer: User
-) -> list[leaderboards.LeaderboardRow]:
-    return list(leaderboards.leaderboard(uow, contest.id, viewer.id, limit=200).rows)
+) -> list[leaderboard.LeaderboardRow]:
+    return list(leaderboard.leaderboard(uow, contest.id, viewer.id, limit=200).rows)
 
 
 def run_field(
@@ -196,7 +196,7 @@ def test_ranks_after_the_ticks_match_a_recomputation_from_the_equity_curves(
     assert len(set(tied.values())) == 1  # identical trading shares a rank
     assert [r.member_id for r in rows if r.rank == next(iter(tied.values()))] == sorted(tied)
     with uow.reading():
-        assert standings_book.check_book(uow, contest.id) == []
+        assert metric_state.check_metric_state(uow, contest.id) == []
 
 
 def test_the_late_joiner_is_measured_from_its_own_start(
@@ -208,7 +208,7 @@ def test_the_late_joiner_is_measured_from_its_own_start(
     assert late.first_day_index == 3  # first marked at tick 4
     mine = next(r for r in board(uow, contest, members[-1]) if r.member_id == members[-1].id)
     assert float(mine.total_return or 0) == pytest.approx(late.statistics.total_return, abs=1e-12)
-    history = leaderboards.history(uow, contest.id, members[-1].id)
+    history = leaderboard.history(uow, contest.id, members[-1].id)
     assert [p.tick for p in history] == [4, 5, 6, 7, 8]
 
 
@@ -274,7 +274,7 @@ def test_qualification_lists_unqualified_entries_unranked(
     # only those who bought, then sold on another day, closed a trade on two days
     assert ranked == {members[0].id, members[2].id, members[3].id}
     assert all(not r.qualified for r in rows[3:]) and all(r.qualified for r in rows[:3])
-    me = leaderboards.leaderboard(uow, contest.id, members[5].id).me
+    me = leaderboard.leaderboard(uow, contest.id, members[5].id).me
     assert me is not None and me.rank is None and me.percentile is None and me.position > 3
 
 
@@ -311,8 +311,8 @@ def test_tie_order_and_ranks_survive_a_restart_and_a_lost_state(
         (r.member_id, r.rank, r.metric) for r in board(uow, kept, members[0])
     ]
     with uow.reading():
-        assert standings_book.check_book(uow, lost.id) == []
-        assert standings_book.check_book(uow, kept.id) == []
+        assert metric_state.check_metric_state(uow, lost.id) == []
+        assert metric_state.check_metric_state(uow, kept.id) == []
 
 
 def test_reached_at_keeps_the_tick_a_metric_was_first_reached(
@@ -343,19 +343,19 @@ def test_pages_around_me_friends_and_percentile(
     services.advance_clock(uow, contest.id, bars=3)
     everyone = board(uow, contest, members[0])
 
-    first = leaderboards.leaderboard(uow, contest.id, members[0].id, limit=5)
+    first = leaderboard.leaderboard(uow, contest.id, members[0].id, limit=5)
     assert first.rows == tuple(everyone[:5]) and first.next_cursor == 5
-    second = leaderboards.leaderboard(uow, contest.id, members[0].id, limit=5, cursor=5)
-    third = leaderboards.leaderboard(uow, contest.id, members[0].id, limit=5, cursor=10)
+    second = leaderboard.leaderboard(uow, contest.id, members[0].id, limit=5, cursor=5)
+    third = leaderboard.leaderboard(uow, contest.id, members[0].id, limit=5, cursor=10)
     assert second.rows + third.rows == tuple(everyone[5:]) and third.next_cursor is None
 
     middle = everyone[6].member_id
-    around = leaderboards.leaderboard(uow, contest.id, middle, around=True, k=2)
+    around = leaderboard.leaderboard(uow, contest.id, middle, around=True, k=2)
     assert [r.position for r in around.rows] == [5, 6, 7, 8, 9]
     assert around.me is not None and around.me.position == 7
     top = everyone[0].member_id
     assert [
-        r.position for r in leaderboards.leaderboard(uow, contest.id, top, around=True, k=2).rows
+        r.position for r in leaderboard.leaderboard(uow, contest.id, top, around=True, k=2).rows
     ] == [1, 2, 3]
     rank = around.me.rank
     assert rank is not None
@@ -364,16 +364,16 @@ def test_pages_around_me_friends_and_percentile(
     viewer = members[0]
     for friend in (members[3], members[7]):
         contests.follow(uow, viewer.id, friend.id)
-    friends = leaderboards.leaderboard(uow, contest.id, viewer.id, scope="friends")
+    friends = leaderboard.leaderboard(uow, contest.id, viewer.id, scope="friends")
     wanted = {viewer.id, members[3].id, members[7].id}
     assert friends.rows == tuple(r for r in everyone if r.member_id in wanted)
-    paged = leaderboards.leaderboard(uow, contest.id, viewer.id, scope="friends", limit=2)
+    paged = leaderboard.leaderboard(uow, contest.id, viewer.id, scope="friends", limit=2)
     assert paged.rows == friends.rows[:2] and paged.next_cursor == friends.rows[1].position
-    rest = leaderboards.leaderboard(
+    rest = leaderboard.leaderboard(
         uow, contest.id, viewer.id, scope="friends", cursor=paged.next_cursor
     )
     assert rest.rows == friends.rows[2:]
-    near = leaderboards.leaderboard(uow, contest.id, viewer.id, scope="friends", around=True, k=0)
+    near = leaderboard.leaderboard(uow, contest.id, viewer.id, scope="friends", around=True, k=0)
     assert [r.member_id for r in near.rows] == [viewer.id]
 
 
@@ -382,11 +382,11 @@ def test_before_the_first_tick_the_board_is_empty(
 ) -> None:
     contest = build.contest(uow, season)
     member = entered(uow, contest, make_member, 1)[0]
-    empty = leaderboards.leaderboard(uow, contest.id, member.id)
+    empty = leaderboard.leaderboard(uow, contest.id, member.id)
     assert (empty.tick, empty.rows, empty.me, empty.next_cursor) == (0, (), None, None)
-    assert leaderboards.leaderboard(uow, contest.id, member.id, around=True).rows == ()
+    assert leaderboard.leaderboard(uow, contest.id, member.id, around=True).rows == ()
     with uow.reading():
-        assert leaderboards.current(uow, contest.id) is None
+        assert leaderboard.current(uow, contest.id) is None
 
 
 def test_around_me_needs_an_entry_and_the_team_scope_a_team(
@@ -397,9 +397,9 @@ def test_around_me_needs_an_entry_and_the_team_scope_a_team(
     services.advance_clock(uow, contest.id)
     outsider = make_member()
     with pytest.raises(NotEntered):
-        leaderboards.leaderboard(uow, contest.id, outsider.id, around=True)
+        leaderboard.leaderboard(uow, contest.id, outsider.id, around=True)
     with pytest.raises(NotInTeam) as caught:
-        leaderboards.leaderboard(uow, contest.id, member.id, scope="team")
+        leaderboard.leaderboard(uow, contest.id, member.id, scope="team")
     assert caught.value.extensions["rule"] == "not-in-team"
 
 
@@ -430,14 +430,14 @@ def test_the_team_board_aggregates_members_metrics(
         red.id: aggregate([metric[m.id] for m in members[:3]]),
         blue.id: aggregate([metric[m.id] for m in members[3:5]]),
     }
-    team_board = leaderboards.team_leaderboard(uow, contest.id)
+    team_board = leaderboard.team_leaderboard(uow, contest.id)
     assert {t.team_id: float(t.score or 0) for t in team_board.rows} == pytest.approx(expected)
     assert [t.rank for t in team_board.rows] == [1, 2]
     assert team_board.rows[0].score is not None and team_board.rows[1].score is not None
     assert team_board.rows[0].score >= team_board.rows[1].score
     assert {t.team_id: t.members_counted for t in team_board.rows} == {red.id: 3, blue.id: 2}
-    paged = leaderboards.team_leaderboard(uow, contest.id, limit=1)
+    paged = leaderboard.team_leaderboard(uow, contest.id, limit=1)
     assert paged.rows == team_board.rows[:1] and paged.next_cursor == 1
 
-    mine = leaderboards.leaderboard(uow, contest.id, members[4].id, scope="team")
+    mine = leaderboard.leaderboard(uow, contest.id, members[4].id, scope="team")
     assert {r.member_id for r in mine.rows} == {members[3].id, members[4].id}

@@ -18,16 +18,16 @@ from core.errors import NotFound, PermissionDenied, RuleViolation
 from core.users import services as users
 from core.users.model import Role, User
 from core.users.services import NewAccount, UsersUnitOfWork
-from engine import services
 from engine.contests import pk_rounds, teams
 from engine.contests import services as contests
 from engine.contests.model import Contest
+from engine.contests.pk import Outcome, new_rating
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.contests.teams import TeamRefused
 from engine.market.model import Market
-from engine.pk import Outcome, new_rating
-from engine.services import NotEntered, TradingUnitOfWork
-from engine.store import AccountRow
+from engine.trading import services
+from engine.trading.services import NotEntered, TradingUnitOfWork
+from engine.trading.store import AccountRow
 from ledger import engagement
 from ledger.earning import Award
 from tests import contest_builders as build

@@ -12,12 +12,12 @@ from core.db import Database
 from core.users import services as users
 from core.users.model import Role
 from core.users.services import UsersUnitOfWork
-from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.orders import OrderStatus
-from engine.services import TradingUnitOfWork
-from engine.validation import OrderRefused
+from engine.trading import services
+from engine.trading.admission import OrderRefused
+from engine.trading.orders import OrderStatus
+from engine.trading.services import TradingUnitOfWork
 from tests.concurrency import race
 from tests.engine_builders import request
 

@@ -12,12 +12,12 @@ import pytest
 from core.db import Database
 from core.errors import Conflict, NotFound
 from core.users.model import User
-from engine import services
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.orders import Order, OrderRequest, OrderStatus, Reason
-from engine.services import TradingUnitOfWork
-from engine.validation import OrderRefused
+from engine.trading import services
+from engine.trading.admission import OrderRefused
+from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
+from engine.trading.services import TradingUnitOfWork
 from ledger import engagement
 from ledger.model import POINTS, points_account
 from ledger.services import balance

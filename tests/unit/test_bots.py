@@ -14,7 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.bots import (
+from engine.market.model import Bar, Instrument, Market
+from engine.market.synthetic import SyntheticMarket, synthetic_universe, weekdays
+from engine.trading.orders import OrderRequest, OrderType, Reason, Side, TimeInForce
+from engine.trading.rules import RulePack, cn_a_share, us_equities
+from engine.trading.simulator import InMemoryVenue, venue_for
+from simulation.bots import (
     BotDriver,
     BuyAndHold,
     Holdings,
@@ -30,11 +35,6 @@ from engine.bots import (
     reserve_for,
     whole_lots,
 )
-from engine.market.model import Bar, Instrument, Market
-from engine.market.synthetic import SyntheticMarket, synthetic_universe, weekdays
-from engine.orders import OrderRequest, OrderType, Reason, Side, TimeInForce
-from engine.rules import RulePack, cn_a_share, us_equities
-from engine.simulator import Venue, venue_for
 
 D = Decimal
 START = date(2024, 1, 1)
@@ -65,7 +65,7 @@ def rules_for(market: Market) -> RulePack:
 
 def started_venue(
     market: Market, bots: dict[int, Strategy], bars: list[Bar] | None = None
-) -> Venue:
+) -> InMemoryVenue:
     instruments = universe(market)
     venue = venue_for(rules_for(market), instruments, bars or market_bars(instruments))
     for account_id in bots:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import RuleViolation
+from engine.contests.ranking import RankRange
 from engine.contests.spec import (
     BASE_METRICS,
     MetricKind,
@@ -20,7 +21,6 @@ from engine.contests.spec import (
     TeamSettings,
     prize_table_from_json,
 )
-from engine.leaderboard import RankRange
 from ledger.earning import Award
 
 counts = st.integers(min_value=0, max_value=10**6)

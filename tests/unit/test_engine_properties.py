@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from core.errors import RuleViolation
 from engine.market.model import Bar, Board, Instrument, Market
-from engine.orders import Fill, OrderRequest, OrderType, Side, TimeInForce
-from engine.portfolio import replay, same_books
-from engine.rules import RulePack, cn_a_share, us_equities
-from engine.simulator import Venue, venue_for
+from engine.trading.orders import Fill, OrderRequest, OrderType, Side, TimeInForce
+from engine.trading.portfolio import replay, same_books
+from engine.trading.rules import RulePack, cn_a_share, us_equities
+from engine.trading.simulator import InMemoryVenue, venue_for
 
 D = Decimal
 SYMBOLS = ("AAA", "BBB", "CCC")
@@ -57,7 +57,7 @@ def instruments(market: Market) -> list[Instrument]:
     return [Instrument(s, s, market, Board.MAIN, "X", lot) for s in SYMBOLS]
 
 
-def random_request(rng: random.Random, venue: Venue, rules: RulePack) -> OrderRequest:
+def random_request(rng: random.Random, venue: InMemoryVenue, rules: RulePack) -> OrderRequest:
     symbol = rng.choice(SYMBOLS)
     last = venue.last_closes()[symbol]
     kind = rng.choice(list(OrderType))
@@ -78,7 +78,7 @@ def random_request(rng: random.Random, venue: Venue, rules: RulePack) -> OrderRe
     )
 
 
-def run(rules: RulePack, bars: list[Bar], seed: int, *, days: int) -> Venue:
+def run(rules: RulePack, bars: list[Bar], seed: int, *, days: int) -> InMemoryVenue:
     """Drive a venue: random orders from each account every day, decided on revealed data only."""
     venue = venue_for(rules, instruments(rules.market), bars)
     for account in ACCOUNTS:
@@ -99,7 +99,7 @@ def run(rules: RulePack, bars: list[Bar], seed: int, *, days: int) -> Venue:
     return venue
 
 
-def check_books(venue: Venue) -> None:
+def check_books(venue: InMemoryVenue) -> None:
     prices = venue.last_closes()
     for order in venue.orders.values():  # storable: money in whole cents
         assert order.reserved_cash == order.reserved_cash.quantize(D("0.01"))

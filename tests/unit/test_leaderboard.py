@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from core.errors import RuleViolation
-from engine.leaderboard import (
+from engine.contests.ranking import (
     UNRANKED,
     Award,
     PercentBand,

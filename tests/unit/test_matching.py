@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from engine.matching import executable_qty, match
-from engine.orders import Reason
-from engine.rules import PriceBand, cn_a_share, us_equities
+from engine.trading.matching import executable_qty, match
+from engine.trading.orders import Reason
+from engine.trading.rules import PriceBand, cn_a_share, us_equities
 from tests.engine_builders import D, bar, order, request
 
 US = us_equities().with_overrides({"slippage_bps": 0})

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openskill.models import PlackettLuce
 
-from engine.pk import (
+from engine.contests.pk import (
     BYE_POINTS,
     Outcome,
     Pairing,

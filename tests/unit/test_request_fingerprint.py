@@ -3,7 +3,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.idempotency import describe_request, differences, valid_key
+from api.http.idempotency import describe_request, differences, valid_key
 
 PEPPER = b"p" * 32
 json_values = st.recursive(

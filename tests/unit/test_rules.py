@@ -7,8 +7,8 @@ import pytest
 
 from core.errors import RuleViolation
 from engine.market.model import Board, Market
-from engine.orders import Side
-from engine.rules import cn_a_share, rule_pack, us_equities
+from engine.trading.orders import Side
+from engine.trading.rules import cn_a_share, rule_pack, us_equities
 
 D = Decimal
 

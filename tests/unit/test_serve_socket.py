@@ -6,11 +6,13 @@ import socket
 
 import uvicorn
 
-from api.cli import listening_socket
+from api.cli.main import listening_socket
+
+APP = "api.http.app:app_from_environment"
 
 
 def test_the_shared_listening_socket_has_tcp_nodelay() -> None:
-    config = uvicorn.Config("api.app:app_from_environment", host="127.0.0.1", port=0, workers=2)
+    config = uvicorn.Config(APP, host="127.0.0.1", port=0, workers=2)
     plain = config.bind_socket()  # what uvicorn's own --workers path shares
     ours = listening_socket(config)
     try:
@@ -23,7 +25,7 @@ def test_the_shared_listening_socket_has_tcp_nodelay() -> None:
 
 
 def test_accepted_connections_inherit_tcp_nodelay() -> None:
-    config = uvicorn.Config("api.app:app_from_environment", host="127.0.0.1", port=0, workers=2)
+    config = uvicorn.Config(APP, host="127.0.0.1", port=0, workers=2)
     listener = listening_socket(config)
     listener.listen()
     try:

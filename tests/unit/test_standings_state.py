@@ -12,10 +12,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import stats
+from engine.contests.metric_state import Game, MetricState, empty_metric_state
 from engine.contests.spec import MetricKind, MetricSpec, Qualification
 from engine.contests.standings import RATIO_LIMIT, measure, ratio_decimals, rounded
-from engine.contests.standings_book import Book, Game, empty_book
+from engine.trading import stats
 
 
 def account(account_id: int, member_id: int, cash: str = "1000") -> Any:
@@ -47,13 +47,13 @@ def test_the_state_round_trips_and_aligns_with_late_joiners(
     """Entries are marked tick by tick; ``late`` more join before the last tick. The restored,
     re-aligned state carries every accumulator; a vanished account means a rebuild."""
     accounts = [account(10 + i, 100 + i) for i in range(3)]
-    book = empty_book(0).aligned(accounts)
+    book = empty_metric_state(0).aligned(accounts)
     assert book is not None
     for tick, equity in enumerate(marks, start=1):
         book.stats.update(np.array(equity))
         book.tick = tick
     book.metric = rounded(book.stats.total_return)
-    restored = Book.from_bytes(book.to_bytes())
+    restored = MetricState.from_bytes(book.to_bytes())
     for name, values in book.stats.to_state().items():
         np.testing.assert_array_equal(restored.stats.to_state()[name], values)
     np.testing.assert_array_equal(restored.metric, book.metric)
@@ -73,7 +73,7 @@ def test_the_state_round_trips_and_aligns_with_late_joiners(
 
 def test_metrics_qualify_by_counts_and_measure_excess_from_each_base() -> None:
     accounts = [account(1, 11), account(2, 12), account(3, 13)]
-    book = empty_book(0).aligned(accounts)
+    book = empty_metric_state(0).aligned(accounts)
     assert book is not None
     curves = [[1000, 1010, 1030], [1000, 990, 1000], [1000, 1000, 1000]]
     for equity in zip(*curves, strict=True):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.stats import ZERO_SPREAD, Statistics, performance
+from engine.trading.stats import ZERO_SPREAD, Statistics, performance
 
 # 1e-9 relative; the absolute floor only matters for values that are 0 up to rounding (a
 # Sharpe ratio of 1e-17 computed two ways), where a relative comparison means nothing.

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine.market.model import Bar, Board, Market, UnknownSymbol, check_bars
 from engine.market.synthetic import SyntheticMarket, synthetic_universe
-from engine.rules import cn_a_share
+from engine.trading.rules import cn_a_share
 
 START = date(2024, 1, 1)
 CENT = Decimal("0.01")

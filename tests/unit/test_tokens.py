@@ -3,7 +3,13 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from api.security import ALGORITHM, ISSUER, bearer_token, issue_access_token, user_id_from_token
+from api.http.security import (
+    ALGORITHM,
+    ISSUER,
+    bearer_token,
+    issue_access_token,
+    user_id_from_token,
+)
 from core.clock import utc_now
 from core.config import Settings
 

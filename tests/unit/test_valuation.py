@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.stats import performance
-from engine.valuation import (
+from engine.trading.stats import performance
+from engine.trading.valuation import (
     RunningStats,
     composite_score,
     mark_to_market,
@@ -21,7 +21,7 @@ from engine.valuation import (
 )
 
 REL, ABS = 1e-9, 1e-12
-# RunningStats vector -> the matching engine.stats.Statistics field
+# RunningStats vector -> the matching engine.trading.stats.Statistics field
 VECTORS = {
     "total_return": "total_return",
     "cagr": "cagr",
@@ -147,7 +147,7 @@ def equity_paths(draw: st.DrawFn, max_ticks: int = 40) -> np.ndarray:
 
 
 def assert_matches_performance(stats: RunningStats, curves: list[np.ndarray]) -> None:
-    """Every vector entry equals engine.stats.performance of that portfolio's curve."""
+    """Every vector entry equals engine.trading.stats.performance of that portfolio's curve."""
     assert len(stats) == len(curves)
     expected = [performance(curve, risk_free=stats.risk_free) for curve in curves]
     for vector, field in VECTORS.items():

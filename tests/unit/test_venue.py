@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from engine.market.model import Bar, Board, Instrument
-from engine.orders import OrderStatus, Reason
-from engine.rules import RulePack, cn_a_share, us_equities
-from engine.simulator import Venue, venue_for
-from engine.validation import OrderRefused
+from engine.trading.admission import OrderRefused
+from engine.trading.orders import OrderStatus, Reason
+from engine.trading.rules import RulePack, cn_a_share, us_equities
+from engine.trading.simulator import InMemoryVenue, venue_for
 from tests.engine_builders import cn_stock, request, us_stock
 
 D = Decimal
@@ -32,7 +32,9 @@ def flat_bars(
     return bars
 
 
-def venue(rules: RulePack, instrument: Instrument, bars: list[Bar], cash: str = "100000") -> Venue:
+def venue(
+    rules: RulePack, instrument: Instrument, bars: list[Bar], cash: str = "100000"
+) -> InMemoryVenue:
     v = venue_for(rules.with_overrides({"slippage_bps": 0}), [instrument], bars)
     v.open_account(1, D(cash))
     v.start()
@@ -45,11 +47,11 @@ def cn_venue(
     board: Board = Board.MAIN,
     start: date = date(2024, 3, 4),
     cash: str = "100000",
-) -> Venue:
+) -> InMemoryVenue:
     return venue(cn_a_share(), cn_stock(board=board), flat_bars("AAA", start, closes), cash)
 
 
-def refused(v: Venue, **kwargs: object) -> Reason:
+def refused(v: InMemoryVenue, **kwargs: object) -> Reason:
     with pytest.raises(OrderRefused) as caught:
         v.submit(1, request(**kwargs))  # type: ignore[arg-type]
     return caught.value.reason

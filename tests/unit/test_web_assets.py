@@ -61,7 +61,7 @@ def test_every_value_the_api_sends_has_a_name() -> None:
     """Pages name enum values by key (`state.${contest.state}`): a new value needs its text."""
     from engine.contests.model import ContestState
     from engine.market.model import Market
-    from engine.orders import OrderStatus, OrderType, Reason, Side, TimeInForce
+    from engine.trading.orders import OrderStatus, OrderType, Reason, Side, TimeInForce
     from ledger.catalog import RedemptionStatus
 
     families = {

@@ -1,0 +1,1 @@
+"""The ``paperleague`` command line."""

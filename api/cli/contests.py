@@ -1,0 +1,90 @@
+"""``paperleague contest``: the contest clock by hand or on a schedule (cron)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from core import migrations
+from core.errors import DomainError
+from engine.contests import services, settlement
+from engine.trading.services import ClockReport, TradingUnitOfWork
+
+contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
+
+Bars = Annotated[int, typer.Option("--bars", min=1, max=1000, help="Trading days to reveal.")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False),
+]
+
+
+@contextmanager
+def _trading(database_url: str | None) -> Iterator[TradingUnitOfWork]:
+    from api.cli.main import _database, _settings
+
+    database = _database(_settings(database_url))
+    try:
+        current, head = migrations.current_revision(database.engine), migrations.head_revision()
+        if current != head:
+            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
+            raise typer.Exit(1)
+        yield TradingUnitOfWork(database.sessions)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+
+
+def _show(report: ClockReport) -> None:
+    shown = f"{report.days[0]}…{report.days[-1]}" if report.days else "no new bar"
+    typer.echo(
+        f"contest {report.contest_id}: {len(report.days)} bar(s) ({shown}), {report.fills} fills, "
+        f"clock at {report.clock_day}{' (finished)' if report.finished else ''}"
+    )
+
+
+@contest_cli.command("clock")
+def clock(
+    contest_id: Annotated[int, typer.Argument(help="The contest.")],
+    bars: Bars = 1,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Reveal the next trading days of one contest (what the operator's clock button does)."""
+    with _trading(database_url) as uow:
+        _show(services.advance_contest_clock(uow, contest_id, bars=bars))
+
+
+@contest_cli.command("tick")
+def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
+    """Advance every due contest (running, or registration closed): run it from cron."""
+    with _trading(database_url) as uow:
+        reports = services.tick_due_contests(uow, bars=bars)
+    for report in reports:
+        _show(report)
+    if not reports:
+        typer.echo("no contest is due")
+
+
+@contest_cli.command("settle")
+def settle(
+    contest_id: Annotated[int, typer.Argument(help="A finished contest.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Pay the contest's prizes into the ledger (safe to rerun: each prize is paid once)."""
+    with _trading(database_url) as uow:
+        report = settlement.settle_contest(uow, contest_id)
+    totals = ", ".join(f"{amount} {asset}" for asset, amount in sorted(report.totals.items()))
+    typer.echo(
+        f"contest {contest_id}: {report.prizes} prizes to {report.recipients} members "
+        f"({totals or 'nothing'}); paid now {report.paid_now}, already paid {report.already_paid}"
+    )
+    for refused in report.refused:
+        typer.echo(f"refused: {refused}", err=True)
+    if not report.settled:
+        typer.echo("not settled yet: rerun once the refusals are resolved", err=True)
+        raise typer.Exit(1)

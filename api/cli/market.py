@@ -1,0 +1,148 @@
+"""``paperleague market``: import bars from CSV, fetch them from Yahoo, install synthetic ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core import migrations
+from core.errors import DomainError
+from engine.market.model import Board, InvalidBars, Market, PriceSource, cn_board, instrument_for
+from engine.market.services import MarketUnitOfWork, ensure_bars, import_csv, install_synthetic
+
+market_cli = typer.Typer(help="Market data: instruments and daily bars.", no_args_is_help=True)
+
+# Exit status of a refused import (invalid file), as for other usage errors.
+EXIT_INVALID = 2
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False),
+]
+Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")]
+
+
+def make_source(*, auto_adjust: bool) -> PriceSource:
+    """The remote price source of ``market fetch`` (tests replace it with an offline one)."""
+    from engine.market.yfinance_source import YFinanceSource
+
+    return YFinanceSource(auto_adjust=auto_adjust)
+
+
+@contextmanager
+def _market(database_url: str | None) -> Iterator[MarketUnitOfWork]:
+    """The market data of an existing database; refuses (exit 1) a schema not at head."""
+    from api.cli.main import _database, _settings
+
+    database = _database(_settings(database_url))
+    try:
+        current, head = migrations.current_revision(database.engine), migrations.head_revision()
+        if current != head:
+            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
+            raise typer.Exit(1)
+        yield MarketUnitOfWork(database.sessions)
+    finally:
+        database.dispose()
+
+
+@market_cli.command("import")
+def market_import(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="CSV: date,open,high,low,close,volume"),
+    ],
+    symbol: Annotated[str, typer.Option(help="The symbol the bars belong to.")],
+    market: Annotated[
+        Market | None,
+        typer.Option(help="Default: CN for .SS/.SZ/.BJ symbols, else US.", show_default=False),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Instrument name.")] = None,
+    board: Annotated[
+        Board | None,
+        typer.Option(
+            help="Listing board (CN price limit). Default: from the code.", show_default=False
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import daily bars from a CSV file; all or nothing (exit 2 on an invalid row)."""
+    inferred = instrument_for(symbol, source="csv", name=name)
+    market = market or inferred.market
+    if board is None:
+        board = cn_board(symbol.split(".", 1)[0], name or "") if market is Market.CN else Board.MAIN
+    with _market(database_url) as uow:
+        try:
+            stored = import_csv(uow, file, symbol=symbol, market=market, name=name, board=board)
+        except InvalidBars as exc:
+            typer.echo(f"error: {exc.detail} (rule {exc.rule}); nothing stored", err=True)
+            raise typer.Exit(EXIT_INVALID) from exc
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}; nothing stored", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"stored {stored} new bars for {symbol} ({market.value}, {board.value})")
+
+
+@market_cli.command("fetch")
+def market_fetch(
+    symbols: Annotated[list[str], typer.Argument(help="Yahoo symbols, e.g. AAPL 600519.SS")],
+    start: Day,
+    end: Day,
+    auto_adjust: Annotated[
+        bool,
+        typer.Option(
+            "--auto-adjust/--no-auto-adjust",
+            help="Split/dividend-adjusted prices (stored as source yfinance-adjusted).",
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Fetch daily bars from Yahoo Finance into the cache; only days not fetched before.
+
+    Exit status 1 when any symbol failed (the others are stored)."""
+    if end < start:
+        raise typer.BadParameter("--end is before --start")
+    source = make_source(auto_adjust=auto_adjust)
+    with _market(database_url) as uow:
+        report = ensure_bars(uow, source, symbols, start.date(), end.date())
+    for result in report.results:
+        if result.error is not None:
+            typer.echo(f"{result.symbol}: error: {result.error.detail}")
+        elif result.requested is None:
+            typer.echo(f"{result.symbol}: cached, nothing to fetch")
+        else:
+            first, last = result.requested
+            typer.echo(f"{result.symbol}: {result.stored} new bars ({first} .. {last})")
+    failed = len(report.failures)
+    typer.echo(
+        f"{report.source}: {report.stored} bars stored, {failed} of {len(report.results)} failed"
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+@market_cli.command("synth")
+def market_synth(
+    market: Annotated[Market, typer.Option(help="CN or US.")],
+    count: Annotated[int, typer.Option(min=1, max=10_000, help="Number of instruments.")] = 50,
+    seed: Annotated[int, typer.Option(help="Same seed, same market.")] = 0,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
+    ] = datetime(2024, 1, 1),
+    days: Annotated[int, typer.Option(min=1, max=5_000, help="Trading days (weekdays).")] = 250,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Install a seeded synthetic market (SIM- symbols) with its daily bars."""
+    with _market(database_url) as uow:
+        instruments = install_synthetic(
+            uow, market, count=count, seed=seed, start=start.date(), days=days
+        )
+    first, last = instruments[0].symbol, instruments[-1].symbol
+    typer.echo(
+        f"installed {len(instruments)} {market.value} instruments ({first} .. {last}) "
+        f"with {len(instruments) * days} bars from {start.date()} (seed {seed})"
+    )

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): app, dependencies, middleware, routes and schemas."""

@@ -1,0 +1,104 @@
+"""The application factory: ``create_app(settings)`` wires database, middleware and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.http.chain_deps import auto_anchor
+from api.http.idempotency import IdempotencyMiddleware
+from api.http.input_guard import refuse_nul_characters
+from api.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
+from api.http.routes import (
+    admin_content,
+    admin_contests,
+    admin_engagement,
+    admin_ledger,
+    admin_users,
+    auth,
+    content,
+    contests,
+    health,
+    leaderboards,
+    points,
+    settlement,
+    teams,
+    trading,
+)
+from api.http.store import IdempotencyStore
+from api.http.web import mount_web
+from core import migrations
+from core.config import Settings, get_settings
+from core.db import Database
+
+API_PREFIX = "/v1"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """A configured PaperLeague app. Migrations are applied at start unless disabled."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    database = database or Database.connect(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(migrations.upgrade, database.engine)
+        anchoring = asyncio.create_task(auto_anchor(app))
+        yield
+        anchoring.cancel()
+        database.dispose()
+
+    app = FastAPI(
+        title="PaperLeague",
+        version="0.1.0",
+        summary="Contest-grade investment simulator: contests, teams, points, rewards, proofs.",
+        docs_url="/docs",
+        responses=COMMON_PROBLEMS,
+        dependencies=[Depends(refuse_nul_characters)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_problem_handlers(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(auth.router)
+    v1.include_router(admin_users.router)
+    v1.include_router(admin_ledger.router)
+    v1.include_router(points.router)
+    v1.include_router(admin_engagement.router)
+    v1.include_router(content.router)
+    v1.include_router(admin_content.router)
+    v1.include_router(trading.router)
+    v1.include_router(trading.market_router)
+    v1.include_router(teams.router)
+    v1.include_router(contests.router)
+    v1.include_router(leaderboards.router)
+    v1.include_router(leaderboards.follows_router)
+    v1.include_router(admin_contests.router)
+    v1.include_router(settlement.router)
+    app.include_router(health.router)
+    app.include_router(v1)
+    mount_web(app)  # the web UI: / and /web/…
+
+    # Last added runs first: request id, then the size limit, then idempotency.
+    app.add_middleware(
+        IdempotencyMiddleware, store=IdempotencyStore(database.sessions), settings=settings
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory``: settings from ``PAPERLEAGUE_*`` variables."""
+    return create_app(get_settings())

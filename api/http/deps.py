@@ -1,0 +1,116 @@
+"""FastAPI dependencies as ``Annotated`` aliases: settings, database, units of work, users."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.http.security import user_id_from_token
+from core.config import Settings
+from core.db import Database
+from core.errors import PermissionDenied, Unauthenticated
+from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from core.users.model import Role, User
+from core.users.services import UsersUnitOfWork
+from core.users.store import UserRepository
+from engine.trading.services import TradingUnitOfWork
+from ledger.services import LedgerUnitOfWork
+
+
+# Dependencies that neither block nor touch the database are ``async def``: FastAPI runs a plain
+# ``def`` dependency in the thread pool, a hop that costs more than the dependency itself.
+async def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _database(request: Request) -> Database:
+    return request.app.state.database
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+
+
+async def _users_uow(database: DatabaseDep) -> UsersUnitOfWork:
+    return UsersUnitOfWork(database.sessions)
+
+
+UsersUow = Annotated[UsersUnitOfWork, Depends(_users_uow)]
+
+
+async def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
+    return LedgerUnitOfWork(database.sessions)
+
+
+LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
+
+
+async def _trading_uow(database: DatabaseDep) -> TradingUnitOfWork:
+    return TradingUnitOfWork(database.sessions)
+
+
+TradingUow = Annotated[TradingUnitOfWork, Depends(_trading_uow)]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+def _current_user(
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    settings: SettingsDep,
+    database: DatabaseDep,
+) -> User:
+    if token is None:
+        raise Unauthenticated("a bearer token is required")
+    user_id = user_id_from_token(token, settings)
+    if user_id is None:
+        raise Unauthenticated("the bearer token is invalid or expired")
+    with database.sessions() as session:
+        user = UserRepository(session).get(user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("the bearer token's user no longer exists or is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency that lets through users holding any of ``roles``, else 403."""
+
+    async def _check(user: CurrentUser) -> User:
+        if not user.has_any(*roles):
+            wanted = " or ".join(r.value for r in roles)
+            raise PermissionDenied(f"this action needs the {wanted} role")
+        return user
+
+    return _check
+
+
+OperatorUser = Annotated[User, Depends(require_roles(Role.OPERATOR))]
+AuthorUser = Annotated[User, Depends(require_roles(Role.AUTHOR))]
+
+
+# Ids are 32-bit on PostgreSQL; a larger one is a 422, not a database error.
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    cursor: str | None
+
+
+async def _page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, cursor=cursor)
+
+
+PageParams = Annotated[PageRequest, Depends(_page_request)]

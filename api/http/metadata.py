@@ -1,0 +1,16 @@
+"""The complete schema: importing this registers every mapped table on ``Base.metadata``.
+
+Alembic's env.py and the migration tests compare against it. Each package's store module
+that maps tables must be imported here.
+"""
+
+import api.http.store  # noqa: F401
+import contracts.store  # noqa: F401
+import core.users.store  # noqa: F401
+import engine.contests.store  # noqa: F401
+import engine.market.store  # noqa: F401
+import engine.trading.store  # noqa: F401
+import ledger.store  # noqa: F401
+from core.db import Base
+
+metadata = Base.metadata

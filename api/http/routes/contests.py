@@ -1,0 +1,95 @@
+"""Members browsing seasons and contests, and joining them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.problems import problem_doc
+from api.http.schemas.common import Page
+from api.http.schemas.contests import ContestOut, EntryOut, JoinIn, SeasonOut
+from core.pagination import decode_cursor, encode_cursor
+from core.users.model import Role
+from engine.contests import services
+from engine.contests.model import ContestState
+
+router = APIRouter(tags=["contests"], responses={401: problem_doc("Not authenticated")})
+
+
+def _next(following: int | None) -> str | None:
+    return None if following is None else encode_cursor(following)
+
+
+@router.get("/seasons", response_model=Page[SeasonOut])
+def list_seasons(_: CurrentUser, uow: TradingUow, page: PageParams) -> Page[SeasonOut]:
+    """Seasons, newest first; ended seasons stay listed (read-only)."""
+    seasons, following = services.list_seasons(
+        uow, after=decode_cursor(page.cursor), limit=page.limit
+    )
+    return Page(items=[SeasonOut.of(s) for s in seasons], next_cursor=_next(following))
+
+
+@router.get(
+    "/seasons/{season_id}", response_model=SeasonOut, responses={404: problem_doc("No season")}
+)
+def get_season(season_id: IdPath, _: CurrentUser, uow: TradingUow) -> SeasonOut:
+    """One season."""
+    return SeasonOut.of(services.get_season(uow, season_id))
+
+
+@router.get("/contests", response_model=Page[ContestOut])
+def list_contests(
+    user: CurrentUser,
+    uow: TradingUow,
+    page: PageParams,
+    season_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    state: Annotated[
+        list[ContestState] | None, Query(description="Only these states (repeat for several)")
+    ] = None,
+) -> Page[ContestOut]:
+    """Contests newest first, by season and state (upcoming, registration, waiting, running,
+    finished, settled)."""
+    contests, following = services.list_contests(
+        uow,
+        season_id=season_id,
+        states=state or (),
+        after=decode_cursor(page.cursor),
+        limit=page.limit,
+        operator=user.has_any(Role.OPERATOR),
+    )
+    return Page(items=[ContestOut.of(c) for c in contests], next_cursor=_next(following))
+
+
+@router.get(
+    "/contests/{contest_id}", response_model=ContestOut, responses={404: problem_doc("No contest")}
+)
+def get_contest(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> ContestOut:
+    """One contest with its rules, ranking, prizes, teams and PK settings."""
+    return ContestOut.of(
+        services.get_contest(uow, contest_id, operator=user.has_any(Role.OPERATOR))
+    )
+
+
+@router.post(
+    "/contests/{contest_id}/entries",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EntryOut,
+    responses={
+        403: problem_doc("Private contest without its invite code, or below the minimum level"),
+        404: problem_doc("No contest"),
+        409: problem_doc("Already joined, registration closed, or the contest is full"),
+    },
+)
+def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: TradingUow) -> EntryOut:
+    """Join the contest with the starting cash (one entry per member)."""
+    return EntryOut.of(
+        services.join_contest(uow, contest_id, user.id, invite_code=body.invite_code)
+    )
+
+
+@router.get("/me/contests", response_model=list[int])
+def my_contests(user: CurrentUser, uow: TradingUow) -> list[int]:
+    """Ids of the contests you have joined, newest first."""
+    return services.my_entries(uow, user.id)

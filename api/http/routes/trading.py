@@ -1,0 +1,163 @@
+"""Members trading in a contest: orders, account, positions, equity history; market data."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, status
+
+from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.problems import problem_doc
+from api.http.schemas.common import Day, Page
+from api.http.schemas.trading import (
+    AccountOut,
+    BarOut,
+    EquityPoint,
+    InstrumentOut,
+    OrderIn,
+    OrderOut,
+    PositionOut,
+)
+from core.pagination import decode_cursor, encode_cursor
+from engine.market.model import Market
+from engine.trading import services
+from engine.trading.orders import OrderStatus
+
+router = APIRouter(
+    tags=["trading"],
+    responses={401: problem_doc("Not authenticated"), 404: problem_doc("No entry in the contest")},
+)
+market_router = APIRouter(prefix="/market", tags=["market data"])
+StatusFilter = Annotated[
+    list[OrderStatus] | None,
+    Query(description="Only orders in these statuses (repeat the parameter for several)"),
+]
+Symbol = Annotated[str, Path(min_length=1, max_length=32)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)]
+
+
+def keyed_client_order_id(key: str) -> str:
+    """The client order id of an order sent without one but with an Idempotency-Key: a retry
+    after a crash between the order's commit and its stored response finds the first order."""
+    return "idem-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@router.post(
+    "/contests/{contest_id}/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    responses={
+        409: problem_doc("client_order_id reused with different fields"),
+        422: problem_doc("Order refused: `rule` is the reason code"),
+    },
+)
+def place_order(
+    contest_id: IdPath,
+    body: OrderIn,
+    user: CurrentUser,
+    uow: TradingUow,
+    key: IdempotencyKey = None,
+) -> OrderOut:
+    """Place an order; it fills no earlier than the next bar the contest clock reveals."""
+    request = body.to_request()
+    if request.client_order_id is None and key is not None:
+        request = replace(request, client_order_id=keyed_client_order_id(key))
+    return OrderOut.of(services.place_order(uow, contest_id, user.id, request))
+
+
+@router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
+def list_orders(
+    contest_id: IdPath,
+    user: CurrentUser,
+    uow: TradingUow,
+    page: PageParams,
+    status_filter: Annotated[StatusFilter, Query(alias="status")] = None,
+) -> Page[OrderOut]:
+    """Your orders in the contest, newest first."""
+    orders, following = services.list_orders(
+        uow,
+        contest_id,
+        user.id,
+        status=[s.value for s in status_filter] if status_filter else None,
+        after=decode_cursor(page.cursor),
+        limit=page.limit,
+    )
+    return Page(
+        items=[OrderOut.of(o) for o in orders],
+        next_cursor=None if following is None else encode_cursor(following),
+    )
+
+
+@router.get("/contests/{contest_id}/orders/{order_id}", response_model=OrderOut)
+def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow) -> OrderOut:
+    """One of your orders."""
+    return OrderOut.of(services.get_order(uow, contest_id, user.id, order_id))
+
+
+@router.delete(
+    "/contests/{contest_id}/orders/{order_id}",
+    response_model=OrderOut,
+    responses={409: problem_doc("The order is no longer open")},
+)
+def cancel_order(
+    contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow
+) -> OrderOut:
+    """Cancel an open order and release the buying power it held."""
+    return OrderOut.of(services.cancel_order(uow, contest_id, user.id, order_id))
+
+
+@router.get("/contests/{contest_id}/account", response_model=AccountOut)
+def account(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> AccountOut:
+    """Cash, equity, buying power and performance statistics at the clock's last close."""
+    return AccountOut.of(services.account_summary(uow, contest_id, user.id))
+
+
+@router.get("/contests/{contest_id}/positions", response_model=list[PositionOut])
+def positions(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[PositionOut]:
+    """Your positions, marked at the clock's last close."""
+    return [PositionOut.of(p) for p in services.positions(uow, contest_id, user.id)]
+
+
+@router.get("/contests/{contest_id}/portfolio/history", response_model=list[EquityPoint])
+def portfolio_history(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[EquityPoint]:
+    """Your daily equity curve: cash and equity at each revealed day's closes."""
+    return [
+        EquityPoint(day=day, cash=cash, equity=equity)
+        for day, cash, equity in services.portfolio_history(uow, contest_id, user.id)
+    ]
+
+
+@market_router.get("/instruments", response_model=Page[InstrumentOut])
+def instruments(
+    uow: TradingUow, page: PageParams, market: Market | None = None
+) -> Page[InstrumentOut]:
+    """Tradable instruments: symbol, name, market, board, currency, lot size."""
+    found, following = services.list_instruments(
+        uow, market=market, after=decode_cursor(page.cursor, kind=str), limit=page.limit
+    )
+    return Page(
+        items=[InstrumentOut.of(i) for i in found],
+        next_cursor=None if following is None else encode_cursor(following),
+    )
+
+
+@market_router.get(
+    "/{symbol}/bars",
+    response_model=list[BarOut],
+    responses={404: problem_doc("Unknown symbol")},
+)
+def bars(
+    symbol: Symbol,
+    uow: TradingUow,
+    start: Day = date(1990, 1, 1),
+    end: Day = date(2100, 1, 1),
+    contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> list[BarOut]:
+    """Daily bars up to the contest clock (no bar a running contest has not reached yet)."""
+    found = services.visible_bars(
+        uow, symbol.strip().upper(), start=start, end=end, contest_id=contest_id
+    )
+    return [BarOut.of(b) for b in found]

@@ -1,0 +1,139 @@
+"""HTTP shapes of the leaderboards and follows.
+
+Metrics and returns travel as decimal strings with up to 12 places (exactly what was ranked),
+equity as money strings; ``next_cursor`` is opaque (it stands for a position).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, PlainSerializer
+
+from api.http.schemas.trading import MoneyStr
+from core.pagination import encode_cursor
+from engine.contests.leaderboard import (
+    Followed,
+    HistoryPoint,
+    Leaderboard,
+    LeaderboardRow,
+    MyPlace,
+    TeamLeaderboard,
+    TeamPlace,
+)
+
+RatioStr = Annotated[
+    Decimal, PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str)
+]
+
+
+def _cursor(position: int | None) -> str | None:
+    return None if position is None else encode_cursor(position)
+
+
+class LeaderboardRowOut(BaseModel):
+    position: int
+    rank: int | None
+    member_id: int
+    display_name: str
+    metric: RatioStr | None
+    total_return: RatioStr | None
+    equity: MoneyStr
+    qualified: bool
+    trades: int
+
+    @classmethod
+    def of(cls, row: LeaderboardRow) -> LeaderboardRowOut:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class MyPlaceOut(BaseModel):
+    position: int
+    rank: int | None
+    percentile: float | None
+
+    @classmethod
+    def of(cls, place: MyPlace | None) -> MyPlaceOut | None:
+        if place is None:
+            return None
+        return cls(position=place.position, rank=place.rank, percentile=place.percentile)
+
+
+class LeaderboardOut(BaseModel):
+    """One page (or the around-me window) of a contest's leaderboard after tick ``tick``."""
+
+    contest_id: int
+    tick: int
+    day: date | None
+    entries: int
+    ranked: int
+    items: list[LeaderboardRowOut]
+    next_cursor: str | None
+    me: MyPlaceOut | None
+
+    @classmethod
+    def of(cls, board: Leaderboard) -> LeaderboardOut:
+        return cls(
+            contest_id=board.contest_id,
+            tick=board.tick,
+            day=board.day,
+            entries=board.entries,
+            ranked=board.ranked,
+            items=[LeaderboardRowOut.of(row) for row in board.rows],
+            next_cursor=_cursor(board.next_cursor),
+            me=MyPlaceOut.of(board.me),
+        )
+
+
+class TeamPlaceOut(BaseModel):
+    position: int
+    rank: int | None
+    team_id: int
+    name: str
+    score: RatioStr | None
+    members_counted: int
+
+    @classmethod
+    def of(cls, place: TeamPlace) -> TeamPlaceOut:
+        return cls(**{name: getattr(place, name) for name in cls.model_fields})
+
+
+class TeamLeaderboardOut(BaseModel):
+    contest_id: int
+    tick: int
+    day: date | None
+    items: list[TeamPlaceOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, board: TeamLeaderboard) -> TeamLeaderboardOut:
+        return cls(
+            contest_id=board.contest_id,
+            tick=board.tick,
+            day=board.day,
+            items=[TeamPlaceOut.of(row) for row in board.rows],
+            next_cursor=_cursor(board.next_cursor),
+        )
+
+
+class HistoryPointOut(BaseModel):
+    tick: int
+    day: date
+    position: int
+    rank: int | None
+    metric: RatioStr | None
+
+    @classmethod
+    def of(cls, point: HistoryPoint) -> HistoryPointOut:
+        return cls(**{name: getattr(point, name) for name in cls.model_fields})
+
+
+class FollowOut(BaseModel):
+    member_id: int
+    display_name: str
+
+    @classmethod
+    def of(cls, followed: Followed) -> FollowOut:
+        return cls(member_id=followed.member_id, display_name=followed.display_name)

@@ -1,0 +1,1 @@
+"""Trading: orders, rule packs, matching, portfolios, statistics and the trading services."""
