@@ -70,12 +70,15 @@ from core.config import Settings
 from core.db import Database
 from core.users.model import Role
 from core.users.services import NewAccount, UsersUnitOfWork, create_user, create_users
+from engine import clock
+from engine.contests import entries, seasons
 from engine.contests import services as contests
 from engine.contests.model import DataSource
 from engine.market.model import Market
 from engine.market.services import MarketUnitOfWork, install_synthetic
+from engine.trading.order_desk import place_orders
 from engine.trading.orders import OrderRequest, Side
-from engine.trading.services import TradingUnitOfWork, place_orders
+from engine.uow import EngineUnitOfWork
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "api.json"
 PASSWORD = "bench-password-1"  # noqa: S105 - throwaway accounts in a throwaway database
@@ -145,7 +148,7 @@ def seed(url: str, plan: Plan, *, today: date) -> Seeded:
             for n in range(1, plan.members + 1)
         ]
         members = create_users(users, accounts, password=PASSWORD)
-        uow = TradingUnitOfWork(database.sessions)
+        uow = EngineUnitOfWork(database.sessions)
         universe = install_synthetic(
             MarketUnitOfWork(database.sessions),
             Market.US,
@@ -157,9 +160,9 @@ def seed(url: str, plan: Plan, *, today: date) -> Seeded:
         symbols = tuple(i.symbol for i in universe)
         with uow.reading():
             days = uow.market.trading_days(list(symbols), MARKET_START, date(2100, 1, 1))
-        season = contests.create_season(
+        season = seasons.create_season(
             uow,
-            contests.SeasonDraft(
+            seasons.SeasonDraft(
                 name="Bench season",
                 timezone="America/New_York",
                 starts_on=today - timedelta(days=1),
@@ -183,8 +186,8 @@ def seed(url: str, plan: Plan, *, today: date) -> Seeded:
             ),
         )
         for member in members:
-            contests.join_contest(uow, contest.id, member.id)
-        contests.advance_contest_clock(uow, contest.id)
+            entries.join_contest(uow, contest.id, member.id)
+        clock.advance_contest_clock(uow, contest.id)
         rng = random.Random(7)
         first_orders = [
             (
@@ -196,7 +199,7 @@ def seed(url: str, plan: Plan, *, today: date) -> Seeded:
             for m in members
         ]
         place_orders(uow, contest.id, first_orders)
-        contests.advance_contest_clock(uow, contest.id, bars=plan.clock_bars - 1)
+        clock.advance_contest_clock(uow, contest.id, bars=plan.clock_bars - 1)
     finally:
         database.dispose()
     return Seeded(contest.id, symbols, tuple(m.id for m in members))

@@ -48,19 +48,15 @@ import numpy as np
 
 from core.errors import DomainError
 from core.pagination import MAX_LIMIT
+from engine.clock import ClockReport, advance_contest_clock
 from engine.contests import leaderboard, settlement
+from engine.contests.entries import join_contest
 from engine.contests.model import DataSource
 from engine.contests.pk import Outcome
 from engine.contests.pk_rounds import pk_overview
 from engine.contests.ranking import PercentBand, RankRange
-from engine.contests.services import (
-    ContestDraft,
-    SeasonDraft,
-    advance_contest_clock,
-    create_contest,
-    create_season,
-    join_contest,
-)
+from engine.contests.seasons import SeasonDraft, create_season
+from engine.contests.services import ContestDraft, create_contest
 from engine.contests.spec import (
     MetricKind,
     MetricSpec,
@@ -73,15 +69,12 @@ from engine.contests.spec import (
 from engine.contests.teams import create_team, join_team
 from engine.market.model import Market
 from engine.trading.admission import OrderRefused
+from engine.trading.order_desk import place_orders
 from engine.trading.orders import Fill, Order, OrderRequest
 from engine.trading.portfolio import Portfolio
-from engine.trading.services import (
-    ClockReport,
-    TradingUnitOfWork,
-    place_orders,
-    portfolio_history,
-    venue,
-)
+from engine.trading.services import venue
+from engine.trading.views import portfolio_history
+from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.earning import Award
 from ledger.model import POINTS, Transfer
@@ -270,7 +263,7 @@ class ContestPhase:
 
     def setup(self, sim: SimulationContext) -> None:
         with sim.timings("contests: setup"):
-            self.uow = TradingUnitOfWork(sim.database.sessions)
+            self.uow = EngineUnitOfWork(sim.database.sessions, caches=sim.engine_caches)
             self._plan_members(sim)
             moment = sim.calendar.at(sim.calendar.pre_season, SETUP_HOUR)
             engagement.create_item(
@@ -707,7 +700,7 @@ def _team_names(count: int, rng: np.random.Generator) -> list[str]:
     return picked + [f"Team {n}" for n in range(len(picked) + 1, count + 1)]
 
 
-def _transfers(uow: TradingUnitOfWork, ids: dict[str, int]) -> dict[str, Transfer]:
+def _transfers(uow: EngineUnitOfWork, ids: dict[str, int]) -> dict[str, Transfer]:
     """The ledger's transfers among ``ids`` (points only)."""
     if not ids:
         return {}
@@ -735,7 +728,7 @@ def _metric_text(metric: Decimal | None, market: Market) -> str:
 
 
 def _whole_board(
-    uow: TradingUnitOfWork, contest_id: int, viewer_id: int
+    uow: EngineUnitOfWork, contest_id: int, viewer_id: int
 ) -> list[leaderboard.LeaderboardRow]:
     rows: list[leaderboard.LeaderboardRow] = []
     cursor: int | None = 0

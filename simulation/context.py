@@ -19,6 +19,7 @@ from contracts.services import ContentUnitOfWork
 from core.db import Database
 from core.users.services import UsersUnitOfWork
 from engine.market.model import Instrument, Market
+from engine.uow import EngineCaches
 from ledger.services import LedgerUnitOfWork
 from simulation.calendar import SeasonCalendar, SeasonDay
 from simulation.model import SimulationConfig
@@ -90,6 +91,8 @@ class SimulationContext:
         self.users = UsersUnitOfWork(database.sessions)
         self.ledger = LedgerUnitOfWork(database.sessions)
         self.content = ContentUnitOfWork(database.sessions)
+        # What the engine keeps between transactions (the clock's books, committed standings).
+        self.engine_caches = EngineCaches()
         self.operator_id: int = 0
         self.members: list[Member] = []
         self.index_of: dict[int, int] = {}  # user id → member index

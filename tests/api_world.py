@@ -26,7 +26,7 @@ from core.users.model import Role
 from core.users.services import UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests.conftest import BACKENDS, PASSWORD, make_settings
 from tests.fake_chain import FakeRegistry
 
@@ -78,7 +78,7 @@ def build_world(app: FastAPI, client: TestClient) -> World:
     """Populate the app's database; ``client`` must be the app's started test client."""
     database: Database = app.state.database
     app.state.content_chain = StaticChain(FakeRegistry())
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     start = date(2024, 1, 1)
     instruments = install_synthetic(uow, Market.CN, count=3, seed=5, start=start, days=15)  # type: ignore[arg-type]
     symbols = [i.symbol for i in instruments]

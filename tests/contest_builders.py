@@ -8,12 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from core.users.model import User
+from engine.contests import seasons
 from engine.contests import services as contests
 from engine.contests.model import Contest, DataSource, Season
-from engine.contests.services import ContestDraft, SeasonDraft
+from engine.contests.seasons import SeasonDraft
+from engine.contests.services import ContestDraft
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 
 START = date(2024, 1, 1)
 # Season calendar dates vs. "now": tests pass `now` explicitly, before the season ends.
@@ -21,7 +23,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def season(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     *,
     market: Market = Market.CN,
@@ -46,15 +48,15 @@ def season(
         replay_start=trading_days[0],
         replay_end=trading_days[-1],
     )
-    return contests.create_season(uow, replace(draft, **changes), operator_id=operator.id, now=NOW)
+    return seasons.create_season(uow, replace(draft, **changes), operator_id=operator.id, now=NOW)
 
 
-def uow_trading_days(uow: TradingUnitOfWork, symbols: list[str]) -> list[date]:
+def uow_trading_days(uow: EngineUnitOfWork, symbols: list[str]) -> list[date]:
     with uow.reading():
         return uow.market.trading_days(symbols, START, date(2100, 1, 1))
 
 
-def contest(uow: TradingUnitOfWork, s: Season, **changes: Any) -> Contest:
+def contest(uow: EngineUnitOfWork, s: Season, **changes: Any) -> Contest:
     """A contest over the season's whole replay window, open for registration at NOW."""
     assert s.replay_start is not None and s.replay_end is not None
     draft = ContestDraft(

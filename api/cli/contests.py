@@ -10,8 +10,10 @@ import typer
 
 from core import migrations
 from core.errors import DomainError
-from engine.contests import services, settlement
-from engine.trading.services import ClockReport, TradingUnitOfWork
+from engine import clock as contest_clock
+from engine.clock import ClockReport
+from engine.contests import settlement
+from engine.uow import EngineUnitOfWork
 
 contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
 
@@ -23,7 +25,7 @@ DatabaseUrl = Annotated[
 
 
 @contextmanager
-def _trading(database_url: str | None) -> Iterator[TradingUnitOfWork]:
+def _trading(database_url: str | None) -> Iterator[EngineUnitOfWork]:
     from api.cli.main import _database, _settings
 
     database = _database(_settings(database_url))
@@ -32,7 +34,7 @@ def _trading(database_url: str | None) -> Iterator[TradingUnitOfWork]:
         if current != head:
             typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
             raise typer.Exit(1)
-        yield TradingUnitOfWork(database.sessions)
+        yield EngineUnitOfWork(database.sessions)
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
@@ -56,14 +58,14 @@ def clock(
 ) -> None:
     """Reveal the next trading days of one contest (what the operator's clock button does)."""
     with _trading(database_url) as uow:
-        _show(services.advance_contest_clock(uow, contest_id, bars=bars))
+        _show(contest_clock.advance_contest_clock(uow, contest_id, bars=bars))
 
 
 @contest_cli.command("tick")
 def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
     """Advance every due contest (running, or registration closed): run it from cron."""
     with _trading(database_url) as uow:
-        reports = services.tick_due_contests(uow, bars=bars)
+        reports = contest_clock.tick_due_contests(uow, bars=bars)
     for report in reports:
         _show(report)
     if not reports:

@@ -36,6 +36,7 @@ from api.http.web import mount_web
 from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
+from engine.uow import EngineCaches
 
 API_PREFIX = "/v1"
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.engine_caches = EngineCaches()
     install_problem_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)

@@ -17,7 +17,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.store import UserRepository
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
 
@@ -49,11 +49,12 @@ async def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
 LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
 
 
-async def _trading_uow(database: DatabaseDep) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWork:
+    # The app owns the process's engine caches (kept books, standings of committed ticks).
+    return EngineUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
 
 
-TradingUow = Annotated[TradingUnitOfWork, Depends(_trading_uow)]
+EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

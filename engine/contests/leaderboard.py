@@ -18,12 +18,12 @@ from typing import Literal
 
 from core.errors import NotFound, RuleViolation
 from core.pagination import MAX_LIMIT
-from engine.contests import services as contests
-from engine.contests import standings as ticks
+from engine.contests import entries
 from engine.contests.ranking import Placing, Standings
 from engine.contests.store_standings import Detail
-from engine.trading.services import NotEntered, TradingUnitOfWork
 from engine.trading.store import ContestRow
+from engine.trading.venue import NotEntered, require_contest
+from engine.uow import EngineUnitOfWork
 
 Scope = Literal["friends", "team"]
 MAX_AROUND = 50
@@ -97,19 +97,19 @@ class HistoryPoint:
 # --- inside an open transaction ---------------------------------------------------------------
 
 
-def current(uow: TradingUnitOfWork, contest_id: int) -> Standings | None:
+def current(uow: EngineUnitOfWork, contest_id: int) -> Standings | None:
     """The standings of the contest's last tick, ``None`` before the first tick or when that
     tick had no entries. Usable inside an open transaction (it opens none); it reads the cache
     but fills it only from read transactions, which see committed ticks only."""
-    contest = _contest_row(uow, contest_id)
+    contest = require_contest(uow, contest_id)
     return _standings(uow, contest, remember=False)
 
 
-def _standings(uow: TradingUnitOfWork, contest: ContestRow, *, remember: bool) -> Standings | None:
+def _standings(uow: EngineUnitOfWork, contest: ContestRow, *, remember: bool) -> Standings | None:
     if contest.clock_ticks == 0:
         return None
-    key = (uow.standings.source(), contest.id, contest.clock_ticks)
-    found = ticks.cached(key)
+    key = (uow.source(), contest.id, contest.clock_ticks)
+    found = uow.caches.standings.get(key)
     if found is not None:
         return found
     rows = uow.standings.placings(contest.id, contest.clock_ticks)
@@ -117,22 +117,15 @@ def _standings(uow: TradingUnitOfWork, contest: ContestRow, *, remember: bool) -
         return None
     found = Standings.from_rows(rows)
     if remember:
-        ticks.remember(key, found)
+        uow.caches.standings.put(key, found)
     return found
-
-
-def _contest_row(uow: TradingUnitOfWork, contest_id: int) -> ContestRow:
-    row = uow.trading.contest(contest_id)
-    if row is None:
-        raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
-    return row
 
 
 # --- read services ----------------------------------------------------------------------------
 
 
 def leaderboard(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest_id: int,
     viewer_id: int,
     *,
@@ -151,7 +144,7 @@ def leaderboard(
     """
     _check_paging(limit, cursor, k)
     with uow.reading():
-        contest = _contest_row(uow, contest_id)
+        contest = require_contest(uow, contest_id)
         board = _standings(uow, contest, remember=True) or Standings.from_rows([])
         if around and uow.trading.account(contest_id, viewer_id) is None:
             raise NotEntered("around=me needs your entry in this contest", contest_id=contest_id)
@@ -183,7 +176,7 @@ def _check_paging(limit: int, cursor: int | None, k: int) -> None:
 
 
 def _scope_members(
-    uow: TradingUnitOfWork, contest_id: int, viewer_id: int, scope: Scope | None
+    uow: EngineUnitOfWork, contest_id: int, viewer_id: int, scope: Scope | None
 ) -> list[int] | None:
     if scope is None:
         return None
@@ -252,12 +245,12 @@ def _my_place(board: Standings, viewer_id: int) -> MyPlace | None:
 
 
 def team_leaderboard(
-    uow: TradingUnitOfWork, contest_id: int, *, limit: int = 50, cursor: int | None = None
+    uow: EngineUnitOfWork, contest_id: int, *, limit: int = 50, cursor: int | None = None
 ) -> TeamLeaderboard:
     """A page of the contest's team board (the snapshot of its last tick)."""
     _check_paging(limit, cursor, 0)
     with uow.reading():
-        contest = _contest_row(uow, contest_id)
+        contest = require_contest(uow, contest_id)
         if contest.team_settings is None:
             raise NotFound(f"contest {contest_id} has no teams", contest_id=contest_id)
         tick, day = contest.clock_ticks, contest.clock_day
@@ -272,10 +265,10 @@ def team_leaderboard(
     )
 
 
-def history(uow: TradingUnitOfWork, contest_id: int, member_id: int) -> list[HistoryPoint]:
+def history(uow: EngineUnitOfWork, contest_id: int, member_id: int) -> list[HistoryPoint]:
     """The member's place after every tick, oldest first (empty when never on the board)."""
     with uow.reading():
-        _contest_row(uow, contest_id)
+        require_contest(uow, contest_id)
         return [HistoryPoint(*row) for row in uow.standings.history(contest_id, member_id)]
 
 
@@ -285,16 +278,16 @@ class Followed:
     display_name: str
 
 
-def follow(uow: TradingUnitOfWork, follower_id: int, followee_id: int) -> tuple[Followed, bool]:
-    """Follow a member (``engine.contests.services.follow``); the member and whether the
+def follow(uow: EngineUnitOfWork, follower_id: int, followee_id: int) -> tuple[Followed, bool]:
+    """Follow a member (``engine.contests.entries.follow``); the member and whether the
     follow is new."""
-    created = contests.follow(uow, follower_id, followee_id)
+    created = entries.follow(uow, follower_id, followee_id)
     with uow.reading():
         names = uow.standings.display_names([followee_id])
     return Followed(followee_id, names.get(followee_id, "")), created
 
 
-def following(uow: TradingUnitOfWork, member_id: int) -> list[Followed]:
+def following(uow: EngineUnitOfWork, member_id: int) -> list[Followed]:
     """The members ``member_id`` follows, by id."""
     with uow.reading():
         ids = uow.contests.followees(member_id)

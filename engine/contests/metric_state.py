@@ -28,7 +28,7 @@ from engine.trading.store import ContestRow, EntryAccount
 from engine.trading.valuation import IntArray, RunningStats
 
 if TYPE_CHECKING:
-    from engine.trading.services import TradingUnitOfWork
+    from engine.uow import EngineUnitOfWork
 
 COUNTS = ("trades", "round_trips", "wins", "active_days")
 
@@ -233,7 +233,7 @@ def empty_metric_state(tick: int = 0) -> MetricState:
 
 
 def load_metric_state(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest: ContestRow,
     day: date,
     accounts: Sequence[EntryAccount],
@@ -252,7 +252,7 @@ def load_metric_state(
 
 
 def rebuild_metric_state(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest: ContestRow,
     accounts: Sequence[EntryAccount],
     *,
@@ -302,7 +302,7 @@ def _update_some(stats: RunningStats, idx: IntArray, equity: FloatArray) -> None
 
 
 def _rebuild_benchmark(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     benchmark: str | None,
     book: MetricState,
     revealed: Sequence[date],
@@ -316,14 +316,14 @@ def _rebuild_benchmark(
     book.benchmark_last = float(closes[-1])
 
 
-def _revealed_days(uow: TradingUnitOfWork, contest: ContestRow, last: date) -> list[date]:
+def _revealed_days(uow: EngineUnitOfWork, contest: ContestRow, last: date) -> list[date]:
     """The days the clock revealed up to ``last``: tick k is the k-th of them."""
     if last < contest.trading_start:
         return []
     return uow.market.trading_days(contest.universe, contest.trading_start, last)
 
 
-def benchmark_close(uow: TradingUnitOfWork, symbol: str | None, day: date) -> float:
+def benchmark_close(uow: EngineUnitOfWork, symbol: str | None, day: date) -> float:
     """The benchmark's close on ``day`` or, if it did not trade, its last before (NaN: none)."""
     if symbol is None:
         return np.nan
@@ -332,7 +332,7 @@ def benchmark_close(uow: TradingUnitOfWork, symbol: str | None, day: date) -> fl
     return np.nan if close is None else float(close)
 
 
-def check_metric_state(uow: TradingUnitOfWork, contest_id: int) -> list[str]:
+def check_metric_state(uow: EngineUnitOfWork, contest_id: int) -> list[str]:
     """Differences between the stored state and one rebuilt from the stored facts (empty when
     they agree): the check that the incremental statistics equal their derivation. Call it in
     an open transaction."""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.errors import NotFound, RuleViolation
+from core.errors import RuleViolation
 from engine.contests.pk import (
     Outcome,
     Pairing,
@@ -46,11 +46,12 @@ from engine.contests.ranking import team_scores
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.contests.store import PkMatchRow, PkRoundRow
 from engine.trading.store import ContestRow, EntryAccount
+from engine.trading.venue import require_contest
 from ledger import engagement
 from ledger.earning import Award
 
 if TYPE_CHECKING:
-    from engine.trading.services import TradingUnitOfWork
+    from engine.uow import EngineUnitOfWork
 
 RETURN_PLACES = Decimal("1e-12")
 
@@ -58,7 +59,7 @@ RETURN_PLACES = Decimal("1e-12")
 # --- on the clock -----------------------------------------------------------------------------
 
 
-def on_tick(uow: TradingUnitOfWork, contest: ContestRow, day: date) -> None:
+def on_tick(uow: EngineUnitOfWork, contest: ContestRow, day: date) -> None:
     """Inside the clock's open transaction, after the tick's marks (``contest.clock_ticks``
     already counts this tick): start PK at the first tick, judge a round at its last."""
     teams = TeamSettings.from_json(contest.team_settings)
@@ -78,7 +79,7 @@ def on_tick(uow: TradingUnitOfWork, contest: ContestRow, day: date) -> None:
         _pair(uow, contest, current.round_no + 1, pk, start_tick=contest.clock_ticks, start_day=day)
 
 
-def _start(uow: TradingUnitOfWork, contest: ContestRow, pk: PkSettings) -> None:
+def _start(uow: EngineUnitOfWork, contest: ContestRow, pk: PkSettings) -> None:
     """Rate the (now fixed) teams at the prior and pair round 1 from the starting cash."""
     team_ids = [t.id for t in uow.contests.teams(contest.id)]
     if len(team_ids) < 2:
@@ -88,7 +89,7 @@ def _start(uow: TradingUnitOfWork, contest: ContestRow, pk: PkSettings) -> None:
 
 
 def _pair(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest: ContestRow,
     round_no: int,
     pk: PkSettings,
@@ -128,7 +129,7 @@ def _pair(
 
 
 def _judge(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest: ContestRow,
     current: PkRoundRow,
     day: date,
@@ -232,7 +233,7 @@ def _result(board: PkMatchRow) -> PkResult | None:
 
 
 def pay_round_awards(
-    uow: TradingUnitOfWork, contest_id: int, *, now: datetime | None = None
+    uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = None
 ) -> int:
     """Pay every member of each team that won or drew a flagged board its round award, then
     clear the boards' flags. A round's wins, and its draws, go to the ledger as one
@@ -348,13 +349,11 @@ class PkOverview:
     standings: tuple[PkStanding, ...]
 
 
-def pk_overview(uow: TradingUnitOfWork, contest_id: int) -> PkOverview:
+def pk_overview(uow: EngineUnitOfWork, contest_id: int) -> PkOverview:
     """Rounds (ticks, days, judged), their pairings and results, and the PK standings. Before
     trading starts the standings list the current teams at the prior rating."""
     with uow.reading():
-        contest = uow.trading.contest(contest_id)
-        if contest is None or contest.season_id is None:
-            raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+        contest = require_contest(uow, contest_id, seasonal=True)
         pk = PkSettings.from_json(contest.pk_settings)
         if pk is None:
             raise _no_pk(contest_id)
@@ -386,14 +385,14 @@ def pk_overview(uow: TradingUnitOfWork, contest_id: int) -> PkOverview:
     )
 
 
-def final_pk_standings(uow: TradingUnitOfWork, contest_id: int) -> list[Standing]:
+def final_pk_standings(uow: EngineUnitOfWork, contest_id: int) -> list[Standing]:
     """The PK table, best first (place = index + 1), read inside the caller's open transaction
     (settlement pays PK prizes by it). Empty when no PK was played."""
     return _standings_in(uow, contest_id, prior_if_unrated=False)
 
 
 def _standings_in(
-    uow: TradingUnitOfWork, contest_id: int, *, prior_if_unrated: bool
+    uow: EngineUnitOfWork, contest_id: int, *, prior_if_unrated: bool
 ) -> list[Standing]:
     ratings = uow.pk.ratings(contest_id)
     if not ratings and prior_if_unrated:

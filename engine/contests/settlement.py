@@ -34,11 +34,11 @@ from core.clock import utc_now
 from core.errors import Conflict, DomainError
 from engine.contests import leaderboard, pk_rounds
 from engine.contests.ranking import RankRange, Standings, prize_recipients
-from engine.contests.services import _contest_row
 from engine.contests.spec import PkSettings, PrizeLine, prize_table_from_json
 from engine.contests.store import PrizeRow
-from engine.trading.services import TradingUnitOfWork
 from engine.trading.store import ContestRow
+from engine.trading.venue import require_contest
+from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.earning import Award
 from ledger.model import POINTS, XP, Asset, item_asset
@@ -110,7 +110,7 @@ class PrizeList:
 
 
 def settle_contest(
-    uow: TradingUnitOfWork, contest_id: int, *, now: datetime | None = None
+    uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = None
 ) -> SettlementReport:
     """Freeze the prize list of a finished contest and pay what is unpaid (see the module).
 
@@ -150,11 +150,11 @@ def settle_contest(
     )
 
 
-def prize_list(uow: TradingUnitOfWork, contest_id: int, *, operator: bool = False) -> PrizeList:
+def prize_list(uow: EngineUnitOfWork, contest_id: int, *, operator: bool = False) -> PrizeList:
     """The contest's prizes and whether each is paid. Members see the list once the contest is
     settled (409 ``not-settled`` before); operators see it as soon as it is frozen."""
     with uow.reading():
-        row = _contest_row(uow, contest_id)
+        row = require_contest(uow, contest_id, seasonal=True)
         if row.settled_at is None and not operator:
             raise Conflict(
                 "the prize list is published when the contest is settled",
@@ -171,10 +171,11 @@ def prize_list(uow: TradingUnitOfWork, contest_id: int, *, operator: bool = Fals
 # --- step 1: freeze ---------------------------------------------------------------------------
 
 
-def _freeze(uow: TradingUnitOfWork, contest_id: int) -> list[Prize]:
+def _freeze(uow: EngineUnitOfWork, contest_id: int) -> list[Prize]:
     """The contest's prize list, computed and stored by the first run only."""
     with uow:
-        contest = _contest_row(uow, contest_id, lock=True)  # one freezer at a time
+        # One freezer at a time.
+        contest = require_contest(uow, contest_id, lock=True, seasonal=True)
         if contest.clock_day is None or contest.clock_day < contest.trading_end:
             raise NotFinished(
                 f"contest {contest_id} trades until {contest.trading_end.isoformat()}; "
@@ -189,7 +190,7 @@ def _freeze(uow: TradingUnitOfWork, contest_id: int) -> list[Prize]:
     return frozen
 
 
-def _contest_prizes(uow: TradingUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
+def _contest_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
     table = prize_table_from_json(contest.prizes, at="prizes")
     if not table:
         return []
@@ -209,7 +210,7 @@ def _contest_prizes(uow: TradingUnitOfWork, contest: ContestRow) -> list[PrizeRo
     ]
 
 
-def final_standings(uow: TradingUnitOfWork, contest: ContestRow) -> Standings:
+def final_standings(uow: EngineUnitOfWork, contest: ContestRow) -> Standings:
     """The standings after the contest's last tick, inside an open transaction.
 
     Raises ``Conflict`` (rule ``standings-missing``) when the contest has entries but its last
@@ -227,7 +228,7 @@ def final_standings(uow: TradingUnitOfWork, contest: ContestRow) -> Standings:
     )
 
 
-def _pk_prizes(uow: TradingUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
+def _pk_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
     settings = PkSettings.from_json(contest.pk_settings)
     if settings is None or not settings.prizes:
         return []
@@ -299,7 +300,7 @@ def _row(
 # --- step 2: pay ------------------------------------------------------------------------------
 
 
-def _pay(uow: TradingUnitOfWork, contest_id: int, prize: Prize, *, now: datetime) -> None:
+def _pay(uow: EngineUnitOfWork, contest_id: int, prize: Prize, *, now: datetime) -> None:
     """Post one prize (its own ledger transaction; a replay when it was posted before)."""
     engagement.award(
         uow,
@@ -325,10 +326,10 @@ def _refusal(prize: Prize, error: DomainError) -> RefusedPrize:
 # --- step 3: close ----------------------------------------------------------------------------
 
 
-def _close(uow: TradingUnitOfWork, contest_id: int, moment: datetime) -> datetime | None:
+def _close(uow: EngineUnitOfWork, contest_id: int, moment: datetime) -> datetime | None:
     """Stamp ``settled_at`` when every prize is paid; the stamp (new or earlier), else None."""
     with uow:
-        contest = _contest_row(uow, contest_id, lock=True)
+        contest = require_contest(uow, contest_id, lock=True, seasonal=True)
         if contest.settled_at is None and uow.prizes.unpaid_count(contest_id) == 0:
             contest.settled_at = moment
         settled_at = contest.settled_at

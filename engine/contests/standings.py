@@ -25,8 +25,6 @@ clipped to ±``RATIO_LIMIT``, so the stored value read back is exactly the ranke
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -51,7 +49,7 @@ from engine.trading.store import ContestRow, EntryAccount
 from engine.trading.valuation import BoolArray, IntArray, RunningStats, composite_score
 
 if TYPE_CHECKING:
-    from engine.trading.services import TradingUnitOfWork
+    from engine.uow import EngineUnitOfWork
 
 RATIO_PLACES = 12
 # Largest |metric| kept: its 10^-12 units stay below 2^53, exact in float64 (and in the column).
@@ -62,19 +60,20 @@ RATIO_LIMIT = (2**53 - 1) / 10**RATIO_PLACES
 
 
 def record_tick(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest: ContestRow,
     day: date,
     accounts: Sequence[EntryAccount],
     equity: Sequence[Decimal],
     *,
     fills: Sequence[Fill] | None = None,
-) -> None:
+) -> Standings | None:
     """Rank the contest after the tick ``contest.clock_ticks`` (already advanced) inside the
-    clock's open transaction and store the snapshot. ``equity`` is aligned with ``accounts``;
-    ``fills`` are the day's fills when the caller has them (else they are counted in SQL)."""
+    clock's open transaction, store the snapshot and return what was ranked (``None`` with no
+    accounts). ``equity`` is aligned with ``accounts``; ``fills`` are the day's fills when the
+    caller has them (else they are counted in SQL)."""
     if not accounts:
-        return
+        return None
     tick = contest.clock_ticks
     game = Game.of(contest)
     book = load_metric_state(uow, contest, day, accounts, game=game)
@@ -102,12 +101,11 @@ def record_tick(
         teams = _team_standings(uow, contest.id, book, measured, game.teams)
         uow.standings.add_team_snapshots(_team_columns(contest.id, tick, day, teams))
     uow.standings.save_metric_state(contest.id, tick, book.to_bytes())
-    source = uow.standings.source()
-    uow.standings.after_commit(lambda: remember((source, contest.id, tick), ranked))
+    return ranked
 
 
 def _counts_on(
-    uow: TradingUnitOfWork, contest_id: int, day: date, book: MetricState
+    uow: EngineUnitOfWork, contest_id: int, day: date, book: MetricState
 ) -> dict[str, IntArray]:
     """Per entry of ``book``, the fills of ``day`` (the day's fills are booked by now)."""
     n = book.account_ids.size
@@ -272,7 +270,7 @@ class TeamStandings:
 
 
 def _team_standings(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest_id: int,
     book: MetricState,
     measured: Measured,
@@ -310,35 +308,3 @@ def _team_columns(
         "score": ratio_decimals(teams.score),
         "members_counted": teams.counted.tolist(),
     }
-
-
-# --- a process-local cache of standings -------------------------------------------------------
-
-CacheKey = tuple[str, int, int]  # (database, contest id, tick)
-_CACHE_SIZE = 32
-_cache: OrderedDict[CacheKey, Standings] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def cached(key: CacheKey) -> Standings | None:
-    """The standings of a committed tick, if this process has them."""
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-        return found
-
-
-def remember(key: CacheKey, standings: Standings) -> None:
-    """Keep a committed tick's standings (a tick's snapshot never changes once committed)."""
-    with _cache_lock:
-        _cache[key] = standings
-        _cache.move_to_end(key)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-
-
-def forget_all() -> None:
-    """Empty the cache (what a restart does)."""
-    with _cache_lock:
-        _cache.clear()

@@ -7,12 +7,12 @@ ORM objects or per-row parameter dicts; reads return plain tuples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, case, distinct, event, func, select
+from sqlalchemy import Table, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core.users.store import UserRow
@@ -61,14 +61,6 @@ class TeamPlacing(NamedTuple):
 class StandingsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def source(self) -> str:
-        """The database this session talks to (for process-local caches)."""
-        return self.session.get_bind().engine.url.render_as_string(hide_password=True)
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once, after the current transaction commits (never on rollback)."""
-        event.listen(self.session, "after_commit", lambda _session: callback(), once=True)
 
     # --- the running statistics -----------------------------------------------------------
 

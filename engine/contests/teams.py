@@ -17,8 +17,9 @@ from core.clock import utc_now
 from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from engine.contests.spec import TeamSettings
 from engine.contests.store import TeamRow
-from engine.trading.services import NotEntered, TradingUnitOfWork
 from engine.trading.store import ContestRow
+from engine.trading.venue import NotEntered, require_contest
+from engine.uow import EngineUnitOfWork
 
 NAME_MAX = 64
 
@@ -54,7 +55,7 @@ class Team:
 
 
 def create_team(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest_id: int,
     member_id: int,
     name: str,
@@ -87,7 +88,7 @@ def create_team(
 
 
 def join_team(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     team_id: int,
     member_id: int,
     invite_code: str,
@@ -127,7 +128,7 @@ def join_team(
     return view
 
 
-def leave_team(uow: TradingUnitOfWork, team_id: int, member_id: int) -> Team | None:
+def leave_team(uow: EngineUnitOfWork, team_id: int, member_id: int) -> Team | None:
     """Leave the team; returns it as it is now, or None when the last member left (deleted)."""
     with uow:
         found = uow.contests.team(team_id)
@@ -155,7 +156,7 @@ def leave_team(uow: TradingUnitOfWork, team_id: int, member_id: int) -> Team | N
     return view
 
 
-def team(uow: TradingUnitOfWork, team_id: int, *, viewer_id: int | None = None) -> Team:
+def team(uow: EngineUnitOfWork, team_id: int, *, viewer_id: int | None = None) -> Team:
     """One team; its invite code only when ``viewer_id`` is a member."""
     with uow.reading():
         row = uow.contests.team(team_id)
@@ -166,7 +167,7 @@ def team(uow: TradingUnitOfWork, team_id: int, *, viewer_id: int | None = None) 
 
 
 def teams_of_contest(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     contest_id: int,
     *,
     viewer_id: int | None = None,
@@ -175,7 +176,7 @@ def teams_of_contest(
 ) -> tuple[list[Team], int | None]:
     """The contest's teams, oldest first, with the cursor of the next page."""
     with uow.reading():
-        contest = _contest(uow, contest_id)
+        contest = require_contest(uow, contest_id, seasonal=True)
         settings = _settings(contest)
         rows, following = uow.teams.teams_page(contest_id, after=after, limit=limit)
         members = uow.teams.members_of([r.id for r in rows])
@@ -197,14 +198,7 @@ def _checked_name(name: str) -> str:
     return cleaned
 
 
-def _contest(uow: TradingUnitOfWork, contest_id: int) -> ContestRow:
-    row = uow.trading.contest(contest_id)
-    if row is None or row.season_id is None:
-        raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
-    return row
-
-
-def _open_contest(uow: TradingUnitOfWork, contest_id: int) -> TeamSettings:
+def _open_contest(uow: EngineUnitOfWork, contest_id: int) -> TeamSettings:
     """The team settings of a contest whose teams may still change; the contest stays
     share-locked against the clock until the caller's transaction ends."""
     row = uow.teams.contest_shared(contest_id)
@@ -229,7 +223,7 @@ def _settings(contest: ContestRow) -> TeamSettings:
     return settings
 
 
-def _require_entry(uow: TradingUnitOfWork, contest_id: int, member_id: int) -> None:
+def _require_entry(uow: EngineUnitOfWork, contest_id: int, member_id: int) -> None:
     if uow.trading.account(contest_id, member_id) is None:
         raise NotEntered(
             f"join contest {contest_id} before joining a team",
@@ -239,7 +233,7 @@ def _require_entry(uow: TradingUnitOfWork, contest_id: int, member_id: int) -> N
         )
 
 
-def _refuse_if_in_team(uow: TradingUnitOfWork, contest_id: int, member_id: int) -> None:
+def _refuse_if_in_team(uow: EngineUnitOfWork, contest_id: int, member_id: int) -> None:
     if uow.contests.team_of(contest_id, member_id) is not None:
         raise _already_in_team()
 
@@ -255,7 +249,7 @@ def _name_taken(name: str) -> TeamRefused:
 
 
 def _view(
-    uow: TradingUnitOfWork, row: TeamRow, settings: TeamSettings, *, viewer_id: int | None
+    uow: EngineUnitOfWork, row: TeamRow, settings: TeamSettings, *, viewer_id: int | None
 ) -> Team:
     members = uow.teams.members_of([row.id])[row.id]
     return _team_of(row, members, settings, viewer_id=viewer_id)

@@ -276,6 +276,17 @@ class MarketRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def trading_days_before(self, symbols: Iterable[Symbol], day: date, count: int) -> list[date]:
+        """The last ``count`` days before ``day`` with a bar of any of ``symbols``, ascending."""
+        stmt = (
+            select(BARS.c.day)
+            .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day < day)
+            .distinct()
+            .order_by(BARS.c.day.desc())
+            .limit(count)
+        )
+        return sorted(self.session.scalars(stmt))
+
     def next_trading_day(self, symbols: Iterable[Symbol], after: date) -> date | None:
         """The first day after ``after`` with a bar for any of ``symbols``."""
         stmt = select(func.min(BARS.c.day)).where(

@@ -1,4 +1,5 @@
-"""One trading day for one account: match its open orders against the day's bars.
+"""One trading day: match open orders against the day's bars, for one account
+(``execute_day``) or for every account of a venue (``run_day``).
 
 Pure: it takes the portfolio, the open orders and the bars of the day the clock moves to, and
 returns the orders' new states and the fills, having booked the fills on the portfolio. The
@@ -73,6 +74,56 @@ def execute_day(
         state[order.id] = _after_fill(current, booked)
     final = [_end_of_day(order, market.day) for order in state.values()]
     return DayResult(orders=sorted(final, key=lambda o: o.id), fills=fills)
+
+
+# The pattern-day-trader window is five business days: the day itself and the four trading
+# days before it (FINRA Rule 4210(f)(8)(B)(ii); Alpaca "user protection").
+PDT_PRIOR_DAYS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class VenueDay:
+    """What one day did to a venue: the orders it changed, the fills in booking order, and the
+    portfolios that filled (booked in place), all in account order."""
+
+    changed: list[Order]
+    fills: list[Fill]
+    booked: list[Portfolio]
+
+
+def run_day(
+    accounts: Sequence[tuple[Portfolio, Sequence[Order]]],
+    market: TradingDay,
+    rules: RulePack,
+    *,
+    recent_fills: Mapping[int, Sequence[Fill]],
+    closing: bool = False,
+) -> VenueDay:
+    """Every account with open orders, in the given (account id) order, meets the day's bars.
+
+    The one day loop of the engine: the database clock and the in-memory venue both call it.
+    ``recent_fills`` holds each account's fills on the ``PDT_PRIOR_DAYS`` trading days before
+    ``market.day`` (read only under the pattern-day-trader rule); ``closing`` (the contest's
+    last day) cancels whatever is still open after the day.
+    """
+    changed: list[Order] = []
+    fills: list[Fill] = []
+    booked: list[Portfolio] = []
+    for portfolio, orders in accounts:
+        recent = recent_fills.get(portfolio.account_id, ()) if rules.pattern_day_trader else ()
+        result = execute_day(
+            portfolio, orders, market, rules, recent_day_trades=count_day_trades(recent)
+        )
+        before = {o.id: o for o in orders}
+        for order in result.orders:
+            if closing and order.status.is_open:
+                order = order.closed(OrderStatus.CANCELED, Reason.CONTEST_ENDED, market.day)
+            if order != before[order.id]:
+                changed.append(order)
+        fills += result.fills
+        if result.fills:
+            booked.append(portfolio)
+    return VenueDay(changed=changed, fills=fills, booked=booked)
 
 
 def _match(order: Order, market: TradingDay, rules: RulePack) -> Match:

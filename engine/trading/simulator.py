@@ -1,6 +1,6 @@
 """An in-memory venue: the engine's pure core driven by a clock over known bars.
 
-The database-backed services run the same steps (``admit``, ``execute_day``, vectorized
+The database-backed services run the same steps (``admit``, ``run_day``, vectorized
 marking) on state they load and store; this class keeps that state in memory for property
 tests, bots and benchmarks. It can only read bars up to its clock: ``advance`` reveals one more
 day, and ``submit`` prices everything from the last revealed close.
@@ -17,7 +17,7 @@ from decimal import Decimal
 from core.errors import NotFound, RuleViolation
 from engine.market.model import Bar, Instrument
 from engine.trading.admission import OrderContext, OrderRefused, admit
-from engine.trading.execution import TradingDay, count_day_trades, execute_day
+from engine.trading.execution import PDT_PRIOR_DAYS, TradingDay, run_day
 from engine.trading.orders import Fill, Order, OrderRequest, OrderStatus, Reason
 from engine.trading.portfolio import Portfolio, mark_portfolios
 from engine.trading.rules import RulePack
@@ -162,33 +162,30 @@ class InMemoryVenue:
             },
             lots={s: self.rules.lot_for(i.lot_size) for s, i in self.instruments.items()},
         )
-        fills: list[Fill] = []
-        for account_id in sorted(a for a, ids in self._open.items() if ids):
-            orders = self.open_orders(account_id)
-            result = execute_day(
-                self.portfolios[account_id],
-                orders,
-                market,
-                self.rules,
-                recent_day_trades=self._recent_day_trades(account_id),
-            )
-            for order in result.orders:
-                self._store(order)
-            fills.extend(result.fills)
+        traders = sorted(a for a, ids in self._open.items() if ids)
+        outcome = run_day(
+            [(self.portfolios[a], self.open_orders(a)) for a in traders],
+            market,
+            self.rules,
+            recent_fills=self._recent_fills() if self.rules.pattern_day_trader else {},
+        )
+        for order in outcome.changed:
+            self._store(order)
+        fills = outcome.fills
         self._last.update(bars)
         self._orders_today.clear()
         self.fills.extend(fills)
         self._mark()
         return fills
 
-    def _recent_day_trades(self, account_id: int) -> int:
-        if not self.rules.pattern_day_trader:
-            return 0
-        # Called after today is revealed: the window is the four trading days before it.
-        recent = set(self.tape.recent_days(4))
-        return count_day_trades(
-            [f for f in self.fills if f.account_id == account_id and f.day in recent]
-        )
+    def _recent_fills(self) -> dict[int, list[Fill]]:
+        """Each account's fills on the trading days of the PDT window before today."""
+        recent = set(self.tape.recent_days(PDT_PRIOR_DAYS))
+        by_account: dict[int, list[Fill]] = defaultdict(list)
+        for fill in self.fills:
+            if fill.day in recent:
+                by_account[fill.account_id].append(fill)
+        return by_account
 
     def _mark(self) -> None:
         ids = sorted(self.portfolios)

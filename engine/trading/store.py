@@ -74,6 +74,8 @@ class ContestRow(Base):
     clock_day: Mapped[date | None] = mapped_column(Date)
     # Bars revealed so far (1 after the first advance): the leaderboard's tick index.
     clock_ticks: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every write to its accounts' cash or positions (the key of process caches).
+    books_version: Mapped[int] = mapped_column(Integer, default=0)
     season_id: Mapped[int | None] = mapped_column(ForeignKey("seasons.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     registration_opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -474,6 +476,7 @@ class TradingRepository:
 
     def save_books(
         self,
+        contest_id: int,
         portfolios: Sequence[Portfolio],
         *,
         stored: Mapping[tuple[int, str], Position],
@@ -483,9 +486,14 @@ class TradingRepository:
         """Write these portfolios' cash and positions with one statement per kind of change:
         ``stored`` holds the position rows as read (those equal to it are left alone);
         ``first_fills`` are the accounts whose first fill came on ``first_fill_day`` (their
-        referral reward becomes due)."""
+        referral reward becomes due). Bumps the contest's ``books_version``: the one writer
+        of existing accounts' books, so process caches of them know they are stale."""
         if not portfolios:
             return
+        contest = self.session.get(ContestRow, contest_id)
+        if contest is None:
+            raise LookupError(f"no contest {contest_id}")
+        contest.books_version += 1
         connection = self.session.connection()
         connection.execute(
             ACCOUNTS.update()
@@ -772,13 +780,22 @@ class TradingRepository:
         stmt = select(FillRow).where(FillRow.account_id == account_id).order_by(FillRow.id)
         return [fill_of(row) for row in self.session.scalars(stmt)]
 
-    def fills_between(self, account_id: int, first: date, last: date) -> list[Fill]:
+    def fills_on_days(
+        self, account_ids: Iterable[int], days: Iterable[date]
+    ) -> dict[int, list[Fill]]:
+        """Each account's fills on ``days``, in booking order (accounts without any absent)."""
+        ids, on = list(account_ids), list(days)
+        found: dict[int, list[Fill]] = {}
+        if not ids or not on:
+            return found
         stmt = (
             select(FillRow)
-            .where(FillRow.account_id == account_id, FillRow.day >= first, FillRow.day <= last)
+            .where(FillRow.account_id.in_(ids), FillRow.day.in_(on))
             .order_by(FillRow.id)
         )
-        return [fill_of(row) for row in self.session.scalars(stmt)]
+        for row in self.session.scalars(stmt):
+            found.setdefault(row.account_id, []).append(fill_of(row))
+        return found
 
     def add_equity(
         self, contest_id: int, day: date, rows: Sequence[tuple[int, Decimal, Decimal]]

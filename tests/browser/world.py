@@ -19,7 +19,7 @@ from core.users.model import Role
 from core.users.services import NewAccount, UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 
 PASSWORD = "correct horse battery"
 START = date(2024, 1, 1)
@@ -71,7 +71,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 def build_world(url: str, database: Database, settings: Settings) -> World:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     cn, us = _synthetic(uow, Market.CN, seed=11), _synthetic(uow, Market.US, seed=12)
     # One password hash for everyone, tokens issued directly: Argon2 costs ~0.1 s a call.
     accounts = [NewAccount("operator", roles=frozenset({Role.OPERATOR}))]
@@ -126,7 +126,7 @@ def build_world(url: str, database: Database, settings: Settings) -> World:
     return World(url, http, operator, cn_contest, us_contest, private_contest, cn, rivals)
 
 
-def _synthetic(uow: TradingUnitOfWork, market: Market, *, seed: int) -> list[str]:
+def _synthetic(uow: EngineUnitOfWork, market: Market, *, seed: int) -> list[str]:
     found = install_synthetic(uow, market, count=5, seed=seed, start=START, days=BARS)  # type: ignore[arg-type]
     return [instrument.symbol for instrument in found]
 

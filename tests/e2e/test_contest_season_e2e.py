@@ -14,7 +14,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 
 Headers = dict[str, str]
 
@@ -30,7 +30,7 @@ def test_a_season_from_setup_to_settlement(
     make_user: Callable[..., User],
     login: Callable[[User], Headers],
 ) -> None:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     instruments = install_synthetic(
         uow, Market.CN, count=5, seed=11, start=date(2024, 1, 1), days=30
     )  # type: ignore[arg-type]

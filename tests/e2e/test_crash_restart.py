@@ -43,8 +43,8 @@ from core.users.model import Role, User
 from engine.contests.store import PrizeRow
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
 from engine.trading.store import ContestRow
+from engine.uow import EngineUnitOfWork
 from ledger.model import points_account
 from ledger.store import CheckInRow, RedemptionRow, TransferRow
 from tests.conftest import PASSWORD, TEST_SECRET
@@ -172,7 +172,7 @@ class World:
 
 def _install_symbols(database: Database) -> list[str]:
     instruments = install_synthetic(
-        TradingUnitOfWork(database.sessions),  # type: ignore[arg-type]
+        EngineUnitOfWork(database.sessions),  # type: ignore[arg-type]
         Market.CN,
         count=3,
         seed=11,

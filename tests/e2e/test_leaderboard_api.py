@@ -13,7 +13,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.contests.model import Contest
 from engine.contests.spec import TeamSettings
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
 
 Headers = dict[str, str]
@@ -21,7 +21,7 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def contest(database: Database, make_user: Callable[..., User]) -> Contest:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     today = date.today()
     season = build.season(
         uow,

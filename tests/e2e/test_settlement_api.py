@@ -14,14 +14,14 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 
 START = date(2024, 1, 1)
 
 
 @pytest.fixture
 def symbols(database: Database) -> list[str]:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     instruments = install_synthetic(uow, Market.CN, count=3, seed=11, start=START, days=15)  # type: ignore[arg-type]
     return [i.symbol for i in instruments]
 

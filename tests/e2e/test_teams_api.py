@@ -10,19 +10,19 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.users.model import Role, User
-from engine.contests import services as contests
+from engine import clock
+from engine.contests import entries
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.market.model import Market
-from engine.trading import services
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from ledger.earning import Award
 from tests import contest_builders as build
 from tests.contest_builders import NOW
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 def problem(response, status: int, rule: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def problem(response, status: int, rule: str | None = None) -> None:  # type: ig
 
 def test_members_form_teams_and_follow_pk_rounds_over_http(
     client: TestClient,
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     make_user: Callable[..., User],
     login: Callable[[User], dict[str, str]],
 ) -> None:
@@ -48,7 +48,7 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     )
     alice, bob, carol, dave, outsider = (make_user() for _ in range(5))
     for member in (alice, bob, carol, dave):
-        contests.join_contest(uow, contest.id, member.id, now=NOW)
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
     url = f"/v1/contests/{contest.id}"
     signed_in = {u.id: login(u) for u in (alice, bob, carol, dave, outsider)}
 
@@ -107,7 +107,7 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     before = client.get(f"{url}/pk", headers=as_(alice)).json()
     assert before["rounds"] == [] and [s["points"] for s in before["standings"]] == [0, 0]
 
-    services.advance_clock(uow, contest.id, bars=100)
+    clock.advance_clock(uow, contest.id, bars=100)
     problem(client.delete(f"{join}/me", headers=as_(bob)), 409, "teams-fixed")
     problem(
         client.post(f"{url}/teams", json={"name": "Late"}, headers=as_(dave)), 409, "teams-fixed"
@@ -131,7 +131,7 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
 
 def test_pk_and_teams_unhappy_paths(
     client: TestClient,
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     make_user: Callable[..., User],
     login: Callable[[User], dict[str, str]],
 ) -> None:
@@ -139,7 +139,7 @@ def test_pk_and_teams_unhappy_paths(
     season = build.season(uow, operator, days=5, count=2)
     plain = build.contest(uow, season)
     member = make_user()
-    contests.join_contest(uow, plain.id, member.id, now=NOW)
+    entries.join_contest(uow, plain.id, member.id, now=NOW)
     headers = login(member)
     problem(client.get(f"/v1/contests/{plain.id}/pk", headers=headers), 422, "no-pk")
     problem(

@@ -11,17 +11,18 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.users.model import User
+from engine import clock
 from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.trading import services
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 
 START = date(2024, 1, 1)
 
 
 @pytest.fixture
 def contest(database: Database) -> tuple[int, list[str]]:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     instruments = install_synthetic(uow, Market.CN, count=4, seed=3, start=START, days=20)  # type: ignore[arg-type]
     symbols = [i.symbol for i in instruments]
     venue = services.create_venue(
@@ -33,12 +34,12 @@ def contest(database: Database) -> tuple[int, list[str]]:
         trading_start=START,
         trading_end=date(2024, 1, 26),
     )
-    services.advance_clock(uow, venue.contest_id)
+    clock.advance_clock(uow, venue.contest_id)
     return venue.contest_id, symbols
 
 
 def entered(database: Database, contest_id: int, user: User) -> None:
-    services.open_account(TradingUnitOfWork(database.sessions), contest_id, user.id)
+    services.open_account(EngineUnitOfWork(database.sessions), contest_id, user.id)
 
 
 def test_order_lifecycle_over_http(
@@ -92,7 +93,7 @@ def test_order_lifecycle_over_http(
     )
     assert limit.status_code == 422 and limit.json()["rule"] == "outside_price_band"
 
-    services.advance_clock(TradingUnitOfWork(database.sessions), contest_id)
+    clock.advance_clock(EngineUnitOfWork(database.sessions), contest_id)
     filled = client.get(f"{url}/orders/{order['id']}", headers=headers).json()
     assert filled["status"] == "filled" and filled["filled_avg_price"] is not None
     assert (

@@ -11,17 +11,18 @@ from api.cli.main import cli
 from core.clock import utc_now
 from core.db import Database
 from core.users.model import Role, User
+from engine.contests import entries
 from engine.contests import services as contests
 from engine.contests.ranking import RankRange
 from engine.contests.spec import PrizeLine
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
 
 
 def test_clock_and_tick_advance_due_contests(
     database: Database, db_url: str, make_user: Callable[..., User]
 ) -> None:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     operator = make_user(Role.OPERATOR)
     today = utc_now().date()
     season = build.season(uow, operator, starts_on=today, ends_on=today + timedelta(days=90))
@@ -47,7 +48,7 @@ def test_clock_and_tick_advance_due_contests(
 def test_settle_pays_once_and_refuses_an_unfinished_contest(
     database: Database, db_url: str, make_user: Callable[..., User]
 ) -> None:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     operator = make_user(Role.OPERATOR)
     today = utc_now().date()
     season = build.season(
@@ -55,7 +56,7 @@ def test_settle_pays_once_and_refuses_an_unfinished_contest(
     )
     contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 1), points=100, xp=10)])
     member = make_user()
-    contests.join_contest(uow, contest.id, member.id)
+    entries.join_contest(uow, contest.id, member.id)
     runner = CliRunner()
     early = runner.invoke(cli, ["contest", "settle", str(contest.id), "--database-url", db_url])
     assert early.exit_code == 1 and "last trading day" in early.output

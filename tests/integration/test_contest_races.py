@@ -9,9 +9,10 @@ import pytest
 
 from core.db import Database
 from core.users.model import Role, User
+from engine.contests import entries
 from engine.contests import services as contests
-from engine.contests.services import EntryRefused
-from engine.trading.services import TradingUnitOfWork
+from engine.contests.entries import EntryRefused
+from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
 from tests.concurrency import race
 from tests.contest_builders import NOW
@@ -30,14 +31,14 @@ def database(pg_url: str) -> Iterator[Database]:
 def test_concurrent_joins_fill_the_capacity_exactly(
     database: Database, make_user: Callable[..., User]
 ) -> None:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     contest = build.contest(uow, build.season(uow, make_user(Role.OPERATOR)), capacity=4)
     members = [make_user() for _ in range(10)]
 
     outcomes = race(
         10,
-        lambda i: contests.join_contest(
-            TradingUnitOfWork(database.sessions), contest.id, members[i].id, now=NOW
+        lambda i: entries.join_contest(
+            EngineUnitOfWork(database.sessions), contest.id, members[i].id, now=NOW
         ),
     )
     joined = [o for o in outcomes if not isinstance(o, Exception)]
@@ -50,13 +51,13 @@ def test_concurrent_joins_fill_the_capacity_exactly(
 def test_one_member_joining_twice_at_once_gets_one_entry(
     database: Database, make_user: Callable[..., User]
 ) -> None:
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     contest = build.contest(uow, build.season(uow, make_user(Role.OPERATOR)))
     member = make_user()
     outcomes = race(
         6,
-        lambda i: contests.join_contest(
-            TradingUnitOfWork(database.sessions), contest.id, member.id, now=NOW
+        lambda i: entries.join_contest(
+            EngineUnitOfWork(database.sessions), contest.id, member.id, now=NOW
         ),
     )
     assert sum(not isinstance(o, Exception) for o in outcomes) == 1, outcomes

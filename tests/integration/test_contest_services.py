@@ -11,19 +11,22 @@ import pytest
 from core.db import Database
 from core.errors import NotFound, PermissionDenied, RuleViolation
 from core.users.model import Role, User
+from engine import clock
+from engine.contests import entries, seasons
 from engine.contests import services as contests
+from engine.contests.entries import EntryRefused
 from engine.contests.model import ContestState
-from engine.contests.services import EntryRefused, FieldLocked, SeasonEnded
+from engine.contests.seasons import SeasonEnded
+from engine.contests.services import FieldLocked
 from engine.contests.spec import MetricKind, MetricSpec
-from engine.trading import services
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
 from tests.contest_builders import NOW
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def operator(make_user: Callable[..., User]) -> User:
 
 
 def test_a_contest_takes_the_seasons_universe_and_starts_in_registration(
-    uow: TradingUnitOfWork, operator: User
+    uow: EngineUnitOfWork, operator: User
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season)
@@ -48,12 +51,12 @@ def test_a_contest_takes_the_seasons_universe_and_starts_in_registration(
 
 
 def test_game_fields_lock_when_trading_starts_but_titles_stay_editable(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season)
     contests.update_contest(uow, contest.id, {"starting_cash": Decimal(500_000)}, now=NOW)
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     for name, value in [
         ("starting_cash", Decimal(1)),
         ("metric", MetricSpec(MetricKind.SHARPE)),
@@ -71,55 +74,55 @@ def test_game_fields_lock_when_trading_starts_but_titles_stay_editable(
 
 
 def test_registration_window_is_read_in_the_seasons_time_zone(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator, timezone="Asia/Shanghai")
     # 23:59 Beijing time on 1 March is 15:59 UTC.
     contest = build.contest(uow, season, registration_closes_at=datetime(2026, 3, 1, 23, 59))
     assert contest.registration_closes_at == datetime(2026, 3, 1, 15, 59, tzinfo=UTC)
     early, late = make_user(), make_user()
-    contests.join_contest(uow, contest.id, early.id, now=datetime(2026, 3, 1, 15, 58, tzinfo=UTC))
+    entries.join_contest(uow, contest.id, early.id, now=datetime(2026, 3, 1, 15, 58, tzinfo=UTC))
     with pytest.raises(EntryRefused) as caught:
-        contests.join_contest(uow, contest.id, late.id, now=datetime(2026, 3, 1, 16, 0, tzinfo=UTC))
+        entries.join_contest(uow, contest.id, late.id, now=datetime(2026, 3, 1, 16, 0, tzinfo=UTC))
     assert caught.value.extensions["rule"] == "registration-closed"
 
 
 def test_entries_are_refused_when_full_private_duplicate_or_level_gated(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     full = build.contest(uow, season, capacity=1)
     first, second = make_user(), make_user()
-    contests.join_contest(uow, full.id, first.id, now=NOW)
+    entries.join_contest(uow, full.id, first.id, now=NOW)
     with pytest.raises(EntryRefused, match="full"):
-        contests.join_contest(uow, full.id, second.id, now=NOW)
+        entries.join_contest(uow, full.id, second.id, now=NOW)
     with pytest.raises(EntryRefused) as duplicate:
-        contests.join_contest(uow, full.id, first.id, now=NOW)
+        entries.join_contest(uow, full.id, first.id, now=NOW)
     assert duplicate.value.extensions["rule"] == "one-entry"
     private = build.contest(uow, season, private=True, invite_code="s3cret")
     with pytest.raises(PermissionDenied):
-        contests.join_contest(uow, private.id, second.id, invite_code="wrong", now=NOW)
-    contests.join_contest(uow, private.id, second.id, invite_code="s3cret", now=NOW)
+        entries.join_contest(uow, private.id, second.id, invite_code="wrong", now=NOW)
+    entries.join_contest(uow, private.id, second.id, invite_code="s3cret", now=NOW)
     gated = build.contest(uow, season, min_level=3)
     with pytest.raises(PermissionDenied) as level:
-        contests.join_contest(uow, gated.id, second.id, now=NOW)
+        entries.join_contest(uow, gated.id, second.id, now=NOW)
     assert level.value.extensions["rule"] == "min-level"
     assert contests.get_contest(uow, full.id, now=NOW).entries == 1
     assert contests.get_contest(uow, private.id, now=NOW).invite_code is None
 
 
-def test_an_ended_season_is_read_only_but_queryable(uow: TradingUnitOfWork, operator: User) -> None:
+def test_an_ended_season_is_read_only_but_queryable(uow: EngineUnitOfWork, operator: User) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season)
     later = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)  # 08:00 on 1 July in Shanghai: ended
     with pytest.raises(SeasonEnded):
         contests.update_contest(uow, contest.id, {"title": "x"}, now=later)
     with pytest.raises(SeasonEnded):
-        contests.update_season(uow, season.id, {"name": "x"}, now=later)
-    assert contests.get_season(uow, season.id, now=later).ended
+        seasons.update_season(uow, season.id, {"name": "x"}, now=later)
+    assert seasons.get_season(uow, season.id, now=later).ended
     assert contests.get_contest(uow, contest.id, now=later).title == "A-share cup"
     still = datetime(2026, 6, 30, 15, 59, tzinfo=UTC)  # 23:59 on 30 June in Shanghai
-    assert not contests.get_season(uow, season.id, now=still).ended
+    assert not seasons.get_season(uow, season.id, now=still).ended
 
 
 @pytest.mark.parametrize(
@@ -138,7 +141,7 @@ def test_an_ended_season_is_read_only_but_queryable(uow: TradingUnitOfWork, oper
     ],
 )
 def test_bad_contests_are_refused_naming_the_field_and_nothing_is_written(
-    uow: TradingUnitOfWork, operator: User, changes: dict, field: str | None, rule: str | None
+    uow: EngineUnitOfWork, operator: User, changes: dict, field: str | None, rule: str | None
 ) -> None:
     season = build.season(uow, operator)
     if field is None:
@@ -153,13 +156,13 @@ def test_bad_contests_are_refused_naming_the_field_and_nothing_is_written(
 
 
 def test_follow_needs_an_existing_other_member(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     me, friend = make_user(), make_user()
-    assert contests.follow(uow, me.id, friend.id)
-    assert not contests.follow(uow, me.id, friend.id)
-    assert contests.followees(uow, me.id) == [friend.id]
+    assert entries.follow(uow, me.id, friend.id)
+    assert not entries.follow(uow, me.id, friend.id)
+    assert entries.followees(uow, me.id) == [friend.id]
     with pytest.raises(RuleViolation):
-        contests.follow(uow, me.id, me.id)
+        entries.follow(uow, me.id, me.id)
     with pytest.raises(NotFound):
-        contests.follow(uow, me.id, 10**9)
+        entries.follow(uow, me.id, 10**9)

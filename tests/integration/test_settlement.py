@@ -17,7 +17,8 @@ from core.errors import Conflict, NotFound
 from core.users import services as users
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from engine.contests import pk_rounds, settlement, teams
+from engine import clock
+from engine.contests import entries, pk_rounds, settlement, teams
 from engine.contests import services as contests
 from engine.contests.model import Contest, ContestState
 from engine.contests.pk import Standing
@@ -25,9 +26,9 @@ from engine.contests.ranking import PercentBand, RankRange
 from engine.contests.settlement import NotFinished, pk_prize_rows, settle_contest
 from engine.contests.spec import PkSettings, PrizeLine, TeamSettings
 from engine.contests.store_prizes import PrizesRepository
-from engine.trading import services
+from engine.trading import order_desk
 from engine.trading.admission import OrderRefused
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger import services as ledger
 from ledger.model import ISSUANCE, TransferRequest, item_asset, stock_account
@@ -40,8 +41,8 @@ TICKET = "salon-ticket"
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ class Field:
     idle: tuple[User, User, User]
 
 
-def _movers(uow: TradingUnitOfWork, symbols: list[str]) -> tuple[str, str]:
+def _movers(uow: EngineUnitOfWork, symbols: list[str]) -> tuple[str, str]:
     """The symbols that rise most and fall most from the second day's open to the last close."""
     days = build.uow_trading_days(uow, symbols)
     with uow.reading():
@@ -71,29 +72,29 @@ def _movers(uow: TradingUnitOfWork, symbols: list[str]) -> tuple[str, str]:
 
 
 def finished_contest(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User], **changes: Any
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User], **changes: Any
 ) -> Field:
     """Five entries traded to the end of a 20-day replay (see ``Field``)."""
     season = build.season(uow, operator, days=20)
     contest = build.contest(uow, season, **changes)
     members = [make_user() for _ in range(5)]
     for member in members:
-        contests.join_contest(uow, contest.id, member.id, now=NOW)
-    services.advance_clock(uow, contest.id)
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
+    clock.advance_clock(uow, contest.id)
     rising, falling = _movers(uow, list(season.universe))
     winner, loser, *idle = members
-    services.place_order(uow, contest.id, winner.id, request(symbol=rising, qty="10000"))
-    services.place_order(uow, contest.id, loser.id, request(symbol=falling, qty="10000"))
-    report = services.advance_clock(uow, contest.id, bars=100)
+    order_desk.place_order(uow, contest.id, winner.id, request(symbol=rising, qty="10000"))
+    order_desk.place_order(uow, contest.id, loser.id, request(symbol=falling, qty="10000"))
+    report = clock.advance_clock(uow, contest.id, bars=100)
     assert report.finished
     return Field(contest, winner, loser, (idle[0], idle[1], idle[2]))
 
 
-def ticket(uow: TradingUnitOfWork, *, stock: int) -> None:
+def ticket(uow: EngineUnitOfWork, *, stock: int) -> None:
     engagement.create_item(uow, key=TICKET, name="Salon ticket", cost_points=10**6, stock=stock)
 
 
-def restock(uow: TradingUnitOfWork, amount: int) -> None:
+def restock(uow: EngineUnitOfWork, amount: int) -> None:
     ledger.transfer(
         uow,
         TransferRequest(
@@ -107,7 +108,7 @@ def restock(uow: TradingUnitOfWork, amount: int) -> None:
     )
 
 
-def posted_awards(uow: TradingUnitOfWork, contest_id: int) -> Counter[str]:
+def posted_awards(uow: EngineUnitOfWork, contest_id: int) -> Counter[str]:
     """Ledger transfers per award id (``prize:…:points`` → ``prize:…``) of the contest."""
     with uow.reading():
         ids = [t.id for t in uow.ledger.all_transfers()]
@@ -118,7 +119,7 @@ def posted_awards(uow: TradingUnitOfWork, contest_id: int) -> Counter[str]:
     )
 
 
-def assert_ledger_sound(uow: TradingUnitOfWork) -> None:
+def assert_ledger_sound(uow: EngineUnitOfWork) -> None:
     report = ledger.verify(uow)
     assert report.ok, report.errors
     assert ledger.trial_balance(uow).balanced
@@ -128,7 +129,7 @@ def assert_ledger_sound(uow: TradingUnitOfWork) -> None:
 
 
 def test_members_tied_at_a_percentile_cutoff_all_get_the_line(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     # Top 40 % of five is ranks 1-2: the winner (1) and the three idle members tied at 2.
     ticket(uow, stock=10)
@@ -161,22 +162,22 @@ def test_members_tied_at_a_percentile_cutoff_all_get_the_line(
 
 
 def test_orders_are_refused_once_the_contest_has_finished(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     field = finished_contest(uow, operator, make_user, prizes=[PrizeLine(RankRange(1, 1), 10)])
     symbol = field.contest.universe[0]
     with pytest.raises(OrderRefused):
-        services.place_order(uow, field.contest.id, field.idle[0].id, request(symbol=symbol))
+        order_desk.place_order(uow, field.contest.id, field.idle[0].id, request(symbol=symbol))
     settle_contest(uow, field.contest.id, now=NOW)
     with pytest.raises(OrderRefused):
-        services.place_order(uow, field.contest.id, field.idle[0].id, request(symbol=symbol))
+        order_desk.place_order(uow, field.contest.id, field.idle[0].id, request(symbol=symbol))
 
 
 # --- exactly once -----------------------------------------------------------------------------
 
 
 def test_settling_twice_pays_once(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     ticket(uow, stock=10)
     field = finished_contest(
@@ -198,7 +199,7 @@ def test_settling_twice_pays_once(
 
 @pytest.mark.parametrize("killed_after", [0, 1, 3])
 def test_a_run_killed_between_postings_and_rerun_pays_each_prize_once(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     make_user: Callable[..., User],
     monkeypatch: pytest.MonkeyPatch,
@@ -236,7 +237,7 @@ def test_a_run_killed_between_postings_and_rerun_pays_each_prize_once(
 
 
 def test_a_run_killed_between_an_award_and_marking_it_paid_is_finished_by_the_rerun(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     make_user: Callable[..., User],
     monkeypatch: pytest.MonkeyPatch,
@@ -264,7 +265,7 @@ def test_a_run_killed_between_an_award_and_marking_it_paid_is_finished_by_the_re
 
 
 def test_an_item_out_of_stock_leaves_the_contest_unsettled_until_a_restock(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     ticket(uow, stock=2)
     field = finished_contest(
@@ -293,7 +294,7 @@ def test_an_item_out_of_stock_leaves_the_contest_unsettled_until_a_restock(
 
 
 def test_pk_prizes_go_to_every_member_of_the_teams_by_final_pk_place(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     make_user: Callable[..., User],
     monkeypatch: pytest.MonkeyPatch,
@@ -309,12 +310,12 @@ def test_pk_prizes_go_to_every_member_of_the_teams_by_final_pk_place(
     )
     members = [make_user() for _ in range(4)]
     for member in members:
-        contests.join_contest(uow, contest.id, member.id, now=NOW)
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
     red = teams.create_team(uow, contest.id, members[0].id, name="Red")
     blue = teams.create_team(uow, contest.id, members[2].id, name="Blue")
     teams.join_team(uow, red.id, members[1].id, invite_code=red.invite_code)
     teams.join_team(uow, blue.id, members[3].id, invite_code=blue.invite_code)
-    services.advance_clock(uow, contest.id, bars=100)
+    clock.advance_clock(uow, contest.id, bars=100)
     # The PK table itself is the PK service's (tested there); here: Blue ends first.
     table = [_standing(blue.id, points=6), _standing(red.id, points=0)]
     monkeypatch.setattr(pk_rounds, "final_pk_standings", lambda uow, contest_id: table)
@@ -355,14 +356,14 @@ def test_pk_prize_rows_cover_the_places_of_their_rank_lines() -> None:
 
 
 def test_a_contest_still_trading_is_not_settled(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator, days=20)
     contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 1), 10)])
-    contests.join_contest(uow, contest.id, make_user().id, now=NOW)
+    entries.join_contest(uow, contest.id, make_user().id, now=NOW)
     with pytest.raises(NotFinished) as before_start:
         settle_contest(uow, contest.id)
-    services.advance_clock(uow, contest.id, bars=3)
+    clock.advance_clock(uow, contest.id, bars=3)
     with pytest.raises(NotFinished) as running:
         settle_contest(uow, contest.id)
     assert before_start.value.extensions["rule"] == running.value.extensions["rule"]
@@ -374,7 +375,7 @@ def test_a_contest_still_trading_is_not_settled(
     assert unpublished.value.extensions["rule"] == "not-settled"
 
 
-def test_an_unknown_contest_is_not_found(uow: TradingUnitOfWork) -> None:
+def test_an_unknown_contest_is_not_found(uow: EngineUnitOfWork) -> None:
     with pytest.raises(NotFound):
         settle_contest(uow, 999_999)
     with pytest.raises(NotFound):
@@ -382,11 +383,11 @@ def test_an_unknown_contest_is_not_found(uow: TradingUnitOfWork) -> None:
 
 
 def test_a_contest_without_entries_settles_with_no_prizes(
-    uow: TradingUnitOfWork, operator: User
+    uow: EngineUnitOfWork, operator: User
 ) -> None:
     season = build.season(uow, operator, days=20)
     contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 3), 10)])
-    services.advance_clock(uow, contest.id, bars=100)
+    clock.advance_clock(uow, contest.id, bars=100)
     report = settle_contest(uow, contest.id, now=NOW)
     assert (report.prizes, report.totals, report.settled_at) == (0, {}, NOW)
 
@@ -407,7 +408,7 @@ def pg_database(pg_url: str) -> Iterator[Database]:
 
 @pytest.mark.postgres_only
 def test_two_concurrent_settlements_pay_each_prize_once(pg_database: Database) -> None:
-    uow = TradingUnitOfWork(pg_database.sessions)
+    uow = EngineUnitOfWork(pg_database.sessions)
     numbers = itertools.count(1)
 
     def make_user(*roles: Role) -> User:
@@ -427,7 +428,7 @@ def test_two_concurrent_settlements_pay_each_prize_once(pg_database: Database) -
     )
 
     outcomes = race(
-        2, lambda _: settle_contest(TradingUnitOfWork(pg_database.sessions), field.contest.id)
+        2, lambda _: settle_contest(EngineUnitOfWork(pg_database.sessions), field.contest.id)
     )
 
     reports = [o for o in outcomes if isinstance(o, settlement.SettlementReport)]

@@ -17,7 +17,7 @@ from core.users.model import User
 from engine.contests import settlement
 from engine.contests.pk_rounds import pk_overview
 from engine.contests.services import list_contests
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from simulation import SimulationConfig, SimulationResult, simulate
 from simulation.report import NO_CONTESTS, SECTIONS
 
@@ -82,7 +82,7 @@ def assert_contests_played(result: SimulationResult) -> None:
     assert data.points.minted.get("pk") and data.points.minted.get("prize")
     database = Database.connect(result.database_url)
     try:
-        uow = TradingUnitOfWork(database.sessions)
+        uow = EngineUnitOfWork(database.sessions)
         contests, _ = list_contests(uow, operator=True, limit=10)
         assert len(contests) == 2
         expected_transfers, award_ids = 0, set()

@@ -15,23 +15,24 @@ from sqlalchemy import delete
 from core.db import Database
 from core.users.model import Role, User
 from core.users.store import UserRepository
-from engine.contests import leaderboard, metric_state, standings, teams
-from engine.contests import services as contests
+from engine import clock
+from engine.contests import entries, leaderboard, metric_state, teams
 from engine.contests.leaderboard import NotInTeam
 from engine.contests.model import Contest, Season
 from engine.contests.spec import MetricKind, MetricSpec, Qualification, TeamSettings
 from engine.contests.store import MetricStateRow
-from engine.trading import services, stats
-from engine.trading.services import NotEntered, TradingUnitOfWork
+from engine.trading import order_desk, stats, views
 from engine.trading.valuation import composite_score
+from engine.trading.venue import NotEntered
+from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
 from tests.contest_builders import NOW
 from tests.engine_builders import request
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def operator(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
-def season(uow: TradingUnitOfWork, operator: User) -> Season:
+def season(uow: EngineUnitOfWork, operator: User) -> Season:
     return build.season(uow, operator)
 
 
@@ -63,36 +64,36 @@ def make_member(database: Database) -> Callable[[], User]:
 
 
 def entered(
-    uow: TradingUnitOfWork, contest: Contest, make_user: Callable[[], User], n: int
+    uow: EngineUnitOfWork, contest: Contest, make_user: Callable[[], User], n: int
 ) -> list[User]:
     members = [make_user() for _ in range(n)]
     for member in members:
-        contests.join_contest(uow, contest.id, member.id, now=NOW)
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
     return members
 
 
-def buy(uow: TradingUnitOfWork, contest: Contest, member: User, symbol: str, qty: str) -> None:
-    services.place_order(uow, contest.id, member.id, request(symbol=symbol, qty=qty))
+def buy(uow: EngineUnitOfWork, contest: Contest, member: User, symbol: str, qty: str) -> None:
+    order_desk.place_order(uow, contest.id, member.id, request(symbol=symbol, qty=qty))
 
 
-def sell(uow: TradingUnitOfWork, contest: Contest, member: User, symbol: str, qty: str) -> None:
-    services.place_order(uow, contest.id, member.id, request("sell", symbol=symbol, qty=qty))
+def sell(uow: EngineUnitOfWork, contest: Contest, member: User, symbol: str, qty: str) -> None:
+    order_desk.place_order(uow, contest.id, member.id, request("sell", symbol=symbol, qty=qty))
 
 
 def board(
-    uow: TradingUnitOfWork, contest: Contest, viewer: User
+    uow: EngineUnitOfWork, contest: Contest, viewer: User
 ) -> list[leaderboard.LeaderboardRow]:
     return list(leaderboard.leaderboard(uow, contest.id, viewer.id, limit=200).rows)
 
 
 def run_field(
-    uow: TradingUnitOfWork, contest: Contest, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, contest: Contest, make_member: Callable[[], User]
 ) -> list[User]:
     """Seven members from the start and one who joins after tick 3, trading over 8 ticks:
     m0 and m3 trade alike (a tie), m5 and m6 never trade, m7 joins late."""
     m = entered(uow, contest, make_member, 7)
     sym = contest.universe
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     for member, symbol, qty in [
         (m[0], sym[0], "1000"),
         (m[3], sym[0], "1000"),
@@ -100,16 +101,16 @@ def run_field(
         (m[2], sym[2], "500"),
     ]:
         buy(uow, contest, member, symbol, qty)
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     buy(uow, contest, m[4], sym[3], "3000")
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     late = entered(uow, contest, make_member, 1)[0]
     buy(uow, contest, late, sym[1], "1000")
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     sell(uow, contest, m[0], sym[0], "1000")
     sell(uow, contest, m[3], sym[0], "1000")
     sell(uow, contest, m[2], sym[2], "200")
-    services.advance_clock(uow, contest.id, bars=4)
+    clock.advance_clock(uow, contest.id, bars=4)
     return [*m, late]
 
 
@@ -126,12 +127,12 @@ class Expected:
     first_day_index: int  # index into the revealed days of the member's first mark
 
 
-def recompute(uow: TradingUnitOfWork, contest: Contest, members: Sequence[User]) -> list[Expected]:
+def recompute(uow: EngineUnitOfWork, contest: Contest, members: Sequence[User]) -> list[Expected]:
     """Each member's statistics from the stored equity curve and fills, one at a time."""
     found = []
     days = build.uow_trading_days(uow, list(contest.universe))
     for member in members:
-        curve = services.portfolio_history(uow, contest.id, member.id)
+        curve = views.portfolio_history(uow, contest.id, member.id)
         with uow.reading():
             account = uow.trading.account(contest.id, member.id)
             assert account is not None
@@ -165,7 +166,7 @@ def ratio(value: float | None) -> float:
 
 
 def test_ranks_after_the_ticks_match_a_recomputation_from_the_equity_curves(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(
         uow, season, secondary_metric="sharpe", qualification=Qualification(min_trades=1)
@@ -200,7 +201,7 @@ def test_ranks_after_the_ticks_match_a_recomputation_from_the_equity_curves(
 
 
 def test_the_late_joiner_is_measured_from_its_own_start(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(uow, season)
     members = run_field(uow, contest, make_member)
@@ -213,7 +214,7 @@ def test_the_late_joiner_is_measured_from_its_own_start(
 
 
 def test_excess_return_subtracts_the_benchmark_over_each_entrys_own_span(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     benchmark = season.universe[5]
     contest = build.contest(uow, season, metric=MetricSpec(MetricKind.EXCESS_RETURN, benchmark))
@@ -232,7 +233,7 @@ def test_excess_return_subtracts_the_benchmark_over_each_entrys_own_span(
 
 
 def test_the_composite_scores_the_qualified_field_by_percentiles(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     weights = {
         "total_return": Decimal("0.7"),
@@ -263,7 +264,7 @@ def test_the_composite_scores_the_qualified_field_by_percentiles(
 
 
 def test_qualification_lists_unqualified_entries_unranked(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(
         uow, season, qualification=Qualification(min_round_trips=1, min_active_days=2)
@@ -282,7 +283,7 @@ def test_qualification_lists_unqualified_entries_unranked(
 
 
 def test_tie_order_and_ranks_survive_a_restart_and_a_lost_state(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     database: Database,
     season: Season,
     make_member: Callable[[], User],
@@ -291,13 +292,13 @@ def test_tie_order_and_ranks_survive_a_restart_and_a_lost_state(
     lost = build.contest(uow, season, title="Twin")
     members = entered(uow, kept, make_member, 6)
     for member in members:
-        contests.join_contest(uow, lost.id, member.id, now=NOW)
+        entries.join_contest(uow, lost.id, member.id, now=NOW)
     for contest in (kept, lost):
-        services.advance_clock(uow, contest.id)
+        clock.advance_clock(uow, contest.id)
         buy(uow, contest, members[4], contest.universe[0], "1000")
-        services.advance_clock(uow, contest.id, bars=2)
+        clock.advance_clock(uow, contest.id, bars=2)
     before = board(uow, lost, members[0])
-    standings.forget_all()  # a new process: the standings come from the snapshot
+    uow.caches.standings.clear()  # a new process: the standings come from the snapshot
     assert board(uow, lost, members[0]) == before
     idle = [r.member_id for r in before if r.member_id != members[4].id]
     assert idle == sorted(idle)  # equal metrics, equal reached_at: by member id
@@ -305,8 +306,8 @@ def test_tie_order_and_ranks_survive_a_restart_and_a_lost_state(
     with database.sessions.begin() as session:  # the running state is lost
         session.execute(delete(MetricStateRow).where(MetricStateRow.contest_id == lost.id))
     for contest in (kept, lost):
-        services.advance_clock(uow, contest.id, bars=2)
-    standings.forget_all()
+        clock.advance_clock(uow, contest.id, bars=2)
+    uow.caches.standings.clear()
     assert [(r.member_id, r.rank, r.metric) for r in board(uow, lost, members[0])] == [
         (r.member_id, r.rank, r.metric) for r in board(uow, kept, members[0])
     ]
@@ -316,13 +317,13 @@ def test_tie_order_and_ranks_survive_a_restart_and_a_lost_state(
 
 
 def test_reached_at_keeps_the_tick_a_metric_was_first_reached(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(uow, season)
     members = entered(uow, contest, make_member, 2)
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     buy(uow, contest, members[0], contest.universe[0], "1000")
-    services.advance_clock(uow, contest.id, bars=3)
+    clock.advance_clock(uow, contest.id, bars=3)
     with uow.reading():
         marks = uow.standings.marks(contest.id, 4)
     assert marks[members[1].id] == (Decimal(0), 1)  # idle: 0 since tick 1
@@ -333,14 +334,14 @@ def test_reached_at_keeps_the_tick_a_metric_was_first_reached(
 
 
 def test_pages_around_me_friends_and_percentile(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(uow, season)
     members = entered(uow, contest, make_member, 12)
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     for i, member in enumerate(members[:10]):
         buy(uow, contest, member, contest.universe[i % 6], str(100 * (i + 1)))
-    services.advance_clock(uow, contest.id, bars=3)
+    clock.advance_clock(uow, contest.id, bars=3)
     everyone = board(uow, contest, members[0])
 
     first = leaderboard.leaderboard(uow, contest.id, members[0].id, limit=5)
@@ -363,7 +364,7 @@ def test_pages_around_me_friends_and_percentile(
 
     viewer = members[0]
     for friend in (members[3], members[7]):
-        contests.follow(uow, viewer.id, friend.id)
+        entries.follow(uow, viewer.id, friend.id)
     friends = leaderboard.leaderboard(uow, contest.id, viewer.id, scope="friends")
     wanted = {viewer.id, members[3].id, members[7].id}
     assert friends.rows == tuple(r for r in everyone if r.member_id in wanted)
@@ -378,7 +379,7 @@ def test_pages_around_me_friends_and_percentile(
 
 
 def test_before_the_first_tick_the_board_is_empty(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(uow, season)
     member = entered(uow, contest, make_member, 1)[0]
@@ -390,11 +391,11 @@ def test_before_the_first_tick_the_board_is_empty(
 
 
 def test_around_me_needs_an_entry_and_the_team_scope_a_team(
-    uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(uow, season, teams=TeamSettings(max_size=3))
     member = entered(uow, contest, make_member, 1)[0]
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     outsider = make_member()
     with pytest.raises(NotEntered):
         leaderboard.leaderboard(uow, contest.id, outsider.id, around=True)
@@ -405,7 +406,7 @@ def test_around_me_needs_an_entry_and_the_team_scope_a_team(
 
 @pytest.mark.parametrize("how", ["mean", "median"])
 def test_the_team_board_aggregates_members_metrics(
-    how: str, uow: TradingUnitOfWork, season: Season, make_member: Callable[[], User]
+    how: str, uow: EngineUnitOfWork, season: Season, make_member: Callable[[], User]
 ) -> None:
     contest = build.contest(
         uow,
@@ -419,10 +420,10 @@ def test_the_team_board_aggregates_members_metrics(
     for member, team in [(members[1], red), (members[2], red), (members[4], blue)]:
         assert team.invite_code is not None
         teams.join_team(uow, team.id, member.id, team.invite_code, now=NOW)
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     for i, qty in enumerate(["100", "5000", "20000", "300", "4000", "1000"]):
         buy(uow, contest, members[i], contest.universe[i % 2], qty)  # m6 stays idle
-    services.advance_clock(uow, contest.id, bars=3)
+    clock.advance_clock(uow, contest.id, bars=3)
 
     metric = {r.member_id: float(r.metric or 0) for r in board(uow, contest, members[0])}
     aggregate = np.mean if how == "mean" else np.median

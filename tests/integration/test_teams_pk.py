@@ -18,16 +18,17 @@ from core.errors import NotFound, PermissionDenied, RuleViolation
 from core.users import services as users
 from core.users.model import Role, User
 from core.users.services import NewAccount, UsersUnitOfWork
-from engine.contests import pk_rounds, teams
-from engine.contests import services as contests
+from engine import clock
+from engine.contests import entries, pk_rounds, teams
 from engine.contests.model import Contest
 from engine.contests.pk import Outcome, new_rating
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.contests.teams import TeamRefused
 from engine.market.model import Market
-from engine.trading import services
-from engine.trading.services import NotEntered, TradingUnitOfWork
+from engine.trading import order_desk, views
 from engine.trading.store import AccountRow
+from engine.trading.venue import NotEntered
+from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.earning import Award
 from tests import contest_builders as build
@@ -39,8 +40,8 @@ WIN, DRAW = Award(points=10, xp=4), Award(points=3, xp=1)
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 @pytest.fixture
@@ -48,9 +49,9 @@ def operator(make_user: Callable[..., User]) -> User:
     return make_user(Role.OPERATOR)
 
 
-def entered(uow: TradingUnitOfWork, contest: Contest, *members: User) -> None:
+def entered(uow: EngineUnitOfWork, contest: Contest, *members: User) -> None:
     for member in members:
-        contests.join_contest(uow, contest.id, member.id, now=NOW)
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
 
 
 def rule_of(error: pytest.ExceptionInfo[Any]) -> str:
@@ -61,7 +62,7 @@ def rule_of(error: pytest.ExceptionInfo[Any]) -> str:
 
 
 def test_team_rules_each_refusal_names_its_rule_and_writes_nothing(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season, teams=TeamSettings(max_size=2))
@@ -112,7 +113,7 @@ def test_team_rules_each_refusal_names_its_rule_and_writes_nothing(
 
 
 def test_the_next_member_captains_when_the_captain_leaves_and_the_last_deletes_the_team(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season, teams=TeamSettings(max_size=3))
@@ -135,7 +136,7 @@ def test_the_next_member_captains_when_the_captain_leaves_and_the_last_deletes_t
 
 
 def test_teams_page_with_a_cursor(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season, teams=TeamSettings())
@@ -148,7 +149,7 @@ def test_teams_page_with_a_cursor(
 
 
 def test_teams_are_fixed_once_trading_starts(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
     contest = build.contest(uow, season, teams=TeamSettings())
@@ -156,7 +157,7 @@ def test_teams_are_fixed_once_trading_starts(
     entered(uow, contest, captain, mate, late)
     team = teams.create_team(uow, contest.id, captain.id, "Early")
     teams.join_team(uow, team.id, mate.id, team.invite_code or "")
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
 
     attempts: list[Callable[[], object]] = [
         lambda: teams.create_team(uow, contest.id, late.id, "Late"),
@@ -179,7 +180,7 @@ def pg_database(pg_url: str) -> Iterator[Database]:
 
 @pytest.mark.postgres_only
 def test_concurrent_joins_never_overfill_a_team(pg_database: Database) -> None:
-    uow = TradingUnitOfWork(pg_database.sessions)
+    uow = EngineUnitOfWork(pg_database.sessions)
     people = users.create_users(
         UsersUnitOfWork(pg_database.sessions),
         [NewAccount(f"racer{i}", roles=frozenset({Role.OPERATOR, Role.MEMBER})) for i in range(13)],
@@ -195,7 +196,7 @@ def test_concurrent_joins_never_overfill_a_team(pg_database: Database) -> None:
     outcomes = race(
         len(joiners),
         lambda i: teams.join_team(
-            TradingUnitOfWork(pg_database.sessions), team.id, joiners[i].id, code
+            EngineUnitOfWork(pg_database.sessions), team.id, joiners[i].id, code
         ),
     )
     joined = [o for o in outcomes if not isinstance(o, Exception)]
@@ -217,7 +218,7 @@ class League:
 
 
 def league(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     make_user: Callable[..., User],
     *,
@@ -242,19 +243,19 @@ def league(
         team = teams.create_team(uow, contest.id, pair[0].id, f"Team {t}")
         teams.join_team(uow, team.id, pair[1].id, team.invite_code or "")
         members[team.id] = pair
-    services.advance_clock(uow, contest.id)
+    clock.advance_clock(uow, contest.id)
     symbols = list(season.universe)
     for i, member in enumerate(m for pair in members.values() for m in pair):
         if i % 5 == 4:
             continue  # some members sit on cash
         order = request(symbol=symbols[i % len(symbols)], qty=None, notional=str(50_000 * (i + 1)))
-        services.place_order(uow, contest.id, member.id, order)
+        order_desk.place_order(uow, contest.id, member.id, order)
     days = build.uow_trading_days(uow, list(season.universe))
     return League(contest, list(members), members, days)
 
 
 def test_round_one_is_paired_from_the_starting_cash_when_trading_starts(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     game = league(uow, operator, make_user, team_count=4, round_bars=3)
     overview = pk_rounds.pk_overview(uow, game.contest.id)
@@ -268,10 +269,10 @@ def test_round_one_is_paired_from_the_starting_cash_when_trading_starts(
 
 
 def test_pk_rounds_pair_without_rematches_judge_from_equity_and_rate(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     game = league(uow, operator, make_user, team_count=5, round_bars=2, bars=10)
-    report = services.advance_clock(uow, game.contest.id, bars=100)
+    report = clock.advance_clock(uow, game.contest.id, bars=100)
     assert report.finished
     overview = pk_rounds.pk_overview(uow, game.contest.id)
     rounds = overview.rounds
@@ -290,7 +291,7 @@ def test_pk_rounds_pair_without_rematches_judge_from_equity_and_rate(
     # Results agree with a recomputation straight from each member's equity history.
     curves = {
         m.id: {
-            day: equity for day, _, equity in services.portfolio_history(uow, game.contest.id, m.id)
+            day: equity for day, _, equity in views.portfolio_history(uow, game.contest.id, m.id)
         }
         for pair in game.members.values()
         for m in pair
@@ -369,10 +370,10 @@ def test_pk_rounds_pair_without_rematches_judge_from_equity_and_rate(
 
 
 def test_a_short_final_round_is_judged_on_the_last_day(
-    uow: TradingUnitOfWork, operator: User, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     game = league(uow, operator, make_user, team_count=2, round_bars=4, bars=10)
-    services.advance_clock(uow, game.contest.id, bars=100)
+    clock.advance_clock(uow, game.contest.id, bars=100)
     rounds = pk_rounds.pk_overview(uow, game.contest.id).rounds
     total = len(game.days)
     assert total % 4 != 0  # the point of the test
@@ -383,7 +384,7 @@ def test_a_short_final_round_is_judged_on_the_last_day(
 
 
 def test_round_awards_are_paid_exactly_once_when_payment_is_interrupted_and_rerun(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     operator: User,
     make_user: Callable[..., User],
     monkeypatch: pytest.MonkeyPatch,
@@ -400,7 +401,7 @@ def test_round_awards_are_paid_exactly_once_when_payment_is_interrupted_and_reru
 
     monkeypatch.setattr(pk_rounds.engagement, "award_many", crashing_award)
     with pytest.raises(RuntimeError, match="killed"):
-        services.advance_clock(uow, game.contest.id, bars=100)
+        clock.advance_clock(uow, game.contest.id, bars=100)
     monkeypatch.setattr(pk_rounds.engagement, "award_many", real_award)
 
     rerun = pk_rounds.pay_round_awards(uow, game.contest.id)

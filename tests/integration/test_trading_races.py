@@ -12,12 +12,13 @@ from core.db import Database
 from core.users import services as users
 from core.users.model import Role
 from core.users.services import UsersUnitOfWork
+from engine import clock
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading import services
+from engine.trading import order_desk, services, views
 from engine.trading.admission import OrderRefused
 from engine.trading.orders import OrderStatus
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests.concurrency import race
 from tests.engine_builders import request
 
@@ -32,7 +33,7 @@ def pg_database(pg_url: str) -> Iterator[Database]:
 
 
 def test_concurrent_orders_never_spend_the_same_buying_power(pg_database: Database) -> None:
-    uow = TradingUnitOfWork(pg_database.sessions)
+    uow = EngineUnitOfWork(pg_database.sessions)
     instruments = install_synthetic(
         uow, Market.US, count=2, seed=5, start=date(2024, 1, 1), days=10
     )  # type: ignore[arg-type]
@@ -53,7 +54,7 @@ def test_concurrent_orders_never_spend_the_same_buying_power(pg_database: Databa
         roles=(Role.MEMBER,),
     )
     services.open_account(uow, venue.contest_id, member.id)
-    services.advance_clock(uow, venue.contest_id)
+    clock.advance_clock(uow, venue.contest_id)
     close = services.visible_bars(uow, symbol, start=date(2024, 1, 1), end=date(2024, 1, 1))[
         0
     ].close
@@ -63,14 +64,14 @@ def test_concurrent_orders_never_spend_the_same_buying_power(pg_database: Databa
 
     outcomes = race(
         10,
-        lambda i: services.place_order(
-            TradingUnitOfWork(pg_database.sessions), venue.contest_id, member.id, order
+        lambda i: order_desk.place_order(
+            EngineUnitOfWork(pg_database.sessions), venue.contest_id, member.id, order
         ),
     )
     accepted = [o for o in outcomes if not isinstance(o, Exception)]
     refused = [o for o in outcomes if isinstance(o, OrderRefused)]
     assert len(accepted) == 3 and len(refused) == 7, outcomes
     assert all(o.status is OrderStatus.NEW for o in accepted)
-    summary = services.account_summary(uow, venue.contest_id, member.id)
+    summary = views.account_summary(uow, venue.contest_id, member.id)
     assert summary.buying_power >= 0
     assert summary.reserved_cash == sum(o.reserved_cash for o in accepted)

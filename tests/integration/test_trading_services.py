@@ -12,12 +12,14 @@ import pytest
 from core.db import Database
 from core.errors import Conflict, NotFound
 from core.users.model import User
+from engine import clock
 from engine.market.model import Market
 from engine.market.services import install_synthetic
-from engine.trading import services
+from engine.trading import order_desk, services, views
+from engine.trading import venue as venue_lookup
 from engine.trading.admission import OrderRefused
 from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
-from engine.trading.services import TradingUnitOfWork
+from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.model import POINTS, points_account
 from ledger.services import balance
@@ -28,12 +30,12 @@ START = date(2024, 1, 1)
 
 
 @pytest.fixture
-def uow(database: Database) -> TradingUnitOfWork:
-    return TradingUnitOfWork(database.sessions)
+def uow(database: Database) -> EngineUnitOfWork:
+    return EngineUnitOfWork(database.sessions)
 
 
 def cn_contest(
-    uow: TradingUnitOfWork,
+    uow: EngineUnitOfWork,
     *,
     days: int = 30,
     end: date = date(2024, 12, 31),
@@ -53,65 +55,65 @@ def cn_contest(
     return venue.contest_id
 
 
-def trading_member(uow: TradingUnitOfWork, make_user: Callable[..., User]) -> tuple[int, User, str]:
+def trading_member(uow: EngineUnitOfWork, make_user: Callable[..., User]) -> tuple[int, User, str]:
     """A CN contest one bar in, a member with an entry, and a symbol to trade."""
     contest = cn_contest(uow)
     member = make_user()
     services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest)
+    clock.advance_clock(uow, contest)
     return contest, member, symbols(uow, contest)[0]
 
 
-def symbols(uow: TradingUnitOfWork, contest_id: int) -> tuple[str, ...]:
+def symbols(uow: EngineUnitOfWork, contest_id: int) -> tuple[str, ...]:
     return services.venue(uow, contest_id).universe
 
 
 def test_orders_are_refused_before_the_first_bar(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest = cn_contest(uow)
     member = make_user()
     services.open_account(uow, contest, member.id)
     with pytest.raises(OrderRefused) as caught:
-        services.place_order(uow, contest, member.id, request(symbol=symbols(uow, contest)[0]))
+        order_desk.place_order(uow, contest, member.id, request(symbol=symbols(uow, contest)[0]))
     assert caught.value.reason is Reason.OUTSIDE_TRADING_WINDOW
 
 
 def test_a_market_order_fills_on_the_next_bar_and_books_balance(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest, member, symbol = trading_member(uow, make_user)
-    order = services.place_order(uow, contest, member.id, request(symbol=symbol, qty="1000"))
+    order = order_desk.place_order(uow, contest, member.id, request(symbol=symbol, qty="1000"))
     assert order.status is OrderStatus.NEW and order.reserved_cash > 0
-    report = services.advance_clock(uow, contest)
+    report = clock.advance_clock(uow, contest)
     assert report.fills == 1
     filled = services.get_order(uow, contest, member.id, order.id)
     assert filled.status is OrderStatus.FILLED and filled.filled_qty == 1000
-    summary = services.account_summary(uow, contest, member.id)
+    summary = views.account_summary(uow, contest, member.id)
     assert summary.reserved_cash == 0
     assert summary.cash == D(1_000_000) - filled.filled_value - filled.fees
     assert summary.equity == summary.cash + summary.positions_value
     assert summary.statistics.trade_count == 1
-    [position] = services.positions(uow, contest, member.id)
+    [position] = views.positions(uow, contest, member.id)
     assert position.qty == 1000 and position.sellable_qty == 1000
-    history = services.portfolio_history(uow, contest, member.id)
+    history = views.portfolio_history(uow, contest, member.id)
     assert len(history) == 2  # the first close and the fill day
     assert services.check_books(uow, contest) == []
 
 
 def test_client_order_id_is_idempotent_and_conflicts_on_other_fields(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest, member, symbol = trading_member(uow, make_user)
-    first = services.place_order(
+    first = order_desk.place_order(
         uow, contest, member.id, _with_client_id(request(symbol=symbol), "abc-1")
     )
-    again = services.place_order(
+    again = order_desk.place_order(
         uow, contest, member.id, _with_client_id(request(symbol=symbol), "abc-1")
     )
     assert again.id == first.id
     with pytest.raises(Conflict):
-        services.place_order(
+        order_desk.place_order(
             uow, contest, member.id, _with_client_id(request(symbol=symbol, qty="200"), "abc-1")
         )
     orders, _ = services.list_orders(uow, contest, member.id)
@@ -123,7 +125,7 @@ def _with_client_id(req: OrderRequest, client_id: str) -> OrderRequest:
 
 
 def test_a_refused_order_writes_nothing(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest, member, symbol = trading_member(uow, make_user)
     for bad in (
@@ -132,35 +134,35 @@ def test_a_refused_order_writes_nothing(
         request(symbol=symbol, qty="100000000"),
     ):
         with pytest.raises(OrderRefused):
-            services.place_order(uow, contest, member.id, bad)
+            order_desk.place_order(uow, contest, member.id, bad)
     assert services.list_orders(uow, contest, member.id) == ([], None)
-    assert services.account_summary(uow, contest, member.id).cash == D(1_000_000)
+    assert views.account_summary(uow, contest, member.id).cash == D(1_000_000)
 
 
 def test_cancel_releases_buying_power_and_a_second_cancel_conflicts(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest, member, symbol = trading_member(uow, make_user)
-    order = services.place_order(
+    order = order_desk.place_order(
         uow, contest, member.id, request(symbol=symbol, qty="1000", tif="gtc")
     )
-    before = services.account_summary(uow, contest, member.id).buying_power
+    before = views.account_summary(uow, contest, member.id).buying_power
     services.cancel_order(uow, contest, member.id, order.id)
-    after = services.account_summary(uow, contest, member.id).buying_power
+    after = views.account_summary(uow, contest, member.id).buying_power
     assert after - before == order.reserved_cash
     with pytest.raises(Conflict):
         services.cancel_order(uow, contest, member.id, order.id)
 
 
 def test_members_cannot_see_each_others_orders(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest = cn_contest(uow)
     alice, bob = make_user(), make_user()
     for m in (alice, bob):
         services.open_account(uow, contest, m.id)
-    services.advance_clock(uow, contest)
-    order = services.place_order(uow, contest, alice.id, request(symbol=symbols(uow, contest)[0]))
+    clock.advance_clock(uow, contest)
+    order = order_desk.place_order(uow, contest, alice.id, request(symbol=symbols(uow, contest)[0]))
     with pytest.raises(NotFound):
         services.get_order(uow, contest, bob.id, order.id)
     with pytest.raises(NotFound):
@@ -168,46 +170,46 @@ def test_members_cannot_see_each_others_orders(
 
 
 def test_clock_stops_at_the_end_of_the_window_and_cancels_open_orders(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest = cn_contest(uow, days=6, end=date(2024, 1, 8))  # six weekdays
     member = make_user()
     services.open_account(uow, contest, member.id)
-    services.advance_clock(uow, contest, bars=5)
+    clock.advance_clock(uow, contest, bars=5)
     symbol = symbols(uow, contest)[0]
-    order = services.place_order(
+    order = order_desk.place_order(
         uow,
         contest,
         member.id,
         request(symbol=symbol, type="limit", limit=_far_below(uow, contest, symbol), tif="gtc"),
     )
-    report = services.advance_clock(uow, contest, bars=10)
+    report = clock.advance_clock(uow, contest, bars=10)
     assert len(report.days) == 1 and report.finished
     assert services.get_order(uow, contest, member.id, order.id).reason is Reason.CONTEST_ENDED
     with pytest.raises(OrderRefused) as caught:
-        services.place_order(uow, contest, member.id, request(symbol=symbol))
+        order_desk.place_order(uow, contest, member.id, request(symbol=symbol))
     assert caught.value.reason is Reason.OUTSIDE_TRADING_WINDOW
 
 
-def _far_below(uow: TradingUnitOfWork, contest: int, symbol: str) -> str:
+def _far_below(uow: EngineUnitOfWork, contest: int, symbol: str) -> str:
     with uow.reading():
-        v = services.venue_of(uow.trading.contest(contest))  # type: ignore[arg-type]
+        v = venue_lookup.venue_of(uow.trading.contest(contest))  # type: ignore[arg-type]
         close = uow.market.bars_on(v.clock_day, [symbol])[symbol].close  # type: ignore[arg-type]
     return str((close * D("0.91")).quantize(D("0.01")))
 
 
 def test_first_fill_fires_the_referral_reward_once(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     inviter, invitee = make_user(), make_user()
     engagement.record_referral(uow, inviter_id=inviter.id, invitee_id=invitee.id)
     contest = cn_contest(uow)
     services.open_account(uow, contest, invitee.id)
-    services.advance_clock(uow, contest)
+    clock.advance_clock(uow, contest)
     symbol = symbols(uow, contest)[0]
-    services.place_order(uow, contest, invitee.id, request(symbol=symbol))
-    services.place_order(uow, contest, invitee.id, request(symbol=symbol))
-    services.advance_clock(uow, contest, bars=2)
+    order_desk.place_order(uow, contest, invitee.id, request(symbol=symbol))
+    order_desk.place_order(uow, contest, invitee.id, request(symbol=symbol))
+    clock.advance_clock(uow, contest, bars=2)
     rules = engagement.current_rules(uow)
     assert balance(uow, points_account(inviter.id), POINTS).posted == rules.referral_inviter.points
 
@@ -216,7 +218,7 @@ def test_same_orders_on_two_databases_of_the_same_market_give_the_same_books(
     database: Database, make_user: Callable[..., User]
 ) -> None:
     """Determinism through the services: a second contest on the same bars, same orders."""
-    uow = TradingUnitOfWork(database.sessions)
+    uow = EngineUnitOfWork(database.sessions)
     first = cn_contest(uow)
     second = services.create_venue(
         uow,
@@ -230,27 +232,27 @@ def test_same_orders_on_two_databases_of_the_same_market_give_the_same_books(
     member = make_user()
     for contest in (first, second):
         services.open_account(uow, contest, member.id)
-        services.advance_clock(uow, contest)
+        clock.advance_clock(uow, contest)
         for i, symbol in enumerate(symbols(uow, contest)):
-            services.place_order(
+            order_desk.place_order(
                 uow, contest, member.id, request(symbol=symbol, qty=str(100 * (i + 1)), tif="gtc")
             )
-        services.advance_clock(uow, contest, bars=5)
-    a = services.portfolio_history(uow, first, member.id)
-    b = services.portfolio_history(uow, second, member.id)
+        clock.advance_clock(uow, contest, bars=5)
+    a = views.portfolio_history(uow, first, member.id)
+    b = views.portfolio_history(uow, second, member.id)
     assert a == b and len(a) == 6
 
 
 def test_a_batch_judges_each_order_as_place_order_would_and_refusals_write_nothing(
-    uow: TradingUnitOfWork, make_user: Callable[..., User]
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
 ) -> None:
     contest, rich, symbol = trading_member(uow, make_user)
     outsider = make_user()
-    summary = services.account_summary(uow, contest, rich.id)
+    summary = views.account_summary(uow, contest, rich.id)
     close = services.visible_bars(uow, symbol, start=START, end=date(2100, 1, 1))[-1].close
     limit = str(close)
     lots = int(summary.buying_power / close / 100)  # whole lots the cash buys at the close
-    outcomes = services.place_orders(
+    outcomes = order_desk.place_orders(
         uow,
         contest,
         [
@@ -280,5 +282,5 @@ def test_a_batch_judges_each_order_as_place_order_would_and_refusals_write_nothi
     stored, _ = services.list_orders(uow, contest, rich.id)
     assert sorted(o.id for o in stored) == sorted(o.id for o in (outcomes[0], outcomes[4]))
     again = replace(request(symbol=symbol, qty="100"), client_order_id="x-1")
-    replay = services.place_orders(uow, contest, [(rich.id, again)])
+    replay = order_desk.place_orders(uow, contest, [(rich.id, again)])
     assert replay == [outcomes[4]]

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.http.deps import IdPath, OperatorUser, TradingUow
+from api.http.deps import EngineUow, IdPath, OperatorUser
 from api.http.problems import problem_doc
 from api.http.schemas.contests import (
     ClockIn,
@@ -18,7 +18,8 @@ from api.http.schemas.contests import (
     SeasonOut,
     SeasonPatch,
 )
-from engine.contests import services
+from engine import clock
+from engine.contests import seasons, services
 
 router = APIRouter(
     prefix="/admin",
@@ -35,9 +36,9 @@ _LOCKED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/seasons", status_code=status.HTTP_201_CREATED, response_model=SeasonOut)
-def create_season(body: SeasonIn, operator: OperatorUser, uow: TradingUow) -> SeasonOut:
+def create_season(body: SeasonIn, operator: OperatorUser, uow: EngineUow) -> SeasonOut:
     """Create a season over a market's universe, replaying stored bars or following live ones."""
-    return SeasonOut.of(services.create_season(uow, body.to_draft(), operator_id=operator.id))
+    return SeasonOut.of(seasons.create_season(uow, body.to_draft(), operator_id=operator.id))
 
 
 @router.patch(
@@ -46,10 +47,10 @@ def create_season(body: SeasonIn, operator: OperatorUser, uow: TradingUow) -> Se
     responses={404: problem_doc("No season"), **_LOCKED},
 )
 def update_season(
-    season_id: IdPath, body: SeasonPatch, _: OperatorUser, uow: TradingUow
+    season_id: IdPath, body: SeasonPatch, _: OperatorUser, uow: EngineUow
 ) -> SeasonOut:
     """Change a season's name, description, zone or dates (not once it has ended)."""
-    return SeasonOut.of(services.update_season(uow, season_id, body.changes()))
+    return SeasonOut.of(seasons.update_season(uow, season_id, body.changes()))
 
 
 @router.post(
@@ -58,7 +59,7 @@ def update_season(
     response_model=ContestOut,
     responses={404: problem_doc("No season"), **_LOCKED},
 )
-def create_contest(body: ContestIn, _: OperatorUser, uow: TradingUow) -> ContestOut:
+def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestOut:
     """Create a contest in a season: windows, eligibility, rules, ranking, prizes, teams, PK."""
     return ContestOut.of(services.create_contest(uow, body.to_draft()))
 
@@ -69,7 +70,7 @@ def create_contest(body: ContestIn, _: OperatorUser, uow: TradingUow) -> Contest
     responses={404: problem_doc("No contest"), **_LOCKED},
 )
 def update_contest(
-    contest_id: IdPath, body: ContestPatch, _: OperatorUser, uow: TradingUow
+    contest_id: IdPath, body: ContestPatch, _: OperatorUser, uow: EngineUow
 ) -> ContestOut:
     """Change a contest; game fields are locked once trading starts."""
     return ContestOut.of(services.update_contest(uow, contest_id, body.changes()))
@@ -78,7 +79,7 @@ def update_contest(
 @router.get(
     "/contests/{contest_id}", response_model=ContestOut, responses={404: problem_doc("No contest")}
 )
-def get_contest(contest_id: IdPath, _: OperatorUser, uow: TradingUow) -> ContestOut:
+def get_contest(contest_id: IdPath, _: OperatorUser, uow: EngineUow) -> ContestOut:
     """A contest with its invite code."""
     return ContestOut.of(services.get_contest(uow, contest_id, operator=True))
 
@@ -88,9 +89,9 @@ def get_contest(contest_id: IdPath, _: OperatorUser, uow: TradingUow) -> Contest
     response_model=ClockOut,
     responses={404: problem_doc("No contest"), 409: problem_doc("Season ended or settled")},
 )
-def advance_clock(contest_id: IdPath, body: ClockIn, _: OperatorUser, uow: TradingUow) -> ClockOut:
+def advance_clock(contest_id: IdPath, body: ClockIn, _: OperatorUser, uow: EngineUow) -> ClockOut:
     """Reveal the next ``bars`` trading days, none after ``until``: fills, marks,
     leaderboards and PK rounds."""
     return ClockOut.of(
-        services.advance_contest_clock(uow, contest_id, bars=body.bars, until=body.until)
+        clock.advance_contest_clock(uow, contest_id, bars=body.bars, until=body.until)
     )

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.contests import ContestOut, EntryOut, JoinIn, SeasonOut
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
-from engine.contests import services
+from engine.contests import entries, seasons, services
 from engine.contests.model import ContestState
 
 router = APIRouter(tags=["contests"], responses={401: problem_doc("Not authenticated")})
@@ -23,26 +23,26 @@ def _next(following: int | None) -> str | None:
 
 
 @router.get("/seasons", response_model=Page[SeasonOut])
-def list_seasons(_: CurrentUser, uow: TradingUow, page: PageParams) -> Page[SeasonOut]:
+def list_seasons(_: CurrentUser, uow: EngineUow, page: PageParams) -> Page[SeasonOut]:
     """Seasons, newest first; ended seasons stay listed (read-only)."""
-    seasons, following = services.list_seasons(
+    found, following = seasons.list_seasons(
         uow, after=decode_cursor(page.cursor), limit=page.limit
     )
-    return Page(items=[SeasonOut.of(s) for s in seasons], next_cursor=_next(following))
+    return Page(items=[SeasonOut.of(s) for s in found], next_cursor=_next(following))
 
 
 @router.get(
     "/seasons/{season_id}", response_model=SeasonOut, responses={404: problem_doc("No season")}
 )
-def get_season(season_id: IdPath, _: CurrentUser, uow: TradingUow) -> SeasonOut:
+def get_season(season_id: IdPath, _: CurrentUser, uow: EngineUow) -> SeasonOut:
     """One season."""
-    return SeasonOut.of(services.get_season(uow, season_id))
+    return SeasonOut.of(seasons.get_season(uow, season_id))
 
 
 @router.get("/contests", response_model=Page[ContestOut])
 def list_contests(
     user: CurrentUser,
-    uow: TradingUow,
+    uow: EngineUow,
     page: PageParams,
     season_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     state: Annotated[
@@ -65,7 +65,7 @@ def list_contests(
 @router.get(
     "/contests/{contest_id}", response_model=ContestOut, responses={404: problem_doc("No contest")}
 )
-def get_contest(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> ContestOut:
+def get_contest(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> ContestOut:
     """One contest with its rules, ranking, prizes, teams and PK settings."""
     return ContestOut.of(
         services.get_contest(uow, contest_id, operator=user.has_any(Role.OPERATOR))
@@ -82,14 +82,14 @@ def get_contest(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> Conte
         409: problem_doc("Already joined, registration closed, or the contest is full"),
     },
 )
-def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: TradingUow) -> EntryOut:
+def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: EngineUow) -> EntryOut:
     """Join the contest with the starting cash (one entry per member)."""
     return EntryOut.of(
-        services.join_contest(uow, contest_id, user.id, invite_code=body.invite_code)
+        entries.join_contest(uow, contest_id, user.id, invite_code=body.invite_code)
     )
 
 
 @router.get("/me/contests", response_model=list[int])
-def my_contests(user: CurrentUser, uow: TradingUow) -> list[int]:
+def my_contests(user: CurrentUser, uow: EngineUow) -> list[int]:
     """Ids of the contests you have joined, newest first."""
-    return services.my_entries(uow, user.id)
+    return entries.my_entries(uow, user.id)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.leaderboard import (
     FollowOut,
@@ -15,8 +15,8 @@ from api.http.schemas.leaderboard import (
     TeamLeaderboardOut,
 )
 from core.pagination import decode_cursor
+from engine.contests import entries
 from engine.contests import leaderboard as boards
-from engine.contests import services as contests
 
 router = APIRouter(tags=["leaderboards"], responses={401: problem_doc("Not authenticated")})
 follows_router = APIRouter(
@@ -39,7 +39,7 @@ MemberQuery = Annotated[
 def leaderboard(
     contest_id: IdPath,
     user: CurrentUser,
-    uow: TradingUow,
+    uow: EngineUow,
     page: PageParams,
     around: Annotated[
         Literal["me"] | None, Query(description="`me`: your row with `k` rows above and below")
@@ -72,7 +72,7 @@ def leaderboard(
     responses={404: problem_doc("No contest")},
 )
 def history(
-    contest_id: IdPath, user: CurrentUser, uow: TradingUow, member_id: MemberQuery = None
+    contest_id: IdPath, user: CurrentUser, uow: EngineUow, member_id: MemberQuery = None
 ) -> list[HistoryPointOut]:
     """A member's position, rank and metric after every tick, oldest first (for a chart)."""
     found = boards.history(uow, contest_id, member_id or user.id)
@@ -85,7 +85,7 @@ def history(
     responses={404: problem_doc("No contest, or a contest without teams")},
 )
 def team_leaderboard(
-    contest_id: IdPath, user: CurrentUser, uow: TradingUow, page: PageParams
+    contest_id: IdPath, user: CurrentUser, uow: EngineUow, page: PageParams
 ) -> TeamLeaderboardOut:
     """The team leaderboard after the last tick (team score: mean, median or top-N mean of the
     members' metric)."""
@@ -106,7 +106,7 @@ def team_leaderboard(
         422: problem_doc("Following yourself"),
     },
 )
-def follow(member_id: IdPath, user: CurrentUser, uow: TradingUow, response: Response) -> FollowOut:
+def follow(member_id: IdPath, user: CurrentUser, uow: EngineUow, response: Response) -> FollowOut:
     """Follow a member (their rows show on your friends leaderboard); 200 when already followed."""
     followed, created = boards.follow(uow, user.id, member_id)
     if not created:
@@ -115,12 +115,12 @@ def follow(member_id: IdPath, user: CurrentUser, uow: TradingUow, response: Resp
 
 
 @follows_router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
-def unfollow(member_id: IdPath, user: CurrentUser, uow: TradingUow) -> None:
+def unfollow(member_id: IdPath, user: CurrentUser, uow: EngineUow) -> None:
     """Stop following a member (nothing happens when you did not)."""
-    contests.unfollow(uow, user.id, member_id)
+    entries.unfollow(uow, user.id, member_id)
 
 
 @follows_router.get("", response_model=list[FollowOut])
-def following(user: CurrentUser, uow: TradingUow) -> list[FollowOut]:
+def following(user: CurrentUser, uow: EngineUow) -> list[FollowOut]:
     """The members you follow."""
     return [FollowOut.of(f) for f in boards.following(uow, user.id)]

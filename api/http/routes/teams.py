@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.teams import JoinTeamIn, PkOut, TeamIn, TeamOut
@@ -24,7 +24,7 @@ router = APIRouter(tags=["teams"], responses={401: problem_doc("Not authenticate
         422: problem_doc("The contest has no teams (`no-teams`) or the name is empty"),
     },
 )
-def create_team(contest_id: IdPath, body: TeamIn, user: CurrentUser, uow: TradingUow) -> TeamOut:
+def create_team(contest_id: IdPath, body: TeamIn, user: CurrentUser, uow: EngineUow) -> TeamOut:
     """Create a team in a contest you have joined; you become its captain."""
     return TeamOut.of(teams.create_team(uow, contest_id, user.id, body.name))
 
@@ -35,7 +35,7 @@ def create_team(contest_id: IdPath, body: TeamIn, user: CurrentUser, uow: Tradin
     responses={404: problem_doc("No contest")},
 )
 def list_teams(
-    contest_id: IdPath, user: CurrentUser, uow: TradingUow, page: PageParams
+    contest_id: IdPath, user: CurrentUser, uow: EngineUow, page: PageParams
 ) -> Page[TeamOut]:
     """The contest's teams, oldest first (invite codes only on your own team)."""
     found, following = teams.teams_of_contest(
@@ -48,7 +48,7 @@ def list_teams(
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut, responses={404: problem_doc("No team")})
-def get_team(team_id: IdPath, user: CurrentUser, uow: TradingUow) -> TeamOut:
+def get_team(team_id: IdPath, user: CurrentUser, uow: EngineUow) -> TeamOut:
     """One team with its members (the invite code only if you are one of them)."""
     return TeamOut.of(teams.team(uow, team_id, viewer_id=user.id))
 
@@ -63,7 +63,7 @@ def get_team(team_id: IdPath, user: CurrentUser, uow: TradingUow) -> TeamOut:
         409: problem_doc("The team is full, you are already in a team, or teams are fixed"),
     },
 )
-def join_team(team_id: IdPath, body: JoinTeamIn, user: CurrentUser, uow: TradingUow) -> TeamOut:
+def join_team(team_id: IdPath, body: JoinTeamIn, user: CurrentUser, uow: EngineUow) -> TeamOut:
     """Join a team with its invite code, while it has room and trading has not started."""
     return TeamOut.of(teams.join_team(uow, team_id, user.id, body.invite_code))
 
@@ -76,7 +76,7 @@ def join_team(team_id: IdPath, body: JoinTeamIn, user: CurrentUser, uow: Trading
         409: problem_doc("Teams are fixed (`teams-fixed`)"),
     },
 )
-def leave_team(team_id: IdPath, user: CurrentUser, uow: TradingUow) -> Response:
+def leave_team(team_id: IdPath, user: CurrentUser, uow: EngineUow) -> Response:
     """Leave your team before trading starts (the next member captains; the last deletes it)."""
     teams.leave_team(uow, team_id, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -90,6 +90,6 @@ def leave_team(team_id: IdPath, user: CurrentUser, uow: TradingUow) -> Response:
         422: problem_doc("The contest has no PK rounds (`no-pk`)"),
     },
 )
-def pk(contest_id: IdPath, _: CurrentUser, uow: TradingUow) -> PkOut:
+def pk(contest_id: IdPath, _: CurrentUser, uow: EngineUow) -> PkOut:
     """PK rounds (ticks, days), pairings and results, and the standings (3/1/0, then rating)."""
     return PkOut.of(pk_rounds.pk_overview(uow, contest_id))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
 
-from api.http.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.common import Day, Page
 from api.http.schemas.trading import (
@@ -23,7 +23,7 @@ from api.http.schemas.trading import (
 )
 from core.pagination import decode_cursor, encode_cursor
 from engine.market.model import Market
-from engine.trading import services
+from engine.trading import order_desk, services, views
 from engine.trading.orders import OrderStatus
 
 router = APIRouter(
@@ -58,21 +58,21 @@ def place_order(
     contest_id: IdPath,
     body: OrderIn,
     user: CurrentUser,
-    uow: TradingUow,
+    uow: EngineUow,
     key: IdempotencyKey = None,
 ) -> OrderOut:
     """Place an order; it fills no earlier than the next bar the contest clock reveals."""
     request = body.to_request()
     if request.client_order_id is None and key is not None:
         request = replace(request, client_order_id=keyed_client_order_id(key))
-    return OrderOut.of(services.place_order(uow, contest_id, user.id, request))
+    return OrderOut.of(order_desk.place_order(uow, contest_id, user.id, request))
 
 
 @router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
 def list_orders(
     contest_id: IdPath,
     user: CurrentUser,
-    uow: TradingUow,
+    uow: EngineUow,
     page: PageParams,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = None,
 ) -> Page[OrderOut]:
@@ -92,7 +92,7 @@ def list_orders(
 
 
 @router.get("/contests/{contest_id}/orders/{order_id}", response_model=OrderOut)
-def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow) -> OrderOut:
+def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: EngineUow) -> OrderOut:
     """One of your orders."""
     return OrderOut.of(services.get_order(uow, contest_id, user.id, order_id))
 
@@ -103,36 +103,36 @@ def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: Trad
     responses={409: problem_doc("The order is no longer open")},
 )
 def cancel_order(
-    contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow
+    contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: EngineUow
 ) -> OrderOut:
     """Cancel an open order and release the buying power it held."""
     return OrderOut.of(services.cancel_order(uow, contest_id, user.id, order_id))
 
 
 @router.get("/contests/{contest_id}/account", response_model=AccountOut)
-def account(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> AccountOut:
+def account(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> AccountOut:
     """Cash, equity, buying power and performance statistics at the clock's last close."""
-    return AccountOut.of(services.account_summary(uow, contest_id, user.id))
+    return AccountOut.of(views.account_summary(uow, contest_id, user.id))
 
 
 @router.get("/contests/{contest_id}/positions", response_model=list[PositionOut])
-def positions(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[PositionOut]:
+def positions(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> list[PositionOut]:
     """Your positions, marked at the clock's last close."""
-    return [PositionOut.of(p) for p in services.positions(uow, contest_id, user.id)]
+    return [PositionOut.of(p) for p in views.positions(uow, contest_id, user.id)]
 
 
 @router.get("/contests/{contest_id}/portfolio/history", response_model=list[EquityPoint])
-def portfolio_history(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[EquityPoint]:
+def portfolio_history(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> list[EquityPoint]:
     """Your daily equity curve: cash and equity at each revealed day's closes."""
     return [
         EquityPoint(day=day, cash=cash, equity=equity)
-        for day, cash, equity in services.portfolio_history(uow, contest_id, user.id)
+        for day, cash, equity in views.portfolio_history(uow, contest_id, user.id)
     ]
 
 
 @market_router.get("/instruments", response_model=Page[InstrumentOut])
 def instruments(
-    uow: TradingUow, page: PageParams, market: Market | None = None
+    uow: EngineUow, page: PageParams, market: Market | None = None
 ) -> Page[InstrumentOut]:
     """Tradable instruments: symbol, name, market, board, currency, lot size."""
     found, following = services.list_instruments(
@@ -151,7 +151,7 @@ def instruments(
 )
 def bars(
     symbol: Symbol,
-    uow: TradingUow,
+    uow: EngineUow,
     start: Day = date(1990, 1, 1),
     end: Day = date(2100, 1, 1),
     contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,

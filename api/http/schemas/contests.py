@@ -16,8 +16,11 @@ from pydantic_core import PydanticCustomError
 
 from api.http.schemas.common import Day, Moment
 from api.http.schemas.trading import Money, MoneyStr
+from engine.clock import ClockReport
+from engine.contests.entries import Entry
 from engine.contests.model import Contest, ContestState, DataSource, Season
-from engine.contests.services import ContestDraft, Entry, SeasonDraft
+from engine.contests.seasons import SeasonDraft
+from engine.contests.services import ContestDraft
 from engine.contests.spec import (
     MetricSpec,
     PkSettings,
@@ -26,7 +29,6 @@ from engine.contests.spec import (
     prize_table_from_json,
 )
 from engine.market.model import Market
-from engine.trading.services import ClockReport
 
 Symbol = Field(min_length=1, max_length=32)
 Ratio = Field(allow_inf_nan=False, max_digits=20, decimal_places=12)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from engine.market.model import Bar, Instrument
 from engine.trading.orders import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
-from engine.trading.services import AccountSummary, PositionView
 from engine.trading.stats import Statistics
+from engine.trading.views import AccountSummary, PositionView
 
 
 def _quantity(value: Decimal) -> str:

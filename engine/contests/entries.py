@@ -1,0 +1,125 @@
+"""Entries: joining a contest (one per member, within registration, capacity, level and the
+invite code of a private contest), the contests a member entered, and follows (friends)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from core.clock import utc_now
+from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from engine.contests.model import (
+    registration_open,
+)
+from engine.trading.venue import require_contest
+from engine.uow import EngineUnitOfWork
+from ledger.engagement import summary_in
+
+
+class EntryRefused(Conflict):
+    slug = "entry-refused"
+    title = "Entry refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    contest_id: int
+    member_id: int
+    account_id: int
+    starting_cash: Decimal
+    joined_at: datetime
+
+
+def join_contest(
+    uow: EngineUnitOfWork,
+    contest_id: int,
+    member_id: int,
+    *,
+    invite_code: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Enter the contest: one entry per member, inside the registration window, within
+    capacity, at or above the minimum level, with the invite code of a private contest."""
+    moment = now or utc_now()
+    with uow:
+        # The row lock serializes capacity checks.
+        row = require_contest(uow, contest_id, lock=True, seasonal=True)
+        if row.invite_code is not None and not secrets.compare_digest(
+            (invite_code or "").encode(), row.invite_code.encode()
+        ):
+            raise PermissionDenied(
+                "this contest is private: a valid invite code is required",
+                field="invite_code",
+                rule="invite-code",
+            )
+        if uow.trading.account(contest_id, member_id) is not None:
+            raise EntryRefused(
+                "you have already joined this contest", field="contest_id", rule="one-entry"
+            )
+        if not registration_open(
+            now=moment,
+            opens_at=row.registration_opens_at,
+            closes_at=row.registration_closes_at,
+            clock_day=row.clock_day,
+            trading_end=row.trading_end,
+        ):
+            raise EntryRefused(
+                "registration is closed for this contest",
+                field="contest_id",
+                rule="registration-closed",
+            )
+        entries = uow.contests.entry_count(contest_id)
+        if row.capacity is not None and entries >= row.capacity:
+            raise EntryRefused(
+                f"the contest is full ({row.capacity} entries)",
+                field="contest_id",
+                rule="capacity",
+            )
+        # Every member holds level 1 at least (levels start at 0 XP), so only a higher
+        # minimum needs their XP read.
+        level = summary_in(uow, member_id).level.number if row.min_level > 1 else row.min_level
+        if level < row.min_level:
+            raise PermissionDenied(
+                f"the contest requires level {row.min_level}; you are level {level}",
+                field="contest_id",
+                rule="min-level",
+            )
+        account = uow.trading.add_account(contest_id, member_id, row.starting_cash)
+        entry = Entry(contest_id, member_id, account.id, account.starting_cash, moment)
+        uow.commit()
+    return entry
+
+
+def my_entries(uow: EngineUnitOfWork, member_id: int) -> list[int]:
+    """Ids of the contests the member has joined."""
+    with uow.reading():
+        return uow.contests.contests_entered(member_id)
+
+
+# --- follows ----------------------------------------------------------------------------------
+
+
+def follow(uow: EngineUnitOfWork, follower_id: int, followee_id: int) -> bool:
+    """Follow another member (for the friends leaderboard); True when newly followed."""
+    if follower_id == followee_id:
+        raise RuleViolation("you cannot follow yourself", field="member_id", rule="not-self")
+    with uow:
+        if not uow.contests.member_exists(followee_id):
+            raise NotFound(f"no member {followee_id}", member_id=followee_id)
+        created = uow.contests.follow(follower_id, followee_id)
+        uow.commit()
+    return created
+
+
+def unfollow(uow: EngineUnitOfWork, follower_id: int, followee_id: int) -> bool:
+    with uow:
+        removed = uow.contests.unfollow(follower_id, followee_id)
+        uow.commit()
+    return removed
+
+
+def followees(uow: EngineUnitOfWork, follower_id: int) -> list[int]:
+    with uow.reading():
+        return uow.contests.followees(follower_id)

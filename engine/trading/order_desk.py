@@ -1,0 +1,227 @@
+"""Placing orders: one member's order, or a batch of many members' orders judged one by one.
+
+Every order write goes through here (HTTP, CLI and the season simulation alike). Admission
+(``engine.trading.admission``) prices from the clock's last closes; nothing fills before the
+next bar.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from core.errors import Conflict, DomainError, NotFound
+from engine.trading.admission import OrderContext, OrderRefused, admit
+from engine.trading.closes import last_closes
+from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
+from engine.trading.portfolio import Portfolio
+from engine.trading.store import AccountRow, order_of_request
+from engine.trading.uow import TradingUnitOfWork
+from engine.trading.venue import NotEntered, Venue, require_contest, venue_of
+
+
+def place_order(
+    uow: TradingUnitOfWork, contest_id: int, member_id: int, request: OrderRequest
+) -> Order:
+    """Admit and store an order; it fills no earlier than the next bar.
+
+    A retry with the same ``client_order_id`` and the same fields returns the stored order; the
+    same id with other fields is a Conflict. A refused order writes nothing.
+    """
+    outcome = place_orders(uow, contest_id, [(member_id, request)])[0]
+    if isinstance(outcome, Order):
+        return outcome
+    raise outcome
+
+
+OrderOutcome = Order | DomainError
+
+
+def place_orders(
+    uow: TradingUnitOfWork, contest_id: int, requests: Sequence[tuple[int, OrderRequest]]
+) -> list[OrderOutcome]:
+    """Many members' orders in one transaction (bots, the season simulation, bulk imports).
+
+    Each ``(member id, request)`` is judged exactly as ``place_order`` judges it, in the given
+    order, so an earlier order's reservation counts against a later one of the same member. The
+    outcome list is aligned with ``requests``: the stored order, or the refusal (an
+    ``OrderRefused``, ``NotEntered`` or ``Conflict``), which wrote nothing. What admission
+    reads is loaded once for the batch's accounts (``_Desk``) and the admitted orders are
+    stored together, so a batch costs a handful of statements whatever its size.
+    """
+    with uow:
+        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests)
+        judged = [desk.judge(member_id, request) for member_id, request in requests]
+        stored = desk.store()
+        uow.commit()
+    return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
+
+
+class _Closes:
+    """The universe's last closes at the clock's day, read once per transaction."""
+
+    def __init__(self, uow: TradingUnitOfWork, venue: Venue) -> None:
+        self._uow, self._venue = uow, venue
+        self._closes: dict[str, Decimal] | None = None
+
+    def get(self, day: date) -> dict[str, Decimal]:
+        if self._closes is None:
+            self._closes = last_closes(self._uow, self._venue, day)
+        return self._closes
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    index: int  # in the desk's new orders
+
+
+class _Desk:
+    """One batch's order desk: the accounts (locked), their positions, open orders, orders
+    submitted today and the orders their client ids name, read with one query each; every
+    admitted order joins them at once, so each order is judged as if the ones before it had
+    been stored, as ``place_order`` would have."""
+
+    def __init__(
+        self, uow: TradingUnitOfWork, venue: Venue, requests: Sequence[tuple[int, OrderRequest]]
+    ) -> None:
+        self.uow, self.venue = uow, venue
+        self.universe = frozenset(venue.universe)
+        self.closes = _Closes(uow, venue)
+        trading = uow.trading
+        self.accounts = trading.accounts_of(venue.contest_id, (m for m, _ in requests), lock=True)
+        ids = [a.id for a in self.accounts.values()]
+        self.known: dict[tuple[int, str], Order | _Admitted] = dict(
+            trading.orders_by_client_ids(
+                (self.accounts[m].id, r.client_order_id)
+                for m, r in requests
+                if r.client_order_id is not None and m in self.accounts
+            )
+        )
+        self.open = trading.open_orders_of(ids)
+        # Orders submitted today only matter under a daily order limit.
+        day, limited = venue.clock_day, venue.rules.guards.max_orders_per_day is not None
+        self.today = trading.orders_submitted_on(ids, day) if day and limited else {}
+        self.positions = trading.positions_of(ids)
+        self.instruments = uow.market.instruments_of(
+            {r.symbol for _, r in requests} & self.universe
+        )
+        self.portfolios: dict[int, Portfolio] = {}
+        self.new: list[Order] = []
+        self.stored: list[Order] = []  # the first len(stored) of ``new``, with their ids
+
+    def judge(self, member_id: int, request: OrderRequest) -> OrderOutcome | _Admitted:
+        try:
+            return self._admit(member_id, request)
+        except (OrderRefused, NotFound, Conflict) as refusal:
+            return refusal
+
+    def _admit(self, member_id: int, request: OrderRequest) -> Order | _Admitted:
+        account = self.accounts.get(member_id)
+        if account is None:
+            raise NotEntered(
+                f"you have no entry in contest {self.venue.contest_id}",
+                contest_id=self.venue.contest_id,
+            )
+        existing = (
+            None
+            if request.client_order_id is None
+            else self.known.get((account.id, request.client_order_id))
+        )
+        if existing is not None:
+            return self._replayed(existing, request)
+        ctx = self._context(account, request)
+        reserved = admit(request, ctx)
+        client_id = request.client_order_id or f"pl-{uuid.uuid4().hex}"
+        order = order_of_request(
+            Order(
+                id=0,
+                account_id=account.id,
+                client_order_id=client_id,
+                request=request,
+                status=OrderStatus.NEW,
+                submitted_day=ctx.day,
+                reserved_cash=reserved,
+            ),
+            0,
+        )
+        admitted = _Admitted(len(self.new))
+        self.new.append(order)
+        self.open[account.id].append(order)
+        self.today[account.id] = self.today.get(account.id, 0) + 1
+        self.known[(account.id, client_id)] = admitted
+        return admitted
+
+    def _replayed(self, existing: Order | _Admitted, request: OrderRequest) -> Order | _Admitted:
+        stored = self.new[existing.index] if isinstance(existing, _Admitted) else existing
+        if stored.request == request:
+            return existing
+        if isinstance(existing, _Admitted):
+            stored = self.store()[existing.index]  # the refusal names the stored order's id
+        raise Conflict(
+            f"client_order_id {request.client_order_id!r} was used for a different order",
+            client_order_id=request.client_order_id,
+            order_id=stored.id,
+        )
+
+    def _context(self, account: AccountRow, request: OrderRequest) -> OrderContext:
+        venue = self.venue
+        if not venue.trading or venue.clock_day is None:
+            raise OrderRefused(
+                "the contest is not trading now: orders are taken from its first trading day "
+                "until its last",
+                field="contest_id",
+                reason=Reason.OUTSIDE_TRADING_WINDOW,
+            )
+        day = venue.clock_day
+        if request.symbol not in self.universe:
+            reason = (
+                Reason.NOT_IN_UNIVERSE
+                if self.uow.market.instrument(request.symbol)
+                else Reason.UNKNOWN_SYMBOL
+            )
+            raise OrderRefused(
+                f"{request.symbol!r} is not traded in this contest", field="symbol", reason=reason
+            )
+        instrument = self.instruments.get(request.symbol)
+        if instrument is None:
+            instrument = self.uow.market.require_instrument(request.symbol)
+        prices = self.closes.get(day)
+        last_close = prices.get(request.symbol)
+        if last_close is None:
+            raise OrderRefused(
+                f"{request.symbol} has no price yet", field="symbol", reason=Reason.NO_PRICE
+            )
+        return OrderContext(
+            day=day,
+            rules=venue.rules,
+            instrument=instrument,
+            last_close=last_close,
+            band=venue.rules.price_band(instrument.board, last_close),
+            portfolio=self._portfolio(account),
+            open_orders=tuple(self.open[account.id]),
+            orders_today=self.today.get(account.id, 0),
+            prices=prices,
+        )
+
+    def _portfolio(self, account: AccountRow) -> Portfolio:
+        found = self.portfolios.get(account.id)
+        if found is None:
+            found = self.portfolios[account.id] = Portfolio(
+                account_id=account.id,
+                starting_cash=account.starting_cash,
+                cash=account.cash,
+                fees_paid=account.fees_paid,
+                realized_pnl=account.realized_pnl,
+                positions=self.positions[account.id],
+            )
+        return found
+
+    def store(self) -> list[Order]:
+        """Store the admitted orders not stored yet; every admitted order, with its id."""
+        self.stored += self.uow.trading.add_orders(
+            self.venue.contest_id, self.new[len(self.stored) :]
+        )
+        return self.stored

@@ -1,0 +1,72 @@
+"""A contest as trading sees it (its venue: rules, universe, window, clock) and the lookups
+that refuse a missing contest or entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from core.errors import NotFound
+from engine.market.model import Market
+from engine.trading.rules import RulePack, rule_pack
+from engine.trading.store import AccountRow, ContestRow
+from engine.trading.uow import TradingUnitOfWork
+
+
+class NotEntered(NotFound):
+    slug = "not-entered"
+    title = "No entry in this contest"
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """What the engine needs of a contest: rules, universe, window and clock."""
+
+    contest_id: int
+    market: Market
+    rules: RulePack
+    universe: tuple[str, ...]
+    starting_cash: Decimal
+    trading_start: date
+    trading_end: date
+    clock_day: date | None
+
+    @property
+    def trading(self) -> bool:
+        """Orders are taken from the first revealed bar until the clock reaches the last day."""
+        return self.clock_day is not None and self.clock_day < self.trading_end
+
+
+def venue_of(row: ContestRow) -> Venue:
+    return Venue(
+        contest_id=row.id,
+        market=Market(row.market),
+        rules=rule_pack(row.market, row.rule_overrides),
+        universe=tuple(row.universe),
+        starting_cash=row.starting_cash,
+        trading_start=row.trading_start,
+        trading_end=row.trading_end,
+        clock_day=row.clock_day,
+    )
+
+
+def require_contest(
+    uow: TradingUnitOfWork, contest_id: int, *, lock: bool = False, seasonal: bool = False
+) -> ContestRow:
+    """The contest's row, or NotFound: every service's one lookup of a contest by id.
+    ``seasonal``: only a contest of a season (a game); a bare trading venue counts as missing.
+    ``lock`` takes the row lock (the clock's, and entry capacity's)."""
+    row = uow.trading.contest(contest_id, lock=lock)
+    if row is None or (seasonal and row.season_id is None):
+        raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+    return row
+
+
+def require_account(
+    uow: TradingUnitOfWork, contest_id: int, member_id: int, *, lock: bool = False
+) -> AccountRow:
+    account = uow.trading.account(contest_id, member_id, lock=lock)
+    if account is None:
+        raise NotEntered(f"you have no entry in contest {contest_id}", contest_id=contest_id)
+    return account
