@@ -54,7 +54,7 @@ from engine.contests.entries import join_contest
 from engine.contests.model import DataSource
 from engine.contests.pk import Outcome
 from engine.contests.pk_rounds import pk_overview
-from engine.contests.ranking import PercentBand, RankRange
+from engine.contests.prize_table import PercentBand, RankRange
 from engine.contests.seasons import SeasonDraft, create_season
 from engine.contests.services import ContestDraft, create_contest
 from engine.contests.spec import (

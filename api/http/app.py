@@ -25,7 +25,7 @@ from api.http.routes import (
     content,
     contests,
     health,
-    leaderboards,
+    leaderboard,
     points,
     settlement,
     teams,
@@ -84,8 +84,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(trading.market_router)
     v1.include_router(teams.router)
     v1.include_router(contests.router)
-    v1.include_router(leaderboards.router)
-    v1.include_router(leaderboards.follows_router)
+    v1.include_router(leaderboard.router)
+    v1.include_router(leaderboard.follows_router)
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
     app.include_router(health.router)

@@ -3,7 +3,8 @@
 A round lasts ``PkSettings.round_bars`` ticks (L): round r covers ticks (r-1)L+1 … rL. When
 trading starts (the first tick) the teams are fixed, rated at the openskill prior and round 1 is
 paired; at tick rL, or at the contest's last day for a short final round, the round is judged
-and, unless the contest is over, the next one paired (``engine.contests.pk.swiss_pairings``).
+and, unless the contest is over, the next one paired
+(``engine.contests.pk_pairing.swiss_pairings``).
 
 A team's return over a round is its members' returns over the round aggregated as the team
 score is (mean, median or top-N mean, ``engine.contests.ranking.team_scores``); a member's return is
@@ -39,12 +40,12 @@ from engine.contests.pk import (
     judge,
     new_rating,
     standings,
-    swiss_pairings,
     update_ratings,
 )
-from engine.contests.ranking import team_scores
+from engine.contests.pk_pairing import swiss_pairings
 from engine.contests.spec import PkSettings, TeamSettings
 from engine.contests.store import PkMatchRow, PkRoundRow
+from engine.contests.team_scores import team_scores
 from engine.trading.store import ContestRow, EntryAccount
 from engine.trading.venue import require_contest
 from ledger import engagement
@@ -232,9 +233,7 @@ def _result(board: PkMatchRow) -> PkResult | None:
 # --- round awards (after the clock commits) ---------------------------------------------------
 
 
-def pay_round_awards(
-    uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = None
-) -> int:
+def pay_round_awards(uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = None) -> int:
     """Pay every member of each team that won or drew a flagged board its round award, then
     clear the boards' flags. A round's wins, and its draws, go to the ledger as one
     transaction each (``engagement.award_many``), idempotent as a whole: a round's boards are

@@ -32,16 +32,12 @@ for a million entries, and the lookups are already a few microseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
-from typing import Any, Literal, NamedTuple, NoReturn
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import RuleViolation
 from engine.trading.stats import FloatArray
 from engine.trading.valuation import IntArray
 
@@ -76,13 +72,13 @@ def rank(
     ``(n,)`` arrays; ``secondary`` defaults to all-equal, ``reached_at`` to all-equal (0) and
     ``qualified`` to all-true. Raises ``ValueError`` on bad shapes or duplicate member ids.
     """
-    ids = _vector(member_ids, np.int64, "member_ids")
+    ids = as_vector(member_ids, np.int64, "member_ids")
     n = ids.size
-    primary = _vector(metric, np.float64, "metric", n)
-    second = None if secondary is None else _vector(secondary, np.float64, "secondary", n)
-    reached = None if reached_at is None else _vector(reached_at, np.int64, "reached_at", n)
+    primary = as_vector(metric, np.float64, "metric", n)
+    second = None if secondary is None else as_vector(secondary, np.float64, "secondary", n)
+    reached = None if reached_at is None else as_vector(reached_at, np.int64, "reached_at", n)
     eligible = (
-        np.ones(n, dtype=bool) if qualified is None else _vector(qualified, bool, "qualified", n)
+        np.ones(n, dtype=bool) if qualified is None else as_vector(qualified, bool, "qualified", n)
     )
     rankable = eligible & ~np.isnan(primary)
     by_id = _sorted_by_id(ids)
@@ -98,7 +94,9 @@ def rank(
     return Standings(ids[order], ranks, primary[order], index=(ids[by_id], place[by_id]))
 
 
-def _vector(values: npt.ArrayLike, dtype: type, name: str, size: int | None = None) -> npt.NDArray:
+def as_vector(
+    values: npt.ArrayLike, dtype: type, name: str, size: int | None = None
+) -> npt.NDArray:
     array = np.asarray(values)
     if array.ndim != 1 or (size is not None and array.size != size):
         expected = "one-dimensional" if size is None else f"of shape ({size},)"
@@ -190,9 +188,9 @@ def advance_reached_at(
 ) -> IntArray:
     """``reached_at`` for this tick: ``tick`` where the primary metric changed since the last
     tick (NaN counts as a value: NaN → NaN is unchanged), else the previous ``reached_at``."""
-    before = _vector(previous_metric, np.float64, "previous_metric")
-    reached = _vector(previous_reached_at, np.int64, "previous_reached_at", before.size)
-    now = _vector(metric, np.float64, "metric", before.size)
+    before = as_vector(previous_metric, np.float64, "previous_metric")
+    reached = as_vector(previous_reached_at, np.int64, "previous_reached_at", before.size)
+    now = as_vector(metric, np.float64, "metric", before.size)
     unchanged = (now == before) | (np.isnan(now) & np.isnan(before))
     return np.where(unchanged, reached, np.int64(tick))
 
@@ -408,214 +406,3 @@ def _frozen(array: npt.NDArray[np.generic]) -> npt.NDArray:
     array = np.ascontiguousarray(array)
     array.flags.writeable = False
     return array
-
-
-# --- prizes ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RankRange:
-    """Prize line for competition ranks ``first`` … ``last`` (inclusive): "ranks 1–3"."""
-
-    first: int
-    last: int
-
-    def ranks(self, ranked_count: int) -> tuple[int, int]:
-        """The inclusive rank range the line pays (independent of the field size)."""
-        return self.first, self.last
-
-    def __str__(self) -> str:
-        return (
-            f"rank {self.first}" if self.first == self.last else f"ranks {self.first}–{self.last}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class PercentBand:
-    """Prize line for the members whose share of the field ranked strictly ahead of them,
-    ``(rank - 1) / R``, lies in ``[from_percent, to_percent)`` %: "top 10 %" is ``[0, 10)``,
-    "top 10–25 %" is ``[10, 25)``. Bands that touch partition the field without gaps."""
-
-    from_percent: Decimal
-    to_percent: Decimal
-
-    @classmethod
-    def top(cls, percent: Decimal | int | str) -> PercentBand:
-        """The band "top ``percent`` %"."""
-        return cls(Decimal(0), Decimal(percent))
-
-    def ranks(self, ranked_count: int) -> tuple[int, int]:
-        """The inclusive rank range the band pays for ``ranked_count`` ranked entries (empty
-        when first > last), in exact arithmetic: ranks ``⌈from·R/100⌉ + 1 … ⌈to·R/100⌉``.
-        "Top 10 %" of 15 pays ranks 1–2, of 10 pays rank 1, of 5 pays rank 1."""
-        first = math.ceil(Fraction(self.from_percent) * ranked_count / 100) + 1
-        last = math.ceil(Fraction(self.to_percent) * ranked_count / 100)
-        return first, last
-
-    def __str__(self) -> str:
-        if self.from_percent == 0:
-            return f"top {self.to_percent}%"
-        return f"top {self.from_percent}–{self.to_percent}%"
-
-
-Places = RankRange | PercentBand
-
-
-@dataclass(frozen=True, slots=True)
-class Award:
-    """One member's prize: ``line`` indexes the prize table."""
-
-    line: int
-    member_id: MemberId
-    rank: int
-    position: int
-
-
-def validate_prize_table(table: Sequence[Places]) -> None:
-    """Refuse a table that is empty, mixes rank ranges with percent bands (their overlap would
-    depend on the field size), or has a line that is out of range, inverted or empty, or two
-    lines that overlap: ``RuleViolation(field="prizes", rule=...)`` with rule ``empty``,
-    ``mixed-kinds``, ``range``, ``inverted`` or ``overlapping``. Gaps between lines are fine."""
-    if not table:
-        raise RuleViolation("the prize table has no lines", field="prizes", rule="empty")
-    if len({type(places) for places in table}) > 1:
-        raise RuleViolation(
-            "a prize table uses either rank ranges or percent bands, not both",
-            field="prizes",
-            rule="mixed-kinds",
-        )
-    spans = [_span(line, places) for line, places in enumerate(table)]
-    spans.sort()
-    for (_, high, line), (next_low, _, next_line) in zip(spans, spans[1:], strict=False):
-        if next_low < high:
-            first, second = sorted((line, next_line))
-            raise RuleViolation(
-                f"prize lines {first + 1} ({table[first]}) and {second + 1} "
-                f"({table[second]}) overlap",
-                field="prizes",
-                rule="overlapping",
-                line=second,
-            )
-
-
-def _span(line: int, places: Places) -> tuple[Fraction, Fraction, int]:
-    """The line as a half-open interval [low, high) on its own axis, after checking it."""
-    if isinstance(places, RankRange):
-        low, high = Fraction(places.first), Fraction(places.last) + 1
-        out_of_range = places.first < 1
-        bounds = "ranks start at 1"
-    else:
-        bounds_given = Decimal(places.from_percent), Decimal(places.to_percent)
-        if not all(bound.is_finite() for bound in bounds_given):
-            _refuse(line, places, "range", "percentages must be finite")
-        low, high = Fraction(bounds_given[0]), Fraction(bounds_given[1])
-        out_of_range = low < 0 or high > 100
-        bounds = "percent bands lie within 0–100"
-    if out_of_range:
-        _refuse(line, places, "range", bounds)
-    if low >= high:
-        _refuse(line, places, "inverted", "the line is inverted or empty")
-    return low, high, line
-
-
-def _refuse(line: int, places: Places, rule: str, reason: str) -> NoReturn:
-    raise RuleViolation(
-        f"prize line {line + 1} ({places}): {reason}", field="prizes", rule=rule, line=line
-    )
-
-
-def prize_recipients(standings: Standings, table: Sequence[Places]) -> list[Award]:
-    """Who gets which prize line, by line then position.
-
-    Lines select competition ranks (a percent band through ``PercentBand.ranks``), so members
-    tied at a cut-off all share the rank of the first of them and all get the line that rank
-    falls in: the line is never split and may pay more members than its nominal size (ranks
-    1–3 with three members tied at rank 3 pays five). Unranked members get nothing. The table
-    is validated first (``validate_prize_table``).
-    """
-    validate_prize_table(table)
-    count = standings.ranked_count
-    ranks = standings.ranks[:count]
-    awards: list[Award] = []
-    for line, places in enumerate(table):
-        first, last = places.ranks(count)
-        if first > last:
-            continue
-        start = int(np.searchsorted(ranks, first, side="left"))
-        stop = int(np.searchsorted(ranks, last, side="right"))
-        awards.extend(
-            Award(line, member, rank_, position)
-            for member, rank_, position in zip(
-                standings.member_ids[start:stop].tolist(),
-                ranks[start:stop].tolist(),
-                range(start + 1, stop + 1),
-                strict=True,
-            )
-        )
-    return awards
-
-
-# --- teams -----------------------------------------------------------------------------------
-
-TeamAggregate = Literal["mean", "median", "top_n"]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class TeamScores:
-    """Team scores, one per team id that appears among the members, ascending by team id."""
-
-    team_ids: IntArray
-    score: FloatArray  # NaN for a team without any member metric
-    counted: IntArray  # members whose metric went into the score
-
-
-def team_scores(
-    member_metric: npt.ArrayLike,
-    team_of_member: npt.ArrayLike,
-    *,
-    how: TeamAggregate = "mean",
-    n: int | None = None,
-) -> TeamScores:
-    """Each team's score from its members' metrics (aligned ``(m,)`` arrays; NaN = the member
-    has no metric and is left out).
-
-    ``mean``: the mean of the members' metrics. ``median``: the middle metric, or the mean of
-    the two middle ones. ``top_n``: the mean of the best ``n`` metrics, or of all of them when
-    fewer than ``n`` members have one (a small team is not padded with zeros).
-    """
-    metric = _vector(member_metric, np.float64, "member_metric")
-    team = _vector(team_of_member, np.int64, "team_of_member", metric.size)
-    if (how == "top_n") != (n is not None):
-        raise ValueError("n is required for how='top_n' and only for it")
-    if n is not None and n < 1:
-        raise ValueError("n must be ≥ 1")
-    if how not in ("mean", "median", "top_n"):
-        raise ValueError(f"unknown team aggregate {how!r}")
-    team_ids, inverse = np.unique(team, return_inverse=True)
-    valid = ~np.isnan(metric)
-    group, value = inverse.reshape(-1)[valid], metric[valid]
-    counted = np.bincount(group, minlength=team_ids.size)
-    if how == "mean":
-        sums = np.bincount(group, weights=value, minlength=team_ids.size)
-        return TeamScores(team_ids, _divide(sums, counted), counted)
-    order = np.lexsort((-value, group))  # by team, best metric first
-    group, value = group[order], value[order]
-    starts = np.searchsorted(group, np.arange(team_ids.size))
-    if how == "median":
-        score = np.full(team_ids.size, np.nan)
-        has = counted > 0
-        low = starts[has] + (counted[has] - 1) // 2
-        high = starts[has] + counted[has] // 2
-        score[has] = (value[low] + value[high]) / 2
-        return TeamScores(team_ids, score, counted)
-    best_count = n or 0  # n ≥ 1 here (checked above)
-    best = (np.arange(value.size) - starts[group]) < best_count
-    used = np.minimum(counted, best_count)
-    sums = np.bincount(group[best], weights=value[best], minlength=team_ids.size)
-    return TeamScores(team_ids, _divide(sums, used), used)
-
-
-def _divide(sums: npt.NDArray[Any], counts: npt.NDArray[Any]) -> FloatArray:
-    """sums / counts, NaN where the count is 0 (numpy types weighted bincounts as integer)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan)

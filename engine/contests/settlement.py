@@ -33,7 +33,8 @@ from datetime import datetime
 from core.clock import utc_now
 from core.errors import Conflict, DomainError
 from engine.contests import leaderboard, pk_rounds
-from engine.contests.ranking import RankRange, Standings, prize_recipients
+from engine.contests.prize_table import RankRange, prize_recipients
+from engine.contests.ranking import Standings
 from engine.contests.spec import PkSettings, PrizeLine, prize_table_from_json
 from engine.contests.store import PrizeRow
 from engine.trading.store import ContestRow

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from core.errors import RuleViolation
-from engine.contests.ranking import PercentBand, Places, RankRange, validate_prize_table
+from engine.contests.prize_table import PercentBand, Places, RankRange, validate_prize_table
 from ledger.earning import Award
 
 

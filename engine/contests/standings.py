@@ -41,8 +41,9 @@ from engine.contests.metric_state import (
     benchmark_close,
     load_metric_state,
 )
-from engine.contests.ranking import UNRANKED, Standings, advance_reached_at, team_scores
+from engine.contests.ranking import UNRANKED, Standings, advance_reached_at
 from engine.contests.spec import MetricKind, TeamSettings
+from engine.contests.team_scores import team_scores
 from engine.trading.orders import Fill
 from engine.trading.stats import FloatArray
 from engine.trading.store import ContestRow, EntryAccount

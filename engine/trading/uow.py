@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.market.store import MarketRepository
 from engine.trading.books_cache import BooksCache
-from engine.trading.store import TradingRepository
+from engine.trading.store_accounts import TradingRepository
 from ledger.services import LedgerUnitOfWork
 
 

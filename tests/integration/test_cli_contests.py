@@ -13,7 +13,7 @@ from core.db import Database
 from core.users.model import Role, User
 from engine.contests import entries
 from engine.contests import services as contests
-from engine.contests.ranking import RankRange
+from engine.contests.prize_table import RankRange
 from engine.contests.spec import PrizeLine
 from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build

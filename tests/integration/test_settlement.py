@@ -22,7 +22,7 @@ from engine.contests import entries, pk_rounds, settlement, teams
 from engine.contests import services as contests
 from engine.contests.model import Contest, ContestState
 from engine.contests.pk import Standing
-from engine.contests.ranking import PercentBand, RankRange
+from engine.contests.prize_table import PercentBand, RankRange
 from engine.contests.settlement import NotFinished, pk_prize_rows, settle_contest
 from engine.contests.spec import PkSettings, PrizeLine, TeamSettings
 from engine.contests.store_prizes import PrizesRepository

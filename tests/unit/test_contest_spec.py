@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import RuleViolation
-from engine.contests.ranking import RankRange
+from engine.contests.prize_table import RankRange
 from engine.contests.spec import (
     BASE_METRICS,
     MetricKind,

@@ -16,20 +16,16 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from core.errors import RuleViolation
-from engine.contests.ranking import (
-    UNRANKED,
+from engine.contests.prize_table import (
     Award,
     PercentBand,
     Places,
-    Placing,
     RankRange,
-    Standings,
-    advance_reached_at,
     prize_recipients,
-    rank,
-    team_scores,
     validate_prize_table,
 )
+from engine.contests.ranking import UNRANKED, Placing, Standings, advance_reached_at, rank
+from engine.contests.team_scores import team_scores
 
 NAN = math.nan
 T = TypeVar("T")

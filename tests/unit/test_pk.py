@@ -20,15 +20,14 @@ from engine.contests.pk import (
     PkResult,
     Rematch,
     TeamRating,
-    _maximum_matching,
     history_of,
     judge,
     new_rating,
     rating_order,
     standings,
-    swiss_pairings,
     update_ratings,
 )
+from engine.contests.pk_pairing import _maximum_matching, swiss_pairings
 
 D = Decimal
 BAND = D("0.001")

@@ -1,0 +1,294 @@
+"""Persistence of contests' trading state, accounts, positions and books: ``uow.trading``.
+
+Cash and positions are stored for speed and are derived state: ``engine.trading.checks``
+replays an account's fills and reports any difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    bindparam,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from engine.trading.portfolio import Portfolio, Position
+from engine.trading.store import (
+    ACCOUNTS,
+    POSITIONS,
+    AccountBook,
+    AccountRow,
+    ContestRow,
+    PositionRow,
+    _position_of,
+)
+from engine.trading.store_orders import OrdersRepository
+
+
+class TradingRepository(OrdersRepository):
+    """Contests' trading state, accounts, positions and books; orders, fills and equity marks
+    come from ``OrdersRepository``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # contests
+    def add_contest(self, row: ContestRow) -> ContestRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def contest(self, contest_id: int, *, lock: bool = False) -> ContestRow | None:
+        stmt = select(ContestRow).where(ContestRow.id == contest_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def running_contests(self) -> list[ContestRow]:
+        """Contests whose clock has not reached the end of their trading window."""
+        stmt = select(ContestRow).where(
+            (ContestRow.clock_day.is_(None)) | (ContestRow.clock_day < ContestRow.trading_end)
+        )
+        return list(self.session.scalars(stmt))
+
+    # accounts
+    def add_account(self, contest_id: int, member_id: int, cash: Decimal) -> AccountRow:
+        row = AccountRow(
+            contest_id=contest_id,
+            member_id=member_id,
+            starting_cash=cash,
+            cash=cash,
+            fees_paid=Decimal(0),
+            realized_pnl=Decimal(0),
+            referral_pending=False,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def account(self, contest_id: int, member_id: int, *, lock: bool = False) -> AccountRow | None:
+        stmt = select(AccountRow).where(
+            AccountRow.contest_id == contest_id, AccountRow.member_id == member_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).one_or_none()
+
+    def accounts(self, contest_id: int) -> list[AccountRow]:
+        stmt = select(AccountRow).where(AccountRow.contest_id == contest_id).order_by(AccountRow.id)
+        return list(self.session.scalars(stmt))
+
+    def accounts_of(
+        self, contest_id: int, member_ids: Iterable[int], *, lock: bool = False
+    ) -> dict[int, AccountRow]:
+        """member id → account, for those of ``member_ids`` with one in the contest (locked in
+        id order, so two batches never wait on each other crosswise)."""
+        wanted = sorted(set(member_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            select(AccountRow)
+            .where(AccountRow.contest_id == contest_id, AccountRow.member_id.in_(wanted))
+            .order_by(AccountRow.id)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return {row.member_id: row for row in self.session.scalars(stmt)}
+
+    def account_ids(self, contest_id: int) -> list[int]:
+        """The contest's account ids, ascending."""
+        stmt = (
+            select(AccountRow.id).where(AccountRow.contest_id == contest_id).order_by(AccountRow.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def account_books(
+        self, contest_id: int, *, ids: Sequence[int] | None = None
+    ) -> list[AccountBook]:
+        """Every account of the contest (or those of ``ids``), by id."""
+        a = AccountRow
+        stmt = (
+            select(
+                a.id,
+                a.contest_id,
+                a.member_id,
+                a.starting_cash,
+                a.cash,
+                a.fees_paid,
+                a.realized_pnl,
+                a.first_fill_day,
+            )
+            .where(a.contest_id == contest_id)
+            .order_by(a.id)
+        )
+        if ids is not None:
+            stmt = stmt.where(a.id.in_(list(ids)))
+        return [AccountBook(*row) for row in self.session.execute(stmt)]
+
+    def holdings(self, contest_id: int) -> dict[int, dict[str, Decimal]]:
+        """account id → symbol → quantity, for the contest's non-zero positions."""
+        stmt = (
+            select(PositionRow.account_id, PositionRow.symbol, PositionRow.qty)
+            .join(AccountRow, AccountRow.id == PositionRow.account_id)
+            .where(AccountRow.contest_id == contest_id, PositionRow.qty != 0)
+        )
+        held: dict[int, dict[str, Decimal]] = {}
+        for account_id, symbol, qty in self.session.execute(stmt):
+            held.setdefault(account_id, {})[symbol] = qty
+        return held
+
+    def positions_of(self, account_ids: Iterable[int]) -> dict[int, dict[str, Position]]:
+        """account id → symbol → position (every stored row, closed ones included)."""
+        wanted = list(set(account_ids))
+        found: dict[int, dict[str, Position]] = {a: {} for a in wanted}
+        if not wanted:
+            return found
+        p = PositionRow
+        stmt = select(
+            p.account_id, p.symbol, p.qty, p.cost_basis, p.realized_pnl, p.bought_day
+        ).add_columns(p.bought_on_day)
+        stmt = stmt.where(p.account_id.in_(wanted))
+        for account_id, symbol, qty, basis, realized, bought_day, bought in self.session.execute(
+            stmt
+        ):
+            found[account_id][symbol] = Position(symbol, qty, basis, realized, bought_day, bought)
+        return found
+
+    def save_books(
+        self,
+        contest_id: int,
+        portfolios: Sequence[Portfolio],
+        *,
+        stored: Mapping[tuple[int, str], Position],
+        first_fill_day: date | None = None,
+        first_fills: Iterable[int] = (),
+    ) -> None:
+        """Write these portfolios' cash and positions with one statement per kind of change:
+        ``stored`` holds the position rows as read (those equal to it are left alone);
+        ``first_fills`` are the accounts whose first fill came on ``first_fill_day`` (their
+        referral reward becomes due). Bumps the contest's ``books_version``: the one writer
+        of existing accounts' books, so process caches of them know they are stale."""
+        if not portfolios:
+            return
+        contest = self.session.get(ContestRow, contest_id)
+        if contest is None:
+            raise LookupError(f"no contest {contest_id}")
+        contest.books_version += 1
+        connection = self.session.connection()
+        connection.execute(
+            ACCOUNTS.update()
+            .where(ACCOUNTS.c.id == bindparam("account"))
+            .values(
+                cash=bindparam("cash"),
+                fees_paid=bindparam("fees"),
+                realized_pnl=bindparam("realized"),
+            ),
+            [
+                {"account": p.account_id, "cash": p.cash, "fees": p.fees_paid}
+                | {"realized": p.realized_pnl}
+                for p in portfolios
+            ],
+        )
+        firsts = [{"account": a} for a in first_fills]
+        if firsts:
+            connection.execute(
+                ACCOUNTS.update()
+                .where(ACCOUNTS.c.id == bindparam("account"))
+                .values(first_fill_day=first_fill_day, referral_pending=True),
+                firsts,
+            )
+        changed: list[dict[str, Any]] = []
+        added: list[dict[str, Any]] = []
+        for portfolio in portfolios:
+            for symbol, position in portfolio.positions.items():
+                before = stored.get((portfolio.account_id, symbol))
+                if before == position:
+                    continue
+                values = {
+                    "account": portfolio.account_id,
+                    "sym": symbol,
+                    "qty": position.qty,
+                    "basis": position.cost_basis,
+                    "realized": position.realized_pnl,
+                    "bought_day": position.bought_day,
+                    "bought": position.bought_on_day,
+                }
+                (added if before is None else changed).append(values)
+        columns: dict[str, Any] = {
+            "qty": bindparam("qty"),
+            "cost_basis": bindparam("basis"),
+            "realized_pnl": bindparam("realized"),
+            "bought_day": bindparam("bought_day"),
+            "bought_on_day": bindparam("bought"),
+        }
+        if changed:
+            connection.execute(
+                POSITIONS.update()
+                .where(
+                    POSITIONS.c.account_id == bindparam("account"),
+                    POSITIONS.c.symbol == bindparam("sym"),
+                )
+                .values(**columns),
+                changed,
+            )
+        if added:
+            connection.execute(
+                POSITIONS.insert().values(
+                    account_id=bindparam("account"), symbol=bindparam("sym"), **columns
+                ),
+                added,
+            )
+
+    def referral_pending(self, contest_id: int) -> list[int]:
+        """Members of the contest whose first fill's referral reward is still to be fired."""
+        stmt = (
+            select(AccountRow.member_id)
+            .where(AccountRow.contest_id == contest_id, AccountRow.referral_pending.is_(True))
+            .order_by(AccountRow.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def clear_referral_pending(self, contest_id: int, member_ids: Iterable[int]) -> None:
+        self.session.connection().execute(
+            ACCOUNTS.update()
+            .where(ACCOUNTS.c.contest_id == contest_id, ACCOUNTS.c.member_id.in_(list(member_ids)))
+            .values(referral_pending=False)
+        )
+
+    def portfolio(self, account: AccountRow) -> Portfolio:
+        rows = self.session.scalars(select(PositionRow).where(PositionRow.account_id == account.id))
+        return Portfolio(
+            account_id=account.id,
+            starting_cash=account.starting_cash,
+            cash=account.cash,
+            fees_paid=account.fees_paid,
+            realized_pnl=account.realized_pnl,
+            positions={row.symbol: _position_of(row) for row in rows},
+        )
+
+    def portfolios(self, accounts: Sequence[AccountRow]) -> dict[int, Portfolio]:
+        """Every portfolio of ``accounts`` with two queries, whatever their number."""
+        by_id = {a.id: a for a in accounts}
+        result = {
+            a.id: Portfolio(a.id, a.starting_cash, a.cash, a.fees_paid, a.realized_pnl)
+            for a in accounts
+        }
+        if not by_id:
+            return result
+        contest_ids = {a.contest_id for a in accounts}
+        stmt = (
+            select(PositionRow)
+            .join(AccountRow, AccountRow.id == PositionRow.account_id)
+            .where(AccountRow.contest_id.in_(contest_ids))
+        )
+        for row in self.session.scalars(stmt):
+            if row.account_id in result:
+                result[row.account_id].positions[row.symbol] = _position_of(row)
+        return result
+
+    # orders

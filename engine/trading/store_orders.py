@@ -1,0 +1,255 @@
+"""Persistence of orders, fills and equity marks: the order half of ``uow.trading``.
+
+Fills and equity marks are append-only facts; an order's row moves through its statuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from core.clock import utc_now
+from core.db import keyset_page
+from engine.trading.orders import (
+    OPEN_STATUSES,
+    Fill,
+    Order,
+)
+from engine.trading.store import (
+    EQUITY,
+    ORDERS,
+    EquityRow,
+    FillRow,
+    OrderRow,
+    bulk_insert,
+    fill_of,
+    order_of,
+    order_of_request,
+)
+
+
+class OrdersRepository:
+    session: Session
+
+    def add_orders(self, contest_id: int, orders: Sequence[Order]) -> list[Order]:
+        """Store new orders with one statement; returns them with their ids, in order."""
+        if not orders:
+            return []
+        now = utc_now()
+        rows = [
+            {
+                "contest_id": contest_id,
+                "account_id": order.account_id,
+                "client_order_id": order.client_order_id,
+                "symbol": order.request.symbol,
+                "side": order.request.side.value,
+                "type": order.request.type.value,
+                "time_in_force": order.request.time_in_force.value,
+                "qty": order.request.qty,
+                "notional": order.request.notional,
+                "limit_price": order.request.limit_price,
+                "stop_price": order.request.stop_price,
+                "status": order.status.value,
+                "reason": None,
+                "filled_qty": Decimal(0),
+                "filled_value": Decimal(0),
+                "fees": Decimal(0),
+                "reserved_cash": order.reserved_cash,
+                "triggered": False,
+                "submitted_day": order.submitted_day,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for order in orders
+        ]
+        connection = self.session.connection()
+        connection.execute(ORDERS.insert(), rows)
+        # (account, client order id) is unique: one query over the accounts' orders of the
+        # day finds the ids (RETURNING in a guaranteed order inserts row by row on SQLite).
+        stmt = select(ORDERS.c.id, ORDERS.c.account_id, ORDERS.c.client_order_id).where(
+            ORDERS.c.account_id.in_({o.account_id for o in orders}),
+            ORDERS.c.submitted_day.in_({o.submitted_day for o in orders}),
+        )
+        ids = {
+            (account, client): order_id for order_id, account, client in connection.execute(stmt)
+        }
+        return [order_of_request(o, ids[(o.account_id, o.client_order_id)]) for o in orders]
+
+    def open_orders_of(self, account_ids: Iterable[int]) -> dict[int, list[Order]]:
+        """account id → its open orders, by id."""
+        wanted = list(set(account_ids))
+        found: dict[int, list[Order]] = {a: [] for a in wanted}
+        if not wanted:
+            return found
+        stmt = (
+            select(ORDERS)
+            .where(
+                OrderRow.account_id.in_(wanted),
+                OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(OrderRow.id)
+        )
+        for row in self.session.execute(stmt):
+            found[row.account_id].append(order_of(row))
+        return found
+
+    def orders_submitted_on(self, account_ids: Iterable[int], day: date) -> dict[int, int]:
+        """account id → orders submitted on ``day`` (accounts without any absent)."""
+        wanted = list(set(account_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            select(OrderRow.account_id, func.count())
+            .where(OrderRow.account_id.in_(wanted), OrderRow.submitted_day == day)
+            .group_by(OrderRow.account_id)
+        )
+        return {int(a): int(n) for a, n in self.session.execute(stmt)}
+
+    def orders_by_client_ids(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Order]:
+        """(account id, client order id) → the stored order, for the keys that have one."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        # Two IN lists use the (account, client id) index; the pairs are picked out here.
+        candidates = select(ORDERS.c.id, ORDERS.c.account_id, ORDERS.c.client_order_id).where(
+            ORDERS.c.account_id.in_({a for a, _ in wanted}),
+            ORDERS.c.client_order_id.in_({c for _, c in wanted}),
+        )
+        ids = [i for i, a, c in self.session.execute(candidates) if (a, c) in wanted]
+        if not ids:
+            return {}
+        rows = self.session.execute(select(ORDERS).where(ORDERS.c.id.in_(ids)))
+        return {(row.account_id, row.client_order_id): order_of(row) for row in rows}
+
+    def order(self, account_id: int, order_id: int) -> Order | None:
+        row = self.session.get(OrderRow, order_id)
+        return order_of(row) if row is not None and row.account_id == account_id else None
+
+    def open_orders(self, *, contest_id: int, account_id: int | None = None) -> list[Order]:
+        stmt = select(ORDERS).where(
+            OrderRow.contest_id == contest_id,
+            OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        if account_id is not None:
+            stmt = stmt.where(OrderRow.account_id == account_id)
+        return [order_of(row) for row in self.session.execute(stmt.order_by(OrderRow.id))]
+
+    def orders_page(
+        self, account_id: int, *, status: Sequence[str] | None, after: int | None, limit: int
+    ) -> tuple[list[Order], int | None]:
+        """Newest first; returns the page and the cursor of the next one."""
+        stmt = select(OrderRow).where(OrderRow.account_id == account_id)
+        if status:
+            stmt = stmt.where(OrderRow.status.in_(status))
+        rows, following = keyset_page(
+            self.session, stmt, key=OrderRow.id, after=after, limit=limit, descending=True
+        )
+        return [order_of(row) for row in rows], following
+
+    def update_orders(self, orders: Iterable[Order]) -> None:
+        """Store the orders' new states, one statement for all of them."""
+        now = utc_now()
+        rows = [
+            {
+                "order": order.id,
+                "status": order.status.value,
+                "reason": order.reason.value if order.reason else None,
+                "filled_qty": order.filled_qty,
+                "filled_value": order.filled_value,
+                "fees": order.fees,
+                "reserved_cash": order.reserved_cash,
+                "triggered": order.triggered,
+                "closed_day": order.closed_day,
+                "updated_at": now,
+            }
+            for order in orders
+        ]
+        if not rows:
+            return
+        names = [name for name in rows[0] if name != "order"]
+        self.session.connection().execute(
+            ORDERS.update()
+            .where(ORDERS.c.id == bindparam("order"))
+            .values({name: bindparam(name) for name in names}),
+            rows,
+        )
+
+    # fills and equity
+    def add_fills(self, contest_id: int, fills: Sequence[Fill]) -> None:
+        if not fills:
+            return
+        self.session.execute(
+            insert(FillRow),
+            [
+                {
+                    "order_id": f.order_id,
+                    "account_id": f.account_id,
+                    "contest_id": contest_id,
+                    "symbol": f.symbol,
+                    "side": f.side.value,
+                    "qty": f.qty,
+                    "price": f.price,
+                    "value": f.value,
+                    "commission": f.commission,
+                    "stamp_duty": f.stamp_duty,
+                    "transfer_fee": f.transfer_fee,
+                    "realized_pnl": f.realized_pnl,
+                    "day": f.day,
+                }
+                for f in fills
+            ],
+        )
+
+    def fills(self, account_id: int) -> list[Fill]:
+        stmt = select(FillRow).where(FillRow.account_id == account_id).order_by(FillRow.id)
+        return [fill_of(row) for row in self.session.scalars(stmt)]
+
+    def fills_on_days(
+        self, account_ids: Iterable[int], days: Iterable[date]
+    ) -> dict[int, list[Fill]]:
+        """Each account's fills on ``days``, in booking order (accounts without any absent)."""
+        ids, on = list(account_ids), list(days)
+        found: dict[int, list[Fill]] = {}
+        if not ids or not on:
+            return found
+        stmt = (
+            select(FillRow)
+            .where(FillRow.account_id.in_(ids), FillRow.day.in_(on))
+            .order_by(FillRow.id)
+        )
+        for row in self.session.scalars(stmt):
+            found.setdefault(row.account_id, []).append(fill_of(row))
+        return found
+
+    def add_equity(
+        self, contest_id: int, day: date, rows: Sequence[tuple[int, Decimal, Decimal]]
+    ) -> None:
+        """Store (account id, cash, equity) for ``day``."""
+        bulk_insert(
+            self.session,
+            EQUITY,
+            {
+                "account_id": [a for a, _, _ in rows],
+                "day": [day] * len(rows),
+                "contest_id": [contest_id] * len(rows),
+                "cash": [c for _, c, _ in rows],
+                "equity": [e for _, _, e in rows],
+            },
+        )
+
+    def equity_curve(self, account_id: int) -> list[tuple[date, Decimal, Decimal]]:
+        stmt = (
+            select(EquityRow.day, EquityRow.cash, EquityRow.equity)
+            .where(EquityRow.account_id == account_id)
+            .order_by(EquityRow.day)
+        )
+        return [(day, cash, equity) for day, cash, equity in self.session.execute(stmt)]
