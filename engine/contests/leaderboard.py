@@ -18,6 +18,7 @@ from typing import Literal
 
 from core.errors import NotFound, RuleViolation
 from core.pagination import MAX_LIMIT
+from core.rule_codes import Rule
 from engine.contests import services as contests
 from engine.contests import standings as ticks
 from engine.contests.ranking import Placing, Standings
@@ -175,11 +176,11 @@ def leaderboard(
 
 def _check_paging(limit: int, cursor: int | None, k: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
-        raise RuleViolation(f"limit must be 1 … {MAX_LIMIT}", field="limit", rule="range")
+        raise RuleViolation(f"limit must be 1 … {MAX_LIMIT}", field="limit", rule=Rule.RANGE)
     if cursor is not None and cursor < 0:
-        raise RuleViolation("cursor is a position ≥ 0", field="cursor", rule="range")
+        raise RuleViolation("cursor is a position ≥ 0", field="cursor", rule=Rule.RANGE)
     if not 0 <= k <= MAX_AROUND:
-        raise RuleViolation(f"k must be 0 … {MAX_AROUND}", field="k", rule="range")
+        raise RuleViolation(f"k must be 0 … {MAX_AROUND}", field="k", rule=Rule.RANGE)
 
 
 def _scope_members(
@@ -196,10 +197,10 @@ def _scope_members(
                 "you are not in a team in this contest",
                 contest_id=contest_id,
                 field="scope",
-                rule="not-in-team",
+                rule=Rule.NOT_IN_TEAM,
             )
         return uow.contests.team_members(team)
-    raise RuleViolation(f"unknown scope {scope!r}", field="scope", rule="one-of")
+    raise RuleViolation(f"unknown scope {scope!r}", field="scope", rule=Rule.ONE_OF)
 
 
 def _window(

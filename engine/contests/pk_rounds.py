@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import NotFound, RuleViolation
+from core.rule_codes import Rule
 from engine.contests.pk import (
     Outcome,
     Pairing,
@@ -414,4 +415,6 @@ def _board_view(board: PkMatchRow) -> PkBoard:
 
 
 def _no_pk(contest_id: int) -> RuleViolation:
-    return RuleViolation(f"contest {contest_id} has no PK rounds", field="contest_id", rule="no-pk")
+    return RuleViolation(
+        f"contest {contest_id} has no PK rounds", field="contest_id", rule=Rule.NO_PK
+    )

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.errors import RuleViolation
+from core.rule_codes import Rule
 from engine.trading.stats import FloatArray
 from engine.trading.valuation import IntArray
 
@@ -474,15 +475,15 @@ class Award:
 def validate_prize_table(table: Sequence[Places]) -> None:
     """Refuse a table that is empty, mixes rank ranges with percent bands (their overlap would
     depend on the field size), or has a line that is out of range, inverted or empty, or two
-    lines that overlap: ``RuleViolation(field="prizes", rule=...)`` with rule ``empty``,
-    ``mixed-kinds``, ``range``, ``inverted`` or ``overlapping``. Gaps between lines are fine."""
+    lines that overlap: ``RuleViolation(field="prizes", rule=...)`` with rule ``non_empty``,
+    ``mixed_kinds``, ``range``, ``inverted`` or ``overlapping``. Gaps between lines are fine."""
     if not table:
-        raise RuleViolation("the prize table has no lines", field="prizes", rule="empty")
+        raise RuleViolation("the prize table has no lines", field="prizes", rule=Rule.NON_EMPTY)
     if len({type(places) for places in table}) > 1:
         raise RuleViolation(
             "a prize table uses either rank ranges or percent bands, not both",
             field="prizes",
-            rule="mixed-kinds",
+            rule=Rule.MIXED_KINDS,
         )
     spans = [_span(line, places) for line, places in enumerate(table)]
     spans.sort()
@@ -493,7 +494,7 @@ def validate_prize_table(table: Sequence[Places]) -> None:
                 f"prize lines {first + 1} ({table[first]}) and {second + 1} "
                 f"({table[second]}) overlap",
                 field="prizes",
-                rule="overlapping",
+                rule=Rule.OVERLAPPING,
                 line=second,
             )
 
@@ -507,14 +508,14 @@ def _span(line: int, places: Places) -> tuple[Fraction, Fraction, int]:
     else:
         bounds_given = Decimal(places.from_percent), Decimal(places.to_percent)
         if not all(bound.is_finite() for bound in bounds_given):
-            _refuse(line, places, "range", "percentages must be finite")
+            _refuse(line, places, Rule.RANGE, "percentages must be finite")
         low, high = Fraction(bounds_given[0]), Fraction(bounds_given[1])
         out_of_range = low < 0 or high > 100
         bounds = "percent bands lie within 0–100"
     if out_of_range:
-        _refuse(line, places, "range", bounds)
+        _refuse(line, places, Rule.RANGE, bounds)
     if low >= high:
-        _refuse(line, places, "inverted", "the line is inverted or empty")
+        _refuse(line, places, Rule.INVERTED, "the line is inverted or empty")
     return low, high, line
 
 

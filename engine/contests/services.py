@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_
 
 from core.clock import utc_now
 from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from core.rule_codes import Rule
 from engine.contests.model import (
     Contest,
     ContestState,
@@ -123,7 +124,7 @@ def update_season(
     unknown = sorted(set(changes) - SEASON_FIELDS)
     if unknown:
         raise RuleViolation(
-            f"{unknown[0]} cannot be changed on a season", field=unknown[0], rule="immutable"
+            f"{unknown[0]} cannot be changed on a season", field=unknown[0], rule=Rule.IMMUTABLE
         )
     with uow:
         row = _season_row(uow, season_id, lock=True)
@@ -180,7 +181,7 @@ def _refuse_if_ended(row: SeasonRow, now: datetime) -> None:
         raise SeasonEnded(
             f"season {row.id} ended on {row.ends_on} ({row.timezone}) and is read-only",
             field="season_id",
-            rule="season-ended",
+            rule=Rule.SEASON_ENDED,
         )
 
 
@@ -202,28 +203,32 @@ def _draft_of(row: SeasonRow) -> SeasonDraft:
 def _check_season(draft: SeasonDraft) -> None:
     zone(draft.timezone)
     if not draft.name.strip():
-        raise RuleViolation("a season needs a name", field="name", rule="non-empty")
+        raise RuleViolation("a season needs a name", field="name", rule=Rule.NON_EMPTY)
     if draft.starts_on > draft.ends_on:
-        raise RuleViolation("the season ends before it starts", field="ends_on", rule="after-start")
+        raise RuleViolation(
+            "the season ends before it starts", field="ends_on", rule=Rule.AFTER_START
+        )
     if not draft.universe:
-        raise RuleViolation("the universe has no instruments", field="universe", rule="non-empty")
+        raise RuleViolation(
+            "the universe has no instruments", field="universe", rule=Rule.NON_EMPTY
+        )
     if len(set(draft.universe)) != len(draft.universe):
-        raise RuleViolation("the universe lists a symbol twice", field="universe", rule="unique")
+        raise RuleViolation("the universe lists a symbol twice", field="universe", rule=Rule.UNIQUE)
     replay = draft.data_source is DataSource.REPLAY
     window = (draft.replay_start, draft.replay_end)
     if replay and None in window:
         raise RuleViolation(
             "a replay season needs replay_start and replay_end",
             field="replay_start",
-            rule="required",
+            rule=Rule.REQUIRED,
         )
     if not replay and window != (None, None):
         raise RuleViolation(
-            "a live season has no replay window", field="replay_start", rule="replay-only"
+            "a live season has no replay window", field="replay_start", rule=Rule.REPLAY_ONLY
         )
     if replay and draft.replay_start and draft.replay_end and draft.replay_start > draft.replay_end:
         raise RuleViolation(
-            "the replay window ends before it starts", field="replay_end", rule="after-start"
+            "the replay window ends before it starts", field="replay_end", rule=Rule.AFTER_START
         )
 
 
@@ -236,7 +241,7 @@ def _check_within_replay(draft: SeasonDraft, start: date, end: date) -> None:
             f"trading {start}…{end} lies outside the season's replay window "
             f"{draft.replay_start}…{draft.replay_end}",
             field="trading_start" if start < draft.replay_start else "trading_end",
-            rule="within-replay-window",
+            rule=Rule.WITHIN_REPLAY_WINDOW,
         )
 
 
@@ -246,12 +251,12 @@ def _check_universe(
     for symbol in symbols:
         instrument = uow.market.instrument(symbol)
         if instrument is None:
-            raise RuleViolation(f"unknown symbol {symbol!r}", field=field, rule="known-symbol")
+            raise RuleViolation(f"unknown symbol {symbol!r}", field=field, rule=Rule.KNOWN_SYMBOL)
         if instrument.market is not market:
             raise RuleViolation(
                 f"{symbol} trades in {instrument.market.value}, not {market.value}",
                 field=field,
-                rule="same-market",
+                rule=Rule.SAME_MARKET,
             )
 
 
@@ -349,7 +354,7 @@ def update_contest(
     unknown = sorted(set(changes) - EDITABLE)
     if unknown:
         raise RuleViolation(
-            f"{unknown[0]} cannot be changed on a contest", field=unknown[0], rule="immutable"
+            f"{unknown[0]} cannot be changed on a contest", field=unknown[0], rule=Rule.IMMUTABLE
         )
     with uow:
         row = _contest_row(uow, contest_id, lock=True)
@@ -361,7 +366,7 @@ def update_contest(
         entries = uow.contests.entry_count(contest_id)
         if draft.capacity is not None and draft.capacity < entries:
             raise RuleViolation(
-                f"{entries} members have already joined", field="capacity", rule="above-entries"
+                f"{entries} members have already joined", field="capacity", rule=Rule.ABOVE_ENTRIES
             )
         _apply(row, draft, changes)
         row.updated_at = moment
@@ -510,33 +515,33 @@ def _normalized(draft: ContestDraft, season: SeasonRow) -> ContestDraft:
 
 def _check_contest(uow: TradingUnitOfWork, draft: ContestDraft, season: SeasonRow) -> None:
     if not draft.title.strip():
-        raise RuleViolation("a contest needs a title", field="title", rule="non-empty")
+        raise RuleViolation("a contest needs a title", field="title", rule=Rule.NON_EMPTY)
     if draft.starting_cash <= 0:
         raise RuleViolation(
-            "starting cash must be positive", field="starting_cash", rule="positive"
+            "starting cash must be positive", field="starting_cash", rule=Rule.POSITIVE
         )
     if draft.trading_start > draft.trading_end:
         raise RuleViolation(
-            "trading ends before it starts", field="trading_end", rule="after-start"
+            "trading ends before it starts", field="trading_end", rule=Rule.AFTER_START
         )
     opens, closes = draft.registration_opens_at, draft.registration_closes_at
     if opens is not None and closes is not None and opens >= closes:
         raise RuleViolation(
             "registration closes before it opens",
             field="registration_closes_at",
-            rule="after-open",
+            rule=Rule.AFTER_OPEN,
         )
     if draft.capacity is not None and draft.capacity < 1:
-        raise RuleViolation("capacity must be at least 1", field="capacity", rule="minimum")
+        raise RuleViolation("capacity must be at least 1", field="capacity", rule=Rule.MINIMUM)
     if draft.min_level < 0:
-        raise RuleViolation("min_level must be ≥ 0", field="min_level", rule="minimum")
+        raise RuleViolation("min_level must be ≥ 0", field="min_level", rule=Rule.MINIMUM)
     universe = tuple(draft.universe or ())
     outside = sorted(set(universe) - set(season.universe))
     if outside or not universe:
         raise RuleViolation(
             f"{outside[0]} is not in the season's universe" if outside else "empty universe",
             field="universe",
-            rule="season-universe",
+            rule=Rule.SEASON_UNIVERSE,
         )
     _check_within_replay(_draft_of(season), draft.trading_start, draft.trading_end)
     rule_pack(season.market, dict(draft.rule_overrides))  # names the bad rule field
@@ -546,7 +551,7 @@ def _check_contest(uow: TradingUnitOfWork, draft: ContestDraft, season: SeasonRo
         raise RuleViolation(
             f"unknown benchmark {draft.metric.benchmark!r}",
             field="metric.benchmark",
-            rule="known-symbol",
+            rule=Rule.KNOWN_SYMBOL,
         )
     lines = [*draft.prizes, *(draft.pk.prizes if draft.pk else ())]
     for line in lines:
@@ -554,15 +559,15 @@ def _check_contest(uow: TradingUnitOfWork, draft: ContestDraft, season: SeasonRo
             raise RuleViolation(
                 f"no reward item {line.item_key!r} in the catalog",
                 field="prizes",
-                rule="known-item",
+                rule=Rule.KNOWN_ITEM,
             )
     if draft.pk is not None and draft.teams is None:
-        raise RuleViolation("PK rounds are between teams", field="pk", rule="needs-teams")
+        raise RuleViolation("PK rounds are between teams", field="pk", rule=Rule.NEEDS_TEAMS)
     if DataSource(season.data_source) is DataSource.REPLAY:
         days = uow.market.trading_days(universe, draft.trading_start, draft.trading_end)
         if not days:
             raise RuleViolation(
-                "no stored bars in the trading window", field="trading_start", rule="has-bars"
+                "no stored bars in the trading window", field="trading_start", rule=Rule.HAS_BARS
             )
 
 
@@ -607,19 +612,19 @@ def _refuse_locked(row: ContestRow, changes: Mapping[str, Any], now: datetime) -
             raise FieldLocked(
                 f"{name} is locked: trading started on {row.trading_start}",
                 field=name,
-                rule="locked-after-start",
+                rule=Rule.LOCKED_AFTER_START,
             )
         current = getattr(row, name, None)
         if name in ("registration_opens_at", "registration_closes_at") and value != current:
             if current is not None and current <= now:
                 raise FieldLocked(
-                    f"{name} has passed ({current.isoformat()})", field=name, rule="date-passed"
+                    f"{name} has passed ({current.isoformat()})", field=name, rule=Rule.DATE_PASSED
                 )
         if name == "trading_end" and row.clock_day is not None and value <= row.clock_day:
             raise FieldLocked(
                 f"the clock is at {row.clock_day}; trading_end must be later",
                 field=name,
-                rule="date-passed",
+                rule=Rule.DATE_PASSED,
             )
 
 
@@ -661,11 +666,11 @@ def join_contest(
             raise PermissionDenied(
                 "this contest is private: a valid invite code is required",
                 field="invite_code",
-                rule="invite-code",
+                rule=Rule.INVITE_CODE,
             )
         if uow.trading.account(contest_id, member_id) is not None:
             raise EntryRefused(
-                "you have already joined this contest", field="contest_id", rule="one-entry"
+                "you have already joined this contest", field="contest_id", rule=Rule.ONE_ENTRY
             )
         if not registration_open(
             now=moment,
@@ -677,14 +682,14 @@ def join_contest(
             raise EntryRefused(
                 "registration is closed for this contest",
                 field="contest_id",
-                rule="registration-closed",
+                rule=Rule.REGISTRATION_CLOSED,
             )
         entries = uow.contests.entry_count(contest_id)
         if row.capacity is not None and entries >= row.capacity:
             raise EntryRefused(
                 f"the contest is full ({row.capacity} entries)",
                 field="contest_id",
-                rule="capacity",
+                rule=Rule.CAPACITY,
             )
         # Every member holds level 1 at least (levels start at 0 XP), so only a higher
         # minimum needs their XP read.
@@ -693,7 +698,7 @@ def join_contest(
             raise PermissionDenied(
                 f"the contest requires level {row.min_level}; you are level {level}",
                 field="contest_id",
-                rule="min-level",
+                rule=Rule.MIN_LEVEL,
             )
         account = uow.trading.add_account(contest_id, member_id, row.starting_cash)
         entry = Entry(contest_id, member_id, account.id, account.starting_cash, moment)
@@ -713,7 +718,7 @@ def my_entries(uow: TradingUnitOfWork, member_id: int) -> list[int]:
 def follow(uow: TradingUnitOfWork, follower_id: int, followee_id: int) -> bool:
     """Follow another member (for the friends leaderboard); True when newly followed."""
     if follower_id == followee_id:
-        raise RuleViolation("you cannot follow yourself", field="member_id", rule="not-self")
+        raise RuleViolation("you cannot follow yourself", field="member_id", rule=Rule.NOT_SELF)
     with uow:
         if not uow.contests.member_exists(followee_id):
             raise NotFound(f"no member {followee_id}", member_id=followee_id)
@@ -752,14 +757,14 @@ def advance_contest_clock(
     day that has not ended in the season's time zone. An ended season's clock is stopped.
     """
     if bars < 1:
-        raise RuleViolation("advance at least one bar", field="bars", rule="minimum")
+        raise RuleViolation("advance at least one bar", field="bars", rule=Rule.MINIMUM)
     moment = now or utc_now()
     with uow.reading():
         row = _contest_row(uow, contest_id)
         season = _season_row(uow, row.season_id or 0)
         _refuse_if_ended(season, moment)
         if row.settled_at is not None:
-            raise Conflict("the contest is settled", field="contest_id", rule="settled")
+            raise Conflict("the contest is settled", field="contest_id", rule=Rule.SETTLED)
         if DataSource(season.data_source) is DataSource.LIVE:
             ended = local_today(moment, zone(season.timezone)) - timedelta(days=1)
             until = ended if until is None else min(until, ended)
