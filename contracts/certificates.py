@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from contracts import merkle
 from contracts.normalize import CONTENT_TYPES, NotText, content_hashes, is_text
 from core.errors import RuleViolation
+from core.rule_codes import Rule
 
 if TYPE_CHECKING:
     from contracts.chain import Chain
@@ -116,25 +117,25 @@ def parse_certificate(document: Mapping[str, Any] | str | bytes) -> Certificate:
         try:
             document = json.loads(document)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedCertificate("certificate", f"not JSON: {exc}", rule="json") from exc
+            raise MalformedCertificate("certificate", f"not JSON: {exc}", rule=Rule.JSON) from exc
     if not isinstance(document, Mapping):
-        raise MalformedCertificate("certificate", "must be a JSON object", rule="type")
+        raise MalformedCertificate("certificate", "must be a JSON object", rule=Rule.TYPE)
     unknown = sorted(set(document) - set(_FIELDS))
     if unknown:
-        raise MalformedCertificate(unknown[0], "unknown field", rule="unknown_field")
+        raise MalformedCertificate(unknown[0], "unknown field", rule=Rule.UNKNOWN_FIELD)
     values = {name: _field(document, name, parse) for name, parse in _FIELDS.items()}
     if values.pop("version") != VERSION:
-        raise MalformedCertificate("version", f"only version {VERSION} exists", rule="version")
+        raise MalformedCertificate("version", f"only version {VERSION} exists", rule=Rule.VERSION)
     if tuple(values.pop("leaf_encoding")) != LEAF_ENCODING:
         raise MalformedCertificate(
-            "leaf_encoding", f"must be {list(LEAF_ENCODING)}", rule="leaf_encoding"
+            "leaf_encoding", f"must be {list(LEAF_ENCODING)}", rule=Rule.LEAF_ENCODING
         )
     return Certificate(**values)
 
 
 def _field(document: Mapping[str, Any], name: str, parse: Callable[[Any], Any]) -> Any:
     if name not in document:
-        raise MalformedCertificate(name, "is required", rule="required")
+        raise MalformedCertificate(name, "is required", rule=Rule.REQUIRED)
     try:
         return parse(document[name])
     except _Invalid as exc:
@@ -150,9 +151,9 @@ class _Invalid(Exception):
 def _integer(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if type(value) is not int:  # bool is an int subclass, and "7" is not a number
-            raise _Invalid("must be an integer", "type")
+            raise _Invalid("must be an integer", Rule.TYPE)
         if not low <= value <= high:
-            raise _Invalid(f"must be between {low} and {high}", "range")
+            raise _Invalid(f"must be between {low} and {high}", Rule.RANGE)
         return value
 
     return parse
@@ -160,39 +161,39 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
 
 def _bytes32(value: Any) -> bytes:
     if not isinstance(value, str) or not _HEX32.match(value):
-        raise _Invalid("must be 0x followed by 64 hex digits", "hex32")
+        raise _Invalid("must be 0x followed by 64 hex digits", Rule.HEX32)
     return bytes.fromhex(value[2:])
 
 
 def _proof(value: Any) -> tuple[bytes, ...]:
     if not isinstance(value, list):
-        raise _Invalid("must be a list of 0x-prefixed 32-byte hex strings", "type")
+        raise _Invalid("must be a list of 0x-prefixed 32-byte hex strings", Rule.TYPE)
     if len(value) > MAX_PROOF_LENGTH:
-        raise _Invalid(f"has more than {MAX_PROOF_LENGTH} elements", "max_items")
+        raise _Invalid(f"has more than {MAX_PROOF_LENGTH} elements", Rule.MAX_ITEMS)
     return tuple(_bytes32(element) for element in value)
 
 
 def _address(value: Any) -> str:
     if not isinstance(value, str) or not _ADDRESS.match(value):
-        raise _Invalid("must be 0x followed by 40 hex digits", "address")
+        raise _Invalid("must be 0x followed by 40 hex digits", Rule.ADDRESS)
     return value
 
 
 def _title(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TITLE_LENGTH:
-        raise _Invalid(f"must be a string of at most {MAX_TITLE_LENGTH} characters", "type")
+        raise _Invalid(f"must be a string of at most {MAX_TITLE_LENGTH} characters", Rule.TYPE)
     return value
 
 
 def _content_type(value: Any) -> str:
     if value not in CONTENT_TYPES:
-        raise _Invalid(f"must be one of {sorted(CONTENT_TYPES)}", "content_type")
+        raise _Invalid(f"must be one of {sorted(CONTENT_TYPES)}", Rule.ALLOWED_CONTENT_TYPE)
     return str(value)
 
 
 def _encoding(value: Any) -> list[Any]:
     if not isinstance(value, list):
-        raise _Invalid("must be a list of ABI type names", "type")
+        raise _Invalid("must be a list of ABI type names", Rule.TYPE)
     return value
 
 

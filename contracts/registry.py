@@ -26,6 +26,7 @@ from web3.types import BlockIdentifier, EventData, TxParams, TxReceipt
 
 from contracts.chain import Chain, ChainError
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
+from core.rule_codes import Rule
 
 __all__ = [
     "ARTIFACT_PATH",
@@ -174,9 +175,7 @@ class RegistryClient:
         """
         _bytes32(root, field="root")
         if not 0 <= count <= UINT32_MAX:
-            raise RuleViolation(
-                f"count {count} is not a uint32", field="count", rule="0 <= count < 2**32"
-            )
+            raise RuleViolation(f"count {count} is not a uint32", field="count", rule=Rule.UINT32)
         function = self._contract.functions.anchor(root, count)
         receipt = _transact(self.chain, function, "anchor", gas=gas, replay=function.call)
         events = self._contract.events.Anchored().process_receipt(receipt, errors=DISCARD)
@@ -342,12 +341,12 @@ def _domain_error(name: str, args: tuple[Any, ...], action: str) -> DomainError:
         return NotOwner(f"{account} is not the registry owner", account=account)
     if name == "EmptyBatch":
         return RuleViolation(
-            "an anchored batch holds at least one leaf", field="count", rule=">= 1"
+            "an anchored batch holds at least one leaf", field="count", rule=Rule.MINIMUM
         )
     if name == "ZeroRoot":
-        return RuleViolation("the zero root cannot be anchored", field="root", rule="nonzero")
+        return RuleViolation("the zero root cannot be anchored", field="root", rule=Rule.NON_ZERO)
     if name == "ZeroAddress":
-        return RuleViolation("the zero address is refused", field="account", rule="nonzero")
+        return RuleViolation("the zero address is refused", field="account", rule=Rule.NON_ZERO)
     return ChainError(f"{action}: the contract reverted with {name}{args}")
 
 
@@ -365,7 +364,7 @@ def _custom_errors() -> dict[bytes, tuple[str, list[str]]]:
 
 def _bytes32(value: bytes, *, field: str) -> None:
     if not isinstance(value, bytes) or len(value) != 32:
-        raise RuleViolation(f"{field} must be 32 bytes", field=field, rule="bytes32")
+        raise RuleViolation(f"{field} must be 32 bytes", field=field, rule=Rule.BYTES32)
 
 
 def _address(value: str, *, field: str) -> ChecksumAddress:
@@ -373,5 +372,5 @@ def _address(value: str, *, field: str) -> ChecksumAddress:
         return Web3.to_checksum_address(value)
     except (ValueError, TypeError) as failure:
         raise RuleViolation(
-            f"{value!r} is not an address", field=field, rule="20-byte hex address"
+            f"{value!r} is not an address", field=field, rule=Rule.ADDRESS
         ) from failure

@@ -61,6 +61,7 @@ from contracts.registry import (
 from contracts.store import ContentRepository
 from core.clock import utc_now
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
+from core.rule_codes import Rule
 from core.uow import UnitOfWork
 
 logger = logging.getLogger("paperleague.contracts")
@@ -116,31 +117,33 @@ class _Prepared:
 def _prepare(author_id: int, title: str, content: bytes, content_type: str) -> _Prepared:
     title = " ".join(title.split())
     if not title:
-        raise RuleViolation("a title is required", field="title", rule="required")
+        raise RuleViolation("a title is required", field="title", rule=Rule.REQUIRED)
     if len(title) > MAX_TITLE_LENGTH:
         raise RuleViolation(
-            f"a title has at most {MAX_TITLE_LENGTH} characters", field="title", rule="max_length"
+            f"a title has at most {MAX_TITLE_LENGTH} characters",
+            field="title",
+            rule=Rule.MAX_LENGTH,
         )
     if content_type not in CONTENT_TYPES:
         raise RuleViolation(
             f"content type {content_type!r} is not accepted; use one of {sorted(CONTENT_TYPES)}",
             field="content_type",
-            rule="allowed_content_type",
+            rule=Rule.ALLOWED_CONTENT_TYPE,
         )
     if len(content) > MAX_CONTENT_BYTES:
         raise RuleViolation(
-            f"content is larger than {MAX_CONTENT_BYTES} bytes", field="content", rule="max_size"
+            f"content is larger than {MAX_CONTENT_BYTES} bytes", field="content", rule=Rule.MAX_SIZE
         )
     text = None
     if is_text(content_type):
         try:
             text = decode_text(content)
         except NotText as exc:
-            raise RuleViolation(str(exc), field="content", rule="utf8") from exc
+            raise RuleViolation(str(exc), field="content", rule=Rule.UTF8) from exc
         if not normalize_text(text):
-            raise RuleViolation("content is empty", field="content", rule="not_empty")
+            raise RuleViolation("content is empty", field="content", rule=Rule.NON_EMPTY)
     elif not content:
-        raise RuleViolation("content is empty", field="content", rule="not_empty")
+        raise RuleViolation("content is empty", field="content", rule=Rule.NON_EMPTY)
     hashes = content_hashes(content, is_text=text is not None)
     salt = secrets.token_bytes(32)
     signature = similarity.signature(text) if text is not None else None
@@ -237,7 +240,7 @@ def _apply_policy(
             f"content is {best.score:.0%} similar to certificate {best.content_id} "
             f"(the policy blocks similarity from {policy.near_duplicate_threshold})",
             field="content",
-            rule="near_duplicate",
+            rule=Rule.NEAR_DUPLICATE,
             near_duplicates=[{"certificate_id": d.content_id, "similarity": d.score} for d in near],
         )
     if hits and policy.compliance_action is PolicyAction.BLOCK:
@@ -245,7 +248,7 @@ def _apply_policy(
         raise RuleViolation(
             "content makes prohibited claims: " + ", ".join(terms),
             field="content",
-            rule="prohibited_claim",
+            rule=Rule.PROHIBITED_CLAIM,
             matches=[{"term": h.term, "start": h.start, "end": h.end} for h in hits],
         )
 
@@ -266,7 +269,7 @@ def anchor_pending(
     On a chain failure the pieces stay pending and the error propagates; call again to retry.
     """
     if not 1 <= limit <= MAX_BATCH:
-        raise RuleViolation(f"limit must be 1..{MAX_BATCH}", field="limit", rule="range")
+        raise RuleViolation(f"limit must be 1..{MAX_BATCH}", field="limit", rule=Rule.RANGE)
     fixed = _fix_batch(uow, registry, limit=limit, now=now or utc_now())
     if fixed is None:
         return None
@@ -551,7 +554,7 @@ def set_content_policy(
         raise RuleViolation(
             f"the near-duplicate threshold is {low}..{high} in steps of 0.01",
             field="near_duplicate_threshold",
-            rule="range",
+            rule=Rule.RANGE,
         )
     with uow:
         uow.content.set_policy(policy, now=now or utc_now())

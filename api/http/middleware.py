@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.problems import PROBLEM_MEDIA_TYPE
+from api.http.problems import PROBLEM_MEDIA_TYPE, check_rule_codes
 
 
 async def send_problem(
@@ -27,6 +27,7 @@ async def send_problem(
     if status == 422 and "errors" not in extensions:  # like every 422: the list of field errors
         field, rule = extensions.get("field"), extensions.get("rule")
         extensions["errors"] = [{"field": field, "rule": rule, "message": detail}]
+    check_rule_codes(extensions, scope.get("app"))
     body = json.dumps(problem | {"instance": scope.get("path")} | extensions).encode()
     await send(
         {

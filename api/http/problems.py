@@ -3,6 +3,8 @@
 ``type`` is a relative URI naming the problem kind, ``title`` is stable per kind, ``detail`` is
 specific to the occurrence, ``instance`` is the request path. Validation problems (422) carry
 ``errors``: a list of ``{field, rule, message}``, and the first of them as ``field`` and ``rule``.
+Every rule code is one that ``core/rule_codes.py`` registers; in the test environment a problem
+naming any other is an error (``UnregisteredRule``), elsewhere it is logged.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from core.rule_codes import Rule, is_registered
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("paperleague.api")
@@ -53,6 +56,24 @@ HTTP_TITLES = {
     500: ("internal-error", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
 }
+
+
+class UnregisteredRule(AssertionError):
+    """A problem would name a rule code that ``core/rule_codes.py`` does not register."""
+
+
+def check_rule_codes(body: Mapping[str, Any], app: Any) -> None:
+    """Refuse (test environment) or log (elsewhere) the unregistered codes in a problem body:
+    its ``rule`` and every ``errors[].rule``. ``app`` is the FastAPI app, for its settings."""
+    errors = body.get("errors") or ()
+    codes = [body.get("rule"), *(e.get("rule") for e in errors if isinstance(e, Mapping))]
+    unknown = sorted({str(c) for c in codes if c is not None and not is_registered(str(c))})
+    if not unknown:
+        return
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    if getattr(settings, "environment", None) == "test":
+        raise UnregisteredRule(f"rule codes not in core/rule_codes.py: {unknown}")
+    logger.warning("problem names unregistered rule codes %s", unknown)
 
 
 class FieldError(BaseModel):
@@ -142,6 +163,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RuleViolation):
         extensions["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.detail}]
+    check_rule_codes(extensions, request.app)
     return problem_response(
         status,
         exc.detail,
@@ -164,7 +186,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    first = errors[0] if errors else {"field": "body", "rule": "invalid"}
+    first = errors[0] if errors else {"field": "body", "rule": Rule.INVALID}
+    check_rule_codes({"errors": errors, "rule": first["rule"]}, request.app)
     return problem_response(
         422,
         summary or "invalid request",
@@ -179,7 +202,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     # The framework's 400s all mean a body it could not parse (not UTF-8, broken multipart).
-    names = {"field": "body", "rule": "malformed"} if exc.status_code == 400 else {}
+    names = {"field": "body", "rule": Rule.MALFORMED} if exc.status_code == 400 else {}
     return problem_response(
         exc.status_code, detail, instance=request.url.path, headers=exc.headers, **names
     )

@@ -52,11 +52,11 @@ def join_contest(
             raise PermissionDenied(
                 "this contest is private: a valid invite code is required",
                 field="invite_code",
-                rule="invite-code",
+                rule="invite_code",
             )
         if uow.trading.account(contest_id, member_id) is not None:
             raise EntryRefused(
-                "you have already joined this contest", field="contest_id", rule="one-entry"
+                "you have already joined this contest", field="contest_id", rule="one_entry"
             )
         if not registration_open(
             now=moment,
@@ -68,7 +68,7 @@ def join_contest(
             raise EntryRefused(
                 "registration is closed for this contest",
                 field="contest_id",
-                rule="registration-closed",
+                rule="registration_closed",
             )
         entries = uow.contests.entry_count(contest_id)
         if row.capacity is not None and entries >= row.capacity:
@@ -84,7 +84,7 @@ def join_contest(
             raise PermissionDenied(
                 f"the contest requires level {row.min_level}; you are level {level}",
                 field="contest_id",
-                rule="min-level",
+                rule="min_level",
             )
         account = uow.trading.add_account(contest_id, member_id, row.starting_cash)
         entry = Entry(contest_id, member_id, account.id, account.starting_cash, moment)
@@ -104,7 +104,7 @@ def my_entries(uow: EngineUnitOfWork, member_id: int) -> list[int]:
 def follow(uow: EngineUnitOfWork, follower_id: int, followee_id: int) -> bool:
     """Follow another member (for the friends leaderboard); True when newly followed."""
     if follower_id == followee_id:
-        raise RuleViolation("you cannot follow yourself", field="member_id", rule="not-self")
+        raise RuleViolation("you cannot follow yourself", field="member_id", rule="not_self")
     with uow:
         if not uow.contests.member_exists(followee_id):
             raise NotFound(f"no member {followee_id}", member_id=followee_id)

@@ -189,10 +189,10 @@ def _scope_members(
                 "you are not in a team in this contest",
                 contest_id=contest_id,
                 field="scope",
-                rule="not-in-team",
+                rule="not_in_team",
             )
         return uow.contests.team_members(team)
-    raise RuleViolation(f"unknown scope {scope!r}", field="scope", rule="one-of")
+    raise RuleViolation(f"unknown scope {scope!r}", field="scope", rule="one_of")
 
 
 def _window(

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import RuleViolation
+from core.rule_codes import Rule
 from engine.contests.spec import (
     BASE_METRICS,
     MetricSpec,
@@ -46,7 +47,7 @@ def zone(name: str, *, field: str = "timezone") -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise RuleViolation(
-            f"{name!r} is not an IANA time zone", field=field, rule="time-zone"
+            f"{name!r} is not an IANA time zone", field=field, rule=Rule.IANA_TIME_ZONE
         ) from None
 
 
@@ -161,5 +162,5 @@ def check_secondary(name: str | None) -> None:
         raise RuleViolation(
             f"secondary_metric {name!r} is not one of {', '.join(BASE_METRICS)}",
             field="secondary_metric",
-            rule="one-of",
+            rule=Rule.ONE_OF,
         )

@@ -412,4 +412,4 @@ def _board_view(board: PkMatchRow) -> PkBoard:
 
 
 def _no_pk(contest_id: int) -> RuleViolation:
-    return RuleViolation(f"contest {contest_id} has no PK rounds", field="contest_id", rule="no-pk")
+    return RuleViolation(f"contest {contest_id} has no PK rounds", field="contest_id", rule="no_pk")

@@ -82,12 +82,12 @@ def validate_prize_table(table: Sequence[Places]) -> None:
     lines that overlap: ``RuleViolation(field="prizes", rule=...)`` with rule ``empty``,
     ``mixed-kinds``, ``range``, ``inverted`` or ``overlapping``. Gaps between lines are fine."""
     if not table:
-        raise RuleViolation("the prize table has no lines", field="prizes", rule="empty")
+        raise RuleViolation("the prize table has no lines", field="prizes", rule="non_empty")
     if len({type(places) for places in table}) > 1:
         raise RuleViolation(
             "a prize table uses either rank ranges or percent bands, not both",
             field="prizes",
-            rule="mixed-kinds",
+            rule="mixed_kinds",
         )
     spans = [_span(line, places) for line, places in enumerate(table)]
     spans.sort()

@@ -145,7 +145,7 @@ def refuse_if_ended(row: SeasonRow, now: datetime) -> None:
         raise SeasonEnded(
             f"season {row.id} ended on {row.ends_on} ({row.timezone}) and is read-only",
             field="season_id",
-            rule="season-ended",
+            rule="season_ended",
         )
 
 
@@ -167,11 +167,11 @@ def season_draft_of(row: SeasonRow) -> SeasonDraft:
 def _check_season(draft: SeasonDraft) -> None:
     zone(draft.timezone)
     if not draft.name.strip():
-        raise RuleViolation("a season needs a name", field="name", rule="non-empty")
+        raise RuleViolation("a season needs a name", field="name", rule="non_empty")
     if draft.starts_on > draft.ends_on:
-        raise RuleViolation("the season ends before it starts", field="ends_on", rule="after-start")
+        raise RuleViolation("the season ends before it starts", field="ends_on", rule="after_start")
     if not draft.universe:
-        raise RuleViolation("the universe has no instruments", field="universe", rule="non-empty")
+        raise RuleViolation("the universe has no instruments", field="universe", rule="non_empty")
     if len(set(draft.universe)) != len(draft.universe):
         raise RuleViolation("the universe lists a symbol twice", field="universe", rule="unique")
     replay = draft.data_source is DataSource.REPLAY
@@ -184,11 +184,11 @@ def _check_season(draft: SeasonDraft) -> None:
         )
     if not replay and window != (None, None):
         raise RuleViolation(
-            "a live season has no replay window", field="replay_start", rule="replay-only"
+            "a live season has no replay window", field="replay_start", rule="replay_only"
         )
     if replay and draft.replay_start and draft.replay_end and draft.replay_start > draft.replay_end:
         raise RuleViolation(
-            "the replay window ends before it starts", field="replay_end", rule="after-start"
+            "the replay window ends before it starts", field="replay_end", rule="after_start"
         )
 
 
@@ -201,7 +201,7 @@ def check_within_replay(draft: SeasonDraft, start: date, end: date) -> None:
             f"trading {start}…{end} lies outside the season's replay window "
             f"{draft.replay_start}…{draft.replay_end}",
             field="trading_start" if start < draft.replay_start else "trading_end",
-            rule="within-replay-window",
+            rule="within_replay_window",
         )
 
 
@@ -211,12 +211,12 @@ def check_universe(
     for symbol in symbols:
         instrument = uow.market.instrument(symbol)
         if instrument is None:
-            raise RuleViolation(f"unknown symbol {symbol!r}", field=field, rule="known-symbol")
+            raise RuleViolation(f"unknown symbol {symbol!r}", field=field, rule="known_symbol")
         if instrument.market is not market:
             raise RuleViolation(
                 f"{symbol} trades in {instrument.market.value}, not {market.value}",
                 field=field,
-                rule="same-market",
+                rule="same_market",
             )
 
 

@@ -147,7 +147,7 @@ def update_contest(
         entries = uow.contests.entry_count(contest_id)
         if draft.capacity is not None and draft.capacity < entries:
             raise RuleViolation(
-                f"{entries} members have already joined", field="capacity", rule="above-entries"
+                f"{entries} members have already joined", field="capacity", rule="above_entries"
             )
         _apply(row, draft, changes)
         row.updated_at = moment
@@ -186,10 +186,14 @@ def list_contests(
     with uow.reading():
         rows, following = uow.contests.contests_page(where=where, after=after, limit=limit)
         counts = uow.contests.entry_counts([r.id for r in rows])
-        seasons = {r.season_id: seasons.require_season(uow, r.season_id or 0) for r in rows}
+        season_of = {r.season_id: seasons.require_season(uow, r.season_id or 0) for r in rows}
         contests = [
             contest_of(
-                r, seasons[r.season_id], entries=counts.get(r.id, 0), now=moment, operator=operator
+                r,
+                season_of[r.season_id],
+                entries=counts.get(r.id, 0),
+                now=moment,
+                operator=operator,
             )
             for r in rows
         ]
@@ -296,21 +300,21 @@ def _normalized(draft: ContestDraft, season: SeasonRow) -> ContestDraft:
 
 def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow) -> None:
     if not draft.title.strip():
-        raise RuleViolation("a contest needs a title", field="title", rule="non-empty")
+        raise RuleViolation("a contest needs a title", field="title", rule="non_empty")
     if draft.starting_cash <= 0:
         raise RuleViolation(
             "starting cash must be positive", field="starting_cash", rule="positive"
         )
     if draft.trading_start > draft.trading_end:
         raise RuleViolation(
-            "trading ends before it starts", field="trading_end", rule="after-start"
+            "trading ends before it starts", field="trading_end", rule="after_start"
         )
     opens, closes = draft.registration_opens_at, draft.registration_closes_at
     if opens is not None and closes is not None and opens >= closes:
         raise RuleViolation(
             "registration closes before it opens",
             field="registration_closes_at",
-            rule="after-open",
+            rule="after_open",
         )
     if draft.capacity is not None and draft.capacity < 1:
         raise RuleViolation("capacity must be at least 1", field="capacity", rule="minimum")
@@ -322,7 +326,7 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
         raise RuleViolation(
             f"{outside[0]} is not in the season's universe" if outside else "empty universe",
             field="universe",
-            rule="season-universe",
+            rule="season_universe",
         )
     window = (draft.trading_start, draft.trading_end)
     seasons.check_within_replay(seasons.season_draft_of(season), *window)
@@ -333,7 +337,7 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
         raise RuleViolation(
             f"unknown benchmark {draft.metric.benchmark!r}",
             field="metric.benchmark",
-            rule="known-symbol",
+            rule="known_symbol",
         )
     lines = [*draft.prizes, *(draft.pk.prizes if draft.pk else ())]
     for line in lines:
@@ -341,15 +345,15 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
             raise RuleViolation(
                 f"no reward item {line.item_key!r} in the catalog",
                 field="prizes",
-                rule="known-item",
+                rule="known_item",
             )
     if draft.pk is not None and draft.teams is None:
-        raise RuleViolation("PK rounds are between teams", field="pk", rule="needs-teams")
+        raise RuleViolation("PK rounds are between teams", field="pk", rule="needs_teams")
     if DataSource(season.data_source) is DataSource.REPLAY:
         days = uow.market.trading_days(universe, draft.trading_start, draft.trading_end)
         if not days:
             raise RuleViolation(
-                "no stored bars in the trading window", field="trading_start", rule="has-bars"
+                "no stored bars in the trading window", field="trading_start", rule="has_bars"
             )
 
 
@@ -394,19 +398,17 @@ def _refuse_locked(row: ContestRow, changes: Mapping[str, Any], now: datetime) -
             raise FieldLocked(
                 f"{name} is locked: trading started on {row.trading_start}",
                 field=name,
-                rule="locked-after-start",
+                rule="locked_after_start",
             )
         current = getattr(row, name, None)
         if name in ("registration_opens_at", "registration_closes_at") and value != current:
             if current is not None and current <= now:
                 raise FieldLocked(
-                    f"{name} has passed ({current.isoformat()})", field=name, rule="date-passed"
+                    f"{name} has passed ({current.isoformat()})", field=name, rule="date_passed"
                 )
         if name == "trading_end" and row.clock_day is not None and value <= row.clock_day:
             raise FieldLocked(
                 f"the clock is at {row.clock_day}; trading_end must be later",
                 field=name,
-                rule="date-passed",
+                rule="date_passed",
             )
-
-

@@ -32,6 +32,7 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, DomainError
+from core.rule_codes import Rule
 from engine.contests import leaderboard, pk_rounds
 from engine.contests.prize_table import RankRange, prize_recipients
 from engine.contests.ranking import Standings
@@ -115,7 +116,7 @@ def settle_contest(
 ) -> SettlementReport:
     """Freeze the prize list of a finished contest and pay what is unpaid (see the module).
 
-    Raises ``NotFound`` for an unknown contest and ``NotFinished`` (409, rule ``not-finished``)
+    Raises ``NotFound`` for an unknown contest and ``NotFinished`` (409, rule ``not_finished``)
     before the clock has reached the last trading day.
     """
     moment = now or utc_now()
@@ -153,14 +154,14 @@ def settle_contest(
 
 def prize_list(uow: EngineUnitOfWork, contest_id: int, *, operator: bool = False) -> PrizeList:
     """The contest's prizes and whether each is paid. Members see the list once the contest is
-    settled (409 ``not-settled`` before); operators see it as soon as it is frozen."""
+    settled (409 ``not_settled`` before); operators see it as soon as it is frozen."""
     with uow.reading():
         row = require_contest(uow, contest_id, seasonal=True)
         if row.settled_at is None and not operator:
             raise Conflict(
                 "the prize list is published when the contest is settled",
                 field="contest_id",
-                rule="not-settled",
+                rule=Rule.NOT_SETTLED,
             )
         return PrizeList(
             contest_id,
@@ -182,7 +183,7 @@ def _freeze(uow: EngineUnitOfWork, contest_id: int) -> list[Prize]:
                 f"contest {contest_id} trades until {contest.trading_end.isoformat()}; "
                 "it is settled after its last trading day",
                 field="contest_id",
-                rule="not-finished",
+                rule=Rule.NOT_FINISHED,
             )
         if contest.settled_at is None and not uow.prizes.has_prizes(contest_id):
             uow.prizes.add_all(_contest_prizes(uow, contest) + _pk_prizes(uow, contest))
@@ -214,7 +215,7 @@ def _contest_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow
 def final_standings(uow: EngineUnitOfWork, contest: ContestRow) -> Standings:
     """The standings after the contest's last tick, inside an open transaction.
 
-    Raises ``Conflict`` (rule ``standings-missing``) when the contest has entries but its last
+    Raises ``Conflict`` (rule ``standings_missing``) when the contest has entries but its last
     tick left no leaderboard: prizes are never paid from stale standings.
     """
     found = leaderboard.current(uow, contest.id)
@@ -225,7 +226,7 @@ def final_standings(uow: EngineUnitOfWork, contest: ContestRow) -> Standings:
     raise Conflict(
         f"contest {contest.id} has no leaderboard for its last tick ({contest.clock_ticks})",
         field="contest_id",
-        rule="standings-missing",
+        rule=Rule.STANDINGS_MISSING,
     )
 
 

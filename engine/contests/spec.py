@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from core.errors import RuleViolation
+from core.rule_codes import Rule
 from engine.contests.prize_table import PercentBand, Places, RankRange, validate_prize_table
 from ledger.earning import Award
 
@@ -75,18 +76,18 @@ class MetricSpec:
     def validate(self) -> None:
         if self.kind is MetricKind.COMPOSITE:
             if not self.weights:
-                _refuse("metric.weights", "required", "a composite metric needs weights")
+                _refuse("metric.weights", Rule.REQUIRED, "a composite metric needs weights")
             for name, weight in self.weights.items():
                 if name not in BASE_METRICS:
-                    _refuse(f"metric.weights.{name}", "one-of", _one_of(name, BASE_METRICS))
+                    _refuse(f"metric.weights.{name}", Rule.ONE_OF, _one_of(name, BASE_METRICS))
                 if weight < 0:
-                    _refuse(f"metric.weights.{name}", "non-negative", "weights are ≥ 0")
+                    _refuse(f"metric.weights.{name}", Rule.NON_NEGATIVE, "weights are ≥ 0")
             if sum(self.weights.values()) != 1:
-                _refuse("metric.weights", "sum-to-one", "composite weights must sum to 1")
+                _refuse("metric.weights", Rule.SUM_TO_ONE, "composite weights must sum to 1")
         elif self.weights:
-            _refuse("metric.weights", "composite-only", "weights apply to a composite metric")
+            _refuse("metric.weights", Rule.COMPOSITE_ONLY, "weights apply to a composite metric")
         if self.needs_benchmark and not self.benchmark:
-            _refuse("metric.benchmark", "required", "an excess return needs a benchmark symbol")
+            _refuse("metric.benchmark", Rule.REQUIRED, "an excess return needs a benchmark symbol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ class PrizeLine:
     def from_json(cls, data: Mapping[str, Any], *, at: str) -> PrizeLine:
         has_ranks, has_percent = "ranks" in data, "top_percent" in data
         if has_ranks == has_percent:
-            _refuse(at, "one-of", "a prize line has either `ranks` or `top_percent`")
+            _refuse(at, Rule.ONE_OF, "a prize line has either `ranks` or `top_percent`")
         places: Places
         if has_ranks:
             first, last = _pair(data["ranks"], f"{at}.ranks")
@@ -169,7 +170,7 @@ class PrizeLine:
             str(item) if item else None,
         )
         if line.points == 0 and line.xp == 0 and line.item_key is None:
-            _refuse(at, "non-empty", "a prize line pays points, XP or an item")
+            _refuse(at, Rule.NON_EMPTY, "a prize line pays points, XP or an item")
         return line
 
 
@@ -178,7 +179,7 @@ def prize_table_from_json(data: Sequence[Mapping[str, Any]] | None, *, at: str) 
     if data is None:
         return []
     if not isinstance(data, Sequence) or isinstance(data, str | bytes):
-        _refuse(at, "type", "a prize table is a list of lines")
+        _refuse(at, Rule.TYPE, "a prize table is a list of lines")
     lines = [PrizeLine.from_json(line, at=f"{at}[{i}]") for i, line in enumerate(data)]
     if lines:
         try:
@@ -208,15 +209,15 @@ class TeamSettings:
             return None
         max_size = _count(data.get("max_size", 5), "teams.max_size")
         if max_size < 1:
-            _refuse("teams.max_size", "minimum", "a team holds at least one member")
+            _refuse("teams.max_size", Rule.MINIMUM, "a team holds at least one member")
         score = data.get("score", "mean")
         if score not in ("mean", "median", "top_n"):
-            _refuse("teams.score", "one-of", _one_of(score, ("mean", "median", "top_n")))
+            _refuse("teams.score", Rule.ONE_OF, _one_of(score, ("mean", "median", "top_n")))
         top_n = data.get("top_n")
         if (score == "top_n") != (top_n is not None):
-            _refuse("teams.top_n", "required", "top_n is set exactly when score is top_n")
+            _refuse("teams.top_n", Rule.REQUIRED, "top_n is set exactly when score is top_n")
         if top_n is not None and _count(top_n, "teams.top_n") < 1:
-            _refuse("teams.top_n", "minimum", "top_n is at least 1")
+            _refuse("teams.top_n", Rule.MINIMUM, "top_n is at least 1")
         return cls(max_size, score, None if top_n is None else int(top_n))
 
 
@@ -246,13 +247,13 @@ class PkSettings:
             return None
         round_bars = _count(data.get("round_bars", 5), "pk.round_bars")
         if round_bars < 1:
-            _refuse("pk.round_bars", "minimum", "a PK round lasts at least one bar")
+            _refuse("pk.round_bars", Rule.MINIMUM, "a PK round lasts at least one bar")
         band = _decimal(data.get("draw_band", "0.001"), "pk.draw_band")
         if band < 0:
-            _refuse("pk.draw_band", "non-negative", "the draw band is ≥ 0")
+            _refuse("pk.draw_band", Rule.NON_NEGATIVE, "the draw band is ≥ 0")
         prizes = prize_table_from_json(data.get("prizes"), at="pk.prizes")
         if any(not isinstance(line.places, RankRange) for line in prizes):
-            _refuse("pk.prizes", "ranks-only", "PK prizes go by PK standing (ranks)")
+            _refuse("pk.prizes", Rule.RANKS_ONLY, "PK prizes go by PK standing (ranks)")
         return cls(
             round_bars,
             band,
@@ -277,30 +278,30 @@ def _choice(value: object, kind: type[StrEnum], at: str) -> Any:
     try:
         return kind(str(value))
     except ValueError:
-        return _refuse(at, "one-of", _one_of(value, [k.value for k in kind]))
+        return _refuse(at, Rule.ONE_OF, _one_of(value, [k.value for k in kind]))
 
 
 def _decimal(value: object, at: str) -> Decimal:
     if isinstance(value, bool):
-        return _refuse(at, "number", "must be a number")
+        return _refuse(at, Rule.NUMBER, "must be a number")
     try:
         number = Decimal(str(value)) if isinstance(value, int | float | str) else None
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite():
-        return _refuse(at, "number", f"{value!r} is not a finite number")
+        return _refuse(at, Rule.NUMBER, f"{value!r} is not a finite number")
     return number
 
 
 def _count(value: object, at: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return _refuse(at, "non-negative-integer", f"{value!r} is not an integer ≥ 0")
+        return _refuse(at, Rule.NON_NEGATIVE_INTEGER, f"{value!r} is not an integer ≥ 0")
     return value
 
 
 def _pair(value: object, at: str) -> tuple[Any, Any]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        return _refuse(at, "pair", "expects [first, last]")
+        return _refuse(at, Rule.PAIR, "expects [first, last]")
     return value[0], value[1]
 
 

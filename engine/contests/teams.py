@@ -15,6 +15,7 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from core.rule_codes import Rule
 from engine.contests.spec import TeamSettings
 from engine.contests.store import TeamRow
 from engine.trading.store import ContestRow
@@ -110,7 +111,7 @@ def join_team(
             raise PermissionDenied(
                 "a valid invite code is required to join this team",
                 field="invite_code",
-                rule="invite-code",
+                rule=Rule.INVITE_CODE,
             )
         _require_entry(uow, team.contest_id, member_id)
         _refuse_if_in_team(uow, team.contest_id, member_id)
@@ -119,7 +120,7 @@ def join_team(
             raise TeamRefused(
                 f"team {team.name!r} is full ({settings.max_size} members)",
                 field="team_id",
-                rule="team-full",
+                rule=Rule.TEAM_FULL,
             )
         if not uow.teams.add_member(team.contest_id, team_id, member_id, moment):
             raise _already_in_team()
@@ -141,7 +142,7 @@ def leave_team(uow: EngineUnitOfWork, team_id: int, member_id: int) -> Team | No
                 f"you are not in team {team_id}",
                 team_id=team_id,
                 field="team_id",
-                rule="not-in-team",
+                rule=Rule.NOT_IN_TEAM,
             )
         uow.teams.remove_member(team.contest_id, member_id)
         remaining = uow.contests.team_members(team_id)  # joining order
@@ -190,10 +191,10 @@ def teams_of_contest(
 def _checked_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise RuleViolation("a team needs a name", field="name", rule="non-empty")
+        raise RuleViolation("a team needs a name", field="name", rule=Rule.NON_EMPTY)
     if len(cleaned) > NAME_MAX:
         raise RuleViolation(
-            f"a team name has at most {NAME_MAX} characters", field="name", rule="max-length"
+            f"a team name has at most {NAME_MAX} characters", field="name", rule=Rule.MAX_LENGTH
         )
     return cleaned
 
@@ -209,7 +210,7 @@ def _open_contest(uow: EngineUnitOfWork, contest_id: int) -> TeamSettings:
         raise TeamRefused(
             f"teams are fixed: trading started on {row.trading_start}",
             field="contest_id",
-            rule="teams-fixed",
+            rule=Rule.TEAMS_FIXED,
         )
     return settings
 
@@ -218,7 +219,7 @@ def _settings(contest: ContestRow) -> TeamSettings:
     settings = TeamSettings.from_json(contest.team_settings)
     if settings is None:
         raise RuleViolation(
-            f"contest {contest.id} has no teams", field="contest_id", rule="no-teams"
+            f"contest {contest.id} has no teams", field="contest_id", rule=Rule.NO_TEAMS
         )
     return settings
 
@@ -229,7 +230,7 @@ def _require_entry(uow: EngineUnitOfWork, contest_id: int, member_id: int) -> No
             f"join contest {contest_id} before joining a team",
             contest_id=contest_id,
             field="contest_id",
-            rule="not-entered",
+            rule=Rule.NOT_ENTERED,
         )
 
 
@@ -240,12 +241,12 @@ def _refuse_if_in_team(uow: EngineUnitOfWork, contest_id: int, member_id: int) -
 
 def _already_in_team() -> TeamRefused:
     return TeamRefused(
-        "you are already in a team in this contest", field="member_id", rule="already-in-team"
+        "you are already in a team in this contest", field="member_id", rule=Rule.ALREADY_IN_TEAM
     )
 
 
 def _name_taken(name: str) -> TeamRefused:
-    return TeamRefused(f"a team is already named {name!r}", field="name", rule="team-name-taken")
+    return TeamRefused(f"a team is already named {name!r}", field="name", rule=Rule.TEAM_NAME_TAKEN)
 
 
 def _view(

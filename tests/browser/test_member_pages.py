@@ -85,7 +85,7 @@ def test_private_contest_needs_its_invite_code(page: Any, world: World) -> None:
     card = page.locator(f"article[data-contest='{world.private_contest['id']}']")
     card.locator("[name=invite_code]").fill("not-the-code")
     card.locator("button[type=submit]").click()
-    expect(card.locator(".problem")).to_have_attribute("data-rule", "invite-code")
+    expect(card.locator(".problem")).to_have_attribute("data-rule", "invite_code")
     card.locator("[name=invite_code]").fill(INVITE_CODE)
     card.locator("button[type=submit]").click()
     expect(page).to_have_url(re.compile(rf"#/contests/{world.private_contest['id']}$"))

@@ -160,7 +160,7 @@ def test_bad_submissions_are_problems(client: TestClient, author: Headers) -> No
         return response.status_code, body.get("rule")
 
     assert post(json={"title": "t", "text": ""}) == (422, "string_too_short")
-    assert post(json={"title": "t", "text": "  \n "}) == (422, "not_empty")
+    assert post(json={"title": "t", "text": "  \n "}) == (422, "non_empty")
     assert post(json={"title": "t", "text": "x", "content_type": "image/png"})[0] == 422
     assert post(data={"title": "t"}, files={"file": ("a.png", b"\x89PNG", "image/png")}) == (
         422,
@@ -168,7 +168,7 @@ def test_bad_submissions_are_problems(client: TestClient, author: Headers) -> No
     )
     assert post(data={"title": "t"}, files={"file": ("a.txt", b"", "text/plain")}) == (
         422,
-        "not_empty",
+        "non_empty",
     )
     assert post(content=b"hello", headers={"content-type": "text/plain"})[0] == 415
     assert post(json={"title": "t", "text": "x" * 1_000_001})[0] in (413, 422)

@@ -85,7 +85,7 @@ def test_operator_configures_members_join_and_the_clock_runs(
     assert joined.status_code == 201, joined.text
     again = client.post(f"{url}/entries", json={}, headers=member)
     assert again.status_code == 409
-    assert again.json()["rule"] == "one-entry"
+    assert again.json()["rule"] == "one_entry"
     listed = client.get(
         "/v1/contests", params={"season_id": season_id, "state": "registration"}, headers=member
     )
@@ -110,7 +110,7 @@ def test_operator_configures_members_join_and_the_clock_runs(
     )
     assert locked.status_code == 409
     assert locked.json()["field"] == "starting_cash"
-    assert locked.json()["rule"] == "locked-after-start"
+    assert locked.json()["rule"] == "locked_after_start"
     renamed = client.patch(
         f"/v1/admin/contests/{contest['id']}", json={"title": "Renamed"}, headers=operator
     )
@@ -134,23 +134,23 @@ def test_operator_configures_members_join_and_the_clock_runs(
         (
             {"prizes": [{"top_percent": ["0", "10"], "points": 5}, {"ranks": [1, 1], "points": 1}]},
             "prizes",
-            "mixed-kinds",
+            "mixed_kinds",
         ),
-        ({"prizes": [{"ranks": [1, 1]}]}, "prizes[0]", "non-empty"),
+        ({"prizes": [{"ranks": [1, 1]}]}, "prizes[0]", "non_empty"),
         (
             {"metric": {"kind": "composite", "weights": {"total_return": "0.5"}}},
             "metric.weights",
-            "sum-to-one",
+            "sum_to_one",
         ),
         ({"rules": {"max_position_pct": "2"}}, "rules.max_position_pct", None),
-        ({"trading_end": "2023-12-01"}, "trading_end", "after-start"),
+        ({"trading_end": "2023-12-01"}, "trading_end", "after_start"),
         (
             {
                 "registration_opens_at": "2026-03-02T00:00:00",
                 "registration_closes_at": "2026-03-01T00:00:00",
             },
             "registration_closes_at",
-            "after-open",
+            "after_open",
         ),
     ],
 )
@@ -200,7 +200,7 @@ def test_private_contest_needs_its_code_and_hides_it_from_members(
     wrong = client.post(
         f"/v1/contests/{contest['id']}/entries", json={"invite_code": "nope"}, headers=member
     )
-    assert wrong.status_code == 403 and wrong.json()["rule"] == "invite-code"
+    assert wrong.status_code == 403 and wrong.json()["rule"] == "invite_code"
     right = client.post(
         f"/v1/contests/{contest['id']}/entries", json={"invite_code": code}, headers=member
     )
@@ -219,7 +219,7 @@ def test_season_validation_and_unknown_ids(
     )
     assert bad_zone.status_code == 422 and bad_zone.json()["field"] == "timezone"
     unknown = client.post("/v1/admin/seasons", json=season_body(["NOPE"]), headers=operator)
-    assert unknown.status_code == 422 and unknown.json()["rule"] == "known-symbol"
+    assert unknown.status_code == 422 and unknown.json()["rule"] == "known_symbol"
     assert client.get("/v1/contests/999", headers=operator).status_code == 404
     assert (
         client.post("/v1/admin/contests", json=contest_body(999), headers=operator).status_code

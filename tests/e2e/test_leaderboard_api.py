@@ -112,7 +112,7 @@ def test_leaderboard_refusals_name_the_problem(
     assert not_entered.headers["content-type"].startswith("application/problem+json")
     assert not_entered.json()["type"].endswith("not-entered")
     no_team = client.get(path, params={"scope": "team"}, headers=mine)
-    assert no_team.status_code == 404 and no_team.json()["rule"] == "not-in-team"
+    assert no_team.status_code == 404 and no_team.json()["rule"] == "not_in_team"
     for params, field in [
         ({"scope": "everyone"}, "scope"),
         ({"around": "you"}, "around"),

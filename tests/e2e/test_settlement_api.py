@@ -160,10 +160,10 @@ def test_settlement_refusals_are_problems(
     early = client.post(settle, headers=operator)
     assert early.status_code == 409
     assert early.headers["content-type"].startswith("application/problem+json")
-    assert early.json()["rule"] == "not-finished"
+    assert early.json()["rule"] == "not_finished"
     assert client.post(settle, headers=member).status_code == 403
     assert client.post("/v1/admin/contests/999999/settlement", headers=operator).status_code == 404
     unpublished = client.get(f"/v1/contests/{contest_id}/prizes", headers=member)
-    assert unpublished.status_code == 409 and unpublished.json()["rule"] == "not-settled"
+    assert unpublished.status_code == 409 and unpublished.json()["rule"] == "not_settled"
     assert client.get(f"/v1/contests/{contest_id}/prizes", headers=operator).json()["prizes"] == []
     assert client.get("/v1/contests/999999/prizes", headers=member).status_code == 404

@@ -59,7 +59,7 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     problem(
         client.post(f"{url}/teams", json={"name": "Bulls"}, headers=as_(outsider)),
         404,
-        "not-entered",
+        "not_entered",
     )
     problem(client.post(f"{url}/teams", json={"name": ""}, headers=as_(alice)), 422)
     created = client.post(f"{url}/teams", json={"name": "Bulls"}, headers=as_(alice))
@@ -69,17 +69,17 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     problem(
         client.post(f"{url}/teams", json={"name": "Bulls"}, headers=as_(carol)),
         409,
-        "team-name-taken",
+        "team_name_taken",
     )
 
     join = f"/v1/teams/{bulls['id']}/members"
-    problem(client.post(join, json={"invite_code": "guess"}, headers=as_(bob)), 403, "invite-code")
+    problem(client.post(join, json={"invite_code": "guess"}, headers=as_(bob)), 403, "invite_code")
     joined = client.post(join, json={"invite_code": bulls["invite_code"]}, headers=as_(bob))
     assert joined.status_code == 201 and joined.json()["size"] == 2
     problem(
         client.post(join, json={"invite_code": bulls["invite_code"]}, headers=as_(dave)),
         409,
-        "team-full",
+        "team_full",
     )
     seen_by_dave = client.get(f"/v1/teams/{bulls['id']}", headers=as_(dave)).json()
     assert seen_by_dave["invite_code"] is None and len(seen_by_dave["members"]) == 2
@@ -90,7 +90,7 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     client.post(bears_join, json={"invite_code": bears["invite_code"]}, headers=as_(dave))
     left = client.delete(f"{bears_join}/me", headers=as_(dave))
     assert left.status_code == 204
-    problem(client.delete(f"{bears_join}/me", headers=as_(dave)), 404, "not-in-team")
+    problem(client.delete(f"{bears_join}/me", headers=as_(dave)), 404, "not_in_team")
     rejoined = client.post(
         bears_join, json={"invite_code": bears["invite_code"]}, headers=as_(dave)
     )
@@ -108,9 +108,9 @@ def test_members_form_teams_and_follow_pk_rounds_over_http(
     assert before["rounds"] == [] and [s["points"] for s in before["standings"]] == [0, 0]
 
     clock.advance_clock(uow, contest.id, bars=100)
-    problem(client.delete(f"{join}/me", headers=as_(bob)), 409, "teams-fixed")
+    problem(client.delete(f"{join}/me", headers=as_(bob)), 409, "teams_fixed")
     problem(
-        client.post(f"{url}/teams", json={"name": "Late"}, headers=as_(dave)), 409, "teams-fixed"
+        client.post(f"{url}/teams", json={"name": "Late"}, headers=as_(dave)), 409, "teams_fixed"
     )
 
     pk = client.get(f"{url}/pk", headers=as_(alice)).json()
@@ -141,11 +141,11 @@ def test_pk_and_teams_unhappy_paths(
     member = make_user()
     entries.join_contest(uow, plain.id, member.id, now=NOW)
     headers = login(member)
-    problem(client.get(f"/v1/contests/{plain.id}/pk", headers=headers), 422, "no-pk")
+    problem(client.get(f"/v1/contests/{plain.id}/pk", headers=headers), 422, "no_pk")
     problem(
         client.post(f"/v1/contests/{plain.id}/teams", json={"name": "A"}, headers=headers),
         422,
-        "no-teams",
+        "no_teams",
     )
     problem(client.get("/v1/teams/999999", headers=headers), 404)
     problem(client.get("/v1/contests/999999/pk", headers=headers), 404)

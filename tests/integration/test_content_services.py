@@ -139,9 +139,9 @@ def test_compliance_hits_are_flagged_then_blocked(uow: ContentUnitOfWork, author
 @pytest.mark.parametrize(
     ("body", "content_type", "rule"),
     [
-        (b"", "text/plain", "not_empty"),
-        (b" \r\n\t ", "text/markdown", "not_empty"),
-        (b"", "application/pdf", "not_empty"),
+        (b"", "text/plain", "non_empty"),
+        (b" \r\n\t ", "text/markdown", "non_empty"),
+        (b"", "application/pdf", "non_empty"),
         (b"x" * (services.MAX_CONTENT_BYTES + 1), "text/plain", "max_size"),
         (b"hello", "image/png", "allowed_content_type"),
         ("café".encode("latin-1"), "text/plain", "utf8"),

@@ -84,7 +84,7 @@ def test_registration_window_is_read_in_the_seasons_time_zone(
     entries.join_contest(uow, contest.id, early.id, now=datetime(2026, 3, 1, 15, 58, tzinfo=UTC))
     with pytest.raises(EntryRefused) as caught:
         entries.join_contest(uow, contest.id, late.id, now=datetime(2026, 3, 1, 16, 0, tzinfo=UTC))
-    assert caught.value.extensions["rule"] == "registration-closed"
+    assert caught.value.extensions["rule"] == "registration_closed"
 
 
 def test_entries_are_refused_when_full_private_duplicate_or_level_gated(
@@ -98,7 +98,7 @@ def test_entries_are_refused_when_full_private_duplicate_or_level_gated(
         entries.join_contest(uow, full.id, second.id, now=NOW)
     with pytest.raises(EntryRefused) as duplicate:
         entries.join_contest(uow, full.id, first.id, now=NOW)
-    assert duplicate.value.extensions["rule"] == "one-entry"
+    assert duplicate.value.extensions["rule"] == "one_entry"
     private = build.contest(uow, season, private=True, invite_code="s3cret")
     with pytest.raises(PermissionDenied):
         entries.join_contest(uow, private.id, second.id, invite_code="wrong", now=NOW)
@@ -106,7 +106,7 @@ def test_entries_are_refused_when_full_private_duplicate_or_level_gated(
     gated = build.contest(uow, season, min_level=3)
     with pytest.raises(PermissionDenied) as level:
         entries.join_contest(uow, gated.id, second.id, now=NOW)
-    assert level.value.extensions["rule"] == "min-level"
+    assert level.value.extensions["rule"] == "min_level"
     assert contests.get_contest(uow, full.id, now=NOW).entries == 1
     assert contests.get_contest(uow, private.id, now=NOW).invite_code is None
 
@@ -130,14 +130,14 @@ def test_an_ended_season_is_read_only_but_queryable(uow: EngineUnitOfWork, opera
     [
         ({"prizes": []}, None, None),
         ({"capacity": 0}, "capacity", "minimum"),
-        ({"universe": ["NOPE"]}, "universe", "season-universe"),
+        ({"universe": ["NOPE"]}, "universe", "season_universe"),
         ({"rule_overrides": {"max_orders_per_day": -1}}, "rules.max_orders_per_day", None),
         (
             {"metric": MetricSpec(MetricKind.EXCESS_RETURN, "NOPE")},
             "metric.benchmark",
-            "known-symbol",
+            "known_symbol",
         ),
-        ({"secondary_metric": "luck"}, "secondary_metric", "one-of"),
+        ({"secondary_metric": "luck"}, "secondary_metric", "one_of"),
     ],
 )
 def test_bad_contests_are_refused_naming_the_field_and_nothing_is_written(

@@ -367,12 +367,12 @@ def test_a_contest_still_trading_is_not_settled(
     with pytest.raises(NotFinished) as running:
         settle_contest(uow, contest.id)
     assert before_start.value.extensions["rule"] == running.value.extensions["rule"]
-    assert running.value.extensions["rule"] == "not-finished"
+    assert running.value.extensions["rule"] == "not_finished"
     assert isinstance(running.value, Conflict)
     assert settlement.prize_list(uow, contest.id, operator=True).prizes == ()
     with pytest.raises(Conflict) as unpublished:
         settlement.prize_list(uow, contest.id)
-    assert unpublished.value.extensions["rule"] == "not-settled"
+    assert unpublished.value.extensions["rule"] == "not_settled"
 
 
 def test_an_unknown_contest_is_not_found(uow: EngineUnitOfWork) -> None:

@@ -401,7 +401,7 @@ def test_around_me_needs_an_entry_and_the_team_scope_a_team(
         leaderboard.leaderboard(uow, contest.id, outsider.id, around=True)
     with pytest.raises(NotInTeam) as caught:
         leaderboard.leaderboard(uow, contest.id, member.id, scope="team")
-    assert caught.value.extensions["rule"] == "not-in-team"
+    assert caught.value.extensions["rule"] == "not_in_team"
 
 
 @pytest.mark.parametrize("how", ["mean", "median"])

@@ -71,20 +71,20 @@ def test_team_rules_each_refusal_names_its_rule_and_writes_nothing(
 
     with pytest.raises(NotEntered) as not_entered:
         teams.create_team(uow, contest.id, outsider.id, "Bulls")
-    assert rule_of(not_entered) == "not-entered"
+    assert rule_of(not_entered) == "not_entered"
     bulls = teams.create_team(uow, contest.id, captain.id, "  Bulls ")
     assert (bulls.name, bulls.captain_id, bulls.size) == ("Bulls", captain.id, 1)
     assert bulls.members[0].captain and bulls.invite_code
 
     with pytest.raises(TeamRefused) as taken:
         teams.create_team(uow, contest.id, mate.id, "Bulls")
-    assert rule_of(taken) == "team-name-taken"
+    assert rule_of(taken) == "team_name_taken"
     with pytest.raises(TeamRefused) as second_team:
         teams.create_team(uow, contest.id, captain.id, "Bears")
-    assert rule_of(second_team) == "already-in-team"
+    assert rule_of(second_team) == "already_in_team"
     with pytest.raises(PermissionDenied) as wrong_code:
         teams.join_team(uow, bulls.id, mate.id, "not-the-code")
-    assert rule_of(wrong_code) == "invite-code"
+    assert rule_of(wrong_code) == "invite_code"
     with pytest.raises(NotEntered):
         teams.join_team(uow, bulls.id, outsider.id, bulls.invite_code or "")
 
@@ -92,10 +92,10 @@ def test_team_rules_each_refusal_names_its_rule_and_writes_nothing(
     assert [m.member_id for m in joined.members] == [captain.id, mate.id]
     with pytest.raises(TeamRefused) as again:
         teams.join_team(uow, bulls.id, mate.id, bulls.invite_code or "")
-    assert rule_of(again) == "already-in-team"
+    assert rule_of(again) == "already_in_team"
     with pytest.raises(TeamRefused) as full:
         teams.join_team(uow, bulls.id, third.id, bulls.invite_code or "")
-    assert rule_of(full) == "team-full"
+    assert rule_of(full) == "team_full"
 
     # Nothing the refusals touched was written; the code shows to members only.
     assert teams.team(uow, bulls.id, viewer_id=mate.id).size == 2
@@ -107,7 +107,7 @@ def test_team_rules_each_refusal_names_its_rule_and_writes_nothing(
     entered(uow, no_teams, captain)
     with pytest.raises(RuleViolation) as refused:
         teams.create_team(uow, no_teams.id, captain.id, "Solo")
-    assert refused.value.rule == "no-teams"
+    assert refused.value.rule == "no_teams"
     with pytest.raises(NotFound):
         teams.create_team(uow, 10**6, captain.id, "Ghosts")
 
@@ -167,7 +167,7 @@ def test_teams_are_fixed_once_trading_starts(
     for attempt in attempts:
         with pytest.raises(TeamRefused) as fixed:
             attempt()
-        assert rule_of(fixed) == "teams-fixed"
+        assert rule_of(fixed) == "teams_fixed"
     assert teams.team(uow, team.id).size == 2
 
 
@@ -202,7 +202,7 @@ def test_concurrent_joins_never_overfill_a_team(pg_database: Database) -> None:
     joined = [o for o in outcomes if not isinstance(o, Exception)]
     refused = [o for o in outcomes if isinstance(o, TeamRefused)]
     assert len(joined) == 3 and len(refused) == len(joiners) - 3, outcomes
-    assert {o.extensions["rule"] for o in refused} == {"team-full"}
+    assert {o.extensions["rule"] for o in refused} == {"team_full"}
     assert teams.team(uow, team.id).size == 4
 
 

@@ -182,7 +182,7 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str]] = {
     "other content type": (
         lambda d: d | {"content_type": "image/png"},
         "content_type",
-        "content_type",
+        "allowed_content_type",
     ),
     "future version": (lambda d: d | {"version": 2}, "version", "version"),
     "other leaf encoding": (

@@ -69,30 +69,30 @@ def test_pk_and_team_settings_round_trip() -> None:
 @pytest.mark.parametrize(
     ("parse", "field", "rule"),
     [
-        (lambda: MetricSpec.from_json({"kind": "luck"}), "metric.kind", "one-of"),
+        (lambda: MetricSpec.from_json({"kind": "luck"}), "metric.kind", "one_of"),
         (lambda: MetricSpec.from_json({"kind": "composite"}), "metric.weights", "required"),
         (
             lambda: MetricSpec.from_json({"kind": "composite", "weights": {"alpha": 1}}),
             "metric.weights.alpha",
-            "one-of",
+            "one_of",
         ),
         (lambda: MetricSpec.from_json({"kind": "excess_return"}), "metric.benchmark", "required"),
         (
             lambda: MetricSpec.from_json({"weights": {"sharpe": 1}}),
             "metric.weights",
-            "composite-only",
+            "composite_only",
         ),
         (
             lambda: Qualification.from_json({"min_trades": -1}),
             "qualification.min_trades",
-            "non-negative-integer",
+            "non_negative_integer",
         ),
         (
             lambda: prize_table_from_json(
                 [{"ranks": [1, 2], "top_percent": [0, 5], "points": 1}], at="prizes"
             ),
             "prizes[0]",
-            "one-of",
+            "one_of",
         ),
         (
             lambda: prize_table_from_json([{"ranks": [2, 1], "points": 1}], at="prizes"),
@@ -110,7 +110,7 @@ def test_pk_and_team_settings_round_trip() -> None:
         (
             lambda: PkSettings.from_json({"prizes": [{"top_percent": [0, 10], "points": 1}]}),
             "pk.prizes",
-            "ranks-only",
+            "ranks_only",
         ),
     ],
 )

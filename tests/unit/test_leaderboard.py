@@ -424,7 +424,7 @@ def test_unranked_members_get_no_prize() -> None:
 @pytest.mark.parametrize(
     ("table", "rule"),
     [
-        ([], "empty"),
+        ([], "non_empty"),
         ([RankRange(1, 3), RankRange(3, 5)], "overlapping"),
         ([RankRange(4, 10), RankRange(1, 2), RankRange(2, 2)], "overlapping"),
         ([PercentBand.top(10), PercentBand(Decimal(5), Decimal(20))], "overlapping"),
@@ -435,7 +435,7 @@ def test_unranked_members_get_no_prize() -> None:
         ([PercentBand(Decimal(-1), Decimal(10))], "range"),
         ([PercentBand.top(101)], "range"),
         ([PercentBand.top("NaN")], "range"),
-        ([RankRange(1, 1), PercentBand.top(10)], "mixed-kinds"),
+        ([RankRange(1, 1), PercentBand.top(10)], "mixed_kinds"),
     ],
 )
 def test_bad_prize_tables_are_refused(table: list[Places], rule: str) -> None:

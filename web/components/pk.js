@@ -11,7 +11,7 @@ export async function pkSection(contest, myTeamId, teamNames) {
   try {
     pk = await api.get(`/contests/${contest.id}/pk`);
   } catch (error) {
-    if (error.rule !== "no-pk") throw error;
+    if (error.rule !== "no_pk") throw error;
     el.append(notice(t("pk.none")));
     return el;
   }

@@ -25,9 +25,7 @@ def _next(following: int | None) -> str | None:
 @router.get("/seasons", response_model=Page[SeasonOut])
 def list_seasons(_: CurrentUser, uow: EngineUow, page: PageParams) -> Page[SeasonOut]:
     """Seasons, newest first; ended seasons stay listed (read-only)."""
-    found, following = seasons.list_seasons(
-        uow, after=decode_cursor(page.cursor), limit=page.limit
-    )
+    found, following = seasons.list_seasons(uow, after=decode_cursor(page.cursor), limit=page.limit)
     return Page(items=[SeasonOut.of(s) for s in found], next_cursor=_next(following))
 
 
@@ -84,9 +82,7 @@ def get_contest(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> Contes
 )
 def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: EngineUow) -> EntryOut:
     """Join the contest with the starting cash (one entry per member)."""
-    return EntryOut.of(
-        entries.join_contest(uow, contest_id, user.id, invite_code=body.invite_code)
-    )
+    return EntryOut.of(entries.join_contest(uow, contest_id, user.id, invite_code=body.invite_code))
 
 
 @router.get("/me/contests", response_model=list[int])
