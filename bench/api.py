@@ -255,7 +255,7 @@ def server_environment(url: str, secret: str) -> dict[str, str]:
 
 SERVERS = {
     # What `make serve` and the README's deployment run: uvicorn workers on a listening socket
-    # with TCP_NODELAY (api.cli.main.listening_socket), access log on.
+    # with TCP_NODELAY (api.cli.serve.listening_socket), access log on.
     "serve": "paperleague serve --workers {workers}",
     # uvicorn's own multi-worker path, for comparison: it leaves Nagle's algorithm on for every
     # accepted connection (uvicorn issue #3149), so keep-alive responses wait for delayed ACKs.
