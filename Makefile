@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The whole suite runs on SQLite and on PostgreSQL (PAPERLEAGUE_TEST_POSTGRES_URL,
 # default the local server). Without a server the PostgreSQL cases are skipped with the
