@@ -15,15 +15,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The whole suite runs on SQLite and on PostgreSQL (PAPERLEAGUE_TEST_POSTGRES_URL,
 # default the local server). Without a server the PostgreSQL cases are skipped with the
 # reason shown, unless REQUIRE_POSTGRES=1.
-test: lint
+test: lint contracts-npm
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# solcjs, anvil and OpenZeppelin's merkle-tree, pinned by contracts/package-lock.json, for the
+# contract, anvil and OpenZeppelin tests (skipped without them): `npm ci` once, and again only
+# when the lock file is newer than the stamp (npm ci empties node_modules, stamp included).
+# Without npm, one line says so and the tests say what they skip.
+CONTRACTS_NPM_STAMP := contracts/node_modules/.npm-ci-stamp
+
+.PHONY: contracts-npm
+contracts-npm:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(CONTRACTS_NPM_STAMP); \
+	else \
+		echo "npm not found: not installing contracts/node_modules (its tests will be skipped)"; \
+	fi
+
+$(CONTRACTS_NPM_STAMP): contracts/package-lock.json
+	npm ci --prefix contracts
+	@touch $@
 
 # Every benchmark, then one table: bench/results/latest.md and latest.json (bench/suite.py).
 # `make bench BENCH_ARGS=--quick` for a short run. One target per area too; see bench/README.md.
@@ -57,8 +77,7 @@ bench-api: $(STAMP)
 # (also installs anvil for the integration tests). Only after editing ContentRegistry.sol; the build
 # is committed, so running the project needs no Node. Own .PHONY: contracts/ is a directory.
 .PHONY: contracts
-contracts:
-	npm ci --prefix contracts
+contracts: $(CONTRACTS_NPM_STAMP)
 	node contracts/compile.mjs
 
 # Refreshes web/vendor/chart.umd.min.js from the Chart.js pinned in web/package-lock.json. Only

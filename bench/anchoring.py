@@ -20,21 +20,21 @@ Run ``make bench-anchoring`` or ``python -m bench.anchoring [--count N] [--batch
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from bench.ledger import machine_info, warn_if_busy
+import sqlalchemy
+
+from bench import harness
+from bench.harness import BenchFailure
 from contracts import merkle, services
 from contracts.certificates import (
     Certificate,
@@ -52,17 +52,12 @@ from core.db import Database
 from core.users import services as users
 from core.users.model import Role
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "anchoring.json"
 BATCH_SIZES = (1, 100, 1_000, 10_000)
 # Defaults of --count, --batch, --gas-samples and --verify-samples, without and with --quick.
 FULL = {"count": 100_000, "batch": 10_000, "gas_samples": 20, "verify_samples": 200}
 QUICK = {"count": 2_000, "batch": 1_000, "gas_samples": 5, "verify_samples": 50}
 TREE_SIZES = (1, 100, 1_000, 10_000, 100_000)
 WORDS_PER_PIECE = 120
-
-
-class BenchFailure(Exception):
-    """A figure cannot be trusted: a piece was not anchored or a certificate did not verify."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +113,7 @@ def tree_figures(max_leaves: int, rng: random.Random) -> list[TreeFigure]:
     for size in (s for s in TREE_SIZES if s <= max(max_leaves, 1)):
         leaves = [rng.randbytes(32) for _ in range(size)]
         repeats = 3 if size >= 10_000 else 10
-        build = _median_seconds(partial(MerkleTree.of, leaves), repeats)
+        _, build = harness.median_timed(partial(MerkleTree.of, leaves), repeats)
         tree = MerkleTree.of(leaves)
         proofs = [(tree.proof(i), leaves[i]) for i in rng.sample(range(size), min(size, 500))]
         started = time.perf_counter()
@@ -129,15 +124,6 @@ def tree_figures(max_leaves: int, rng: random.Random) -> list[TreeFigure]:
         longest = max(len(p) for p, _ in proofs)
         figures.append(TreeFigure(size, build * 1e3, longest, longest * 32, verify_us))
     return figures
-
-
-def _median_seconds(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 # --- 2. gas per certificate --------------------------------------------------------------------
@@ -276,15 +262,6 @@ def _offline_ok(certificate: Certificate, content: bytes) -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
-def render(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def gas_table(figures: list[GasFigure], count: int) -> str:
     rows = [
         (
@@ -293,7 +270,7 @@ def gas_table(figures: list[GasFigure], count: int) -> str:
             f"{f.gas_per_certificate:,.1f}",
             f"{f.transactions:,}",
             f"{f.total_gas:,}",
-            f"{f.ratio_to_alone:,.0f}x",
+            harness.format_ratio(f.ratio_to_alone),
             f"{f.transactions / f.tx_per_second:,.1f}",
         )
         for f in figures
@@ -307,7 +284,7 @@ def gas_table(figures: list[GasFigure], count: int) -> str:
         "vs alone",
         "chain s",
     )
-    return render(header, rows)
+    return harness.text_table(header, rows)
 
 
 def tree_table(figures: list[TreeFigure]) -> str:
@@ -321,7 +298,7 @@ def tree_table(figures: list[TreeFigure]) -> str:
         )
         for f in figures
     ]
-    return render(("leaves", "build ms", "proof len", "proof bytes", "verify us"), rows)
+    return harness.text_table(("leaves", "build ms", "proof len", "proof bytes", "verify us"), rows)
 
 
 def summary(e2e: EndToEnd, verify: VerifyFigure, alone: GasFigure) -> str:
@@ -344,16 +321,14 @@ def summary(e2e: EndToEnd, verify: VerifyFigure, alone: GasFigure) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.anchoring", description=__doc__)
-    parser.add_argument(
-        "--quick", action="store_true", help="a smaller run: the QUICK figures below by default"
+    parser = harness.parser(
+        "anchoring", __doc__, quick="a smaller run: the QUICK figures below by default"
     )
     parser.add_argument("--count", type=int, help="pieces to register and anchor (100,000)")
     parser.add_argument("--batch", type=int, help="pieces per anchor batch (10,000)")
     parser.add_argument("--gas-samples", type=int, help="anchors per batch size (20)")
     parser.add_argument("--verify-samples", type=int, help="certificates to verify (200)")
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
     args = parser.parse_args(argv)
     for name, default in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
@@ -366,9 +341,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
-    print(f"anchoring bench: {args.count:,} pieces in batches of {args.batch:,}", flush=True)
-    busy_before = warn_if_busy()
-    started = time.perf_counter()
+    plan = f"{args.count:,} pieces in batches of {args.batch:,}"
+    bench_run = harness.Run.begin("anchoring", plan, quick=args.quick)
     try:
         trees = tree_figures(max(args.count, TREE_SIZES[-1]), rng)
         gas = gas_figures(args.count, args.gas_samples, rng)
@@ -381,19 +355,25 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 database.dispose()
     except BenchFailure as failure:
-        print(f"\nBENCH FAILED: {failure}", file=sys.stderr)
-        return 1
+        return harness.failed(failure)
     print("\nMerkle trees (OpenZeppelin StandardMerkleTree layout)")
     print(tree_table(trees))
     print(f"\nGas per certificate by batch size, for {args.count:,} certificates (eth-tester)")
     print(gas_table(gas, args.count))
     print()
     print(summary(e2e, verify, gas[0]))
+    machine = harness.machine_info(
+        sqlite=sqlite3.sqlite_version,
+        sqlalchemy=sqlalchemy.__version__,
+        keccak=merkle.keccak256.__module__,
+    )
     payload = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": harness.now(),
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "machine": machine_info() | {"keccak": merkle.keccak256.__module__},
-        "cpu_busy_before": None if busy_before is None else round(busy_before, 3),
+        "machine": machine,
+        "cpu_busy_before": None
+        if bench_run.cpu_busy_before is None
+        else round(bench_run.cpu_busy_before, 3),
         "merkle": [asdict(t) for t in trees],
         "gas": [asdict(g) for g in gas],
         "end_to_end": asdict(e2e)
@@ -402,12 +382,9 @@ def main(argv: list[str] | None = None) -> int:
             "pieces_anchored_per_second": round(e2e.pieces_anchored_per_second, 1),
         },
         "verification": asdict(verify),
-        "wall_seconds": round(time.perf_counter() - started, 1),
+        "wall_seconds": round(bench_run.wall_seconds, 1),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nresults written to {os.path.relpath(args.output)}")
-    return 0
+    return bench_run.finish(args.output, payload)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -45,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -57,14 +56,8 @@ import uvicorn
 from pydantic import SecretStr
 
 from api.http.security import issue_access_token
-from bench.ledger import (
-    DEFAULT_POSTGRES_URL,
-    BenchFailure,
-    postgres_database,
-    postgres_unavailable,
-    warn_if_busy,
-    write_results,
-)
+from bench import harness
+from bench.harness import BenchFailure, postgres_database, write_results
 from core import migrations
 from core.config import Settings
 from core.db import Database
@@ -80,7 +73,6 @@ from engine.trading.order_desk import place_orders
 from engine.trading.orders import OrderRequest, Side
 from engine.uow import EngineUnitOfWork
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "api.json"
 PASSWORD = "bench-password-1"  # noqa: S105 - throwaway accounts in a throwaway database
 MARKET_START = date(2024, 1, 1)
 
@@ -255,7 +247,7 @@ def server_environment(url: str, secret: str) -> dict[str, str]:
 
 SERVERS = {
     # What `make serve` and the README's deployment run: uvicorn workers on a listening socket
-    # with TCP_NODELAY (api.cli.main.listening_socket), access log on.
+    # with TCP_NODELAY (api.cli.serve.listening_socket), access log on.
     "serve": "paperleague serve --workers {workers}",
     # uvicorn's own multi-worker path, for comparison: it leaves Nagle's algorithm on for every
     # accepted connection (uvicorn issue #3149), so keep-alive responses wait for delayed ACKs.
@@ -384,11 +376,11 @@ def connections_per_process(pids: list[int], port: int) -> dict[int, int]:
 
 def machine_cpu_seconds() -> float | None:
     """Busy CPU seconds of the whole machine so far, from /proc/stat."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    except (OSError, ValueError):
+    times = harness.cpu_times()
+    if times is None:
         return None
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+    idle, total = times
+    return (total - idle) / CLOCK_TICKS
 
 
 # --- the load generator -------------------------------------------------------------------------
@@ -833,29 +825,49 @@ def _cpu_now(server: list[int], database: list[int]) -> dict[str, dict[int, floa
 def table(results: list[Result]) -> str:
     """The Markdown results table: each workload next to the no-op of the same run."""
     noop = next((r for r in results if r.workload == "no-op"), None)
-    lines = [
-        "| workload | request | req/s | p50 ms | p99 ms | server CPU ms/req | database CPU "
-        "ms/req | non-2xx | vs no-op req/s |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for r in results:
-        ratio = "n/a" if noop is None else f"{r.requests_per_second / noop.requests_per_second:.2f}"
-        lines.append(
-            f"| {r.workload} | {r.request} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} "
-            f"| {r.p99_ms:.1f} | {r.cpu_ms_per_request('server'):.2f} "
-            f"| {r.cpu_ms_per_request('database'):.2f} | {r.non_2xx} | {ratio} |"
+    header = (
+        "workload",
+        "request",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/req",
+        "database CPU ms/req",
+        "non-2xx",
+        "vs no-op req/s",
+    )
+    rows = [
+        (
+            r.workload,
+            r.request,
+            f"{r.requests_per_second:,.0f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            f"{r.cpu_ms_per_request('server'):.2f}",
+            f"{r.cpu_ms_per_request('database'):.2f}",
+            f"{r.non_2xx}",
+            harness.format_ratio(
+                None if noop is None else r.requests_per_second / noop.requests_per_second
+            ),
         )
-    return "\n".join(lines)
+        for r in results
+    ]
+    return harness.markdown(header, rows, align="llrrrrrrr")
 
 
 def cpu_table(results: list[Result]) -> str:
     """Where the CPU went per workload: shares of the machine's two (or N) cores."""
     cores = os.cpu_count() or 1
-    lines = [
-        f"| workload | load generator | server workers | PostgreSQL backends | everything else "
-        f"| idle | (of {cores} cores) |",
-        "|---|--:|--:|--:|--:|--:|---|",
-    ]
+    header = (
+        "workload",
+        "load generator",
+        "server workers",
+        "PostgreSQL backends",
+        "everything else",
+        "idle",
+        f"(of {cores} cores)",
+    )
+    rows = []
     for r in results:
         capacity = cores * r.seconds
         cpu = r.cpu_seconds
@@ -863,12 +875,18 @@ def cpu_table(results: list[Result]) -> str:
         machine = cpu.get("machine")
         other = "n/a" if machine is None else f"{max(machine - ours, 0) / capacity:.0%}"
         idle = "n/a" if machine is None else f"{max(capacity - machine, 0) / capacity:.0%}"
-        lines.append(
-            f"| {r.workload} | {cpu.get('generator', 0) / capacity:.0%} "
-            f"| {cpu.get('server', 0) / capacity:.0%} | {cpu.get('database', 0) / capacity:.0%} "
-            f"| {other} | {idle} | |"
+        rows.append(
+            (
+                r.workload,
+                f"{cpu.get('generator', 0) / capacity:.0%}",
+                f"{cpu.get('server', 0) / capacity:.0%}",
+                f"{cpu.get('database', 0) / capacity:.0%}",
+                other,
+                idle,
+                "",
+            )
         )
-    return "\n".join(lines)
+    return harness.markdown(header, rows, align="lrrrrrl")
 
 
 def results_payload(
@@ -882,25 +900,20 @@ def results_payload(
     wall_seconds: float,
 ) -> dict[str, object]:
     noop = next((r for r in results if r.workload == "no-op"), None)
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "plan": asdict(plan),
+    machine = harness.machine_info(
+        fastapi=fastapi.__version__,
+        uvicorn=uvicorn.__version__,
+        httpx=httpx.__version__,
+        sqlalchemy=sqlalchemy.__version__,
+    )
+    return harness.payload_head(
+        quick=quick, plan=plan, machine=machine, cpu_busy_before=cpu_busy_before
+    ) | {
         "server": {
             "kind": server,
             "command": SERVERS[server].format(workers=plan.workers),
         },
-        "machine": {
-            "nproc": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "fastapi": fastapi.__version__,
-            "uvicorn": uvicorn.__version__,
-            "httpx": httpx.__version__,
-            "sqlalchemy": sqlalchemy.__version__,
-        },
         "postgresql": postgres,
-        "cpu_busy_before": None if cpu_busy_before is None else round(cpu_busy_before, 3),
         "results": [
             asdict(r)
             | {
@@ -931,11 +944,10 @@ def _progress(r: Result) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller run (under a minute)")
+    parser = harness.parser("api", __doc__, quick="a smaller run (under a minute)")
     parser.add_argument(
         "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
+        default=harness.DEFAULT_POSTGRES_URL,
         help="server to use (default: $PAPERLEAGUE_TEST_POSTGRES_URL or the local server)",
     )
     parser.add_argument("--workers", type=int, help="uvicorn workers (default 2)")
@@ -963,7 +975,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="sample the server with py-spy per workload; collapsed stacks go to DIR",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
     return parser.parse_args(argv)
 
 
@@ -977,10 +988,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds,
     }
     plan = replace(plan, **{k: v for k, v in overrides.items() if v is not None})
-    started = time.perf_counter()
-    print(f"API bench ({'quick' if args.quick else 'full'}): {plan}", flush=True)
-    busy_before = warn_if_busy()
-    unavailable = postgres_unavailable(args.postgres_url)
+    bench_run = harness.Run.begin("API", plan, quick=args.quick)
+    unavailable = harness.postgres_unavailable(args.postgres_url)
     if unavailable is not None:
         print(f"\nWARNING: {unavailable}; the API bench needs PostgreSQL and is skipped")
         write_results(args.output, {"skipped": unavailable, "quick": args.quick, "results": []})
@@ -1016,9 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
     except BenchFailure as failure:
-        print(f"\nBENCH FAILED: {failure}", file=sys.stderr)
-        return 1
-    wall = time.perf_counter() - started
+        return harness.failed(failure)
+    wall = bench_run.wall_seconds
     print()
     print(table(results))
     print()
@@ -1029,20 +1037,18 @@ def main(argv: list[str] | None = None) -> int:
         f"timed per workload after {plan.warmup_seconds:g} s of warm-up. "
         "vs no-op = workload req/s ÷ GET /healthz req/s."
     )
-    write_results(
+    return bench_run.finish(
         args.output,
         results_payload(
             results,
             plan=plan,
-            quick=args.quick,
+            quick=bench_run.quick,
             server=args.server,
             postgres=make_safe(args.postgres_url),
-            cpu_busy_before=busy_before,
+            cpu_busy_before=bench_run.cpu_busy_before,
             wall_seconds=wall,
         ),
     )
-    print(f"\nwall time {wall:.1f} s; results written to {args.output}")
-    return 0
 
 
 def make_safe(url: str) -> str:

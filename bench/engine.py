@@ -19,22 +19,16 @@ See ``bench/README.md``.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
-import os
-import platform
 import random
-import statistics
 import sys
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import backtesting
@@ -46,7 +40,8 @@ from backtesting import Strategy as BtpStrategy
 from backtesting.lib import crossover
 from backtesting.test import GOOG, SMA
 
-from bench.ledger import warn_if_busy
+from bench import harness
+from bench.harness import markdown, median_timed
 from engine.market.model import Bar, Instrument, Market
 from engine.market.synthetic import SyntheticMarket, synthetic_universe
 from engine.trading.orders import Side
@@ -63,7 +58,6 @@ from simulation.bots import (
     whole_lots,
 )
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "engine.json"
 START = date(2023, 1, 2)
 CASH = Decimal(100_000)
 GOOG_CASH = Decimal(10_000)
@@ -387,7 +381,7 @@ def replay_table(result: ReplayResult) -> str:
             f"{run.bars}",
             f"{run.seconds:.1f}",
             f"{run.member_bars_per_second:,.0f}",
-            f"{run.member_bars_per_second / peer.member_bars_per_second:.1f}×",
+            harness.format_ratio(run.member_bars_per_second / peer.member_bars_per_second),
         )
         for run in result.ours
     ]
@@ -400,7 +394,7 @@ def replay_table(result: ReplayResult) -> str:
             f"{peer.bars}",
             f"{peer.seconds:.1f}" + (" (est.)" if scaled else ""),
             f"{peer.member_bars_per_second:,.0f}",
-            "1.0×",
+            harness.format_ratio(1.0),
         )
     )
     header = ("engine", "members", "bars", "seconds", "member·bars/s", "ratio")
@@ -486,16 +480,6 @@ class GoogRun:
         return self.bars / self.seconds
 
 
-def timed(repeats: int, run: Callable[[], Any]) -> tuple[Any, float]:
-    """The last result of ``run`` and the median wall time of ``repeats`` calls."""
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return result, statistics.median(times)
-
-
 def goog_ours(repeats: int) -> GoogRun:
     instrument, bars = goog_bars()
 
@@ -506,7 +490,7 @@ def goog_ours(repeats: int) -> GoogRun:
         BotDriver(venue, {1: SmaMomentum(["GOOG"], fast=10, slow=20)}).run()
         return venue
 
-    venue, seconds = timed(repeats, run)
+    venue, seconds = median_timed(run, repeats)
     curve = venue.equity[1]
     stats = performance(curve)
     buys = [f for f in venue.fills if f.side is Side.BUY]
@@ -535,7 +519,7 @@ def goog_backtesting(strategy: type[BtpStrategy], label: str, repeats: int) -> G
             warnings.simplefilter("ignore")  # "some trades remain open" (as in the README)
             return Backtest(GOOG, strategy, commission=0.002).run()
 
-    stats, seconds = timed(repeats, run)
+    stats, seconds = median_timed(run, repeats)
     sharpe = float(stats["Sharpe Ratio"])
     trips = [
         (
@@ -596,7 +580,7 @@ def goog_table(runs: list[GoogRun]) -> str:
             f"{run.commissions:,.0f}",
             f"{1000 * run.seconds:.0f}",
             f"{run.bars_per_second:,.0f}",
-            f"{run.bars_per_second / peer.bars_per_second:.2f}×",
+            harness.format_ratio(run.bars_per_second / peer.bars_per_second),
         )
         for run in runs
     ]
@@ -630,15 +614,6 @@ def goog_table(runs: list[GoogRun]) -> str:
 # --- reporting ---------------------------------------------------------------------------------
 
 
-def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 REPLAY_NOTES = """\
 Same bars, same signals (same formulas; backtrader computes them with its own SMA / StdDev
 indicators), same sizing, market orders filled at the next bar's open, zero commission and no
@@ -664,15 +639,12 @@ with the installed backtesting.py (see the long/short row, measured in this run)
 
 
 def machine_info() -> dict[str, object]:
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "backtrader": bt.__version__,
-        "backtesting": backtesting.__version__,
-    }
+    return harness.machine_info(
+        numpy=np.__version__,
+        pandas=pd.__version__,
+        backtrader=bt.__version__,
+        backtesting=backtesting.__version__,
+    )
 
 
 def run_mtm(quick: bool) -> int | None:
@@ -686,9 +658,8 @@ def run_mtm(quick: bool) -> int | None:
     return int(status or 0)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller run (under a minute)")
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser("engine", __doc__, quick="a smaller run (under a minute)")
     parser.add_argument("--members", type=int, help="members in the replay (default 1000)")
     parser.add_argument("--bars", type=int, help="bars in the replay (default 250)")
     parser.add_argument(
@@ -701,12 +672,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run only this part (repeatable; default all)",
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     overrides = {
         "members": args.members,
@@ -716,17 +682,13 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(**(asdict(plan) | {k: v for k, v in overrides.items() if v is not None}))
     plan = Plan(**(asdict(plan) | {"backtrader_sample": min(plan.backtrader_sample, plan.members)}))
     parts = args.part or ["replay", "goog", "mtm"]
-    started = time.perf_counter()
-    print(f"engine bench ({'quick' if args.quick else 'full'}): {plan}", flush=True)
-    busy = warn_if_busy()
-    payload: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": args.quick,
-        "plan": asdict(plan),
-        "seed": args.seed,
-        "machine": machine_info(),
-        "cpu_busy_before": None if busy is None else round(busy, 3),
-    }
+    bench_run = harness.Run.begin("engine", plan, quick=args.quick)
+    payload = harness.payload_head(
+        quick=bench_run.quick,
+        plan=plan,
+        machine=machine_info(),
+        cpu_busy_before=bench_run.cpu_busy_before,
+    ) | {"seed": args.seed}
     if "replay" in parts:
         result = replay(plan, args.seed)
         print("\n## (a) Replay: members × bars of bot strategies\n")
@@ -762,11 +724,8 @@ def main(argv: list[str] | None = None) -> int:
         payload["goog_readme_golden"] = README_GOLDEN
     if "mtm" in parts:
         payload["mtm_exit_status"] = run_mtm(args.quick)
-    wall = time.perf_counter() - started
-    payload["wall_seconds"] = round(wall, 1)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nwall time {wall:.1f} s; results written to {args.output}")
+    payload["wall_seconds"] = round(bench_run.wall_seconds, 1)
+    bench_run.finish(args.output, payload)
     return int(payload.get("mtm_exit_status") or 0)
 
 

@@ -15,25 +15,20 @@ Run with ``python -m bench.engine_mtm [--quick]``; results go to bench/results/e
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import platform
 import statistics
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from bench.ledger import BenchFailure, warn_if_busy, write_results
+from bench import harness
+from bench.harness import BenchFailure
 from engine.trading.stats import TRADING_DAYS, ZERO_SPREAD
 from engine.trading.valuation import RunningStats, mark_to_market
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "engine_mtm.json"
 FloatArray = npt.NDArray[np.float64]
 STATISTICS = ("total_return", "volatility", "sharpe", "sortino", "max_drawdown")
 
@@ -99,14 +94,13 @@ def numpy_tick(book: Book, stats: RunningStats, prices: FloatArray, with_stats: 
 def run_numpy(book: Book, plan: Plan, with_stats: bool) -> tuple[list[float], RunningStats]:
     """Seconds per timed tick, and the final statistics."""
     stats = RunningStats(plan.portfolios)
+
+    def tick(prices: FloatArray) -> None:
+        numpy_tick(book, stats, prices, with_stats)
+
     for prices in book.prices[: plan.warmup_ticks]:
-        numpy_tick(book, stats, prices, with_stats)
-    seconds = []
-    for prices in book.prices[plan.warmup_ticks :]:
-        started = time.perf_counter()
-        numpy_tick(book, stats, prices, with_stats)
-        seconds.append(time.perf_counter() - started)
-    return seconds, stats
+        tick(prices)
+    return harness.seconds_each(tick, book.prices[plan.warmup_ticks :]), stats
 
 
 # --- the peer: one portfolio at a time, plain Python ----------------------------------------------
@@ -215,14 +209,13 @@ def run_peer(book: Book, plan: Plan, with_stats: bool) -> tuple[list[float], lis
     """Seconds per timed tick for the sampled portfolios, and the portfolios."""
     portfolios = peer_portfolios(book)
     ticks = [[float(p) for p in row] for row in book.prices]
+
+    def tick(prices: list[float]) -> None:
+        peer_tick(portfolios, prices, with_stats)
+
     for prices in ticks[: plan.warmup_ticks]:
-        peer_tick(portfolios, prices, with_stats)
-    seconds = []
-    for prices in ticks[plan.warmup_ticks :]:
-        started = time.perf_counter()
-        peer_tick(portfolios, prices, with_stats)
-        seconds.append(time.perf_counter() - started)
-    return seconds, portfolios
+        tick(prices)
+    return harness.seconds_each(tick, ticks[plan.warmup_ticks :]), portfolios
 
 
 def check_peer_agrees(book: Book, ours: RunningStats, peer: list[PeerPortfolio]) -> None:
@@ -280,52 +273,48 @@ def measure(book: Book, plan: Plan, workload: str) -> Measurement:
 
 def table(measurements: list[Measurement], plan: Plan) -> str:
     """A Markdown table: ticks/s and portfolio·ticks/s on both sides, and their ratio."""
-    lines = [
-        f"| workload ({plan.portfolios:,} portfolios × {plan.symbols} symbols) | numpy ticks/s "
-        "| numpy portfolio·ticks/s | plain Python ticks/s* | plain Python portfolio·ticks/s* "
-        "| ratio |",
-        "|---|--:|--:|--:|--:|--:|",
-    ]
-    for m in measurements:
-        lines.append(
-            f"| {m.workload} | {1 / m.numpy_tick_seconds:,.1f} "
-            f"| {m.portfolios / m.numpy_tick_seconds:,.0f} | {1 / m.peer_tick_seconds:,.3f} "
-            f"| {m.portfolios / m.peer_tick_seconds:,.0f} | {m.ratio:,.0f}× |"
+    header = (
+        f"workload ({plan.portfolios:,} portfolios × {plan.symbols} symbols)",
+        "numpy ticks/s",
+        "numpy portfolio·ticks/s",
+        "plain Python ticks/s*",
+        "plain Python portfolio·ticks/s*",
+        "ratio",
+    )
+    rows = [
+        (
+            m.workload,
+            f"{1 / m.numpy_tick_seconds:,.1f}",
+            f"{m.portfolios / m.numpy_tick_seconds:,.0f}",
+            f"{1 / m.peer_tick_seconds:,.3f}",
+            f"{m.portfolios / m.peer_tick_seconds:,.0f}",
+            harness.format_ratio(m.ratio),
         )
-    return "\n".join(lines)
+        for m in measurements
+    ]
+    return harness.markdown(header, rows)
 
 
 def machine_info() -> dict[str, object]:
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "blas": f"{blas.get('name')} {blas.get('version')}",
-        "blas_threads_env": {
+    return harness.machine_info(
+        numpy=np.__version__,
+        blas=f"{blas.get('name')} {blas.get('version')}",
+        blas_threads_env={
             k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ
         },
-    }
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine_mtm", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer ticks and a smaller sample")
-    parser.add_argument("--portfolios", type=int, help="override the portfolio count")
-    parser.add_argument("--ticks", type=int, help="override the timed ticks per workload")
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
-    return parser.parse_args(argv)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = harness.parser("engine_mtm", __doc__, quick="fewer ticks and a smaller sample")
+    parser.add_argument("--portfolios", type=int, help="override the portfolio count")
+    parser.add_argument("--ticks", type=int, help="override the timed ticks per workload")
+    args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     overrides = {"portfolios": args.portfolios, "ticks": args.ticks}
     plan = replace(plan, **{k: v for k, v in overrides.items() if v is not None})
-    started = time.perf_counter()
-    print(f"engine mark-to-market bench ({'quick' if args.quick else 'full'}): {plan}", flush=True)
-    busy_before = warn_if_busy()
+    bench_run = harness.Run.begin("engine mark-to-market", plan, quick=args.quick)
     book = make_book(plan)
     measurements = []
     try:
@@ -333,9 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             measurements.append(measure(book, plan, workload))
             _progress(measurements[-1])
     except BenchFailure as failure:
-        print(f"\nBENCH FAILED: {failure}", file=sys.stderr)
-        return 1
-    wall = time.perf_counter() - started
+        return harness.failed(failure)
+    wall = bench_run.wall_seconds
     print()
     print(table(measurements, plan))
     print(
@@ -345,14 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         f"medians over {plan.ticks} ticks; ratio = plain Python time per tick / numpy time per "
         "tick. Both sides' equity and statistics were checked equal (1e-9) on the sample."
     )
-    write_results(
+    head = harness.payload_head(
+        quick=bench_run.quick,
+        plan=plan,
+        machine=machine_info(),
+        cpu_busy_before=bench_run.cpu_busy_before,
+    )
+    return bench_run.finish(
         args.output,
-        {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "quick": args.quick,
-            "plan": asdict(plan),
-            "machine": machine_info(),
-            "cpu_busy_before": None if busy_before is None else round(busy_before, 3),
+        head
+        | {
             "results": [
                 asdict(m)
                 | {
@@ -367,8 +357,6 @@ def main(argv: list[str] | None = None) -> int:
             "wall_seconds": round(wall, 1),
         },
     )
-    print(f"\nwall time {wall:.1f} s; results written to {args.output}")
-    return 0
 
 
 def _progress(m: Measurement) -> None:

@@ -17,29 +17,25 @@ reason printed and the ratio column reads ``n/a``.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import redis
 
-from bench.ledger import warn_if_busy, write_results
+from bench import harness
+from bench.harness import BenchFailure, timed
 from engine.contests.ranking import Standings, advance_reached_at, rank
 from engine.trading.stats import FloatArray
 from engine.trading.valuation import BoolArray, IntArray, mark_to_market
 
 DEFAULT_REDIS_URL = os.environ.get("PAPERLEAGUE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "leaderboard.json"
 SEED = 20240601
 
 
@@ -104,10 +100,6 @@ class Measurement:
     def speedup(self) -> float | None:
         """Redis time ÷ our time for the same work: above 1 when we are faster."""
         return None if self.redis_seconds is None else self.redis_seconds / self.ours_seconds
-
-
-class BenchFailure(Exception):
-    """The two sides disagree, so the figures would compare different work."""
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -178,13 +170,6 @@ def our_ticks(book: Book, path: Sequence[FloatArray]) -> tuple[float, float]:
             marking += marked - started
         previous = metric
     return total, marking
-
-
-def timed(action: Callable[[], object], repeats: int = 1) -> float:
-    started = time.perf_counter()
-    for _ in range(repeats):
-        action()
-    return time.perf_counter() - started
 
 
 def our_lookups(standings: Standings, members: list[int]) -> float:
@@ -366,15 +351,17 @@ def run(plan: Plan, client: redis.Redis | None) -> tuple[list[Measurement], dict
 
 def table(measurements: list[Measurement]) -> str:
     """The Markdown results table: workload, our figure, Redis's, and the speed ratio."""
-    lines = [
-        "| workload | ours | Redis sorted set, same run | ratio |",
-        "|---|---:|---:|---:|",
+    header = ("workload", "ours", "Redis sorted set, same run", "ratio")
+    rows = [
+        (
+            m.workload,
+            m.figure(m.ours_seconds),
+            "n/a" if m.redis_seconds is None else m.figure(m.redis_seconds),
+            harness.format_ratio(m.speedup),
+        )
+        for m in measurements
     ]
-    for m in measurements:
-        redis_figure = "n/a" if m.redis_seconds is None else m.figure(m.redis_seconds)
-        ratio = "n/a" if m.speedup is None else f"{m.speedup:,.1f}×"
-        lines.append(f"| {m.workload} | {m.figure(m.ours_seconds)} | {redis_figure} | {ratio} |")
-    return "\n".join(lines)
+    return harness.markdown(header, rows)
 
 
 def results_payload(
@@ -388,19 +375,11 @@ def results_payload(
     wall_seconds: float,
 ) -> dict[str, object]:
     """Everything worth keeping from a run, JSON-ready."""
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "plan": asdict(plan),
-        "machine": {
-            "nproc": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "numpy": np.__version__,
-            "redis_py": redis.__version__,
-        },
+    machine = harness.machine_info(numpy=np.__version__, redis_py=redis.__version__)
+    return harness.payload_head(
+        quick=quick, plan=plan, machine=machine, cpu_busy_before=cpu_busy_before
+    ) | {
         "redis_server": redis_server,
-        "cpu_busy_before": None if cpu_busy_before is None else round(cpu_busy_before, 3),
         "results": [
             asdict(m)
             | {
@@ -420,36 +399,27 @@ def _progress(m: Measurement) -> None:
     print(f"  {m.workload}: ours {m.figure(m.ours_seconds)}, Redis {theirs}", flush=True)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.leaderboard", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller run (a few seconds)")
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser("leaderboard", __doc__)
     parser.add_argument(
         "--redis-url",
         default=DEFAULT_REDIS_URL,
         help="Redis to compare with (default: $PAPERLEAGUE_BENCH_REDIS_URL or the local server)",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    started = time.perf_counter()
-    print(f"leaderboard bench ({'quick' if args.quick else 'full'}): {plan}", flush=True)
-    busy_before = warn_if_busy()
+    bench_run = harness.Run.begin("leaderboard", plan, quick=args.quick)
     client, redis_server = connect(args.redis_url)
     if client is None:
         print(f"\nWARNING: {redis_server}; the Redis side is skipped", flush=True)
     try:
         measurements, extra = run(plan, client)
     except BenchFailure as failure:
-        print(f"\nBENCH FAILED: {failure}", file=sys.stderr)
-        return 1
+        return harness.failed(failure)
     finally:
         if client is not None:
             client.close()
-    wall = time.perf_counter() - started
+    wall = bench_run.wall_seconds
     print()
     print(table(measurements))
     server = f"Redis {redis_server}" if client is not None else "Redis skipped"
@@ -461,14 +431,12 @@ def main(argv: list[str] | None = None) -> int:
         measurements,
         extra,
         plan=plan,
-        quick=args.quick,
+        quick=bench_run.quick,
         redis_server=redis_server,
-        cpu_busy_before=busy_before,
+        cpu_busy_before=bench_run.cpu_busy_before,
         wall_seconds=wall,
     )
-    write_results(args.output, payload)
-    print(f"\nwall time {wall:.1f} s; results written to {args.output}")
-    return 0
+    return bench_run.finish(args.output, payload)
 
 
 if __name__ == "__main__":

@@ -11,38 +11,30 @@ Run with ``make bench`` or ``python -m bench.ledger [--quick] [--postgres-url UR
 
 from __future__ import annotations
 
-import argparse
 import glob
-import json
 import os
-import platform
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import sqlalchemy
 from sqlalchemy import make_url
 
+from bench import harness
+from bench.harness import BenchFailure, postgres_database
 from core import migrations
 from core.db import Database, postgres_admin_connection
 from ledger.model import ISSUANCE, POINTS, TransferRequest, points_account
 from ledger.services import LedgerUnitOfWork, submit, transfer, verify
 
-DEFAULT_POSTGRES_URL = os.environ.get(
-    "PAPERLEAGUE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "ledger.json"
 PGBENCH_MISSING = (
     "pgbench not found (not on PATH, none under /usr/lib/postgresql/*/bin); "
     "it ships with the PostgreSQL server packages"
@@ -98,10 +90,6 @@ class Peer:
     note: str = ""
 
 
-class BenchFailure(Exception):
-    """The benchmark cannot give a trustworthy figure (e.g. the ledger failed to verify)."""
-
-
 # --- the ledger workloads -------------------------------------------------------------------
 
 
@@ -123,19 +111,15 @@ def grants(prefix: str, count: int) -> list[TransferRequest]:
 def one_per_transaction(uow: LedgerUnitOfWork, plan: Plan) -> tuple[int, int, float]:
     """Workload (a): each grant in its own ``transfer`` call. Returns (txns, transfers, s)."""
     requests = grants("single", plan.single_transfers)
-    started = time.perf_counter()
-    for request in requests:
-        transfer(uow, request)
-    return len(requests), len(requests), time.perf_counter() - started
+    seconds = harness.timed(lambda: [transfer(uow, request) for request in requests])
+    return len(requests), len(requests), seconds
 
 
 def linked_batches(uow: LedgerUnitOfWork, plan: Plan) -> tuple[int, int, float]:
     """Workload (b): grants in linked ``submit`` groups. Returns (txns, transfers, s)."""
     batches = [grants(f"batch:{b}", plan.batch_size) for b in range(plan.batches)]
-    started = time.perf_counter()
-    for batch in batches:
-        submit(uow, batch)
-    return len(batches), len(batches) * plan.batch_size, time.perf_counter() - started
+    seconds = harness.timed(lambda: [submit(uow, batch) for batch in batches])
+    return len(batches), len(batches) * plan.batch_size, seconds
 
 
 Workload = Callable[[LedgerUnitOfWork, Plan], tuple[int, int, float]]
@@ -176,38 +160,10 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite:///{Path(root) / 'ledger.db'}"
 
 
-def admin_connection(server_url: str) -> psycopg.Connection:
-    """An autocommit connection to the server's own database, for CREATE/DROP DATABASE."""
-    return postgres_admin_connection(server_url)
-
-
-@contextmanager
-def postgres_database(server_url: str, suffix: str) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database ``pl_bench_<random>_<suffix>``, dropped after."""
-    name = f"pl_bench_{uuid.uuid4().hex[:10]}_{suffix}"
-    with admin_connection(server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin_connection(server_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_unavailable(server_url: str) -> str | None:
-    """Why the PostgreSQL server cannot be used, or ``None`` when it can."""
-    try:
-        with admin_connection(server_url):
-            return None
-    except psycopg.Error as exc:
-        safe = make_url(server_url).render_as_string(hide_password=True)
-        return f"PostgreSQL not reachable at {safe}: {exc}".strip()
-
-
 def postgres_settings(server_url: str) -> dict[str, str]:
     """Server version and the durability settings that shape both figures."""
     names = ("server_version", "fsync", "synchronous_commit", "shared_buffers")
-    with admin_connection(server_url) as conn:
+    with postgres_admin_connection(server_url) as conn:
         return {name: _show(conn, name) for name in names}
 
 
@@ -290,19 +246,7 @@ def _last_line(text: str) -> str:
 def table(measurements: list[Measurement], peer: Peer) -> str:
     """The results table: ledger figures against pgbench simple-update TPS."""
     header = ("database", "workload", "ledger txn/s", "transfers/s", "pgbench TPS", "ratio")
-    rows = [header] + [_row(m, peer) for m in measurements]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [_line(row, widths) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _line(cells: tuple[str, ...], widths: list[int]) -> str:
-    """Text columns (the first two) left-aligned, figures right-aligned."""
-    return "  ".join(
-        cell.ljust(width) if i < 2 else cell.rjust(width)
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-    )
+    return harness.text_table(header, [_row(m, peer) for m in measurements], text_columns=2)
 
 
 def _row(m: Measurement, peer: Peer) -> tuple[str, ...]:
@@ -313,25 +257,8 @@ def _row(m: Measurement, peer: Peer) -> tuple[str, ...]:
         f"{m.transactions_per_second:,.1f}",
         f"{m.transfers_per_second:,.0f}",
         "n/a" if peer.tps is None else f"{peer.tps:,.0f}",
-        "n/a" if peer.tps is None else f"{m.transfers_per_second / peer.tps:.2f}",
+        harness.format_ratio(None if peer.tps is None else m.transfers_per_second / peer.tps),
     )
-
-
-def machine_info() -> dict[str, object]:
-    """What the figures ran on."""
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sqlalchemy.__version__,
-        "psycopg": psycopg.__version__,
-    }
-
-
-def write_results(path: Path, payload: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 def results_payload(
@@ -345,12 +272,14 @@ def results_payload(
     wall_seconds: float,
 ) -> dict[str, object]:
     """Everything worth keeping from a run, JSON-ready."""
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "plan": asdict(plan),
-        "machine": machine_info(),
-        "cpu_busy_before": None if cpu_busy_before is None else round(cpu_busy_before, 3),
+    machine = harness.machine_info(
+        sqlite=sqlite3.sqlite_version,
+        sqlalchemy=sqlalchemy.__version__,
+        psycopg=psycopg.__version__,
+    )
+    return harness.payload_head(
+        quick=quick, plan=plan, machine=machine, cpu_busy_before=cpu_busy_before
+    ) | {
         "postgresql": postgres,
         "pgbench": asdict(peer),
         "results": [
@@ -389,59 +318,23 @@ def run_postgres(server_url: str, plan: Plan) -> list[Measurement]:
     return results
 
 
-def warn_if_busy() -> float | None:
-    """Single-client figures need a quiet machine; say so when it is not. Returns busy share."""
-    busy = cpu_busy()
-    if busy is not None and busy > 0.2:
-        print(f"  WARNING: the CPUs are {busy:.0%} busy before the run; the figures will be skewed")
-    return busy
-
-
-def cpu_busy(seconds: float = 1.0) -> float | None:
-    """The share (0-1) of all CPUs' time spent busy over ``seconds``, from /proc/stat."""
-    first, second = _cpu_times(), None
-    if first is not None:
-        time.sleep(seconds)
-        second = _cpu_times()
-    if first is None or second is None or second[1] == first[1]:
-        return None
-    return 1 - (second[0] - first[0]) / (second[1] - first[1])
-
-
-def _cpu_times() -> tuple[int, int] | None:
-    """(idle + iowait, total) jiffies of all CPUs, or ``None`` off Linux."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return fields[3] + fields[4], sum(fields[:8])
-
-
 def _progress(m: Measurement) -> None:
     print(f"  {m.database} {m.workload}: {m.transfers} transfers in {m.seconds:.2f} s", flush=True)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller run (a few seconds)")
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser("ledger", __doc__)
     parser.add_argument(
         "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
+        default=harness.DEFAULT_POSTGRES_URL,
         help="server to use (default: $PAPERLEAGUE_TEST_POSTGRES_URL or the local server)",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    started = time.perf_counter()
-    print(f"ledger bench ({'quick' if args.quick else 'full'}): {plan}", flush=True)
-    busy_before = warn_if_busy()
+    bench_run = harness.Run.begin("ledger", plan, quick=args.quick)
     try:
         measurements = run_sqlite(plan)
-        unavailable = postgres_unavailable(args.postgres_url)
+        unavailable = harness.postgres_unavailable(args.postgres_url)
         if unavailable is None:
             postgres: dict[str, str] | str = postgres_settings(args.postgres_url)
             measurements += run_postgres(args.postgres_url, plan)
@@ -451,9 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             peer = Peer(None, None, "pgbench -N", "skipped: " + unavailable)
             print(f"\nWARNING: {unavailable}; PostgreSQL rows and pgbench skipped", flush=True)
     except BenchFailure as failure:
-        print(f"\nBENCH FAILED: {failure}", file=sys.stderr)
-        return 1
-    wall = time.perf_counter() - started
+        return harness.failed(failure)
+    wall = bench_run.wall_seconds
     print()
     print(table(measurements, peer))
     print(_footer(peer, postgres))
@@ -461,14 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         measurements,
         peer,
         plan=plan,
-        quick=args.quick,
+        quick=bench_run.quick,
         postgres=postgres,
-        cpu_busy_before=busy_before,
+        cpu_busy_before=bench_run.cpu_busy_before,
         wall_seconds=wall,
     )
-    write_results(args.output, payload)
-    print(f"\nwall time {wall:.1f} s; results written to {args.output}")
-    return 0
+    return bench_run.finish(args.output, payload)
 
 
 def _footer(peer: Peer, postgres: dict[str, str] | str) -> str:

@@ -23,11 +23,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench import harness
+from bench.harness import RESULTS, format_figure, format_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,38 +234,21 @@ class Outcome:
     note: str = ""  # e.g. a results file that was not written by this run
 
 
-def format_figure(value: float | None, units: str) -> str:
-    """A figure with its units, to about three significant digits."""
-    if value is None:
-        return "n/a"
-    if abs(value) >= 100:
-        number = f"{value:,.0f}"
-    elif abs(value) >= 10:
-        number = f"{value:,.1f}"
-    else:
-        number = f"{value:,.2f}"
-    return f"{number} {units}"
-
-
-def format_ratio(ratio: float | None) -> str:
-    if ratio is None:
-        return "n/a"
-    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:,.2f}×"
-
-
 def markdown_table(rows: Sequence[Row]) -> str:
     """The suite's table: one line per comparison."""
-    lines = [
-        "| bench | workload | ours | peer or limit, same run | ratio | notes |",
-        "|---|---|--:|--:|--:|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row.bench} | {row.workload} | {format_figure(row.ours, row.units)} "
-            f"| {format_figure(row.peer, row.peer_units or row.units)} ({row.peer_name}) "
-            f"| {format_ratio(row.ratio)} | {row.note} |"
+    header = ("bench", "workload", "ours", "peer or limit, same run", "ratio", "notes")
+    cells = [
+        (
+            row.bench,
+            row.workload,
+            format_figure(row.ours, row.units),
+            f"{format_figure(row.peer, row.peer_units or row.units)} ({row.peer_name})",
+            format_ratio(row.ratio),
+            row.note,
         )
-    return "\n".join(lines)
+        for row in rows
+    ]
+    return harness.markdown(header, cells, align="llrrrl")
 
 
 def markdown_report(
@@ -307,11 +290,7 @@ def results_payload(
     return {
         "date": date,
         "quick": quick,
-        "machine": {
-            "nproc": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": harness.machine_info(),
         "benches": [asdict(o) for o in outcomes],
         "rows": [asdict(row) | {"ratio": row.ratio} for row in rows],
     }
@@ -347,8 +326,7 @@ def run_bench(bench: Bench, *, quick: bool) -> Outcome:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="every benchmark's short run")
+    parser = harness.parser("suite", __doc__, quick="every benchmark's short run", output=False)
     names = [b.name for b in BENCHES]
     parser.add_argument(
         "--only", action="append", choices=names, help="run only this benchmark (repeatable)"
@@ -372,12 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         found, note = collect(bench, args.results, since=since)
         outcomes.append(Outcome(**(asdict(outcome) | {"note": note})))
         rows += found
-    date = datetime.now(UTC).isoformat(timespec="seconds")
+    date = harness.now()
     args.results.mkdir(parents=True, exist_ok=True)
     report = markdown_report(rows, outcomes, quick=args.quick, date=date)
     (args.results / "latest.md").write_text(report)
     payload = results_payload(rows, outcomes, quick=args.quick, date=date)
-    (args.results / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
+    harness.write_results(args.results / "latest.json", payload)
     print("\n" + report)
     print(f"written: {args.results / 'latest.md'}, {args.results / 'latest.json'}")
     return 1 if any(o.exit_status != 0 for o in outcomes) else 0

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from api.cli.database import DatabaseUrl, at_head, settings
 from contracts import services
 from contracts.certificates import CheckStatus, OnChainReader, parse_certificate, verify_certificate
 from contracts.chain import chain_for, connect
-from core import migrations
 from core.config import get_settings
 from core.errors import DomainError, Unavailable
 
@@ -19,12 +19,6 @@ content_cli = typer.Typer(help="Content certification: anchoring.", no_args_is_h
 # Exit statuses of `verify`: 0 valid, 1 invalid (or not a certificate), 2 could not check.
 EXIT_INVALID, EXIT_UNCHECKED = 1, 2
 _MARK = {CheckStatus.PASSED: "ok  ", CheckStatus.FAILED: "FAIL", CheckStatus.SKIPPED: "skip"}
-
-
-def install(cli: typer.Typer) -> None:
-    """Add ``verify`` and the ``content`` commands to the ``paperleague`` command."""
-    cli.command("verify")(verify)
-    cli.add_typer(content_cli, name="content")
 
 
 def verify(
@@ -71,38 +65,24 @@ def verify(
 
 @content_cli.command("anchor")
 def anchor(
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     limit: Annotated[
         int, typer.Option(min=1, max=services.MAX_BATCH, help="Most pieces in the batch.")
     ] = services.MAX_BATCH,
 ) -> None:
     """Anchor pending content now (one transaction), then advance anchored batches to final."""
-    from api.cli.main import _database, _settings
-
-    settings = _settings(database_url)
-    database = _database(settings)
-    try:
-        current, head = migrations.current_revision(database.engine), migrations.head_revision()
-        if current != head:
-            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
-            raise typer.Exit(1)
+    found = settings(database_url)
+    with at_head(found) as database:
         uow = services.ContentUnitOfWork(database.sessions)
         try:
-            registry = services.registry_for(uow, chain_for(settings))
+            registry = services.registry_for(uow, chain_for(found))
             batch = services.anchor_pending(uow, registry, limit=limit)
             finality = services.refresh_finality(
-                uow, registry, confirmations=settings.chain_confirmations
+                uow, registry, confirmations=found.chain_confirmations
             )
         except DomainError as exc:
             typer.echo(f"error: {exc.detail} (pending content stays pending)", err=True)
             raise typer.Exit(1) from exc
-    finally:
-        database.dispose()
     if batch is None:
         typer.echo("nothing pending")
     else:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from core import migrations
+from api.cli.database import DatabaseUrl, at_head, settings
 from core.errors import DomainError
 from engine import clock as contest_clock
 from engine.clock import ClockReport
@@ -18,28 +18,17 @@ from engine.uow import EngineUnitOfWork
 contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
 
 Bars = Annotated[int, typer.Option("--bars", min=1, max=1000, help="Trading days to reveal.")]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False),
-]
 
 
 @contextmanager
 def _trading(database_url: str | None) -> Iterator[EngineUnitOfWork]:
-    from api.cli.main import _database, _settings
-
-    database = _database(_settings(database_url))
-    try:
-        current, head = migrations.current_revision(database.engine), migrations.head_revision()
-        if current != head:
-            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
-            raise typer.Exit(1)
-        yield EngineUnitOfWork(database.sessions)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        database.dispose()
+    """The contests of an existing database at head; a refused command exits 1 with the reason."""
+    with at_head(settings(database_url)) as database:
+        try:
+            yield EngineUnitOfWork(database.sessions)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
 
 
 def _show(report: ClockReport) -> None:

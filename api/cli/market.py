@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from core import migrations
+from api.cli.database import DatabaseUrl, at_head, settings
 from core.errors import DomainError
 from engine.market.model import Board, InvalidBars, Market, PriceSource, cn_board, instrument_for
 from engine.market.services import MarketUnitOfWork, ensure_bars, import_csv, install_synthetic
@@ -20,10 +20,6 @@ market_cli = typer.Typer(help="Market data: instruments and daily bars.", no_arg
 # Exit status of a refused import (invalid file), as for other usage errors.
 EXIT_INVALID = 2
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides PAPERLEAGUE_DATABASE_URL.", show_default=False),
-]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")]
 
 
@@ -37,17 +33,8 @@ def make_source(*, auto_adjust: bool) -> PriceSource:
 @contextmanager
 def _market(database_url: str | None) -> Iterator[MarketUnitOfWork]:
     """The market data of an existing database; refuses (exit 1) a schema not at head."""
-    from api.cli.main import _database, _settings
-
-    database = _database(_settings(database_url))
-    try:
-        current, head = migrations.current_revision(database.engine), migrations.head_revision()
-        if current != head:
-            typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
-            raise typer.Exit(1)
+    with at_head(settings(database_url)) as database:
         yield MarketUnitOfWork(database.sessions)
-    finally:
-        database.dispose()
 
 
 @market_cli.command("import")

@@ -15,11 +15,6 @@ from simulation.summary import summary_lines
 _DEFAULTS = SimulationConfig()
 
 
-def install(cli: typer.Typer) -> None:
-    """Add ``simulate`` to the ``paperleague`` command."""
-    cli.command("simulate")(simulate_season)
-
-
 def simulate_season(
     members: Annotated[int, typer.Option(min=10, help="Members in the season.")] = (
         _DEFAULTS.members

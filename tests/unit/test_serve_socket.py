@@ -6,7 +6,7 @@ import socket
 
 import uvicorn
 
-from api.cli.main import listening_socket
+from api.cli.serve import listening_socket
 
 APP = "api.http.app:app_from_environment"
 
