@@ -92,10 +92,14 @@ class InMemoryVenue:
                 "the venue is not trading", field="symbol", rule=Reason.OUTSIDE_TRADING_WINDOW
             )
         instrument = self.instruments.get(request.symbol)
-        last = self._last.get(request.symbol)
-        if instrument is None or last is None:
+        if instrument is None:
             raise OrderRefused(
                 f"unknown symbol {request.symbol}", field="symbol", reason=Reason.UNKNOWN_SYMBOL
+            )
+        last = self._last.get(request.symbol)
+        if last is None:  # not traded since the tape began: as the order desk says
+            raise OrderRefused(
+                f"{request.symbol} has no price yet", field="symbol", reason=Reason.NO_PRICE
             )
         portfolio = self.portfolios[account_id]
         open_orders = self.open_orders(account_id)

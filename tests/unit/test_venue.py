@@ -276,3 +276,16 @@ def test_pattern_day_trader_rule_blocks_the_fourth_day_trade_under_25k() -> None
         reasons.append(v.orders[sell.id].reason)
     assert reasons[:3] == [None, None, None]
     assert reasons[3] is Reason.PATTERN_DAY_TRADER
+
+
+def test_a_symbol_not_traded_yet_has_no_price_and_an_unknown_one_is_unknown() -> None:
+    # As the order desk refuses them: BBB is listed but its first bar is on day 2.
+    bars = flat_bars("AAA", date(2024, 3, 4), ["10"] * 3)
+    bars += flat_bars("BBB", date(2024, 3, 5), ["10"] * 2)
+    v = venue_for(cn_a_share(), [cn_stock("AAA"), cn_stock("BBB")], bars)
+    v.open_account(1, D(100_000))
+    v.start()
+    assert refused(v, symbol="BBB") is Reason.NO_PRICE
+    assert refused(v, symbol="ZZZ") is Reason.UNKNOWN_SYMBOL
+    v.advance()
+    assert v.submit(1, request(symbol="BBB")).status is OrderStatus.NEW
