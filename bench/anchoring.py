@@ -217,7 +217,7 @@ def end_to_end(
         )
     anchor_seconds = time.perf_counter() - started
     with uow.reading():
-        pending, _ = uow.content.pending_summary()
+        pending, _ = uow.batches.pending_summary()
     if pending:
         raise BenchFailure(f"{pending} pieces are still pending after anchoring")
     figures = EndToEnd(count, register_seconds, batches, anchor_seconds, total_gas)

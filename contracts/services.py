@@ -59,6 +59,7 @@ from contracts.registry import (
     RegistryClient,
 )
 from contracts.store import ContentRepository
+from contracts.store_batches import AnchorBatchesRepository
 from core.clock import utc_now
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.uow import UnitOfWork
@@ -71,9 +72,11 @@ MAX_BATCH = 100_000
 
 class ContentUnitOfWork(UnitOfWork):
     content: ContentRepository
+    batches: AnchorBatchesRepository
 
     def _bind(self, session: Session) -> None:
         self.content = ContentRepository(session)
+        self.batches = AnchorBatchesRepository(session)
 
 
 class Registry(Protocol):
@@ -285,7 +288,7 @@ def _fix_batch(
     """Phase 1: the batch to send (resumed or new) and, when new, its tree."""
     from_block = registry.latest_block_number()
     with uow:
-        repo = uow.content
+        repo = uow.batches
         resumed = repo.batches_in(BatchStatus.SENDING, limit=1)
         if resumed:
             row = repo.lock_batch(resumed[0].id)
@@ -345,7 +348,7 @@ def _send(registry: Registry, batch: AnchorBatch) -> AnchorReceipt:
 
 def _record_failure(uow: ContentUnitOfWork, batch_id: BatchId, failure: DomainError) -> None:
     with uow:
-        row = uow.content.lock_batch(batch_id)
+        row = uow.batches.lock_batch(batch_id)
         if row is not None:
             row.last_error = f"{type(failure).__name__}: {failure.detail}"[:500]
             uow.commit()
@@ -361,7 +364,7 @@ def _record_anchor(
 ) -> AnchorBatch:
     """Phase 3: the batch and its pieces are anchored; each piece gets its proof."""
     with uow:
-        repo = uow.content
+        repo = uow.batches
         row = repo.lock_batch(batch_id)
         if row is None:
             raise NotFound(f"anchor batch {batch_id} vanished")
@@ -408,7 +411,7 @@ def refresh_finality(
     with uow.reading():
         anchored = [
             b
-            for b in uow.content.batches_in(BatchStatus.ANCHORED)
+            for b in uow.batches.batches_in(BatchStatus.ANCHORED)
             if (b.chain_id, b.contract_address) == (registry.chain_id, registry.address)
         ]
     finalized, reorged = [], []
@@ -435,7 +438,7 @@ def _apply_finality(
     now: datetime,
 ) -> None:
     with uow:
-        repo = uow.content
+        repo = uow.batches
         for batch_id in finalized:
             row = repo.lock_batch(batch_id)
             if row is not None and row.status == BatchStatus.ANCHORED.value:
@@ -463,7 +466,7 @@ def anchor_is_due(
 ) -> bool:
     """Whether ``batch_size`` pieces are pending or the oldest has waited ``max_wait_seconds``."""
     with uow.reading():
-        count, oldest = uow.content.pending_summary()
+        count, oldest = uow.batches.pending_summary()
     if count == 0 or oldest is None:
         return False
     waited = (now or utc_now()) - oldest
@@ -503,7 +506,7 @@ def certificate(
                 f"content {content_id} is pending: its certificate exists once it is anchored",
                 status=registration.status.value,
             )
-        batch = repo.batch(registration.batch_id)
+        batch = uow.batches.batch(registration.batch_id)
         assert batch is not None
         return certificate_of(registration, batch, repo.proof(content_id))
 
@@ -520,12 +523,12 @@ def anchor_batches(
     uow: ContentUnitOfWork, *, before: BatchId | None, limit: int
 ) -> tuple[list[AnchorBatch], BatchId | None]:
     with uow.reading():
-        return uow.content.batches_page(before=before, limit=limit)
+        return uow.batches.batches_page(before=before, limit=limit)
 
 
 def anchor_batch(uow: ContentUnitOfWork, batch_id: BatchId) -> AnchorBatch:
     with uow.reading():
-        batch = uow.content.batch(batch_id)
+        batch = uow.batches.batch(batch_id)
     if batch is None:
         raise NotFound(f"no anchor batch {batch_id}")
     return batch
@@ -534,7 +537,7 @@ def anchor_batch(uow: ContentUnitOfWork, batch_id: BatchId) -> AnchorBatch:
 def has_anchored_batches(uow: ContentUnitOfWork) -> bool:
     """Whether any batch waits for finality (so the chain needs asking)."""
     with uow.reading():
-        return bool(uow.content.batches_in(BatchStatus.ANCHORED, limit=1))
+        return bool(uow.batches.batches_in(BatchStatus.ANCHORED, limit=1))
 
 
 def content_policy(uow: ContentUnitOfWork) -> ContentPolicy:
