@@ -1,6 +1,6 @@
 """An in-memory stand-in for the ContentRegistry on a chain, with failures on demand.
 
-``FakeRegistry`` implements ``contracts.services.Registry`` (what anchoring needs) and
+``FakeRegistry`` implements ``contracts.anchoring.Registry`` (what anchoring needs) and
 ``reader()`` gives a ``contracts.certificates.ChainReader`` over the same fake chain, so
 certificates issued against it verify. Failures: ``fail_next`` raises before anything reaches
 the chain; ``lose_next_receipt`` anchors and then raises (a receipt lost in transit);

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from contracts import services
+from contracts import anchoring
 from contracts.certificates import CheckStatus, OnChainReader, parse_certificate, verify_certificate
 from contracts.chain import chain_for, connect
+from contracts.uow import ContentUnitOfWork
 from core import migrations
 from core.config import get_settings
 from core.errors import DomainError, Unavailable
@@ -78,8 +79,8 @@ def anchor(
         ),
     ] = None,
     limit: Annotated[
-        int, typer.Option(min=1, max=services.MAX_BATCH, help="Most pieces in the batch.")
-    ] = services.MAX_BATCH,
+        int, typer.Option(min=1, max=anchoring.MAX_BATCH, help="Most pieces in the batch.")
+    ] = anchoring.MAX_BATCH,
 ) -> None:
     """Anchor pending content now (one transaction), then advance anchored batches to final."""
     from api.cli.main import _database, _settings
@@ -91,11 +92,11 @@ def anchor(
         if current != head:
             typer.echo(f"error: schema at {current}, head is {head}: run `paperleague db upgrade`")
             raise typer.Exit(1)
-        uow = services.ContentUnitOfWork(database.sessions)
+        uow = ContentUnitOfWork(database.sessions)
         try:
-            registry = services.registry_for(uow, chain_for(settings))
-            batch = services.anchor_pending(uow, registry, limit=limit)
-            finality = services.refresh_finality(
+            registry = anchoring.registry_for(uow, chain_for(settings))
+            batch = anchoring.anchor_pending(uow, registry, limit=limit)
+            finality = anchoring.refresh_finality(
                 uow, registry, confirmations=settings.chain_confirmations
             )
         except DomainError as exc:

@@ -22,7 +22,7 @@ from api.http.schemas.content import CertificateOut, ContentIn, ContentOut, Verd
 from contracts import services
 from contracts.certificates import parse_certificate, verify_certificate
 from contracts.normalize import CONTENT_TYPES
-from contracts.services import MAX_CONTENT_BYTES
+from contracts.registration import MAX_CONTENT_BYTES, register_content
 from core.errors import RuleViolation
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
@@ -77,7 +77,7 @@ async def register(
     """Register a piece (JSON text, or a file upload) as pending; anchoring certifies it."""
     title, content, content_type = await _submission(request)
     registration = await run_in_threadpool(
-        services.register_content,
+        register_content,
         uow,
         user.id,
         title=title,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.anchoring import Finality
 from contracts.certificates import CheckStatus, Verdict, hex32
 from contracts.compliance import MAX_TERM_LENGTH, MAX_TERMS
 from contracts.content import (
@@ -18,7 +19,7 @@ from contracts.content import (
     PolicyAction,
     Registration,
 )
-from contracts.services import MAX_CONTENT_BYTES, Finality
+from contracts.registration import MAX_CONTENT_BYTES
 
 TextType = Literal["text/plain", "text/markdown", "text/html"]
 Hex32 = str
