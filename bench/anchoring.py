@@ -37,18 +37,15 @@ from pathlib import Path
 
 from bench.ledger import machine_info, warn_if_busy
 from contracts import anchoring, merkle, services
-from contracts.certificates import (
-    Certificate,
-    OnChainReader,
-    leaf_of,
-    verify_certificate,
-)
+from contracts.certificates import Certificate, leaf_of
 from contracts.chain import Chain, new_in_process_chain
+from contracts.chain_reader import OnChainReader
 from contracts.merkle import MerkleTree
 from contracts.normalize import content_hashes
 from contracts.registration import register_content
 from contracts.registry import RegistryClient
 from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core import migrations
 from core.db import Database
 from core.users import services as users

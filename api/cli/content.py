@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from contracts import anchoring
-from contracts.certificates import CheckStatus, OnChainReader, parse_certificate, verify_certificate
+from contracts.certificates import parse_certificate
 from contracts.chain import chain_for, connect
+from contracts.chain_reader import OnChainReader
 from contracts.uow import ContentUnitOfWork
+from contracts.verification import CheckStatus, verify_certificate
 from core import migrations
 from core.config import get_settings
 from core.errors import DomainError, Unavailable

@@ -22,10 +22,11 @@ from starlette.concurrency import run_in_threadpool
 
 from contracts import anchoring
 from contracts.anchoring import Registry
-from contracts.certificates import ChainReader, OnChainReader
 from contracts.chain import Chain, chain_for
+from contracts.chain_reader import OnChainReader
 from contracts.content import AnchorBatch
 from contracts.uow import ContentUnitOfWork
+from contracts.verification import ChainReader
 from core.config import Settings
 from core.db import Database
 

@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from contracts.anchoring import Registry
-from contracts.certificates import ChainReader, OnChainReader
 from contracts.chain import Chain
+from contracts.chain_reader import OnChainReader
 from contracts.registry import RegistryClient
+from contracts.verification import ChainReader
 from core.config import Settings
 from core.db import Database
 from core.users.model import Role, User

@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts import anchoring, merkle, services
-from contracts.certificates import OnChainReader, verify_certificate
 from contracts.chain import Chain, ChainError
+from contracts.chain_reader import OnChainReader
 from contracts.content import BatchStatus, Registration
 from contracts.merkle import MerkleTree
 from contracts.registration import register_content
 from contracts.registry import AnchorReceipt, RegistryClient
 from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core.db import Database
 from core.users.model import Role, User
 from tests.chains import mine

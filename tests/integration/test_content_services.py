@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import text
 
 from contracts import anchoring, services
-from contracts.certificates import verify_certificate
 from contracts.chain import ChainError
 from contracts.compliance import DEFAULT_TERMS
 from contracts.content import BatchStatus, ContentPolicy, ContentStatus, PolicyAction, Registration
@@ -19,6 +18,7 @@ from contracts.merkle import verify
 from contracts.registration import MAX_CONTENT_BYTES, PriorArt, register_content
 from contracts.registry import NotAnchorer
 from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core.clock import utc_now
 from core.db import Database
 from core.errors import Conflict, NotFound, RuleViolation

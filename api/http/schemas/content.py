@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.anchoring import Finality
-from contracts.certificates import CheckStatus, Verdict, hex32
+from contracts.certificates import hex32
 from contracts.compliance import MAX_TERM_LENGTH, MAX_TERMS
 from contracts.content import (
     AnchorBatch,
@@ -20,6 +20,7 @@ from contracts.content import (
     Registration,
 )
 from contracts.registration import MAX_CONTENT_BYTES
+from contracts.verification import CheckStatus, Verdict
 
 TextType = Literal["text/plain", "text/markdown", "text/html"]
 Hex32 = str
