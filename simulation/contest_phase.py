@@ -78,17 +78,9 @@ from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.earning import Award
 from ledger.model import POINTS, Transfer
-from simulation.bots import (
-    BuyAndHold,
-    Holdings,
-    IndexHugger,
-    MarketHistory,
-    MeanReversion,
-    OverTrader,
-    RandomTrader,
-    SmaMomentum,
-    Strategy,
-)
+from simulation.bots.over_trader import OverTrader
+from simulation.bots.styles import BuyAndHold, IndexHugger, MeanReversion, RandomTrader, SmaMomentum
+from simulation.bots.views import Holdings, MarketHistory, Strategy
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
 from simulation.model import (
