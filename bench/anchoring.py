@@ -7,8 +7,9 @@ What one run measures (see ``bench/README.md``):
 2. **Gas per certificate** — one ``anchor(root, count)`` costs the same whatever the batch
    holds, so batching divides it: measured gas per anchoring transaction at batch sizes
    1 (each piece anchored alone, the peer), 100, 1,000 and 10,000, scaled to ``--count``.
-3. **End to end** — ``--count`` pieces registered through ``contracts.services.register_content``
-   (normalization, hashes, MinHash/LSH near-duplicate lookup, compliance screening) on a
+3. **End to end** — ``--count`` pieces registered through
+   ``contracts.registration.register_content`` (normalization, hashes, MinHash/LSH
+   near-duplicate lookup, compliance screening) on a
    temporary SQLite database, then anchored with ``anchor_pending`` in batches of ``--batch``;
    every piece must end up anchored and a sample of certificates must verify.
 4. **Verification per certificate** — offline (content → leaf → root), the contract's
@@ -35,18 +36,16 @@ import sqlalchemy
 
 from bench import harness
 from bench.harness import BenchFailure
-from contracts import merkle, services
-from contracts.certificates import (
-    Certificate,
-    OnChainReader,
-    leaf_of,
-    verify_certificate,
-)
+from contracts import anchoring, merkle, services
+from contracts.certificates import Certificate, leaf_of
 from contracts.chain import Chain, new_in_process_chain
+from contracts.chain_reader import OnChainReader
 from contracts.merkle import MerkleTree
 from contracts.normalize import content_hashes
+from contracts.registration import register_content
 from contracts.registry import RegistryClient
-from contracts.services import ContentUnitOfWork
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core import migrations
 from core.db import Database
 from core.users import services as users
@@ -186,7 +185,7 @@ def end_to_end(
     started = time.perf_counter()
     for index in range(count):
         content = piece_text(index, vocabulary, rng)
-        piece = services.register_content(
+        piece = register_content(
             uow, author.id, title=f"note {index}", content=content, content_type="text/plain"
         )
         contents[piece.id] = content
@@ -195,7 +194,7 @@ def end_to_end(
 
     registry = RegistryClient.deploy(chain)
     batches, total_gas, started = 0, 0, time.perf_counter()
-    while (anchored := services.anchor_pending(uow, registry, limit=batch)) is not None:
+    while (anchored := anchoring.anchor_pending(uow, registry, limit=batch)) is not None:
         batches += 1
         total_gas += anchored.gas_used or 0
         print(
@@ -203,7 +202,7 @@ def end_to_end(
         )
     anchor_seconds = time.perf_counter() - started
     with uow.reading():
-        pending, _ = uow.content.pending_summary()
+        pending, _ = uow.batches.pending_summary()
     if pending:
         raise BenchFailure(f"{pending} pieces are still pending after anchoring")
     figures = EndToEnd(count, register_seconds, batches, anchor_seconds, total_gas)
@@ -333,8 +332,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name, default in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, default)
-    if args.count < 1 or not 1 <= args.batch <= services.MAX_BATCH:
-        parser.error(f"--count >= 1 and --batch in 1..{services.MAX_BATCH}")
+    if args.count < 1 or not 1 <= args.batch <= anchoring.MAX_BATCH:
+        parser.error(f"--count >= 1 and --batch in 1..{anchoring.MAX_BATCH}")
     return args
 
 

@@ -48,15 +48,10 @@ from engine.trading.orders import Side
 from engine.trading.rules import RulePack, us_equities
 from engine.trading.simulator import InMemoryVenue, venue_for
 from engine.trading.stats import performance
-from simulation.bots import (
-    BotDriver,
-    BuyAndHold,
-    MeanReversion,
-    SmaMomentum,
-    Strategy,
-    crossed_above,
-    whole_lots,
-)
+from simulation.bots.driver import BotDriver
+from simulation.bots.sizing import crossed_above, whole_lots
+from simulation.bots.styles import BuyAndHold, MeanReversion, SmaMomentum
+from simulation.bots.views import Strategy
 
 START = date(2023, 1, 2)
 CASH = Decimal(100_000)

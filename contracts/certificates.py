@@ -11,33 +11,28 @@ agree with ``verify_certificate``. The random salt keeps a proof (which carries 
 hashes) from revealing anything about the neighbours' content. ``title``, ``content_type`` and
 ``id`` are descriptive: the proof covers the content, the salt and the author only.
 
-This module is pure except for ``OnChainReader``, the web3-backed ``ChainReader``.
+Checking a certificate is ``contracts.verification``; ``contracts.chain_reader`` reads a chain
+for it over web3.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from contracts import merkle
-from contracts.normalize import CONTENT_TYPES, NotText, content_hashes, is_text
+from contracts.normalize import CONTENT_TYPES
 from core.errors import RuleViolation
 from core.rule_codes import Rule
-
-if TYPE_CHECKING:
-    from contracts.chain import Chain
 
 VERSION = 1
 LEAF_ENCODING: tuple[str, ...] = ("bytes32", "bytes32", "bytes32", "uint256")
 """ABI types of the leaf values ``[normalized_sha256, content_sha256, salt, author_id]``."""
 MAX_PROOF_LENGTH = 64  # a complete tree of 2**64 leaves; anything longer is not ours
 MAX_TITLE_LENGTH = 300
-# keccak256("Anchored(bytes32,uint32,address)"): topic 0 of the contract's event.
-ANCHORED_TOPIC = merkle.keccak256(b"Anchored(bytes32,uint32,address)")
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -218,287 +213,3 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
     "block_hash": _bytes32,
     "block_timestamp": _integer(0, _UINT64),
 }
-
-
-# --- verification --------------------------------------------------------------------------
-
-
-class BlockHeader(Protocol):
-    """What verification needs of a block (``contracts.registry.BlockInfo`` has it)."""
-
-    @property
-    def number(self) -> int: ...
-    @property
-    def hash(self) -> str: ...
-    @property
-    def timestamp(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AnchorTransaction:
-    """A mined transaction as far as verification cares: where, to whom, which roots."""
-
-    block_number: int
-    block_hash: str
-    to: str | None
-    succeeded: bool
-    anchored_roots: tuple[bytes, ...]  # roots of the Anchored events the contract emitted
-
-
-class ChainReader(Protocol):
-    """Read-only access to a chain, for verifying certificates."""
-
-    def chain_id(self) -> int: ...
-    def has_code(self, address: str) -> bool: ...
-    def anchored_at(self, address: str, root: bytes) -> int | None: ...
-    def block(self, number: int) -> BlockHeader | None: ...
-    def transaction(self, tx_hash: bytes) -> AnchorTransaction | None: ...
-
-
-class CheckStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # an earlier check failed, so this one has nothing sound to look at
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: CheckStatus
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Every check, in order; the certificate is valid when all of them passed."""
-
-    checks: tuple[Check, ...]
-
-    @property
-    def valid(self) -> bool:
-        return all(c.status is CheckStatus.PASSED for c in self.checks)
-
-    @property
-    def failed(self) -> list[str]:
-        return [c.name for c in self.checks if c.status is CheckStatus.FAILED]
-
-
-CHECK_NAMES = (
-    "content_hash",  # the content's SHA-256 (raw or normalized) is the certificate's
-    "leaf",  # hashes + salt + author give the certificate's leaf
-    "proof",  # leaf + proof give the root
-    "chain_id",  # the node serves the certificate's chain
-    "contract",  # there is code at the contract address
-    "anchored",  # the contract has the root anchored
-    "anchor_time",  # ... at the certificate's block timestamp, which is its block's timestamp
-    "block_hash",  # the block at that height has the certificate's hash
-    "transaction",  # the certificate's transaction anchored the root in that block
-)
-
-
-def verify_certificate(certificate: Certificate, content: bytes, reader: ChainReader) -> Verdict:
-    """Check ``content`` against ``certificate`` and the certificate against the chain."""
-    checks = [*_offline_checks(certificate, content)]
-    checks.extend(_chain_checks(certificate, reader))
-    return Verdict(tuple(checks))
-
-
-def _offline_checks(cert: Certificate, content: bytes) -> list[Check]:
-    return [
-        _content_check(cert, content),
-        _check(
-            "leaf",
-            leaf_of(cert.normalized_sha256, cert.content_sha256, cert.salt, cert.author_id)
-            == cert.leaf,
-            "hashes, salt and author id give the leaf",
-            "hashes, salt and author id do not give the certificate's leaf",
-        ),
-        _check(
-            "proof",
-            merkle.verify(cert.proof, cert.root, cert.leaf),
-            f"the leaf and {len(cert.proof)} proof hashes lead to the root",
-            "the leaf and proof do not lead to the root",
-        ),
-    ]
-
-
-def _content_check(cert: Certificate, content: bytes) -> Check:
-    try:
-        hashes = content_hashes(content, is_text=is_text(cert.content_type))
-    except NotText as exc:
-        return Check("content_hash", CheckStatus.FAILED, str(exc))
-    if hashes.raw == cert.content_sha256:
-        return Check("content_hash", CheckStatus.PASSED, "the content's SHA-256 matches")
-    if hashes.normalized == cert.normalized_sha256:
-        return Check("content_hash", CheckStatus.PASSED, "the normalized text's SHA-256 matches")
-    return Check(
-        "content_hash", CheckStatus.FAILED, "neither the content's nor its normalized SHA-256 match"
-    )
-
-
-def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
-    names = iter(CHECK_NAMES[3:])
-    checks: list[Check] = []
-
-    def skip_rest(reason: str) -> list[Check]:
-        return checks + [Check(name, CheckStatus.SKIPPED, reason) for name in names]
-
-    chain_id = reader.chain_id()
-    checks.append(
-        _check(
-            next(names),
-            chain_id == cert.chain_id,
-            f"the node serves chain {chain_id}",
-            f"the node serves chain {chain_id}, the certificate names {cert.chain_id}",
-        )
-    )
-    if checks[-1].status is CheckStatus.FAILED:
-        return skip_rest("wrong chain")
-    checks.append(
-        _check(
-            next(names),
-            reader.has_code(cert.contract_address),
-            f"contract code at {cert.contract_address}",
-            f"no contract code at {cert.contract_address}",
-        )
-    )
-    if checks[-1].status is CheckStatus.FAILED:
-        return skip_rest("no contract")
-    anchored_at = reader.anchored_at(cert.contract_address, cert.root)
-    checks.append(
-        _check(
-            next(names),
-            anchored_at is not None,
-            f"root anchored at timestamp {anchored_at}",
-            "the root is not anchored in the contract",
-        )
-    )
-    block = reader.block(cert.block_number)
-    checks.append(_time_check(next(names), cert, anchored_at, block))
-    checks.append(
-        _check(
-            next(names),
-            block is not None and _same_hex(block.hash, cert.block_hash),
-            f"block {cert.block_number} has the certificate's hash",
-            f"block {cert.block_number} "
-            + ("does not exist" if block is None else f"has hash {block.hash}"),
-        )
-    )
-    checks.append(_transaction_check(next(names), cert, reader.transaction(cert.tx_hash)))
-    return checks
-
-
-def _time_check(
-    name: str, cert: Certificate, anchored_at: int | None, block: BlockHeader | None
-) -> Check:
-    if block is None:
-        return Check(name, CheckStatus.FAILED, f"block {cert.block_number} does not exist")
-    if block.timestamp != cert.block_timestamp:
-        return Check(
-            name,
-            CheckStatus.FAILED,
-            f"block {cert.block_number} has timestamp {block.timestamp}, "
-            f"the certificate says {cert.block_timestamp}",
-        )
-    if anchored_at is not None and anchored_at != cert.block_timestamp:
-        return Check(
-            name,
-            CheckStatus.FAILED,
-            f"the contract anchored the root at {anchored_at}, "
-            f"the certificate says {cert.block_timestamp}",
-        )
-    return Check(name, CheckStatus.PASSED, f"anchored at block timestamp {cert.block_timestamp}")
-
-
-def _transaction_check(name: str, cert: Certificate, tx: AnchorTransaction | None) -> Check:
-    if tx is None:
-        return Check(name, CheckStatus.FAILED, f"no mined transaction {hex32(cert.tx_hash)}")
-    problems = []
-    if tx.block_number != cert.block_number or not _same_hex(tx.block_hash, cert.block_hash):
-        problems.append(f"it is in block {tx.block_number}")
-    if not tx.succeeded:
-        problems.append("it reverted")
-    if tx.to is None or tx.to.lower() != cert.contract_address.lower():
-        problems.append(f"it was sent to {tx.to}")
-    if cert.root not in tx.anchored_roots:
-        problems.append("it did not anchor the root")
-    if problems:
-        return Check(
-            name, CheckStatus.FAILED, "the transaction does not match: " + "; ".join(problems)
-        )
-    return Check(name, CheckStatus.PASSED, "the transaction anchored the root in that block")
-
-
-def _check(name: str, ok: bool, passed: str, failed: str) -> Check:
-    return Check(name, CheckStatus.PASSED if ok else CheckStatus.FAILED, passed if ok else failed)
-
-
-def _same_hex(a: str, b: bytes) -> bool:
-    return a.lower().removeprefix("0x") == b.hex()
-
-
-# --- a reader over web3 --------------------------------------------------------------------
-
-
-class OnChainReader:
-    """A ``ChainReader`` over a web3 connection (any JSON-RPC node or the in-process chain)."""
-
-    def __init__(self, chain: Chain) -> None:
-        self._w3 = chain.w3
-        self._chain = chain
-
-    def chain_id(self) -> int:
-        return int(self._w3.eth.chain_id)
-
-    def has_code(self, address: str) -> bool:
-        return len(self._w3.eth.get_code(self._w3.to_checksum_address(address))) > 0
-
-    def anchored_at(self, address: str, root: bytes) -> int | None:
-        from contracts.registry import RegistryClient
-
-        return RegistryClient.at(self._chain, address).anchored_at(root)
-
-    def block(self, number: int) -> BlockHeader | None:
-        from web3.exceptions import BlockNotFound
-
-        try:
-            block = self._w3.eth.get_block(number)
-        except BlockNotFound:
-            return None
-        return _Block(number=number, hash=_hex(block["hash"]), timestamp=int(block["timestamp"]))
-
-    def transaction(self, tx_hash: bytes) -> AnchorTransaction | None:
-        from web3.exceptions import TransactionNotFound
-
-        try:
-            receipt = self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
-        return AnchorTransaction(
-            block_number=int(receipt["blockNumber"]),
-            block_hash=_hex(receipt["blockHash"]),
-            to=receipt.get("to"),
-            succeeded=receipt["status"] == 1,
-            anchored_roots=_anchored_roots(receipt["logs"], receipt.get("to")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    number: int
-    hash: str
-    timestamp: int
-
-
-def _hex(value: Any) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def _anchored_roots(logs: Sequence[Any], contract: str | None) -> tuple[bytes, ...]:
-    roots = []
-    for log in logs:
-        topics = [bytes(t) for t in log["topics"]]
-        from_contract = contract is not None and str(log["address"]).lower() == contract.lower()
-        if from_contract and len(topics) >= 2 and topics[0] == ANCHORED_TOPIC:
-            roots.append(topics[1])
-    return tuple(roots)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts import anchoring
 from contracts import services as content_services
 from contracts.chain import Chain, connect, new_in_process_chain
 from contracts.content import BatchStatus
-from contracts.services import PriorArt
+from contracts.registration import PriorArt, register_content
 from core.errors import DomainError
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
@@ -78,7 +79,7 @@ class AuthorsPhase:
             new_in_process_chain() if self._own_chain else connect(sim.config.chain_rpc_url)
         )
         moment = sim.calendar.at(sim.calendar.pre_season, 18)
-        self.registry = content_services.registry_for(sim.content, self.chain, now=moment)
+        self.registry = anchoring.registry_for(sim.content, self.chain, now=moment)
         self.symbols: list[str] = []
         self.texts: list[str] = []
         self.registered = 0
@@ -115,7 +116,7 @@ class AuthorsPhase:
             claim = str(rng.choice(CLAIMS)).format(symbol=self._symbol())
             text = f"{text}\n\n{claim}"
         try:
-            registration = content_services.register_content(
+            registration = register_content(
                 sim.content,
                 author_id,
                 title=title,
@@ -177,7 +178,7 @@ class AuthorsPhase:
 
     def _anchor(self, sim: SimulationContext, day: date) -> None:
         with sim.timings("authors: anchoring"):
-            batch = content_services.anchor_pending(
+            batch = anchoring.anchor_pending(
                 sim.content, self.registry, now=sim.calendar.at(day, ANCHOR_HOUR)
             )
         if batch is not None:
@@ -192,7 +193,7 @@ class AuthorsPhase:
         if self._own_chain:  # our own chain: mine the confirmations a real one would add
             for _ in range(sim.config.confirmations):
                 self.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-        content_services.refresh_finality(
+        anchoring.refresh_finality(
             sim.content,
             self.registry,
             confirmations=sim.config.confirmations,

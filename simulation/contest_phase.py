@@ -9,7 +9,7 @@ through the services the HTTP API uses.
     ``sim.config.pk_every`` bars and prize tables (percent bands for CN, rank ranges for US).
     Founding members join the contests (most enter both), captains create the
     ``sim.config.teams`` teams and the others join them with the invite code; some stay solo.
-    Every member gets a bot style from ``simulation.bots``, seeded by
+    Every member gets a bot style (``simulation.contest_bots``), seeded by
     ``sim.rng("contests.members")``.
 
 ``on_day(sim, day)`` (after the day's close)
@@ -27,7 +27,8 @@ through the services the HTTP API uses.
 
 ``outcome(sim)``
     One ``ContestReport`` and ``PkReport`` per contest, and the final standings as plain rows for
-    the digest, read through the leaderboard, history and PK services.
+    the digest, read through the leaderboard, history and PK services
+    (``simulation.contest_outcome``).
 
 Bots trade rarely, as members do: buy-and-hold once, momentum and mean reversion on signals
 over a small watchlist, random traders now and then, index huggers on a rebalance, and a few
@@ -38,34 +39,19 @@ over-traders (whose deliberate mistakes the rules refuse). Only members who show
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 import numpy as np
 
 from core.errors import DomainError
-from core.pagination import MAX_LIMIT
 from engine.clock import ClockReport, advance_contest_clock
-from engine.contests import leaderboard, settlement
+from engine.contests import settlement
 from engine.contests.entries import join_contest
 from engine.contests.model import DataSource
-from engine.contests.pk import Outcome
-from engine.contests.pk_rounds import pk_overview
-from engine.contests.prize_table import PercentBand, RankRange
 from engine.contests.seasons import SeasonDraft, create_season
 from engine.contests.services import ContestDraft, create_contest
-from engine.contests.spec import (
-    MetricKind,
-    MetricSpec,
-    PkSettings,
-    PrizeLine,
-    Qualification,
-    TeamScore,
-    TeamSettings,
-)
+from engine.contests.spec import Qualification, TeamSettings
 from engine.contests.teams import create_team, join_team
 from engine.market.model import Market
 from engine.trading.admission import OrderRefused
@@ -73,41 +59,23 @@ from engine.trading.order_desk import place_orders
 from engine.trading.orders import Fill, Order, OrderRequest
 from engine.trading.portfolio import Portfolio
 from engine.trading.services import venue
-from engine.trading.views import portfolio_history
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
-from ledger.earning import Award
 from ledger.model import POINTS, Transfer
-from simulation.bots import (
-    BuyAndHold,
-    Holdings,
-    IndexHugger,
-    MarketHistory,
-    MeanReversion,
-    OverTrader,
-    RandomTrader,
-    SmaMomentum,
-    Strategy,
-)
+from simulation.bots.views import MarketHistory
 from simulation.calendar import SeasonDay
+from simulation.contest_arena import Arena, Entrant
+from simulation.contest_bots import STYLES, member_bot
+from simulation.contest_outcome import ContestOutcome, read_outcome
+from simulation.contest_plan import PRIZE_ITEM, contest_plan, pk_settings
 from simulation.context import SimulationContext
-from simulation.model import (
-    MARKET_TIMEZONE,
-    ContestReport,
-    LeaderRow,
-    PkMatch,
-    PkReport,
-    TeamRow,
-)
-
-StandingRow = tuple[str, int, str, str]  # contest, position, member username, metric as text
+from simulation.model import MARKET_TIMEZONE
 
 # Local hours in the programme's calendar (sim.calendar.at): the operator sets up the evening
 # before the season; each day the clocks run after the close, late sign-ups (20:00) join after.
 SETUP_HOUR, TEAMS_HOUR, JOIN_HOUR, SETTLE_HOUR = 18, 19, 20, 17
 CLOCK_TIME = {Market.CN: (16, 0), Market.US: (16, 30)}
 
-PRIZE_ITEM = "finals-ticket"
 SOLO_SHARE = 0.12  # founders who play without a team
 # Each contest's chance that a member enters it: most members follow one market, a good third
 # play both (everyone enters at least one).
@@ -115,145 +83,11 @@ ENTRY_CHANCE = 0.6
 TRADE_WITHOUT_CHECK_IN = 0.08  # a day's chance to trade without checking in first
 INDEX_SIZE = 10  # index huggers track the first symbols of the universe
 TEAM_SLACK = 2  # team size limit above members / teams
-TOP_MEMBERS = 8  # members drawn in the equity and rank charts
-LEADERS = 10  # leaderboard rows in the report
-
-# Bot styles: share of the members, and how often a member of the style opens the trading app
-# on a day they are around (their habit is drawn near it).
-STYLES = (
-    ("buy_and_hold", 0.26, 0.3),
-    ("sma_momentum", 0.22, 0.5),
-    ("mean_reversion", 0.18, 0.5),
-    ("random", 0.17, 0.6),
-    ("index_hugger", 0.14, 0.4),
-    ("over_trader", 0.03, 0.95),
-)
-WATCHLIST = 6  # symbols a momentum or mean-reversion trader follows
 
 TEAM_WORDS = (
     ("Red", "Blue", "Golden", "Silver", "Iron", "Jade", "Swift", "Quiet", "Bold", "Lucky"),
     ("Dragons", "Bulls", "Bears", "Tigers", "Cranes", "Foxes", "Hawks", "Pandas", "Wolves", "Owls"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ContestOutcome:
-    contests: tuple[ContestReport, ...] = ()
-    pk: tuple[PkReport, ...] = ()
-    standings: tuple[StandingRow, ...] = ()  # every contest's final leaderboard, for the digest
-    team_standings: tuple[tuple[int, str, str], ...] = ()  # place, contest: team, PK points
-
-
-@dataclass(frozen=True, slots=True)
-class ContestPlan:
-    """What the operator publishes for one market's contest."""
-
-    title: str
-    starting_cash: Decimal
-    metric: MetricSpec
-    secondary_metric: str | None
-    prizes: tuple[PrizeLine, ...]
-    team_score: TeamScore
-    top_n: int | None
-
-
-def contest_plan(market: Market) -> ContestPlan:
-    """A-shares: a composite metric and percent-band prizes; US: total return, rank ranges."""
-    if market is Market.CN:
-        return ContestPlan(
-            title="A-share Championship",
-            starting_cash=Decimal(1_000_000),
-            metric=MetricSpec(
-                MetricKind.COMPOSITE,
-                weights={
-                    "total_return": Decimal("0.7"),
-                    "win_rate": Decimal("0.15"),
-                    "max_drawdown": Decimal("0.15"),
-                },
-            ),
-            secondary_metric="total_return",
-            prizes=(
-                PrizeLine(PercentBand.top(1), points=2000, xp=500, item_key=PRIZE_ITEM),
-                PrizeLine(PercentBand(Decimal(1), Decimal(10)), points=500, xp=150),
-                PrizeLine(PercentBand(Decimal(10), Decimal(25)), points=100, xp=30),
-            ),
-            team_score="mean",
-            top_n=None,
-        )
-    return ContestPlan(
-        title="US Equities Cup",
-        starting_cash=Decimal(100_000),
-        metric=MetricSpec(MetricKind.TOTAL_RETURN),
-        secondary_metric="sharpe",
-        prizes=(
-            PrizeLine(RankRange(1, 1), points=1500, xp=400, item_key=PRIZE_ITEM),
-            PrizeLine(RankRange(2, 3), points=800, xp=200),
-            PrizeLine(RankRange(4, 10), points=300, xp=80),
-            PrizeLine(RankRange(11, 25), points=100, xp=30),
-        ),
-        team_score="top_n",
-        top_n=3,
-    )
-
-
-def pk_settings(round_bars: int) -> PkSettings:
-    return PkSettings(
-        round_bars=round_bars,
-        draw_band=Decimal("0.002"),
-        win=Award(points=30),
-        draw=Award(points=10),
-        prizes=(
-            PrizeLine(RankRange(1, 1), points=300, xp=100),
-            PrizeLine(RankRange(2, 3), points=150, xp=50),
-        ),
-    )
-
-
-@dataclass(slots=True)
-class Entrant:
-    """A member's entry as the phase follows it: the bot and the books (kept from the fills)."""
-
-    member: int  # index in sim.members
-    user_id: int
-    account_id: int
-    style: str
-    bot: Strategy
-    portfolio: Portfolio
-    holdings: Holdings | None = None  # rebuilt after a fill changes the books
-
-    def holdings_now(self) -> Holdings:
-        # Every order is a day order: after the clock nothing is open, so all cash is free.
-        if self.holdings is None:
-            p = self.portfolio
-            positions = {s: q.qty for s, q in p.positions.items() if q.qty}
-            self.holdings = Holdings(cash=p.cash, buying_power=p.cash, positions=positions)
-        return self.holdings
-
-
-@dataclass(slots=True)
-class Arena:
-    """One contest as the phase runs it."""
-
-    market: Market
-    contest_id: int
-    title: str
-    history: MarketHistory
-    index_history: MarketHistory
-    symbols: tuple[str, ...]
-    entrants: dict[int, Entrant] = field(default_factory=dict)  # by member index
-    by_account: dict[int, Entrant] = field(default_factory=dict)
-    team_names: dict[int, str] = field(default_factory=dict)  # team id → name
-    team_members: dict[int, list[int]] = field(default_factory=dict)  # team id → user ids
-    team_of: dict[int, int] = field(default_factory=dict)  # user id → team id
-    accepted: int = 0
-    refused: Counter[str] = field(default_factory=Counter)
-    by_style: Counter[str] = field(default_factory=Counter)  # orders sent per bot style
-    fills: int = 0
-    traded_by_round: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
-
-    def enter(self, entrant: Entrant) -> None:
-        self.entrants[entrant.member] = entrant
-        self.by_account[entrant.account_id] = entrant
 
 
 class ContestPhase:
@@ -371,7 +205,7 @@ class ContestPhase:
                         user_id=member.user_id,
                         account_id=entry.account_id,
                         style=style,
-                        bot=_bot(style, seed, arena.symbols),
+                        bot=member_bot(style, seed, arena.symbols),
                         portfolio=Portfolio.opened(entry.account_id, entry.starting_cash),
                     )
                 )
@@ -541,156 +375,17 @@ class ContestPhase:
     def outcome(self, sim: SimulationContext) -> ContestOutcome:
         if self._outcome is None:
             with sim.timings("contests: outcome"):
-                self._outcome = self._read_outcome(sim)
+                self._outcome = read_outcome(
+                    self.uow,
+                    sim,
+                    self.arenas,
+                    prizes_paid=self.prizes_paid,
+                    prize_points=self.prize_points,
+                )
         return self._outcome
-
-    def _read_outcome(self, sim: SimulationContext) -> ContestOutcome:
-        names = {m.user_id: m.username for m in sim.members}
-        contests, pks = [], []
-        standings: list[StandingRow] = []
-        team_standings: list[tuple[int, str, str]] = []
-        for arena in self.arenas:
-            board = _whole_board(self.uow, arena.contest_id, sim.operator_id)
-            standings += [
-                (
-                    arena.title,
-                    row.position,
-                    names[row.member_id],
-                    "unranked" if row.rank is None else str(row.metric),
-                )
-                for row in board
-            ]
-            contests.append(self._contest_report(sim, arena, board, names))
-            pk = self._pk_report(sim, arena)
-            if pk is not None:
-                pks.append(pk)
-                team_standings += [
-                    (t.rank, f"{arena.title}: {t.team}", f"{t.points:g}") for t in pk.standings
-                ]
-        return ContestOutcome(tuple(contests), tuple(pks), tuple(standings), tuple(team_standings))
-
-    def _contest_report(
-        self,
-        sim: SimulationContext,
-        arena: Arena,
-        board: Sequence[leaderboard.LeaderboardRow],
-        names: dict[int, str],
-    ) -> ContestReport:
-        dates = sim.calendar.trading_dates
-        column = {d: n for n, d in enumerate(dates)}
-
-        def aligned(points: Sequence[tuple[date, float]]) -> tuple[float, ...]:
-            values = [math.nan] * len(dates)
-            for day, value in points:
-                values[column[day]] = value
-            return tuple(values)
-
-        top = board[:TOP_MEMBERS]
-        curves, ranks = {}, {}
-        for row in top:
-            name = names[row.member_id]
-            history = portfolio_history(self.uow, arena.contest_id, row.member_id)
-            curves[name] = aligned([(day, float(equity)) for day, _, equity in history])
-            places = leaderboard.history(self.uow, arena.contest_id, row.member_id)
-            ranks[name] = aligned([(p.day, float(p.position)) for p in places])
-        return ContestReport(
-            name=arena.title,
-            market=arena.market,
-            dates=dates,
-            equity_curves=curves,
-            final_returns=tuple(
-                float(row.total_return) for row in board if row.total_return is not None
-            ),
-            rank_history=ranks,
-            leaderboard=tuple(
-                LeaderRow(
-                    rank=row.position if row.rank is None else row.rank,
-                    member=names[row.member_id],
-                    team=arena.team_names.get(arena.team_of.get(row.member_id, -1)),
-                    metric=_metric_text(row.metric, arena.market),
-                    total_return=float(row.total_return or 0),
-                )
-                for row in board[:LEADERS]
-            ),
-            orders_accepted=arena.accepted,
-            orders_rejected=dict(sorted(arena.refused.items())),
-            prizes_paid=self.prizes_paid.get(arena.contest_id, 0),
-            prize_points=self.prize_points.get(arena.contest_id, 0),
-            entrants=len(board),
-            ranked=sum(1 for row in board if row.rank is not None),
-            fills=arena.fills,
-            orders_by_style=dict(sorted(arena.by_style.items())),
-        )
-
-    def _pk_report(self, sim: SimulationContext, arena: Arena) -> PkReport | None:
-        if not arena.team_names:
-            return None
-        overview = pk_overview(self.uow, arena.contest_id)
-        name = arena.team_names.get
-        matches = tuple(
-            PkMatch(
-                round=r.round_no,
-                home=name(b.team_a, "?"),
-                away="bye" if b.team_b is None else name(b.team_b, "?"),
-                home_score=float(b.a_return or 0),
-                away_score=float(b.b_return or 0),
-                result=_result(b.outcome),
-            )
-            for r in overview.rounds
-            if r.judged
-            for b in r.boards
-        )
-        table = tuple(
-            TeamRow(
-                rank=s.place,
-                team=s.team_name,
-                points=float(s.standing.points),
-                wins=s.standing.wins,
-                draws=s.standing.draws,
-                losses=s.standing.losses,
-            )
-            for s in overview.standings
-        )
-        in_teams = max(1, len(arena.team_of))
-        share = tuple(
-            len(arena.traded_by_round.get(r, ())) / in_teams
-            for r in range(1, sim.calendar.rounds + 1)
-        )
-        return PkReport(arena.title, matches, table, share)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _bot(style: str, seed: int, symbols: Sequence[str]) -> Strategy:
-    """A bot of ``style``, its parameters drawn from ``seed``."""
-    rng = np.random.default_rng(seed)
-    match style:
-        case "buy_and_hold":
-            return BuyAndHold(picks=int(rng.integers(3, 7)), seed=seed, invest=Decimal("0.95"))
-        case "sma_momentum":
-            return SmaMomentum(
-                _watchlist(rng, symbols),
-                fast=int(rng.integers(5, 11)),
-                slow=int(rng.integers(20, 31)),
-                invest=Decimal("0.9"),
-            )
-        case "mean_reversion":
-            entry = round(float(rng.uniform(1.3, 2.0)), 2)
-            return MeanReversion(_watchlist(rng, symbols), window=20, entry=entry, exit=0.3)
-        case "random":
-            return RandomTrader(seed=seed, probability=round(float(rng.uniform(0.1, 0.3)), 2))
-        case "index_hugger":
-            return IndexHugger(every=int(rng.integers(15, 26)), invest=Decimal("0.95"))
-        case "over_trader":
-            return OverTrader(seed=seed, orders_per_day=(1, 2), bad_share=0.35)
-    raise ValueError(f"no bot style {style!r}")
-
-
-def _watchlist(rng: np.random.Generator, symbols: Sequence[str]) -> list[str]:
-    return sorted(
-        str(s) for s in rng.choice(symbols, size=min(WATCHLIST, len(symbols)), replace=False)
-    )
 
 
 def _team_names(count: int, rng: np.random.Generator) -> list[str]:
@@ -709,31 +404,8 @@ def _transfers(uow: EngineUnitOfWork, ids: dict[str, int]) -> dict[str, Transfer
     return {tid: t for tid, t in found.items() if t.asset == POINTS}
 
 
-def _result(outcome: Outcome | None) -> str:
-    results = {Outcome.WIN_A: "home", Outcome.WIN_B: "away", Outcome.DRAW: "draw"}
-    return "bye" if outcome is None else results.get(outcome, "bye")
-
-
 def _rule_of(refusal: DomainError) -> str:
     """The rule a refused order broke (an ``engine.trading.orders.Reason`` value for admission)."""
     if isinstance(refusal, OrderRefused):
         return refusal.reason.value
     return str(refusal.extensions.get("rule") or refusal.slug)
-
-
-def _metric_text(metric: Decimal | None, market: Market) -> str:
-    if metric is None:
-        return "–"
-    return f"{metric:.4f}" if market is Market.CN else f"{metric:+.2%}"
-
-
-def _whole_board(
-    uow: EngineUnitOfWork, contest_id: int, viewer_id: int
-) -> list[leaderboard.LeaderboardRow]:
-    rows: list[leaderboard.LeaderboardRow] = []
-    cursor: int | None = 0
-    while cursor is not None:
-        page = leaderboard.leaderboard(uow, contest_id, viewer_id, limit=MAX_LIMIT, cursor=cursor)
-        rows += page.rows
-        cursor = page.next_cursor
-    return rows

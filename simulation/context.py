@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from contracts.services import ContentUnitOfWork
+from contracts.uow import ContentUnitOfWork
 from core.db import Database
 from core.users.services import UsersUnitOfWork
 from engine.market.model import Instrument, Market

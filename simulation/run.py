@@ -27,7 +27,8 @@ from ledger import services as ledger_services
 from simulation.audit import LedgerVerification, ledger_audit, with_verification
 from simulation.authors import AuthorsPhase
 from simulation.calendar import SeasonCalendar
-from simulation.contest_phase import ContestOutcome, ContestPhase
+from simulation.contest_outcome import ContestOutcome
+from simulation.contest_phase import ContestPhase
 from simulation.context import Phase, SimulationContext, Timings
 from simulation.digest import season_digest
 from simulation.engagement_phase import EngagementPhase

@@ -1,7 +1,7 @@
 """An in-memory stand-in for the ContentRegistry on a chain, with failures on demand.
 
-``FakeRegistry`` implements ``contracts.services.Registry`` (what anchoring needs) and
-``reader()`` gives a ``contracts.certificates.ChainReader`` over the same fake chain, so
+``FakeRegistry`` implements ``contracts.anchoring.Registry`` (what anchoring needs) and
+``reader()`` gives a ``contracts.verification.ChainReader`` over the same fake chain, so
 certificates issued against it verify. Failures: ``fail_next`` raises before anything reaches
 the chain; ``lose_next_receipt`` anchors and then raises (a receipt lost in transit);
 ``reorg`` replaces blocks from a height on.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from contracts.certificates import AnchorTransaction, ChainReader
 from contracts.chain import ChainError
 from contracts.registry import AlreadyAnchored, AnchorReceipt, BlockInfo
+from contracts.verification import AnchorTransaction, ChainReader
 from core.errors import DomainError, NotFound
 
 GENESIS_TIMESTAMP = 1_700_000_000

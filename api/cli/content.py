@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
-from contracts import services
-from contracts.certificates import CheckStatus, OnChainReader, parse_certificate, verify_certificate
+from contracts import anchoring
+from contracts.certificates import parse_certificate
 from contracts.chain import chain_for, connect
+from contracts.chain_reader import OnChainReader
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import CheckStatus, verify_certificate
 from core.config import get_settings
 from core.errors import DomainError, Unavailable
 
@@ -67,17 +70,17 @@ def verify(
 def anchor(
     database_url: DatabaseUrl = None,
     limit: Annotated[
-        int, typer.Option(min=1, max=services.MAX_BATCH, help="Most pieces in the batch.")
-    ] = services.MAX_BATCH,
+        int, typer.Option(min=1, max=anchoring.MAX_BATCH, help="Most pieces in the batch.")
+    ] = anchoring.MAX_BATCH,
 ) -> None:
     """Anchor pending content now (one transaction), then advance anchored batches to final."""
     found = settings(database_url)
     with at_head(found) as database:
-        uow = services.ContentUnitOfWork(database.sessions)
+        uow = ContentUnitOfWork(database.sessions)
         try:
-            registry = services.registry_for(uow, chain_for(found))
-            batch = services.anchor_pending(uow, registry, limit=limit)
-            finality = services.refresh_finality(
+            registry = anchoring.registry_for(uow, chain_for(found))
+            batch = anchoring.anchor_pending(uow, registry, limit=limit)
+            finality = anchoring.refresh_finality(
                 uow, registry, confirmations=found.chain_confirmations
             )
         except DomainError as exc:

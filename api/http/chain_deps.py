@@ -20,11 +20,13 @@ from typing import Annotated, Protocol
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from contracts import services
-from contracts.certificates import ChainReader, OnChainReader
+from contracts import anchoring
+from contracts.anchoring import Registry
 from contracts.chain import Chain, chain_for
+from contracts.chain_reader import OnChainReader
 from contracts.content import AnchorBatch
-from contracts.services import ContentUnitOfWork, Registry
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import ChainReader
 from core.config import Settings
 from core.db import Database
 
@@ -58,7 +60,7 @@ class SettingsChain:
         with self._lock:
             if self._registry is None:
                 uow = ContentUnitOfWork(self._database.sessions)
-                self._registry = services.registry_for(uow, chain)
+                self._registry = anchoring.registry_for(uow, chain)
             return self._registry
 
     def reader(self) -> ChainReader:
@@ -86,14 +88,14 @@ def anchor_if_due(app: FastAPI, *, finality: bool = True) -> AnchorBatch | None:
     settings: Settings = app.state.settings
     uow = ContentUnitOfWork(app.state.database.sessions)
     batch = None
-    if services.anchor_is_due(
+    if anchoring.anchor_is_due(
         uow,
         batch_size=settings.anchor_batch_size,
         max_wait_seconds=settings.anchor_max_wait_seconds,
     ):
-        batch = services.anchor_pending(uow, content_chain(app).registry())
-    if finality and services.has_anchored_batches(uow):
-        services.refresh_finality(
+        batch = anchoring.anchor_pending(uow, content_chain(app).registry())
+    if finality and anchoring.has_anchored_batches(uow):
+        anchoring.refresh_finality(
             uow, content_chain(app).registry(), confirmations=settings.chain_confirmations
         )
     return batch

@@ -7,7 +7,7 @@ and, unless the contest is over, the next one paired
 (``engine.contests.pk_pairing.swiss_pairings``).
 
 A team's return over a round is its members' returns over the round aggregated as the team
-score is (mean, median or top-N mean, ``engine.contests.ranking.team_scores``); a member's return is
+score is (mean, median or top-N mean, ``engine.contests.team_scores``); a member's return is
 equity at the round's last close over equity at the close before it began, minus one (round 1
 starts from the starting cash). Returns are rounded to 12 places, then judged, so the stored
 value is exactly the judged one. With fewer than two teams no rounds are played.

@@ -11,10 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from contracts.certificates import ChainReader, OnChainReader
+from contracts.anchoring import Registry
 from contracts.chain import Chain
+from contracts.chain_reader import OnChainReader
 from contracts.registry import RegistryClient
-from contracts.services import Registry
+from contracts.verification import ChainReader
 from core.config import Settings
 from core.db import Database
 from core.users.model import Role, User
@@ -297,7 +298,7 @@ def test_the_default_chain_is_deployed_on_first_use_and_remembered(
     """No override: the in-process chain, a registry deployed once and recorded per chain id."""
     piece = _register(client, author)
     batch = client.post("/v1/admin/anchors", headers=operator).json()["batch"]
-    from contracts.services import ContentUnitOfWork
+    from contracts.uow import ContentUnitOfWork
 
     uow = ContentUnitOfWork(database.sessions)
     with uow.reading():

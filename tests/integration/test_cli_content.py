@@ -9,11 +9,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from api.cli.main import cli
-from contracts import services
+from contracts import anchoring, services
 from contracts.chain import Chain, in_process_chain
 from contracts.content import ContentStatus
+from contracts.registration import register_content
 from contracts.registry import RegistryClient
-from contracts.services import ContentUnitOfWork
+from contracts.uow import ContentUnitOfWork
 from core.db import Database
 from core.users.model import Role, User
 from tests.chains import AnvilNode
@@ -22,12 +23,14 @@ runner = CliRunner()
 NOTE = b"Copper demand will outrun supply by 2027.\n"
 
 
-def _certify(database: Database, author: User, registry: services.Registry, tmp_path: Path) -> Path:
+def _certify(
+    database: Database, author: User, registry: anchoring.Registry, tmp_path: Path
+) -> Path:
     uow = ContentUnitOfWork(database.sessions)
-    piece = services.register_content(
+    piece = register_content(
         uow, author.id, title="Copper", content=NOTE, content_type="text/plain"
     )
-    services.anchor_pending(uow, registry)
+    anchoring.anchor_pending(uow, registry)
     path = tmp_path / "cert.json"
     path.write_text(services.certificate(uow, piece.id, author_id=author.id).dumps())
     return path
@@ -36,7 +39,7 @@ def _certify(database: Database, author: User, registry: services.Registry, tmp_
 def test_verify_against_the_in_process_chain(
     database: Database, make_user: Callable[..., User], tmp_path: Path
 ) -> None:
-    registry = services.registry_for(ContentUnitOfWork(database.sessions), in_process_chain())
+    registry = anchoring.registry_for(ContentUnitOfWork(database.sessions), in_process_chain())
     certificate = _certify(database, make_user(Role.AUTHOR), registry, tmp_path)
     content = tmp_path / "note.txt"
     content.write_bytes(NOTE.replace(b"\n", b"\r\n"))  # a re-saved copy: normalized text matches
@@ -94,7 +97,7 @@ def test_content_anchor_command(
         "nothing pending\n"
     )
     for i in range(3):
-        services.register_content(
+        register_content(
             uow, author.id, title="n", content=f"note {i}".encode(), content_type="text/plain"
         )
     result = runner.invoke(cli, ["content", "anchor", "--database-url", db_url])

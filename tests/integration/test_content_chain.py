@@ -10,13 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts import merkle, services
-from contracts.certificates import OnChainReader, verify_certificate
+from contracts import anchoring, merkle, services
 from contracts.chain import Chain, ChainError
-from contracts.content import BatchStatus
+from contracts.chain_reader import OnChainReader
+from contracts.content import BatchStatus, Registration
 from contracts.merkle import MerkleTree
+from contracts.registration import register_content
 from contracts.registry import AnchorReceipt, RegistryClient
-from contracts.services import ContentUnitOfWork
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core.db import Database
 from core.users.model import Role, User
 from tests.chains import mine
@@ -27,10 +29,8 @@ def registry(chain: Chain) -> RegistryClient:
     return RegistryClient.deploy(chain)
 
 
-def _register(uow: ContentUnitOfWork, author: User, body: bytes) -> services.Registration:
-    return services.register_content(
-        uow, author.id, title="note", content=body, content_type="text/plain"
-    )
+def _register(uow: ContentUnitOfWork, author: User, body: bytes) -> Registration:
+    return register_content(uow, author.id, title="note", content=body, content_type="text/plain")
 
 
 def test_anchored_certificates_verify_on_chain_and_tampering_is_caught(
@@ -39,7 +39,7 @@ def test_anchored_certificates_verify_on_chain_and_tampering_is_caught(
     uow = ContentUnitOfWork(database.sessions)
     author = make_user(Role.AUTHOR)
     pieces = [_register(uow, author, f"Research note {i}".encode()) for i in range(5)]
-    batch = services.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None and batch.status is BatchStatus.ANCHORED and batch.gas_used
     reader = OnChainReader(chain)
     certificate = services.certificate(uow, pieces[3].id, author_id=author.id)
@@ -81,9 +81,9 @@ def test_a_lost_receipt_is_recovered_from_the_event_log(
 
     flaky = LosesReceipt(chain, registry.address, chain_id=registry.chain_id)
     with pytest.raises(ChainError):
-        services.anchor_pending(uow, flaky)
+        anchoring.anchor_pending(uow, flaky)
     mine(chain, 2)
-    batch = services.anchor_pending(uow, registry)  # the contract says AlreadyAnchored
+    batch = anchoring.anchor_pending(uow, registry)  # the contract says AlreadyAnchored
     assert batch is not None and batch.status is BatchStatus.ANCHORED
     assert registry.anchored_at(batch.root) == batch.block_timestamp
     certificate = services.certificate(uow, piece.id, author_id=author.id)
@@ -95,25 +95,25 @@ def test_finality_follows_confirmations(
 ) -> None:
     uow = ContentUnitOfWork(database.sessions)
     _register(uow, make_user(Role.AUTHOR), b"Short the long bond")
-    batch = services.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None
-    assert services.refresh_finality(uow, registry, confirmations=3).finalized == []
+    assert anchoring.refresh_finality(uow, registry, confirmations=3).finalized == []
     mine(chain, 2)
-    assert services.refresh_finality(uow, registry, confirmations=3).finalized == [batch.id]
+    assert anchoring.refresh_finality(uow, registry, confirmations=3).finalized == [batch.id]
 
 
 def test_registry_for_deploys_once_and_redeploys_on_a_fresh_chain(
     database: Database, chain: Chain, eth_tester_chain: Chain
 ) -> None:
     uow = ContentUnitOfWork(database.sessions)
-    first = services.registry_for(uow, chain)
-    again = services.registry_for(uow, chain)
+    first = anchoring.registry_for(uow, chain)
+    again = anchoring.registry_for(uow, chain)
     assert again.address == first.address
     with uow.reading():
         assert uow.content.deployment(first.chain_id) == first.address
     if chain is not eth_tester_chain:
         return
-    fresh = services.registry_for(uow, _fresh_eth_tester())  # same chain id, no code yet
+    fresh = anchoring.registry_for(uow, _fresh_eth_tester())  # same chain id, no code yet
     assert fresh.chain_id == first.chain_id
     with uow.reading():
         assert uow.content.deployment(first.chain_id) == fresh.address

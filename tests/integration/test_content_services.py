@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from contracts import services
-from contracts.certificates import verify_certificate
+from contracts import anchoring, services
 from contracts.chain import ChainError
 from contracts.compliance import DEFAULT_TERMS
-from contracts.content import BatchStatus, ContentPolicy, ContentStatus, PolicyAction
+from contracts.content import BatchStatus, ContentPolicy, ContentStatus, PolicyAction, Registration
 from contracts.merkle import verify
+from contracts.registration import MAX_CONTENT_BYTES, PriorArt, register_content
 from contracts.registry import NotAnchorer
-from contracts.services import ContentUnitOfWork, PriorArt
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import verify_certificate
 from core.clock import utc_now
 from core.db import Database
 from core.errors import Conflict, NotFound, RuleViolation
@@ -37,10 +38,8 @@ def author(make_user: Callable[..., User]) -> User:
     return make_user(Role.AUTHOR)
 
 
-def _register(
-    uow: ContentUnitOfWork, author: User, body: str, **kwargs: object
-) -> services.Registration:
-    return services.register_content(
+def _register(uow: ContentUnitOfWork, author: User, body: str, **kwargs: object) -> Registration:
+    return register_content(
         uow,
         author.id,
         title=str(kwargs.pop("title", "A note")),
@@ -52,9 +51,9 @@ def _register(
 
 def _pieces(
     uow: ContentUnitOfWork, author: User, count: int, *, first: int = 0
-) -> list[services.Registration]:
+) -> list[Registration]:
     return [
-        services.register_content(
+        register_content(
             uow,
             author.id,
             title=f"n{i}",
@@ -71,7 +70,7 @@ def _pieces(
 def test_registration_is_pending_with_both_hashes_and_a_salted_leaf(
     uow: ContentUnitOfWork, author: User
 ) -> None:
-    first = services.register_content(
+    first = register_content(
         uow,
         author.id,
         title="  Capex   cycle ",
@@ -142,7 +141,7 @@ def test_compliance_hits_are_flagged_then_blocked(uow: ContentUnitOfWork, author
         (b"", "text/plain", "non_empty"),
         (b" \r\n\t ", "text/markdown", "non_empty"),
         (b"", "application/pdf", "non_empty"),
-        (b"x" * (services.MAX_CONTENT_BYTES + 1), "text/plain", "max_size"),
+        (b"x" * (MAX_CONTENT_BYTES + 1), "text/plain", "max_size"),
         (b"hello", "image/png", "allowed_content_type"),
         ("café".encode("latin-1"), "text/plain", "utf8"),
     ],
@@ -151,9 +150,7 @@ def test_bad_content_is_refused(
     uow: ContentUnitOfWork, author: User, body: bytes, content_type: str, rule: str
 ) -> None:
     with pytest.raises(RuleViolation) as refused:
-        services.register_content(
-            uow, author.id, title="t", content=body, content_type=content_type
-        )
+        register_content(uow, author.id, title="t", content=body, content_type=content_type)
     assert refused.value.rule == rule
 
 
@@ -174,7 +171,7 @@ def test_concurrent_registrations_of_one_text_give_one_piece(
     results = race(
         4, lambda _: _register(ContentUnitOfWork(database.sessions), author, "Same text.")
     )
-    assert sum(isinstance(r, services.Registration) for r in results) == 1
+    assert sum(isinstance(r, Registration) for r in results) == 1
     assert sum(isinstance(r, PriorArt) for r in results) == 3, results
 
 
@@ -186,10 +183,10 @@ def test_anchoring_puts_all_pending_under_one_root_with_valid_certificates(
 ) -> None:
     registry = FakeRegistry()
     pieces = _pieces(uow, author, 5)
-    batch = services.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None and batch.status is BatchStatus.ANCHORED
     assert (batch.count, registry.sent, len(registry.anchors)) == (5, 1, 1)
-    assert services.anchor_pending(uow, registry) is None  # nothing left
+    assert anchoring.anchor_pending(uow, registry) is None  # nothing left
     for piece in pieces:
         certificate = services.certificate(uow, piece.id, author_id=author.id)
         assert certificate.root == batch.root and verify(certificate.proof, batch.root, piece.leaf)
@@ -203,8 +200,8 @@ def test_anchoring_puts_all_pending_under_one_root_with_valid_certificates(
 def test_batches_respect_the_limit(uow: ContentUnitOfWork, author: User) -> None:
     registry = FakeRegistry()
     _pieces(uow, author, 5)
-    first = services.anchor_pending(uow, registry, limit=3)
-    second = services.anchor_pending(uow, registry, limit=3)
+    first = anchoring.anchor_pending(uow, registry, limit=3)
+    second = anchoring.anchor_pending(uow, registry, limit=3)
     assert first is not None and second is not None
     assert (first.count, second.count) == (3, 2)
     batches, _ = services.anchor_batches(uow, before=None, limit=10)
@@ -219,7 +216,7 @@ def test_pending_content_survives_a_chain_failure_and_anchors_on_retry(
     registry.fail_next(times=2)
     for _ in range(2):
         with pytest.raises(ChainError):
-            services.anchor_pending(uow, registry)
+            anchoring.anchor_pending(uow, registry)
     mine = services.my_content(uow, author.id, before=None, limit=10)[0]
     assert {p.status for p in mine} == {ContentStatus.PENDING}
     (sending,) = services.anchor_batches(uow, before=None, limit=10)[0]
@@ -231,11 +228,11 @@ def test_pending_content_survives_a_chain_failure_and_anchors_on_retry(
     late = _pieces(
         uow, author, 1, first=10
     )  # registered while the batch is stuck: goes in the next one
-    batch = services.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None and batch.id == sending.id and batch.root == sending.root
     assert (batch.count, batch.attempts, batch.last_error) == (3, 3, None)
     assert len(registry.anchors) == 1
-    nxt = services.anchor_pending(uow, registry)
+    nxt = anchoring.anchor_pending(uow, registry)
     assert nxt is not None and nxt.count == 1
     assert services.certificate(uow, late[0].id, author_id=None).root == nxt.root
 
@@ -245,8 +242,8 @@ def test_a_refused_anchorer_keeps_content_pending(uow: ContentUnitOfWork, author
     _pieces(uow, author, 2)
     registry.fail_next(NotAnchorer("0xabc does not have the anchorer role"))
     with pytest.raises(NotAnchorer):
-        services.anchor_pending(uow, registry)
-    assert services.anchor_pending(uow, registry) is not None
+        anchoring.anchor_pending(uow, registry)
+    assert anchoring.anchor_pending(uow, registry) is not None
 
 
 def test_a_lost_receipt_is_recovered_without_anchoring_twice(
@@ -256,8 +253,8 @@ def test_a_lost_receipt_is_recovered_without_anchoring_twice(
     pieces = _pieces(uow, author, 4)
     registry.lose_next_receipt()
     with pytest.raises(ChainError):
-        services.anchor_pending(uow, registry)  # mined, but we never saw the receipt
-    batch = services.anchor_pending(uow, registry)  # AlreadyAnchored -> read the event
+        anchoring.anchor_pending(uow, registry)  # mined, but we never saw the receipt
+    batch = anchoring.anchor_pending(uow, registry)  # AlreadyAnchored -> read the event
     assert batch is not None and batch.status is BatchStatus.ANCHORED
     assert len(registry.anchors) == 1 and registry.sent == 2
     assert batch.tx_hash == registry.anchors[0].tx_hash
@@ -275,10 +272,10 @@ def test_a_crash_before_recording_the_receipt_is_recovered(
         raise RuntimeError("process killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_record_anchor", crash)
+        patch.setattr(anchoring, "_record_anchor", crash)
         with pytest.raises(RuntimeError):
-            services.anchor_pending(uow, registry)
-    batch = services.anchor_pending(uow, registry)
+            anchoring.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None and batch.status is BatchStatus.ANCHORED
     assert len(registry.anchors) == 1
 
@@ -288,19 +285,19 @@ def test_finality_after_confirmations_and_reorg_back_to_pending(
 ) -> None:
     registry = FakeRegistry()
     pieces = _pieces(uow, author, 2)
-    batch = services.anchor_pending(uow, registry)
+    batch = anchoring.anchor_pending(uow, registry)
     assert batch is not None and batch.block_number is not None
-    assert services.refresh_finality(uow, registry, confirmations=3).finalized == []
+    assert anchoring.refresh_finality(uow, registry, confirmations=3).finalized == []
     registry.reorg(batch.block_number)  # the anchoring block is replaced
-    finality = services.refresh_finality(uow, registry, confirmations=3)
+    finality = anchoring.refresh_finality(uow, registry, confirmations=3)
     assert finality.reorged == [batch.id]
     assert services.my_content(uow, author.id, before=None, limit=5)[0][0].status is (
         ContentStatus.PENDING
     )
-    again = services.anchor_pending(uow, registry)  # resent, same root
+    again = anchoring.anchor_pending(uow, registry)  # resent, same root
     assert again is not None and again.id == batch.id and again.block_hash != batch.block_hash
     registry.mine(2)
-    assert services.refresh_finality(uow, registry, confirmations=3).finalized == [batch.id]
+    assert anchoring.refresh_finality(uow, registry, confirmations=3).finalized == [batch.id]
     assert services.anchor_batch(uow, batch.id).status is BatchStatus.FINAL
     certificate = services.certificate(uow, pieces[0].id, author_id=author.id)
     assert verify_certificate(certificate, b"Note 0: 0", registry.reader()).valid
@@ -311,19 +308,19 @@ def test_finality_after_confirmations_and_reorg_back_to_pending(
 def test_anchoring_is_due_by_count_or_by_age(uow: ContentUnitOfWork, author: User) -> None:
     registry = FakeRegistry()
     due: dict[str, Any] = {"batch_size": 3, "max_wait_seconds": 60}
-    assert services.anchor_due(uow, registry, **due) is None  # nothing pending
+    assert anchoring.anchor_due(uow, registry, **due) is None  # nothing pending
     _pieces(uow, author, 2)
-    assert services.anchor_due(uow, registry, **due) is None
+    assert anchoring.anchor_due(uow, registry, **due) is None
     later = utc_now() + timedelta(seconds=61)
-    batch = services.anchor_due(uow, registry, **due, now=later)
+    batch = anchoring.anchor_due(uow, registry, **due, now=later)
     assert batch is not None and batch.count == 2
     _pieces_after = [
-        services.register_content(
+        register_content(
             uow, author.id, title="x", content=f"more {i}".encode(), content_type="text/plain"
         )
         for i in range(3)
     ]
-    batch = services.anchor_due(uow, registry, **due)
+    batch = anchoring.anchor_due(uow, registry, **due)
     assert batch is not None and batch.count == len(_pieces_after)
 
 
@@ -331,7 +328,7 @@ def test_certificates_are_private_to_their_author_and_operators(
     uow: ContentUnitOfWork, author: User, make_user: Callable[..., User]
 ) -> None:
     (piece,) = _pieces(uow, author, 1)
-    services.anchor_pending(uow, FakeRegistry())
+    anchoring.anchor_pending(uow, FakeRegistry())
     stranger = make_user(Role.AUTHOR)
     with pytest.raises(NotFound):
         services.certificate(uow, piece.id, author_id=stranger.id)

@@ -19,22 +19,11 @@ from engine.market.synthetic import SyntheticMarket, synthetic_universe, weekday
 from engine.trading.orders import OrderRequest, OrderType, Reason, Side, TimeInForce
 from engine.trading.rules import RulePack, cn_a_share, us_equities
 from engine.trading.simulator import InMemoryVenue, venue_for
-from simulation.bots import (
-    BotDriver,
-    BuyAndHold,
-    Holdings,
-    IndexHugger,
-    MarketHistory,
-    MarketView,
-    MeanReversion,
-    OverTrader,
-    RandomTrader,
-    SmaMomentum,
-    Strategy,
-    affordable_lots,
-    reserve_for,
-    whole_lots,
-)
+from simulation.bots.driver import BotDriver
+from simulation.bots.over_trader import OverTrader
+from simulation.bots.sizing import affordable_lots, reserve_for, whole_lots
+from simulation.bots.styles import BuyAndHold, IndexHugger, MeanReversion, RandomTrader, SmaMomentum
+from simulation.bots.views import Holdings, MarketHistory, MarketView, Strategy
 
 D = Decimal
 START = date(2024, 1, 1)

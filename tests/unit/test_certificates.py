@@ -10,17 +10,10 @@ from typing import Any
 
 import pytest
 
-from contracts.certificates import (
-    CHECK_NAMES,
-    Certificate,
-    CheckStatus,
-    MalformedCertificate,
-    leaf_of,
-    parse_certificate,
-    verify_certificate,
-)
+from contracts.certificates import Certificate, MalformedCertificate, leaf_of, parse_certificate
 from contracts.merkle import MerkleTree
 from contracts.normalize import content_hashes
+from contracts.verification import CHECK_NAMES, CheckStatus, verify_certificate
 from tests.fake_chain import FakeRegistry
 
 CONTENT = b"Foundry capex is underrated.\nThree reasons follow."

@@ -11,7 +11,7 @@ from api.http.deps import OperatorUser, PageParams, SettingsDep
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.content import AnchorRunOut, BatchOut, PolicyIO, TermsIO
-from contracts import services
+from contracts import anchoring, services
 from core.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(
@@ -38,13 +38,13 @@ def anchor_now(
     chain: ContentChainDep,
     settings: SettingsDep,
     limit: Annotated[
-        int, Query(ge=1, le=services.MAX_BATCH, description="Most pieces in the batch")
-    ] = services.MAX_BATCH,
+        int, Query(ge=1, le=anchoring.MAX_BATCH, description="Most pieces in the batch")
+    ] = anchoring.MAX_BATCH,
 ) -> AnchorRunOut:
     """Anchor pending content now in one transaction, then advance anchored batches to final."""
     registry = chain.registry()
-    batch = services.anchor_pending(uow, registry, limit=limit)
-    finality = services.refresh_finality(uow, registry, confirmations=settings.chain_confirmations)
+    batch = anchoring.anchor_pending(uow, registry, limit=limit)
+    finality = anchoring.refresh_finality(uow, registry, confirmations=settings.chain_confirmations)
     if batch is not None and batch.id in finality.finalized:
         batch = services.anchor_batch(uow, batch.id)
     return AnchorRunOut.of(batch, finality)

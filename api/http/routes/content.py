@@ -20,9 +20,10 @@ from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.content import CertificateOut, ContentIn, ContentOut, VerdictOut, VerifyIn
 from contracts import services
-from contracts.certificates import parse_certificate, verify_certificate
+from contracts.certificates import parse_certificate
 from contracts.normalize import CONTENT_TYPES
-from contracts.services import MAX_CONTENT_BYTES
+from contracts.registration import MAX_CONTENT_BYTES, register_content
+from contracts.verification import verify_certificate
 from core.errors import RuleViolation
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
@@ -77,7 +78,7 @@ async def register(
     """Register a piece (JSON text, or a file upload) as pending; anchoring certifies it."""
     title, content, content_type = await _submission(request)
     registration = await run_in_threadpool(
-        services.register_content,
+        register_content,
         uow,
         user.id,
         title=title,

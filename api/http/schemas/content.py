@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.certificates import CheckStatus, Verdict, hex32
+from contracts.anchoring import Finality
+from contracts.certificates import hex32
 from contracts.compliance import MAX_TERM_LENGTH, MAX_TERMS
 from contracts.content import (
     AnchorBatch,
@@ -18,7 +19,8 @@ from contracts.content import (
     PolicyAction,
     Registration,
 )
-from contracts.services import MAX_CONTENT_BYTES, Finality
+from contracts.registration import MAX_CONTENT_BYTES
+from contracts.verification import CheckStatus, Verdict
 
 TextType = Literal["text/plain", "text/markdown", "text/html"]
 Hex32 = str
