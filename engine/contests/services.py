@@ -186,10 +186,10 @@ def list_contests(
     with uow.reading():
         rows, following = uow.contests.contests_page(where=where, after=after, limit=limit)
         counts = uow.contests.entry_counts([r.id for r in rows])
-        seasons = {r.season_id: seasons.require_season(uow, r.season_id or 0) for r in rows}
+        by_id = {r.season_id: seasons.require_season(uow, r.season_id or 0) for r in rows}
         contests = [
             contest_of(
-                r, seasons[r.season_id], entries=counts.get(r.id, 0), now=moment, operator=operator
+                r, by_id[r.season_id], entries=counts.get(r.id, 0), now=moment, operator=operator
             )
             for r in rows
         ]
