@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from contracts import services as content_services
+from contracts.certificates import ChainReader, OnChainReader
 from contracts.chain import Chain, connect, new_in_process_chain
 from contracts.content import BatchStatus
 from contracts.services import PriorArt
@@ -198,6 +199,10 @@ class AuthorsPhase:
             confirmations=sim.config.confirmations,
             now=sim.calendar.at(last, 23, 50),
         )
+
+    def reader(self) -> ChainReader:
+        """The chain the season anchored on, to read its roots back."""
+        return OnChainReader(self.chain)
 
     def stats(self, sim: SimulationContext) -> ContentStats:
         return ContentStats(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 
+from api.cli import checks as cli_checks
 from api.cli import content as cli_content
 from api.cli import simulate as cli_simulate
 from api.cli.contests import contest_cli
@@ -36,6 +37,7 @@ cli_content.install(cli)
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
 cli_simulate.install(cli)
+cli_checks.install(cli)
 
 WORKER_HEALTHCHECK_SECONDS = 60
 
