@@ -15,8 +15,10 @@ from datetime import date
 from contracts import anchoring
 from contracts import services as content_services
 from contracts.chain import Chain, connect, new_in_process_chain
+from contracts.chain_reader import OnChainReader
 from contracts.content import BatchStatus
 from contracts.registration import PriorArt, register_content
+from contracts.verification import ChainReader
 from core.errors import DomainError
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
@@ -199,6 +201,10 @@ class AuthorsPhase:
             confirmations=sim.config.confirmations,
             now=sim.calendar.at(last, 23, 50),
         )
+
+    def reader(self) -> ChainReader:
+        """The chain the season anchored on, to read its roots back."""
+        return OnChainReader(self.chain)
 
     def stats(self, sim: SimulationContext) -> ContentStats:
         return ContentStats(

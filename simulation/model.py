@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from core.checks import CheckReport
 from core.errors import RuleViolation
 from engine.market.model import Market
 
@@ -229,6 +230,7 @@ class ReportData:
     referrals: int
     contests: tuple[ContestReport, ...] = ()
     pk: tuple[PkReport, ...] = ()  # one per contest with PK rounds
+    checks: CheckReport = CheckReport(())  # every registered invariant check, after the audit
 
 
 @dataclass(frozen=True, slots=True)

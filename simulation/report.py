@@ -23,6 +23,7 @@ import numpy.typing as npt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from core.checks import CheckResult  # noqa: E402
 from simulation.model import ContestReport, PkReport, ReportData  # noqa: E402
 
 SECTIONS = (
@@ -38,6 +39,7 @@ SECTIONS = (
     ("retention", "Retention across PK rounds"),
     ("content", "Content certification"),
     ("ledger", "Ledger audit"),
+    ("checks", "Invariant checks"),
 )
 NO_CONTESTS = "No contest ran in this simulation, so there is nothing to show here yet."
 STYLE = """
@@ -51,8 +53,9 @@ nav a { margin-right: 0.8rem; }
 """
 
 
-# The sections that show the ledger's verification; the others can be drawn before it ends.
-AUDITED = frozenset({"summary", "ledger"})
+# The sections that show the ledger's verification and the invariant checks; the others can be
+# drawn before they end.
+AUDITED = frozenset({"summary", "ledger", "checks"})
 
 
 def draw_sections(data: ReportData, keys: Iterable[str]) -> dict[str, str]:
@@ -95,6 +98,7 @@ def _summary(data: ReportData) -> str:
         ("Articles registered", content.registered),
         ("Certificates anchored", content.certificates),
         ("Ledger", "verified, balanced" if ledger.ok else "PROBLEMS: see the ledger audit"),
+        ("Invariant checks", data.checks.verdict()),
     ]
     rows += [
         (
@@ -370,6 +374,22 @@ def _ledger(data: ReportData) -> str:
     return f"<p>{_e(verdict)}</p>" + _table(("asset", "posted total", "pending total"), rows)
 
 
+def _more(result: CheckResult) -> str:
+    return f" … and {result.unlisted} more" if result.unlisted else ""
+
+
+def _checks(data: ReportData) -> str:
+    report = data.checks
+    rows = [
+        (r.name, "ok" if r.ok else "FAIL", r.problem_count, f"{r.seconds:.2f}", r.description)
+        for r in report.results
+    ]
+    problems = "".join(
+        f"<p>{_e(r.name)}: {_e('; '.join(r.problems))}{_e(_more(r))}</p>" for r in report.failed
+    )
+    return _table(("check", "ok", "problems", "seconds", "invariant"), rows) + problems
+
+
 _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "summary": _summary,
     "equity": _equity,
@@ -383,6 +403,7 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "retention": _retention,
     "content": _content,
     "ledger": _ledger,
+    "checks": _checks,
 }
 
 

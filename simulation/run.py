@@ -1,15 +1,17 @@
-"""The season simulation's orchestrator: ``simulate(SimulationConfig) -> SimulationResult``.
+"""The season simulation's orchestrator: ``simulate(config, checks=...) -> SimulationResult``.
 
 It installs the synthetic market, then walks the season one trading day at a time and hands
 each day to the phases in order: sign-ups, engagement (the calendar days the trading day
 closes), contests (trading at the close, PK rounds), authors (articles, weekly anchoring). At the
-end it settles, audits the ledger, fingerprints the outcome and writes the operator report.
+end it settles, audits the ledger, runs the invariant checks, fingerprints the outcome and
+writes the operator report.
 Every write goes through the services the HTTP API uses; every timestamp comes from the
 season's calendar; every random draw from a stream seeded by ``config.seed``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -18,13 +20,16 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contracts.checks import ChainContext
+from contracts.verification import ChainReader
 from core import migrations
+from core.checks import Check
 from core.db import Database
 from core.errors import Conflict
 from core.users.services import list_users
 from engine.market.services import MarketUnitOfWork, install_synthetic
 from ledger import services as ledger_services
-from simulation.audit import LedgerVerification, ledger_audit, with_verification
+from simulation.audit import LedgerVerification, audit_checks, ledger_audit, with_verification
 from simulation.authors import AuthorsPhase
 from simulation.calendar import SeasonCalendar
 from simulation.contest_outcome import ContestOutcome
@@ -47,8 +52,11 @@ REPORT_NAME = "report.html"
 DATABASE_NAME = "season.db"
 
 
-def simulate(config: SimulationConfig) -> SimulationResult:
-    """Run one season as ``config`` says; see the module docstring."""
+def simulate(
+    config: SimulationConfig, *, checks: Sequence[Check[ChainContext]]
+) -> SimulationResult:
+    """Run one season as ``config`` says; see the module docstring. ``checks``: the invariant
+    checks the audit runs (``api.checks.registered_checks()``)."""
     config = config.validate()
     config.output.mkdir(parents=True, exist_ok=True)
     url = config.database_url or _fresh_sqlite(config.output / DATABASE_NAME)
@@ -61,11 +69,14 @@ def simulate(config: SimulationConfig) -> SimulationResult:
             sim = _context(config, database, timings)
             _require_empty(sim)
             _install_market(sim)
-        outcome, data, verification = _season(sim, url, timings)
+        outcome, data, verification, chain = _season(sim, url, timings)
         with timings("report"):  # while another process verifies the ledger
             drawn = draw_sections(data, (key for key, _ in SECTIONS if key not in AUDITED))
         with timings("audit"):
-            data = replace(data, ledger=with_verification(data.ledger, verification.result()))
+            # The checks before the ledger's run while the other process still verifies.
+            checked = audit_checks(checks, database, chain, verification)
+            verified = with_verification(data.ledger, verification.result())
+            data = replace(data, ledger=verified, checks=checked)
         with timings("digest"):
             digest = season_digest(
                 standings=outcome.standings,
@@ -90,7 +101,7 @@ def _context(config: SimulationConfig, database: Database, timings: Timings) -> 
 
 def _season(
     sim: SimulationContext, url: str, timings: Timings
-) -> tuple[ContestOutcome, ReportData, LedgerVerification]:
+) -> tuple[ContestOutcome, ReportData, LedgerVerification, ChainReader]:
     population, engagement = Population(), EngagementPhase()
     contests, authors = ContestPhase(), AuthorsPhase()
     daily: list[Phase] = [population, engagement, contests, authors]
@@ -132,7 +143,7 @@ def _season(
                 pk=outcome.pk,
             )
         progress.advance(task)
-    return outcome, data, verification
+    return outcome, data, verification, authors.reader()
 
 
 # ---------------------------------------------------------------------------------------------

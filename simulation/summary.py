@@ -1,5 +1,6 @@
 """The closing summary ``paperleague simulate`` prints: leaderboards, PK standings, points, the
-ledger audit, certificates, content findings, the digest and the time each phase took."""
+ledger audit, the invariant checks, certificates, content findings, the digest and the time
+each phase took."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def summary_lines(result: SimulationResult) -> list[str]:
         f"check-ins: {sum(data.engagement.check_ins)}",
         f"points: minted {ledger.minted}, redeemed {ledger.redeemed}, expired {ledger.expired}",
         f"ledger: trial balance {trial}; verify {verdict} ({ledger.transfers} transfers)",
+        f"invariant checks: {data.checks.verdict()}",
         f"certificates: {content.certificates} anchored in {content.batches} batches "
         f"({content.final} final), gas per certificate {content.gas_per_certificate:,.0f}",
         f"content: {content.registered} registered, {content.near_duplicates} near-duplicates, "

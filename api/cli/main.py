@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.checks import check
 from api.cli.content import content_cli, verify
 from api.cli.contests import contest_cli
 from api.cli.ledger import ledger_cli
@@ -17,6 +18,7 @@ cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_ar
 cli.command("verify")(verify)
 cli.command("simulate")(simulate_season)
 cli.command("serve")(serve)
+cli.command("check")(check)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(ledger_cli, name="ledger")

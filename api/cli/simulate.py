@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.checks import registered_checks
 from core.errors import DomainError
 from simulation import MarketChoice, SimulationConfig, simulate
 from simulation.summary import summary_lines
@@ -62,11 +63,11 @@ def simulate_season(
         progress=progress,
     )
     try:
-        result = simulate(config)
+        result = simulate(config, checks=registered_checks())
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
     for line in summary_lines(result):
         typer.echo(line)
-    if not result.data.ledger.ok:
+    if not (result.data.ledger.ok and result.data.checks.ok):
         raise typer.Exit(1)

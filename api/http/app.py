@@ -16,6 +16,7 @@ from api.http.input_guard import refuse_nul_characters
 from api.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.http.routes import (
+    admin_checks,
     admin_content,
     admin_contests,
     admin_engagement,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(leaderboard.follows_router)
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
+    v1.include_router(admin_checks.router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

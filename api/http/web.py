@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"  # the repository's web/
 # Browsers revalidate every load (a 304 when unchanged), so a new release shows at once.
 REVALIDATE = {"Cache-Control": "no-cache"}
 

@@ -58,6 +58,18 @@ class TeamPlacing(NamedTuple):
     members_counted: int
 
 
+class RankedRow(NamedTuple):
+    """What a snapshot row was ranked by, and the place it got."""
+
+    member_id: int
+    position: int
+    rank: int | None
+    metric: Decimal | None
+    secondary: Decimal | None
+    reached_at: int
+    qualified: bool
+
+
 class StandingsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -145,6 +157,27 @@ class StandingsRepository:
         return [
             (int(p), int(m), r, None if metric is None else float(metric))
             for p, m, r, metric in self.session.execute(stmt)
+        ]
+
+    def ranked_rows(self, contest_id: int, tick: int) -> list[RankedRow]:
+        """Every row of the snapshot of ``tick`` with its ranking inputs, by position."""
+        snap = LeaderboardSnapshotRow
+        stmt = (
+            select(
+                snap.member_id,
+                snap.position,
+                snap.rank,
+                snap.metric,
+                snap.secondary,
+                snap.reached_at,
+                snap.qualified,
+            )
+            .where(snap.contest_id == contest_id, snap.tick == tick)
+            .order_by(snap.position)
+        )
+        return [
+            RankedRow(int(m), int(p), r, metric, secondary, int(reached), bool(q))
+            for m, p, r, metric, secondary, reached, q in self.session.execute(stmt)
         ]
 
     def details(self, contest_id: int, tick: int, member_ids: Iterable[int]) -> dict[int, Detail]:

@@ -49,6 +49,10 @@ class TradingRepository(OrdersRepository):
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).one_or_none()
 
+    def contest_ids(self) -> list[int]:
+        """Every contest's id, in order."""
+        return list(self.session.scalars(select(ContestRow.id).order_by(ContestRow.id)))
+
     def running_contests(self) -> list[ContestRow]:
         """Contests whose clock has not reached the end of their trading window."""
         stmt = select(ContestRow).where(

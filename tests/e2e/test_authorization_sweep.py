@@ -88,6 +88,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/admin/users/{user_id}/roles"): OPERATOR,
     ("GET", "/v1/admin/ledger/trial-balance"): OPERATOR,
     ("GET", "/v1/admin/ledger/verify"): OPERATOR,
+    ("GET", "/v1/admin/checks"): OPERATOR,
     ("POST", "/v1/admin/points/grants"): OPERATOR,
     ("POST", "/v1/admin/transfers/{transfer_id}/reversal"): OPERATOR,
     ("GET", "/v1/admin/levels"): OPERATOR,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from api.checks import registered_checks
 from api.cli.main import cli
 from core.db import Database
 from core.users.model import User
@@ -41,7 +42,8 @@ def fresh_db_url(request: pytest.FixtureRequest, backend: str) -> Iterator[Calla
 
 
 def run(url: str, output: Path, **changes: object) -> SimulationResult:
-    return simulate(replace(SMALL, database_url=url, output=output, **changes))  # type: ignore[arg-type]
+    config = replace(SMALL, database_url=url, output=output, **changes)  # type: ignore[arg-type]
+    return simulate(config, checks=registered_checks())
 
 
 def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
@@ -49,6 +51,9 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     data = result.data
     assert data.members == SMALL.members
     assert data.ledger.verify_errors == ()
+    # Every registered invariant check ran in the audit and holds.
+    assert [r.name for r in data.checks.results] == [c.name for c in registered_checks()]
+    assert data.checks.ok, data.checks.failed
     assert data.ledger.trial_balance and not any(data.ledger.trial_balance.values())
     assert not any(data.ledger.pending_totals.values())  # every fulfilment hold resolved
     assert sum(data.engagement.check_ins) > SMALL.members * 10
@@ -149,4 +154,5 @@ def test_the_command_prints_the_summary_and_the_digest(tmp_path: Path) -> None:
     assert (tmp_path / "season.db").exists() and (tmp_path / "report.html").exists()
     lines = result.output.splitlines()
     assert any(line.startswith("ledger: trial balance") and "verify ok" in line for line in lines)
+    assert f"invariant checks: all {len(registered_checks())} hold" in lines
     assert lines[-1].startswith("digest: ") and len(lines[-1]) == len("digest: ") + 64

@@ -1,0 +1,110 @@
+"""The content registry's invariant, for the check registry (``core.checks``): every batch this
+database holds as anchored or final has its Merkle root on the chain, at the recorded time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+from web3.exceptions import Web3Exception
+
+from contracts.chain import ChainError
+from contracts.content import AnchorBatch, BatchStatus
+from contracts.uow import ContentUnitOfWork
+from contracts.verification import ChainReader
+from core.checks import Check, DatabaseContext
+from core.errors import Unavailable
+
+BATCHES_PER_READ = 500
+RECORDED = frozenset({BatchStatus.ANCHORED, BatchStatus.FINAL})
+# What reading a chain may raise: our ChainError, a node that does not answer, web3's own.
+CHAIN_FAILURES = (Unavailable, OSError, Web3Exception)
+
+
+class ChainContext(DatabaseContext, Protocol):
+    def chain_reader(self) -> ChainReader:
+        """The chain the anchors are read from; raises ``ChainError`` when none is configured
+        or it does not answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """A ``ChainContext``: the database's sessions and, when there is one, how to reach the
+    chain (called only when a batch needs reading)."""
+
+    sessions: sessionmaker[Session]
+    chain: Callable[[], ChainReader] | None = None
+
+    def chain_reader(self) -> ChainReader:
+        if self.chain is None:
+            raise ChainError("no chain is configured (set PAPERLEAGUE_CHAIN_RPC_URL)")
+        return self.chain()
+
+
+def roots_on_chain(context: ChainContext) -> list[str]:
+    """Anchored and final batches whose root the chain does not hold (or holds from another
+    time). Without a chain to ask, that is a problem only when some batch is final: an anchored
+    one is still waiting for its confirmations."""
+    batches = recorded_batches(ContentUnitOfWork(context.sessions))
+    if not batches:
+        return []
+    final = [b for b in batches if b.status is BatchStatus.FINAL]
+    try:
+        reader = context.chain_reader()
+        chain_id = reader.chain_id()
+    except CHAIN_FAILURES as failure:
+        if not final:
+            return []
+        return [f"{len(final)} final batches, and no chain to read their roots from: {failure}"]
+    problems: list[str] = []
+    for batch in batches:
+        if batch.chain_id != chain_id:
+            if batch.status is BatchStatus.FINAL:
+                problems.append(
+                    f"batch {batch.id} (final) is on chain {batch.chain_id}; the chain read is "
+                    f"{chain_id}"
+                )
+            continue
+        problems += _root_problems(reader, batch)
+    return problems
+
+
+def _root_problems(reader: ChainReader, batch: AnchorBatch) -> list[str]:
+    where = f"batch {batch.id} ({batch.status.value}): root 0x{batch.root.hex()}"
+    try:
+        anchored_at = reader.anchored_at(batch.contract_address, batch.root)
+    except CHAIN_FAILURES as failure:
+        return [f"{where} cannot be read at {batch.contract_address}: {failure}"]
+    if anchored_at is None:
+        return [f"{where} is not anchored at {batch.contract_address} on chain {batch.chain_id}"]
+    if batch.block_timestamp is not None and anchored_at != batch.block_timestamp:
+        return [
+            f"{where} was anchored at {anchored_at}, the recorded block's time is "
+            f"{batch.block_timestamp}"
+        ]
+    return []
+
+
+def recorded_batches(uow: ContentUnitOfWork) -> list[AnchorBatch]:
+    """Every anchored or final batch, by id."""
+    found: list[AnchorBatch] = []
+    before = None
+    with uow.reading():
+        while True:
+            page, before = uow.batches.batches_page(before=before, limit=BATCHES_PER_READ)
+            found += [b for b in page if b.status in RECORDED]
+            if before is None:
+                return sorted(found, key=lambda b: b.id)
+
+
+CHECKS: list[Check[ChainContext]] = [
+    Check(
+        name="contracts.anchors",
+        package="contracts",
+        description="every anchored or final batch has its Merkle root on the chain",
+        problems=roots_on_chain,
+    ),
+]

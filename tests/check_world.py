@@ -1,0 +1,193 @@
+"""A small world in which every invariant check has something to check, and the ways to corrupt
+each kind of derived state it checks, straight in the database (what no service would do).
+
+The world: a contest with four members that trade over four clock ticks, check-ins with a
+streak and a gap, and certified content in a final batch and an anchored one on a
+``FakeRegistry``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from contracts import services as content
+from contracts.checks import CheckContext
+from contracts.uow import ContentUnitOfWork
+from core.checks import CheckReport
+from core.db import Database
+from core.users.model import Role, User
+from core.users.store import UserRepository
+from engine import clock
+from engine.contests import entries
+from engine.contests.metric_state import MetricState
+from engine.contests.model import Contest
+from engine.contests.spec import Qualification
+from engine.contests.store_standings import StandingsRepository
+from engine.trading import order_desk
+from engine.trading.store_accounts import TradingRepository
+from engine.uow import EngineUnitOfWork
+from ledger import engagement
+from ledger.model import points_account
+from ledger.services import LedgerUnitOfWork
+from tests import contest_builders as build
+from tests.contest_builders import NOW
+from tests.engine_builders import request
+from tests.fake_chain import FakeRegistry
+
+CHECK_INS_FROM = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class CheckWorld:
+    database: Database
+    registry: FakeRegistry
+    contest: Contest
+    members: list[User]
+
+    def context(self) -> CheckContext:
+        return CheckContext(self.database.sessions, chain=self.registry.reader)
+
+
+def add_user(database: Database, name: str, *roles: Role) -> User:
+    """A user without a usable password (hashing one costs ~0.3 s; these never sign in)."""
+    with database.sessions.begin() as session:
+        return UserRepository(session).add(
+            username=name,
+            display_name=name,
+            password_hash="!",
+            roles=list(roles or (Role.MEMBER,)),
+            now=NOW,
+        )
+
+
+def build_world(database: Database, operator: User | None = None) -> CheckWorld:
+    uow = EngineUnitOfWork(database.sessions)
+    operator = operator or add_user(database, "checks-operator", Role.OPERATOR)
+    season = build.season(uow, operator, days=12, count=3)
+    contest = build.contest(uow, season, qualification=Qualification(min_trades=1))
+    members = [add_user(database, f"checks-member{i}") for i in range(4)]
+    for member in members:
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
+    symbols = list(contest.universe)
+    clock.advance_clock(uow, contest.id, now=NOW)
+    for member, symbol, qty in zip(members[:3], symbols, ("1000", "500", "800"), strict=True):
+        order_desk.place_order(uow, contest.id, member.id, request(symbol=symbol, qty=qty))
+    clock.advance_clock(uow, contest.id, bars=2, now=NOW)
+    order_desk.place_order(uow, contest.id, members[0].id, request("sell", symbol=symbols[0]))
+    clock.advance_clock(uow, contest.id, now=NOW)
+
+    ledger = LedgerUnitOfWork(database.sessions)
+    for member, days in ((members[0], (0, 1, 2)), (members[1], (0, 2, 3)), (members[2], (1,))):
+        for day in days:
+            engagement.check_in(ledger, member.id, now=CHECK_INS_FROM + timedelta(days=day))
+
+    registry = FakeRegistry()
+    pieces = ContentUnitOfWork(database.sessions)
+    for batch in range(2):
+        for i in range(2):
+            content.register_content(
+                pieces,
+                members[3].id,
+                title=f"note {batch}.{i}",
+                content=f"Batch {batch}, note {i}: margins widen.".encode(),
+                content_type="text/plain",
+            )
+        content.anchor_pending(pieces, registry)
+        if batch == 0:  # the first batch becomes final, the second stays anchored
+            registry.mine(3)
+            assert content.refresh_finality(pieces, registry, confirmations=3).finalized
+    return CheckWorld(database, registry, contest, members)
+
+
+def failed(report: CheckReport) -> dict[str, tuple[str, ...]]:
+    """Failing check name → its problems."""
+    return {result.name: result.problems for result in report.failed}
+
+
+# --- corruptions, one per kind of derived state --------------------------------------------
+
+
+def _execute(world: CheckWorld, sql: str, **params: object) -> None:
+    with world.database.engine.begin() as connection:
+        assert connection.execute(text(sql), params).rowcount == 1, sql
+
+
+def corrupt_cash(world: CheckWorld) -> str:
+    """One account's stored cash, a cent off its fills (through the mapping: SQLite stores
+    money as scaled integers)."""
+    with world.database.sessions.begin() as session:
+        account = TradingRepository(session).account(world.contest.id, world.members[0].id)
+        assert account is not None
+        account.cash += Decimal("0.01")
+    return "cash: stored"
+
+
+def corrupt_metric_state(world: CheckWorld) -> str:
+    """The stored running state counts a trade that no fill shows."""
+    with world.database.sessions.begin() as session:
+        standings = StandingsRepository(session)
+        stored = standings.metric_state(world.contest.id)
+        assert stored is not None
+        state = MetricState.from_bytes(stored[1])
+        state.counts["trades"] = state.counts["trades"] + 1
+        standings.save_metric_state(world.contest.id, stored[0], state.to_bytes())
+    return "count.trades: stored and rebuilt differ"
+
+
+def corrupt_snapshot(world: CheckWorld) -> str:
+    """The last snapshot's leader carries a rank its metric does not give."""
+    _execute(
+        world,
+        "UPDATE leaderboard_snapshots SET rank = 99 "
+        "WHERE contest_id = :c AND position = 1 AND tick = "
+        "(SELECT max(tick) FROM leaderboard_snapshots WHERE contest_id = :c)",
+        c=world.contest.id,
+    )
+    return "stored position 1 rank 99, ranked again position 1 rank 1"
+
+
+def corrupt_balance(world: CheckWorld) -> str:
+    """A member's stored points balance, 7 more than its transfers give."""
+    account = points_account(world.members[0].id)
+    _execute(
+        world,
+        "UPDATE ledger_balances SET credits_posted = credits_posted + 7 "
+        "WHERE account = :a AND asset = 'POINTS'",
+        a=account,
+    )
+    return f"balance {account} POINTS: stored"
+
+
+def corrupt_streak(world: CheckWorld) -> str:
+    """A member's latest check-in claims a longer streak than its days."""
+    member = world.members[1].id  # checked in on days 0, 2, 3: a streak of 2
+    _execute(
+        world,
+        "UPDATE ledger_checkins SET streak = 5 WHERE member_id = :m AND local_date = "
+        "(SELECT max(local_date) FROM ledger_checkins WHERE member_id = :m)",
+        m=member,
+    )
+    return f"member {member}: stored streak 5 on 2026-03-05, the check-ins give 2"
+
+
+def corrupt_anchor(world: CheckWorld) -> str:
+    """The final batch's recorded block time is not the time the chain anchored its root."""
+    _execute(
+        world,
+        "UPDATE anchor_batches SET block_timestamp = block_timestamp + 1 WHERE status = 'final'",
+    )
+    return "the recorded block's time is"
+
+
+CORRUPTIONS = (
+    ("trading.books", corrupt_cash),
+    ("contests.metric_state", corrupt_metric_state),
+    ("contests.snapshot_ranks", corrupt_snapshot),
+    ("ledger.books", corrupt_balance),
+    ("ledger.streaks", corrupt_streak),
+    ("contracts.anchors", corrupt_anchor),
+)
