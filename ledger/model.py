@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -212,6 +212,11 @@ class Transfer:
 
     def content_hash(self) -> str:
         return chain_hash(self.prev_hash, self._hashed_fields())
+
+    def sealed(self) -> Transfer:
+        """This transfer with ``hash`` set to its content hash: drafts are built with an empty
+        one, and sealing returns a new record rather than changing the draft."""
+        return replace(self, hash=self.content_hash())
 
     def _hashed_fields(self) -> list[Any]:
         return [
