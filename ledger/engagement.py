@@ -50,8 +50,9 @@ from ledger.model import (
     stock_account,
     xp_account,
 )
-from ledger.services import LedgerRefusal, LedgerUnitOfWork, append, record_failures
-from ledger.store import (
+from ledger.services.transfers import LedgerRefusal, append, record_failures
+from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.store.engagement import (
     EarningRulesRow,
     LevelEventRow,
     LevelTableRow,

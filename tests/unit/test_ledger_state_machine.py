@@ -25,13 +25,13 @@ from ledger.model import (
     Transfer,
     TransferKind,
     TransferRequest,
-    check_request,
     differing_fields,
     effects,
     may_go_negative,
     request_kind,
 )
 from ledger.state_machine import Applied, LedgerState, Refusal, Refused, apply
+from ledger.validation import check_request
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MEMBERS = ["member:1:points", "member:2:points", "member:3:points"]
