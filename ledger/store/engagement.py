@@ -181,6 +181,13 @@ class EngagementRepository:
             found |= {member: (day, streak) for member, day, streak in self.session.execute(stmt)}
         return found
 
+    def checkin_streaks(self) -> list[tuple[int, str, int]]:
+        """Every check-in as (member id, local date, streak), by member and date."""
+        stmt = select(CheckInRow.member_id, CheckInRow.local_date, CheckInRow.streak).order_by(
+            CheckInRow.member_id, CheckInRow.local_date
+        )
+        return [(member, day, streak) for member, day, streak in self.session.execute(stmt)]
+
     def add_checkins(self, values: Sequence[Mapping[str, Any]]) -> None:
         """Insert check-ins (``CheckInRow`` attribute values) in one bulk statement."""
         if values:
