@@ -197,8 +197,10 @@ def balances(draw: st.DrawFn, account: str) -> Balance:
     credits = draw(_TOTALS)
     if may_go_negative(account):
         return Balance(draw(_TOTALS), credits, draw(st.integers(0, 500)), draw(_TOTALS))
-    debits = draw(st.integers(0, credits))
+    debits = draw(st.integers(0, credits) | st.integers(max(0, credits - 2_000), credits))
     held = draw(st.integers(0, min(credits - debits, 1_000)))
+    if draw(st.integers(0, 9)) == 0:  # an unsound state: more held than posted
+        held = credits - debits + draw(st.integers(1, 100))
     return Balance(debits, credits, held, draw(st.integers(0, 1_000)))
 
 
@@ -242,9 +244,10 @@ def states_and_requests(draw: st.DrawFn) -> tuple[LedgerState, LedgerRequest]:
         hold_id: _stored(f"{hold_id}:void", TransferKind.VOID_PENDING, pending_id=hold_id)
         for hold_id in draw(st.sets(st.sampled_from(sorted(holds))))
     }
-    request_id = draw(st.sampled_from(["x1", "x2", "x3"]))
+    request_id = draw(st.sampled_from(["x1", "x2", "x3", "x4"]))
     amounts = st.integers(1, 500) | st.integers(MAX_AMOUNT - 10, MAX_AMOUNT)
-    request = draw(transfer_requests(request_id, amounts) | resolutions(request_id, list(holds)))
+    transfers = transfer_requests(request_id, amounts)
+    request = draw(transfers | transfers | resolutions(request_id, list(holds)))
     stored = {}
     if request_id == "x1":  # stored before: the same request (a replay) or another
         stored["x1"] = _stored("x1", TransferKind.POSTED, amount=draw(st.integers(1, 500)))
