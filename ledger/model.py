@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -34,12 +34,8 @@ MAX_AMOUNT = 10**15  # per transfer
 MAX_TOTAL = 2**62  # per running total of an account; refused beyond, far inside BIGINT
 MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
 
-_ITEM_KEY = r"[a-z0-9][a-z0-9_-]{0,63}"
-_MEMBER_ACCOUNT = re.compile(r"^member:([1-9][0-9]{0,9}):(points|xp|inventory)$")
-_SYSTEM_ACCOUNT = re.compile(r"^system:(issuance|redeemed|expired)$")
-_STOCK_ACCOUNT = re.compile(rf"^stock:({_ITEM_KEY})$")
-_ITEM_ASSET = re.compile(rf"^ITEM:({_ITEM_KEY})$")
-_TRANSFER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{1,128}$")
+ITEM_KEY_SYNTAX = r"[a-z0-9][a-z0-9_-]{0,63}"
+MEMBER_ACCOUNT = re.compile(r"^member:([1-9][0-9]{0,9}):(points|xp|inventory)$")
 REASONS = frozenset(
     {
         "checkin",
@@ -90,7 +86,7 @@ def may_go_negative(account: AccountId) -> bool:
 
 
 def member_of(account: AccountId) -> int | None:
-    match = _MEMBER_ACCOUNT.fullmatch(account)
+    match = MEMBER_ACCOUNT.fullmatch(account)
     return int(match.group(1)) if match else None
 
 
@@ -213,6 +209,11 @@ class Transfer:
     def content_hash(self) -> str:
         return chain_hash(self.prev_hash, self._hashed_fields())
 
+    def sealed(self) -> Transfer:
+        """This transfer with ``hash`` set to its content hash: drafts are built with an empty
+        one, and sealing returns a new record rather than changing the draft."""
+        return replace(self, hash=self.content_hash())
+
     def _hashed_fields(self) -> list[Any]:
         return [
             self.seq,
@@ -293,113 +294,6 @@ def effects(transfer: Transfer, pending: Transfer | None) -> list[tuple[AccountI
         (debit, asset, Balance(debits_posted=posted, debits_pending=-held)),
         (credit, asset, Balance(credits_posted=posted, credits_pending=-held)),
     ]
-
-
-# --- validation -----------------------------------------------------------------------------
-
-
-def check_account(account: AccountId, asset: Asset, *, field_name: str) -> None:
-    """An account must exist in the chart and may hold only its kind of asset."""
-    member = _MEMBER_ACCOUNT.fullmatch(account)
-    stock = _STOCK_ACCOUNT.fullmatch(account)
-    item = _ITEM_ASSET.fullmatch(asset)
-    if not (member or stock or _SYSTEM_ACCOUNT.fullmatch(account)):
-        raise LedgerRuleViolation(
-            f"unknown account {account!r}", field=field_name, rule="known_account"
-        )
-    if asset not in (POINTS, XP) and not item:
-        raise LedgerRuleViolation(f"unknown asset {asset!r}", field="asset", rule="known_asset")
-    allowed = True
-    if member:
-        kind = member.group(2)
-        allowed = (
-            (kind == "points" and asset == POINTS)
-            or (kind == "xp" and asset == XP)
-            or (kind == "inventory" and item is not None)
-        )
-    elif stock:
-        allowed = item is not None and item.group(1) == stock.group(1)
-    if not allowed:
-        raise LedgerRuleViolation(
-            f"account {account!r} cannot hold {asset}",
-            field=field_name,
-            rule="asset_matches_account",
-        )
-
-
-def check_request(request: LedgerRequest) -> None:
-    """Shape rules that need no state: ids, amounts, accounts, reasons, timeouts."""
-    _check_id(request.id, "id")
-    _check_reason(request.reason)
-    if len(request.reference) > 256:
-        raise LedgerRuleViolation("reference is too long", field="reference", rule="max_length")
-    if len(json.dumps(dict(request.metadata), default=str)) > 4096:
-        raise LedgerRuleViolation("metadata is too large", field="metadata", rule="max_size")
-    if isinstance(request, ResolvePending):
-        _check_id(request.pending_id, "pending_id")
-        if request.amount is not None:
-            _check_amount(request.amount)
-        if not request.post and request.amount is not None:
-            raise LedgerRuleViolation(
-                "a void releases the whole hold; omit amount",
-                field="amount",
-                rule="void_has_no_amount",
-            )
-        return
-    _check_amount(request.amount)
-    if request.debit == request.credit:
-        raise LedgerRuleViolation(
-            "debit and credit accounts must differ", field="credit", rule="accounts_must_differ"
-        )
-    check_account(request.debit, request.asset, field_name="debit")
-    check_account(request.credit, request.asset, field_name="credit")
-    if request.asset == XP and member_of(request.debit) is not None:
-        raise LedgerRuleViolation(
-            "XP is never spent or moved out of a member (a mistaken grant is reversed)",
-            field="debit",
-            rule="xp_never_debited",
-        )
-    if request.pending:
-        timeout = request.timeout_seconds
-        if timeout is not None and (
-            type(timeout) is not int or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
-        ):
-            raise LedgerRuleViolation(
-                f"timeout must be 1-{MAX_TIMEOUT_SECONDS} seconds",
-                field="timeout_seconds",
-                rule="timeout_range",
-            )
-    elif request.timeout_seconds is not None:
-        raise LedgerRuleViolation(
-            "only pending transfers time out", field="timeout_seconds", rule="pending_only"
-        )
-
-
-def _check_id(value: str, field_name: str) -> None:
-    if not isinstance(value, str) or not _TRANSFER_ID.fullmatch(value):
-        raise LedgerRuleViolation(
-            "transfer ids are 1-128 characters of letters, digits and _.:@/-",
-            field=field_name,
-            rule="id_format",
-        )
-
-
-def _check_reason(reason: str) -> None:
-    if reason not in REASONS:
-        raise LedgerRuleViolation(
-            f"unknown reason {reason!r}; one of {', '.join(sorted(REASONS))}",
-            field="reason",
-            rule="known_reason",
-        )
-
-
-def _check_amount(amount: int) -> None:
-    if type(amount) is not int or not 1 <= amount <= MAX_AMOUNT:
-        raise LedgerRuleViolation(
-            f"amount must be a whole number from 1 to {MAX_AMOUNT}",
-            field="amount",
-            rule="amount_range",
-        )
 
 
 def differing_fields(existing: Transfer, request: LedgerRequest, kind: TransferKind) -> list[str]:

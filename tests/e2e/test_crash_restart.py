@@ -46,7 +46,8 @@ from engine.market.services import install_synthetic
 from engine.trading.store import ContestRow
 from engine.uow import EngineUnitOfWork
 from ledger.model import points_account
-from ledger.store import CheckInRow, RedemptionRow, TransferRow
+from ledger.store.engagement import CheckInRow, RedemptionRow
+from ledger.store.transfers import TransferRow
 from tests.conftest import PASSWORD, TEST_SECRET
 
 SEED = int(os.environ.get("PAPERLEAGUE_CRASH_SEED", "20240607"))

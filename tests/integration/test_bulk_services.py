@@ -16,7 +16,7 @@ from ledger import engagement, services
 from ledger.earning import Award, EarningRules
 from ledger.levels import Level, Privileges
 from ledger.services import LedgerUnitOfWork
-from ledger.store import LevelEventRow
+from ledger.store.engagement import LevelEventRow
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Check-in days with a gap after the third, so streaks reset.

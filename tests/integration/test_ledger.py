@@ -292,7 +292,7 @@ def test_raw_update_and_delete_of_transfers_fail(
 
 
 def test_orm_refuses_to_update_transfers(database: Database, ledger_uow: LedgerUnitOfWork) -> None:
-    from ledger.store import TransferRow
+    from ledger.store.transfers import TransferRow
 
     services.transfer(ledger_uow, grant("g1", 100), now=T0)
     with database.sessions() as session:

@@ -14,11 +14,11 @@ from ledger.model import (
     XP,
     ResolvePending,
     TransferRequest,
-    check_request,
     expirable_points,
     item_asset,
     stock_account,
 )
+from ledger.validation import check_request
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,0 +1,223 @@
+"""Awards: points and XP (and reward items) paid by deterministic transfer ids, and the level
+events their XP crosses. Contest prizes and PK rounds arrive here; check-ins, tasks and
+referrals pay through ``pay``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.clock import utc_now
+from core.errors import RuleViolation
+from ledger.earning import Award, multiplied
+from ledger.engagement.configuration import current_levels
+from ledger.engagement.items import OutOfStock, stock_left
+from ledger.levels import LevelTable
+from ledger.model import (
+    ISSUANCE,
+    POINTS,
+    XP,
+    AccountId,
+    LedgerRequest,
+    Transfer,
+    TransferRequest,
+    inventory_account,
+    item_asset,
+    points_account,
+    stock_account,
+    xp_account,
+)
+from ledger.services.transfers import LedgerRefusal, append, record_failures
+from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.store.engagement import LevelEventRow
+
+
+def award_requests(
+    member_id: int,
+    award: Award,
+    *,
+    id_prefix: str,
+    reason: str,
+    reference: str,
+    metadata: dict[str, Any] | None = None,
+) -> list[LedgerRequest]:
+    """Issuance of ``award``'s points and XP to the member, ids ``<id_prefix>:points|xp``."""
+    requests: list[LedgerRequest] = []
+    for amount, account, asset, suffix in (
+        (award.points, points_account(member_id), POINTS, "points"),
+        (award.xp, xp_account(member_id), XP, "xp"),
+    ):
+        if amount > 0:
+            requests.append(
+                TransferRequest(
+                    id=f"{id_prefix}:{suffix}",
+                    debit=ISSUANCE,
+                    credit=account,
+                    asset=asset,
+                    amount=amount,
+                    reason=reason,
+                    reference=reference,
+                    metadata=metadata or {},
+                )
+            )
+    return requests
+
+
+def pay(
+    uow: LedgerUnitOfWork, member_id: int, requests: list[LedgerRequest], *, now: datetime
+) -> list[Transfer]:
+    """Append award transfers and record any level crossed by their XP (in the open txn)."""
+    return pay_many(uow, [(member_id, requests)], now=now)
+
+
+def pay_many(
+    uow: LedgerUnitOfWork,
+    payouts: Sequence[tuple[int, list[LedgerRequest]]],
+    *,
+    now: datetime,
+    xp_before: Mapping[AccountId, int] | None = None,
+) -> list[Transfer]:
+    """Append the award transfers of several members as one group and record the levels their
+    XP crossed (in the open txn). ``xp_before``: lifetime XP per XP account, if the caller
+    has read it already. A replayed group moves no XP, so records no level."""
+    requests = [request for _, member_requests in payouts for request in member_requests]
+    if not requests:
+        return []
+    accounts = list(dict.fromkeys(xp_account(member_id) for member_id, paid in payouts if paid))
+    if xp_before is None:
+        read = uow.ledger.balances_of((account, XP) for account in accounts)
+        xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
+    last_seq = uow.ledger.lock_head().last_seq
+    made = append(uow.ledger, requests, now=now)
+    gained: dict[AccountId, tuple[int, str]] = {}  # XP account → (XP added, first transfer)
+    for t in made:
+        if t.asset == XP and t.seq > last_seq:
+            added, first = gained.get(t.credit, (0, t.id))
+            gained[t.credit] = (added + t.amount, first)
+    table: LevelTable | None = None
+    events: list[LevelEventRow] = []
+    for account, (added, xp_transfer) in gained.items():
+        table = table or current_levels(uow)
+        before, after = xp_before[account], xp_before[account] + added
+        reached_from, reached = table.level_for(before), table.level_for(after)
+        events += [
+            LevelEventRow(
+                member_id=int(account.split(":")[1]),
+                level=level.number,
+                lifetime_xp=after,
+                table_version=table.version,
+                transfer_id=xp_transfer,
+                occurred_at=now,
+            )
+            for level in table.levels
+            if reached_from.number < level.number <= reached.number
+        ]
+    if events:
+        uow.engagement.add_all(events)
+    return made
+
+
+def award(
+    uow: LedgerUnitOfWork,
+    member_id: int,
+    grant: Award,
+    *,
+    award_id: str,
+    reason: str,
+    reference: str = "",
+    item_key: str | None = None,
+    now: datetime | None = None,
+) -> list[Transfer]:
+    """Pay points, XP and optionally one reward item, idempotently by ``award_id``.
+
+    Contest prizes arrive here from the engine with deterministic ids
+    (e.g. ``prize:<contest>:<member>``), so settlement can run again without paying twice.
+    An item out of stock raises ``OutOfStock`` before anything is appended, so the id is not
+    recorded as failed and the same award can be paid once the stock is refilled.
+    """
+    moment = now or utc_now()
+    requests = award_requests(
+        member_id, grant, id_prefix=award_id, reason=reason, reference=reference
+    )
+    if item_key is not None:
+        requests.append(
+            TransferRequest(
+                id=f"{award_id}:item",
+                debit=stock_account(item_key),
+                credit=inventory_account(member_id),
+                asset=item_asset(item_key),
+                amount=1,
+                reason=reason,
+                reference=reference,
+            )
+        )
+    if not requests:
+        raise RuleViolation("an award needs points, XP or an item", field="award", rule="non_empty")
+
+    def pay_award() -> list[Transfer]:
+        if item_key is not None:
+            _require_stock(uow, item_key, requests)
+        return pay(uow, member_id, requests, now=moment)
+
+    return _guarded(uow, requests, pay_award, now=moment)
+
+
+def award_many(
+    uow: LedgerUnitOfWork,
+    grants: Sequence[tuple[int, Award, str]],
+    *,
+    reason: str,
+    reference: str = "",
+    now: datetime | None = None,
+) -> list[Transfer]:
+    """Pay several members points and XP in one transaction: ``grants`` are (member id,
+    award, award id), each paid as ``award`` pays it. The group is idempotent as a whole: a
+    rerun with the same grants replays the original transfers (so callers keep a group's
+    membership fixed, e.g. one PK round's winners)."""
+    moment = now or utc_now()
+    payouts = [
+        (
+            member_id,
+            award_requests(
+                member_id, grant, id_prefix=award_id, reason=reason, reference=reference
+            ),
+        )
+        for member_id, grant, award_id in grants
+    ]
+    requests = [request for _, paid in payouts for request in paid]
+    if not requests:
+        return []
+    return _guarded(uow, requests, lambda: pay_many(uow, payouts, now=moment), now=moment)
+
+
+def _require_stock(uow: LedgerUnitOfWork, item_key: str, requests: list[LedgerRequest]) -> None:
+    """Refuse an item award when the stock is empty, unless the award is a replay (open txn;
+    the head lock keeps the stock from moving between this check and the append)."""
+    uow.ledger.lock_head()
+    if uow.ledger.transfers_by_id(r.id for r in requests):
+        return  # ``append`` returns the original transfers (or names a conflict)
+    if stock_left(uow, item_key) < 1:
+        raise OutOfStock(
+            f"reward item {item_key!r} is out of stock", field="item_key", rule="in_stock"
+        )
+
+
+def _guarded(
+    uow: LedgerUnitOfWork, requests: list[LedgerRequest], work: Any, *, now: datetime
+) -> Any:
+    """Run ``work`` in one write transaction; record refused ledger ids as failed."""
+    try:
+        with uow:
+            result = work()
+            uow.commit()
+            return result
+    except LedgerRefusal as refusal:
+        record_failures(uow, requests, refusal, now=now)
+        raise refusal.error from None
+
+
+def scaled(award_: Award, multiplier: Decimal) -> Award:
+    """``award_`` with its points scaled by a level's multiplier (XP is never scaled)."""
+    return Award(points=multiplied(award_.points, multiplier), xp=award_.xp)

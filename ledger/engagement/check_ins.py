@@ -1,0 +1,123 @@
+"""The daily check-in, once per local day, with its streak bonus and the level multiplier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from core.clock import utc_now
+from core.errors import Conflict
+from ledger.earning import Award, EarningRules, next_streak
+from ledger.engagement.awards import award_requests, pay_many, scaled
+from ledger.engagement.configuration import current_levels, current_rules
+from ledger.model import XP, LedgerRequest, xp_account
+from ledger.services.unit_of_work import LedgerUnitOfWork
+
+
+class AlreadyCheckedIn(Conflict):
+    slug = "already-checked-in"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    member_id: int
+    local_date: str
+    streak: int
+    points: int
+    xp: int
+    created_at: datetime
+
+
+def check_in(uow: LedgerUnitOfWork, member_id: int, *, now: datetime | None = None) -> CheckIn:
+    """The daily check-in: once per local day, with streak bonuses and the level multiplier."""
+    moment = now or utc_now()
+    with uow:
+        uow.ledger.lock_head()
+        rules = current_rules(uow)
+        today = rules.local_day(moment)
+        if uow.engagement.checkin(member_id, today.isoformat()) is not None:
+            raise AlreadyCheckedIn(
+                f"already checked in on {today.isoformat()} ({rules.timezone})",
+                rule="one_checkin_per_local_day",
+                local_date=today.isoformat(),
+            )
+        (made,) = _check_ins(uow, [member_id], rules, moment)
+        uow.commit()
+    return made
+
+
+def check_in_many(
+    uow: LedgerUnitOfWork, member_ids: Sequence[int], *, now: datetime | None = None
+) -> list[CheckIn]:
+    """The daily check-in of many members at one moment, in one transaction (bulk imports, the
+    season simulation): each is paid exactly as ``check_in`` would pay them. Members already
+    checked in on that local day are left out of the result rather than refused."""
+    moment = now or utc_now()
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        return []
+    with uow:
+        uow.ledger.lock_head()
+        rules = current_rules(uow)
+        done = uow.engagement.checked_in_on(rules.local_day(moment).isoformat(), wanted)
+        made = _check_ins(uow, [m for m in wanted if m not in done], rules, moment)
+        uow.commit()
+    return made
+
+
+def _check_ins(
+    uow: LedgerUnitOfWork, member_ids: Sequence[int], rules: EarningRules, moment: datetime
+) -> list[CheckIn]:
+    """Pay and record the check-ins of members not yet checked in today (open txn, head locked)."""
+    today = rules.local_day(moment)
+    last = uow.engagement.last_checkins(member_ids)
+    xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
+    levels = current_levels(uow)
+    payouts: list[tuple[int, list[LedgerRequest]]] = []
+    made: list[CheckIn] = []
+    for member_id in member_ids:
+        last_day, last_streak = last.get(member_id, (None, 0))
+        streak = next_streak(
+            None if last_day is None else date.fromisoformat(last_day), last_streak, today
+        )
+        base, bonus = rules.checkin, rules.streak_bonus(streak)
+        level = levels.level_for(xp[(xp_account(member_id), XP)].credits_posted)
+        total = scaled(
+            Award(base.points + bonus.points, base.xp + bonus.xp),
+            level.privileges.points_multiplier,
+        )
+        payouts.append(
+            (
+                member_id,
+                award_requests(
+                    member_id,
+                    total,
+                    id_prefix=f"checkin:{member_id}:{today.isoformat()}",
+                    reason="checkin",
+                    reference=f"check-in {today.isoformat()}",
+                    metadata={"streak": streak},
+                ),
+            )
+        )
+        made.append(CheckIn(member_id, today.isoformat(), streak, total.points, total.xp, moment))
+    pay_many(
+        uow,
+        payouts,
+        now=moment,
+        xp_before={account: balance.credits_posted for (account, _), balance in xp.items()},
+    )
+    uow.engagement.add_checkins(
+        [
+            {
+                "member_id": c.member_id,
+                "local_date": c.local_date,
+                "streak": c.streak,
+                "points": c.points,
+                "xp": c.xp,
+                "created_at": c.created_at,
+            }
+            for c in made
+        ]
+    )
+    return made

@@ -1,0 +1,232 @@
+"""Ledger use cases that write transfers: single, linked, holds and their resolution, reversal.
+
+Every write runs under the chain-head lock (see ``ledger.store.repository``), so balance
+checks, the hash chain and idempotency are race-free on both databases. ``append`` prefetches
+what the pure ``ledger.state_machine`` reads, applies the group there and persists the result.
+A request refused by a rule of state (insufficient funds, a resolved hold …) records its id as
+failed, in a transaction of its own, so that id stays failed; malformed input is refused before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import utc_now
+from core.errors import DomainError, NotFound
+from ledger import state_machine
+from ledger.model import (
+    AlreadyReversed,
+    LedgerRequest,
+    LedgerRuleViolation,
+    ResolvePending,
+    Transfer,
+    TransferId,
+    TransferKind,
+    TransferRequest,
+    request_digest,
+)
+from ledger.services.refusals import refusal_error
+from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.state_machine import BalanceKey, LedgerState, Refused, keys_touched
+from ledger.store.repository import LedgerRepository
+from ledger.store.transfers import FailedTransferRow, LedgerHeadRow
+from ledger.validation import check_request
+
+
+def transfer(
+    uow: LedgerUnitOfWork, request: LedgerRequest, *, now: datetime | None = None
+) -> Transfer:
+    """One transfer (or hold, or hold resolution). Idempotent by ``request.id``."""
+    return submit(uow, [request], now=now)[0]
+
+
+def submit(
+    uow: LedgerUnitOfWork, requests: Sequence[LedgerRequest], *, now: datetime | None = None
+) -> list[Transfer]:
+    """Linked transfers: all commit, in order, or none does.
+
+    A retry of the whole group with the same content returns the original transfers.
+    """
+    _check_group(requests)
+    try:
+        with uow:
+            transfers = append(uow.ledger, requests, now=now)
+            uow.commit()
+            return transfers
+    except LedgerRefusal as refusal:
+        record_failures(uow, requests, refusal, now=now)
+        raise refusal.error from None
+
+
+def _check_group(requests: Sequence[LedgerRequest]) -> None:
+    if not requests:
+        raise LedgerRuleViolation("no transfers given", field="transfers", rule="min_items")
+    if len(requests) > 8190:  # TigerBeetle's batch size
+        raise LedgerRuleViolation(
+            "at most 8190 transfers at once", field="transfers", rule="max_items"
+        )
+    for request in requests:
+        check_request(request)
+    ids = [r.id for r in requests]
+    if len(set(ids)) != len(ids):
+        raise LedgerRuleViolation(
+            "transfer ids repeat within the group", field="id", rule="unique_ids"
+        )
+
+
+class LedgerRefusal(Exception):
+    """A rule of state refused ``failed_id``; the group's ids are to be recorded as failed."""
+
+    def __init__(self, error: DomainError, failed_id: TransferId) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.failed_id = failed_id
+
+
+def append(
+    repo: LedgerRepository,
+    requests: Sequence[LedgerRequest],
+    *,
+    now: datetime | None = None,
+    reversal_of: Transfer | None = None,
+) -> list[Transfer]:
+    """Apply a linked group inside the caller's open transaction (which must commit it).
+
+    For services composing ledger writes with their own (check-ins, redemptions, prizes).
+    Raises ``LedgerRefusal`` for rules of state, ``TransferExists`` / ``IdAlreadyFailed`` for
+    reused ids. Returns the original transfers when the whole group was already applied.
+    """
+    head = repo.lock_head()
+    state, stored = _prefetch(repo, head, requests)
+    outcome = state_machine.apply(
+        state,
+        requests,
+        now=now or utc_now(),
+        reversal_of=None if reversal_of is None else reversal_of.id,
+    )
+    if isinstance(outcome, Refused):
+        error = refusal_error(outcome, requests)
+        if outcome.code.is_rule_of_state:
+            raise LedgerRefusal(error, requests[outcome.index].id)
+        raise error
+    if outcome.replayed:
+        return list(outcome.transfers)
+    after = outcome.state.balances
+    repo.write_balances(
+        {
+            key: balance
+            for key, balance in after.items()
+            if key not in stored or balance != state.balances[key]
+        },
+        stored=stored,
+    )
+    repo.add_transfers(outcome.transfers)
+    head.last_seq, head.last_hash = outcome.state.last_seq, outcome.state.last_hash
+    repo.session.flush()
+    return list(outcome.transfers)
+
+
+def _prefetch(
+    repo: LedgerRepository, head: LedgerHeadRow, requests: Sequence[LedgerRequest]
+) -> tuple[LedgerState, set[BalanceKey]]:
+    """What the state machine reads for ``requests`` (head locked), and the balance keys that
+    have a row already."""
+    ids = [r.id for r in requests]
+    pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
+    transfers = repo.transfers_by_id([*ids, *pending_ids])
+    if any(i in transfers for i in ids):  # a replay or a conflict: no balance is read
+        return LedgerState(head.last_seq, head.last_hash, transfers=transfers), set()
+    balances, stored = repo.balances_for_update(keys_touched(requests, transfers))
+    state = LedgerState(
+        head.last_seq,
+        head.last_hash,
+        balances=balances,
+        transfers=transfers,
+        resolutions=repo.resolutions_of(pending_ids),
+        failed={i: row.code for i, row in repo.failures_by_id(ids).items()},
+    )
+    return state, stored
+
+
+def record_failures(
+    uow: LedgerUnitOfWork,
+    requests: Sequence[LedgerRequest],
+    refusal: LedgerRefusal,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Remember a refused group's ids as failed (the refused one with its reason)."""
+    moment = now or utc_now()
+    rows = [
+        FailedTransferRow(
+            id=r.id,
+            request_digest=request_digest(r),
+            code=refusal.error.slug if r.id == refusal.failed_id else "linked-transfer-failed",
+            detail=refusal.error.detail[:512],
+            created_at=moment,
+        )
+        for r in requests
+    ]
+    try:
+        with uow:
+            uow.ledger.add_failures(rows)
+            uow.commit()
+    except IntegrityError:  # a concurrent retry recorded them first
+        pass
+
+
+def reverse(
+    uow: LedgerUnitOfWork,
+    transfer_id: TransferId,
+    *,
+    reason: str = "reversal",
+    reference: str = "",
+    now: datetime | None = None,
+) -> Transfer:
+    """Undo a posted transfer with an opposite transfer; at most once per original."""
+    reversal_id = f"reversal:{transfer_id}"
+    try:
+        with uow:
+            repo = uow.ledger
+            repo.lock_head()
+            original = repo.transfers_by_id([transfer_id]).get(transfer_id)
+            if original is None:
+                raise NotFound(f"no transfer {transfer_id!r}")
+            if original.kind not in (TransferKind.POSTED, TransferKind.POST_PENDING):
+                raise LedgerRuleViolation(
+                    f"a {original.kind.value} transfer cannot be reversed; void the hold instead",
+                    field="transfer_id",
+                    rule="reversible_kind",
+                )
+            if original.reversal_of is not None:
+                raise LedgerRuleViolation(
+                    "a reversal cannot itself be reversed",
+                    field="transfer_id",
+                    rule="reversible_kind",
+                )
+            done = repo.reversal_of(transfer_id)
+            if done is not None:
+                raise AlreadyReversed(
+                    f"transfer {transfer_id!r} was already reversed by {done.id!r}",
+                    reversal_id=done.id,
+                )
+            request = TransferRequest(
+                id=reversal_id,
+                debit=original.credit,
+                credit=original.debit,
+                asset=original.asset,
+                amount=original.amount,
+                reason=reason,
+                reference=reference or original.id,
+            )
+            made = append(repo, [request], now=now, reversal_of=original)
+            uow.commit()
+            return made[0]
+    except LedgerRefusal as refusal:
+        # Not recorded as failed: a reversal is keyed by its original (once, by a unique
+        # constraint), and may be retried once the accounts can bear it.
+        raise refusal.error from None
