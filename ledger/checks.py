@@ -16,28 +16,37 @@ from collections.abc import Iterable
 from datetime import date
 
 from ledger.earning import next_streak
-from ledger.services.balances import trial_balance
+from ledger.services.balances import TrialBalance, trial_balance
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.services.verification import verify
 
 
 def run_checks(uow: LedgerUnitOfWork, *, max_problems: int = 100) -> list[str]:
     """Every broken invariant as a sentence, at most ``max_problems``; empty when all hold."""
-    problems = list(verify(uow, max_errors=max_problems).errors)
-    trial = trial_balance(uow)
-    problems += [
-        f"stored balances of {asset} sum to {total}, not zero"
-        for asset, total in sorted(trial.totals.items())
-        if total
-    ]
-    problems += [
-        f"stored pending balances of {asset} sum to {total}, not zero"
-        for asset, total in sorted(trial.pending_totals.items())
-        if total
-    ]
-    with uow.reading(snapshot=True):
-        problems += streak_problems(uow.engagement.checkin_streaks())
+    problems = books_problems(uow, max_problems=max_problems) + streak_history_problems(uow)
     return problems[:max_problems]
+
+
+def books_problems(uow: LedgerUnitOfWork, *, max_problems: int = 100) -> list[str]:
+    """The hash chain, stored balances against the replay, and the stored trial balance."""
+    problems = list(verify(uow, max_errors=max_problems).errors)
+    return problems + trial_balance_problems(trial_balance(uow))
+
+
+def trial_balance_problems(trial: TrialBalance) -> list[str]:
+    """Every asset whose stored posted or pending balances do not sum to zero."""
+    return [
+        f"stored {kind}balances of {asset} sum to {total}, not zero"
+        for kind, totals in (("", trial.totals), ("pending ", trial.pending_totals))
+        for asset, total in sorted(totals.items())
+        if total
+    ]
+
+
+def streak_history_problems(uow: LedgerUnitOfWork) -> list[str]:
+    """Every check-in whose stored streak differs from its member's check-in history."""
+    with uow.reading(snapshot=True):
+        return streak_problems(uow.engagement.checkin_streaks())
 
 
 def streak_problems(checkins: Iterable[tuple[int, str, int]]) -> list[str]:

@@ -25,7 +25,8 @@ from contracts.verification import ChainReader
 from core.checks import Check, CheckReport, run
 from core.db import Database
 from ledger import services as ledger_services
-from ledger.checks_registry import LEDGER_CHECK, trial_balance_problems
+from ledger.checks import trial_balance_problems
+from ledger.checks_registry import LEDGER_CHECK
 from ledger.model import EXPIRED, ISSUANCE, POINTS, REDEEMED
 from ledger.services import LedgerUnitOfWork, VerifyReport
 from simulation.model import LedgerAudit

@@ -171,7 +171,7 @@ def corrupt_streak(world: CheckWorld) -> str:
         "(SELECT max(local_date) FROM ledger_checkins WHERE member_id = :m)",
         m=member,
     )
-    return f"member {member}: stored streak 5 on 2026-03-05, the check-ins give 2"
+    return f"check-in of member {member} on 2026-03-05: streak 5, its history gives 2"
 
 
 def corrupt_anchor(world: CheckWorld) -> str:
