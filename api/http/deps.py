@@ -79,6 +79,18 @@ def _current_user(
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
+def _optional_user(
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    settings: SettingsDep,
+    database: DatabaseDep,
+) -> User | None:
+    # A public route that shows some roles more: no token is anonymous, a bad one still a 401.
+    return None if token is None else _current_user(token, settings, database)
+
+
+OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users holding any of ``roles``, else 403."""
 

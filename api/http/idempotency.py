@@ -10,8 +10,10 @@ belong to users.
 
 The stored response is written before the client sees it, so an acknowledged request is
 always replayable. The write itself is a separate transaction from the route's work; the
-services that move value (ledger transfers) are idempotent by their own ids, which closes the
-window where a crash lands between the two.
+services that move value are idempotent by ids derived from the key (an order's client order
+id, the operation id of a check-in, task completion or redemption, ledger transfer ids),
+committed with their effect, which closes the window where a crash lands between the two: the
+retry runs again and answers with what the first run made.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ class User:
     roles: frozenset[Role]
     created_at: datetime
     is_active: bool = True
+    # Whether other members may read the member's rank history (operators always may).
+    rank_history_public: bool = True
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

@@ -182,6 +182,20 @@ def set_roles(uow: UsersUnitOfWork, user_id: UserId, roles: Iterable[Role]) -> U
     return user
 
 
+def update_profile(
+    uow: UsersUnitOfWork, user_id: UserId, *, rank_history_public: bool | None = None
+) -> User:
+    """Change the user's own settings; a ``None`` setting is left as it is."""
+    with uow:
+        user = uow.users.get(user_id)
+        if user is not None and rank_history_public is not None:
+            user = uow.users.set_rank_history_public(user_id, rank_history_public)
+        if user is None:
+            raise NotFound(f"user {user_id} does not exist")
+        uow.commit()
+    return user
+
+
 def list_users(
     uow: UsersUnitOfWork, *, after: UserId | None, limit: int
 ) -> tuple[Sequence[User], UserId | None]:

@@ -21,6 +21,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rank_history_public: Mapped[bool] = mapped_column(Boolean, default=True)
     roles: Mapped[list[UserRoleRow]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -33,6 +34,7 @@ class UserRow(Base):
             roles=frozenset(Role(r.role) for r in self.roles),
             created_at=self.created_at,
             is_active=self.is_active,
+            rank_history_public=self.rank_history_public,
         )
 
 
@@ -69,6 +71,7 @@ class UserRepository:
             password_hash=password_hash,
             is_active=True,
             created_at=now,
+            rank_history_public=True,
             roles=[UserRoleRow(role=role.value, granted_at=now) for role in sorted(set(roles))],
         )
         self.session.add(row)
@@ -99,6 +102,14 @@ class UserRepository:
             UserRoleRow(role=role, granted_at=now)
             for role in sorted(wanted - {r.role for r in row.roles})
         ]
+        self.session.flush()
+        return row.to_user()
+
+    def set_rank_history_public(self, user_id: UserId, public: bool) -> User | None:
+        row = self.session.get(UserRow, user_id, with_for_update=True)
+        if row is None:
+            return None
+        row.rank_history_public = public
         self.session.flush()
         return row.to_user()
 

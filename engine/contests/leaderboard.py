@@ -18,6 +18,7 @@ from typing import Literal
 
 from core.errors import NotFound, RuleViolation
 from core.pagination import MAX_LIMIT
+from core.users.model import Role, User
 from engine.contests import entries
 from engine.contests.ranking import Placing, Standings
 from engine.contests.store_standings import Detail
@@ -265,10 +266,21 @@ def team_leaderboard(
     )
 
 
-def history(uow: EngineUnitOfWork, contest_id: int, member_id: int) -> list[HistoryPoint]:
-    """The member's place after every tick, oldest first (empty when never on the board)."""
+def history(
+    uow: EngineUnitOfWork, contest_id: int, member_id: int, *, viewer: User | None = None
+) -> list[HistoryPoint]:
+    """The member's place after every tick, oldest first (empty when never on the board).
+
+    Read by ``viewer`` (``None``: a trusted caller), another member's history is ``NotFound``
+    when that member does not exist or keeps it private (``User.rank_history_public``), the
+    same answer for both so privacy leaks nothing; the member and operators always see it.
+    """
     with uow.reading():
         require_contest(uow, contest_id)
+        if viewer is not None and viewer.id != member_id:
+            public = uow.standings.rank_history_public(member_id)
+            if public is None or not (public or viewer.has_any(Role.OPERATOR)):
+                raise NotFound(f"no rank history of member {member_id}", field="member_id")
         return [HistoryPoint(*row) for row in uow.standings.history(contest_id, member_id)]
 
 

@@ -231,6 +231,12 @@ class StandingsRepository:
         stmt = select(TeamRow.id).where(TeamRow.contest_id == contest_id).order_by(TeamRow.id)
         return list(self.session.scalars(stmt))
 
+    def rank_history_public(self, member_id: int) -> bool | None:
+        """The member's privacy setting for their rank history; ``None``: no such member."""
+        return self.session.scalar(
+            select(UserRow.rank_history_public).where(UserRow.id == member_id)
+        )
+
     def display_names(self, member_ids: Iterable[int]) -> dict[int, str]:
         wanted = list(member_ids)
         if not wanted:

@@ -6,6 +6,7 @@ exchange-local trading date it belongs to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,12 +28,16 @@ class Market(StrEnum):
 
 
 class Board(StrEnum):
-    """Listing board; for CN it picks the price limit (main ±10%, ChiNext/STAR ±20%, ST ±5%)."""
+    """Listing board; for CN it picks the price limit (main ±10%, ChiNext/STAR ±20%, Beijing
+    ±30%, ST ±5%). ``ST`` is a special-treatment stock of a Shanghai or Shenzhen main board:
+    ST stocks of ChiNext and STAR keep their board's ±20% (SZSE and SSE rules since 2020) and
+    Beijing's keep ±30%, so they stay on their board (see ``cn_board``)."""
 
     MAIN = "main"
     CHINEXT = "chinext"
     STAR = "star"
     ST = "st"
+    BEIJING = "beijing"
 
 
 CURRENCY = {Market.US: "USD", Market.CN: "CNY"}
@@ -195,30 +200,56 @@ def check_bars(bars: Iterable[Bar]) -> None:
 CN_SUFFIXES = (".SS", ".SZ", ".BJ")
 
 
-def cn_board(code: str, name: str = "") -> Board:
-    """The board of an A-share code: STAR 688xxx, ChiNext 300xxx/301xxx, else main;
-    a name starting "ST" or "*ST" marks special treatment (±5%)."""
-    if name.upper().lstrip("*").startswith("ST"):
-        return Board.ST
-    if code.startswith("688"):
-        return Board.STAR
-    if code.startswith(("300", "301")):
-        return Board.CHINEXT
-    return Board.MAIN
+# "ST" or "*ST" not followed by a Latin letter: ST康美, *ST 中华, but not Steel Corp or Star One.
+_ST_NAME = re.compile(r"\*?ST(?![A-Za-z])")
+# Code prefixes of each board (SSE, SZSE and BSE numbering).
+_CN_CODE_PREFIXES = (
+    (Board.STAR, ("688", "689")),
+    (Board.CHINEXT, ("300", "301")),
+    (Board.BEIJING, ("920", "8", "4")),
+    (Board.MAIN, ("600", "601", "603", "605", "000", "001", "002", "003")),
+)
+
+
+def special_treatment_name(name: str) -> bool:
+    """Whether an A-share name marks special treatment: it starts "ST" or "*ST" (case as
+    the exchanges print it) and no Latin letter follows, so "ST康美" and "*ST 中华" are ST
+    and "Steel Corp" and "Star One" are not."""
+    return _ST_NAME.match(name.strip()) is not None
+
+
+def cn_board(code: str, name: str = "", *, special_treatment: bool | None = None) -> Board:
+    """The board of a 6-digit A-share code: Shanghai main 600/601/603/605, Shenzhen main
+    000/001/002/003, ChiNext 300/301, STAR 688/689, Beijing 8xxxxx/4xxxxx/920xxx (any other
+    code counts as main board).
+
+    Special treatment is ``special_treatment`` when given, else read from ``name``
+    (``special_treatment_name``). It makes a main-board stock ``Board.ST`` (±5%); ChiNext,
+    STAR and Beijing stocks keep their board's band whether ST or not.
+    """
+    board = next((b for b, prefixes in _CN_CODE_PREFIXES if code.startswith(prefixes)), Board.MAIN)
+    st = special_treatment_name(name) if special_treatment is None else special_treatment
+    return Board.ST if st and board is Board.MAIN else board
 
 
 def instrument_for(
-    symbol: Symbol, *, source: str, name: str | None = None, sector: str = ""
+    symbol: Symbol,
+    *,
+    source: str,
+    name: str | None = None,
+    sector: str = "",
+    special_treatment: bool | None = None,
 ) -> Instrument:
     """An instrument inferred from a Yahoo-style symbol: ``600519.SS`` is CN (CNY, lots of
-    100, board from the code), anything else US (USD, lot 1)."""
+    100, board from the code and ``special_treatment`` or the name, see ``cn_board``),
+    anything else US (USD, lot 1)."""
     if symbol.upper().endswith(CN_SUFFIXES):
         code = symbol.split(".", 1)[0]
         return Instrument(
             symbol=symbol,
             name=name or symbol,
             market=Market.CN,
-            board=cn_board(code, name or ""),
+            board=cn_board(code, name or "", special_treatment=special_treatment),
             currency=CURRENCY[Market.CN],
             lot_size=LOT_SIZE[Market.CN],
             sector=sector,

@@ -54,7 +54,9 @@ class InstrumentRow(Base):
     __table_args__ = (
         CheckConstraint("lot_size > 0", name="positive_lot_size"),
         CheckConstraint("market IN ('US', 'CN')", name="known_market"),
-        CheckConstraint("board IN ('main', 'chinext', 'star', 'st')", name="known_board"),
+        CheckConstraint(
+            "board IN ('main', 'chinext', 'star', 'st', 'beijing')", name="known_board"
+        ),
         # instruments(market=…) pages by symbol within a market.
         Index("ix_instruments_market_symbol", "market", "symbol"),
     )

@@ -4,9 +4,9 @@ Returns follow a factor model, ``r = drift + v_t·(β·market + sector + σ·idi
 where ``v_t`` is a two-state Markov regime (calm / turbulent), so stocks of one sector move
 together more than stocks of different sectors and volatility clusters. Volume is log-normal
 and rises with the size of the move. Prices are whole ticks of 0.01. A-share bars respect the
-board's daily price limit from the previous close (±10% main, ±20% ChiNext/STAR, ±5% ST,
-``prev_close × (1 ± pct)`` rounded half up to the tick, as SZSE publishes it), so limit-up and
-limit-down days occur. The same seed and instruments always give the same bars.
+board's daily price limit from the previous close (±10% main, ±20% ChiNext/STAR, ±30% Beijing,
+±5% ST, ``prev_close × (1 ± pct)`` rounded half up to the tick, as SZSE publishes it), so
+limit-up and limit-down days occur. The same seed and instruments always give the same bars.
 """
 
 from __future__ import annotations
@@ -277,9 +277,10 @@ def _simulate(
     days, n = len(turbulent), len(instruments)
     sector_names = sorted({i.sector for i in instruments})
     sector_of = np.array([sector_names.index(i.sector) for i in instruments], dtype=np.int64)
-    growth = np.array([i.board in (Board.CHINEXT, Board.STAR) for i in instruments])
+    growth = np.array([i.board in (Board.CHINEXT, Board.STAR, Board.BEIJING) for i in instruments])
     beta = rng.uniform(0.6, 1.4, n)
-    # ChiNext / STAR growth stocks: more volatile, with bigger jumps (their ±20% limit is hit).
+    # ChiNext / STAR / Beijing growth stocks: more volatile, with bigger jumps (their wide
+    # limits are hit).
     growth_scale = np.where(growth, dyn.growth_scale, 1.0)
     idio = rng.uniform(*dyn.idio_vol, n) * growth_scale
     base_volume = np.exp(rng.normal(np.log(3e6), 0.9, n))

@@ -2,7 +2,8 @@
 
 Sources (see ../shared/REFERENCES.md): A-share lot size and odd lots (SSE), T+1 (rqalpha
 ``stock_t1``), price limits from the previous close rounded to the 0.01 tick (SZSE; main ±10%,
-ChiNext/STAR ±20%, ST ±5%), stamp duty 0.1% on sells then 0.05% from 2023-08-28, transfer fee
+ChiNext/STAR ±20%, Beijing Stock Exchange ±30%, main-board ST ±5%; ST stocks of ChiNext and STAR
+keep ±20% since 2020), stamp duty 0.1% on sells then 0.05% from 2023-08-28, transfer fee
 0.002% each side then 0.001% from 2022-04-29, retail commission 0.025% with a ¥5 minimum per
 order; rqalpha refuses buys at limit-up and sells at limit-down. US: fractional and notional
 orders, no T+1, no limits, zero commission, optional pattern-day-trader rule (4+ day trades in
@@ -80,6 +81,7 @@ CN_PRICE_LIMITS = {
     Board.CHINEXT: Decimal("0.20"),
     Board.STAR: Decimal("0.20"),
     Board.ST: Decimal("0.05"),
+    Board.BEIJING: Decimal("0.30"),
 }
 
 

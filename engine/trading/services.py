@@ -163,29 +163,48 @@ def visible_bars(
     start: date,
     end: date,
     contest_id: int | None = None,
+    operator: bool = False,
 ) -> list[Bar]:
-    """Bars of ``symbol`` no contest clock has yet to reach: replay bars stored ahead of a
-    clock stay hidden, so reading market data never reveals a contest's future."""
+    """Bars of ``symbol`` in ``[start, end]`` that reveal no running contest's future.
+
+    The horizon is the earliest clock among the running contests that trade ``symbol``. A
+    contest is running from its creation until its clock reaches ``trading_end`` (finished and
+    settled contests hide nothing); one not started yet counts with the day before its
+    ``trading_start``, so a replay contest's bars stay hidden until it starts. A contest with no
+    bar of ``symbol`` left in its window after its clock (it starts after every stored bar, or
+    its last trading day has passed) has nothing to hide. Nobody but an operator sees a bar
+    after the horizon, whichever contest ``contest_id`` names: a contest further ahead, or a
+    finished one, must not reveal what a slower one has not reached. ``contest_id`` narrows the
+    view to that contest's own clock (for operators too). Days are exchange-local.
+    """
     with uow.reading():
         uow.market.require_instrument(symbol)
-        horizon = _horizon(uow, symbol, contest_id)
+        horizon = None if operator else _horizon(uow, symbol)
+        if contest_id is not None:
+            own = _clock_or_eve(require_contest(uow, contest_id))
+            horizon = own if horizon is None else min(horizon, own)
         last = end if horizon is None else min(end, horizon)
         if last < start:
             return []
         return uow.market.bars(symbol, start, last)
 
 
-def _horizon(uow: TradingUnitOfWork, symbol: str, contest_id: int | None) -> date | None:
-    if contest_id is not None:
-        rows = [require_contest(uow, contest_id)]
-    else:
-        rows = [r for r in uow.trading.running_contests() if symbol in r.universe]
-    if not rows:
-        return None
-    return min(
-        r.clock_day if r.clock_day is not None else r.trading_start - timedelta(days=1)
-        for r in rows
-    )
+def _horizon(uow: TradingUnitOfWork, symbol: str) -> date | None:
+    """The earliest clock of the running contests with a bar of ``symbol`` still to reveal."""
+    clocks = []
+    for row in uow.trading.running_contests():
+        if symbol not in row.universe:
+            continue
+        clock = _clock_or_eve(row)
+        following = uow.market.next_trading_day([symbol], clock)
+        if following is not None and following <= row.trading_end:
+            clocks.append(clock)
+    return min(clocks, default=None)
+
+
+def _clock_or_eve(row: ContestRow) -> date:
+    """The last day the contest's clock revealed, or the eve of its first trading day."""
+    return row.clock_day if row.clock_day is not None else row.trading_start - timedelta(days=1)
 
 
 def list_instruments(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,6 +13,7 @@ from ledger.engagement.awards import award_requests, pay_many, scaled
 from ledger.engagement.configuration import current_levels, current_rules
 from ledger.model import XP, LedgerRequest, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.store.engagement import CheckInRow
 
 
 class AlreadyCheckedIn(Conflict):
@@ -29,11 +30,27 @@ class CheckIn:
     created_at: datetime
 
 
-def check_in(uow: LedgerUnitOfWork, member_id: int, *, now: datetime | None = None) -> CheckIn:
-    """The daily check-in: once per local day, with streak bonuses and the level multiplier."""
+def check_in(
+    uow: LedgerUnitOfWork,
+    member_id: int,
+    *,
+    now: datetime | None = None,
+    operation_id: str | None = None,
+) -> CheckIn:
+    """The daily check-in: once per local day, with streak bonuses and the level multiplier.
+
+    ``operation_id`` (derived from the request's Idempotency-Key) is stored with the check-in,
+    in its transaction: the same id again returns that check-in, whatever the day, instead of
+    ``AlreadyCheckedIn``, so a retry after a crash that lost the stored response gets the
+    first answer.
+    """
     moment = now or utc_now()
     with uow:
         uow.ledger.lock_head()
+        if operation_id is not None:
+            done = uow.engagement.checkin_by_operation(operation_id)
+            if done is not None and done.member_id == member_id:
+                return _checkin_of(done)
         rules = current_rules(uow)
         today = rules.local_day(moment)
         if uow.engagement.checkin(member_id, today.isoformat()) is not None:
@@ -42,9 +59,14 @@ def check_in(uow: LedgerUnitOfWork, member_id: int, *, now: datetime | None = No
                 rule="one_checkin_per_local_day",
                 local_date=today.isoformat(),
             )
-        (made,) = _check_ins(uow, [member_id], rules, moment)
+        operations = {} if operation_id is None else {member_id: operation_id}
+        (made,) = _check_ins(uow, [member_id], rules, moment, operation_ids=operations)
         uow.commit()
     return made
+
+
+def _checkin_of(row: CheckInRow) -> CheckIn:
+    return CheckIn(row.member_id, row.local_date, row.streak, row.points, row.xp, row.created_at)
 
 
 def check_in_many(
@@ -67,9 +89,16 @@ def check_in_many(
 
 
 def _check_ins(
-    uow: LedgerUnitOfWork, member_ids: Sequence[int], rules: EarningRules, moment: datetime
+    uow: LedgerUnitOfWork,
+    member_ids: Sequence[int],
+    rules: EarningRules,
+    moment: datetime,
+    *,
+    operation_ids: Mapping[int, str] | None = None,
 ) -> list[CheckIn]:
-    """Pay and record the check-ins of members not yet checked in today (open txn, head locked)."""
+    """Pay and record the check-ins of members not yet checked in today (open txn, head locked);
+    ``operation_ids`` are stored with the check-ins of the members they name."""
+    operations = operation_ids or {}
     today = rules.local_day(moment)
     last = uow.engagement.last_checkins(member_ids)
     xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
@@ -116,6 +145,7 @@ def _check_ins(
                 "points": c.points,
                 "xp": c.xp,
                 "created_at": c.created_at,
+                "operation_id": operations.get(c.member_id),
             }
             for c in made
         ]

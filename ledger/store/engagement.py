@@ -69,6 +69,9 @@ class CheckInRow(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     xp: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The request's operation id (from its Idempotency-Key), committed with the check-in: a
+    # retry whose stored response was lost finds the check-in it made.
+    operation_id: Mapped[str | None] = mapped_column(String(160), index=True, unique=True)
 
 
 class TaskCompletionRow(Base):
@@ -148,6 +151,11 @@ class EngagementRepository:
 
     def checkin(self, member_id: int, local_date: str) -> CheckInRow | None:
         return self.session.get(CheckInRow, (member_id, local_date))
+
+    def checkin_by_operation(self, operation_id: str) -> CheckInRow | None:
+        return self.session.scalar(
+            select(CheckInRow).where(CheckInRow.operation_id == operation_id)
+        )
 
     def checked_in_on(self, local_date: str, member_ids: Sequence[int]) -> set[int]:
         """Which of ``member_ids`` have a check-in on ``local_date``."""

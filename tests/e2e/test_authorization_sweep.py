@@ -38,6 +38,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/auth/signup"): PUBLIC,
     ("POST", "/v1/auth/token"): PUBLIC,
     ("GET", "/v1/me"): SIGNED_IN,
+    ("PATCH", "/v1/me"): SIGNED_IN,
     # market data and certificate checks are public
     ("GET", "/v1/market/instruments"): PUBLIC,
     ("GET", "/v1/market/{symbol}/bars"): PUBLIC,

@@ -139,7 +139,8 @@ def test_limit_days_occur_on_every_board_including_st() -> None:
                 hits[boards[symbol]].add("up")
             if bar.close == band.down:
                 hits[boards[symbol]].add("down")
-    assert all(hits[board] for board in Board)  # every board has limit days
+    # Every board of the mix has limit days (the synthetic mix has no Beijing stocks).
+    assert all(hits[board] for board in set(boards.values()))
     assert hits[Board.MAIN] == hits[Board.ST] == {"up", "down"}
     # ST's band is ±5% of the previous close, give or take the half tick of rounding.
     for symbol, series in by_symbol(synthetic.all_bars()).items():

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.http.deps import CurrentUser, LedgerUow, SettingsDep, UsersUow
 from api.http.problems import problem_doc
-from api.http.schemas.common import MemberSignUpIn, TokenOut, UserOut
+from api.http.schemas.common import MemberSignUpIn, ProfilePatch, TokenOut, UserOut
 from api.http.security import issue_access_token
 from core.errors import RuleViolation
 from core.users import services
@@ -59,3 +59,15 @@ def token(
 def me(user: CurrentUser) -> UserOut:
     """The signed-in user."""
     return UserOut.of(user)
+
+
+@router.patch(
+    "/me",
+    response_model=UserOut,
+    responses={401: problem_doc("Not authenticated"), 422: problem_doc("Invalid setting")},
+)
+def update_me(body: ProfilePatch, user: CurrentUser, uow: UsersUow) -> UserOut:
+    """Change your settings (rank history public or private)."""
+    return UserOut.of(
+        services.update_profile(uow, user.id, rank_history_public=body.rank_history_public)
+    )

@@ -69,13 +69,13 @@ def leaderboard(
 @router.get(
     "/contests/{contest_id}/leaderboard/history",
     response_model=list[HistoryPointOut],
-    responses={404: problem_doc("No contest")},
+    responses={404: problem_doc("No contest, or no such member or a private history")},
 )
 def history(
     contest_id: IdPath, user: CurrentUser, uow: EngineUow, member_id: MemberQuery = None
 ) -> list[HistoryPointOut]:
     """A member's position, rank and metric after every tick, oldest first (for a chart)."""
-    found = boards.history(uow, contest_id, member_id or user.id)
+    found = boards.history(uow, contest_id, member_id or user.id, viewer=user)
     return [HistoryPointOut.of(point) for point in found]
 
 

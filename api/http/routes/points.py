@@ -62,9 +62,10 @@ def my_history(user: CurrentUser, uow: LedgerUow, page: PageParams) -> Page[Hist
     response_model=CheckInOut,
     responses={409: problem_doc("Already checked in today (programme time zone)")},
 )
-def check_in(user: CurrentUser, uow: LedgerUow) -> CheckInOut:
+def check_in(user: CurrentUser, uow: LedgerUow, key: IdempotencyKey = None) -> CheckInOut:
     """Today's check-in: points and XP, with streak bonuses."""
-    return CheckInOut.of(engagement.check_in(uow, user.id))
+    operation = None if key is None else operation_id("checkin", user.id, key)
+    return CheckInOut.of(engagement.check_in(uow, user.id, operation_id=operation))
 
 
 @router.get("/me/tasks", response_model=list[TaskOut])

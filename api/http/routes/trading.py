@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
+from api.http.deps import CurrentUser, EngineUow, IdPath, OptionalUser, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.common import Day, Page
 from api.http.schemas.trading import (
@@ -22,6 +22,7 @@ from api.http.schemas.trading import (
     PositionOut,
 )
 from core.pagination import decode_cursor, encode_cursor
+from core.users.model import Role
 from engine.market.model import Market
 from engine.trading import order_desk, services, views
 from engine.trading.orders import OrderStatus
@@ -147,17 +148,23 @@ def instruments(
 @market_router.get(
     "/{symbol}/bars",
     response_model=list[BarOut],
-    responses={404: problem_doc("Unknown symbol")},
+    responses={401: problem_doc("Bad bearer token"), 404: problem_doc("Unknown symbol")},
 )
 def bars(
     symbol: Symbol,
     uow: EngineUow,
+    viewer: OptionalUser,
     start: Day = date(1990, 1, 1),
     end: Day = date(2100, 1, 1),
     contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> list[BarOut]:
-    """Daily bars up to the contest clock (no bar a running contest has not reached yet)."""
+    """Daily bars up to the earliest clock of the running contests on the symbol."""
     found = services.visible_bars(
-        uow, symbol.strip().upper(), start=start, end=end, contest_id=contest_id
+        uow,
+        symbol.strip().upper(),
+        start=start,
+        end=end,
+        contest_id=contest_id,
+        operator=viewer is not None and viewer.has_any(Role.OPERATOR),
     )
     return [BarOut.of(b) for b in found]

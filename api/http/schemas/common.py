@@ -7,7 +7,15 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from core.errors import RuleViolation
@@ -91,6 +99,9 @@ class UserOut(BaseModel):
     display_name: str
     roles: list[Role]
     created_at: datetime
+    rank_history_public: bool = Field(
+        description="Whether other members may read your rank history (operators always may)"
+    )
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -100,7 +111,25 @@ class UserOut(BaseModel):
             display_name=user.display_name,
             roles=sorted(user.roles),
             created_at=user.created_at,
+            rank_history_public=user.rank_history_public,
         )
+
+
+class ProfilePatch(BaseModel):
+    """Your settings to change; absent fields stay (null is refused: a setting has no "none")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank_history_public: StrictBool | None = Field(
+        default=None, description="false: others get 404 for your rank history"
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("not_null", "may be left out, but not null")
+        return value
 
 
 class TokenOut(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from engine.market.model import Bar, Instrument
+from engine.market.model import Bar, Board, Instrument
 from engine.trading.orders import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from engine.trading.stats import Statistics
 from engine.trading.views import AccountSummary, PositionView
@@ -198,7 +198,7 @@ class InstrumentOut(BaseModel):
     symbol: str
     name: str
     market: str
-    board: str
+    board: Board
     currency: str
     lot_size: int
     sector: str
@@ -209,7 +209,7 @@ class InstrumentOut(BaseModel):
             symbol=i.symbol,
             name=i.name,
             market=i.market.value,
-            board=i.board.value,
+            board=i.board,
             currency=i.currency,
             lot_size=i.lot_size,
             sector=i.sector,
