@@ -5,11 +5,7 @@ the contest phase exists) say so instead of drawing.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: never a window, never a display server
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from core.checks import CheckResult  # noqa: E402
+from simulation import report_html as html_parts  # noqa: E402
 from simulation.model import ContestReport, PkReport, ReportData  # noqa: E402
 
 SECTIONS = (
@@ -68,13 +63,13 @@ def write_report(data: ReportData, path: Path, *, drawn: Mapping[str, str] | Non
     already rendered by ``draw_sections`` from data that differs only in the ledger's
     verification (none of ``AUDITED``)."""
     ready = dict(drawn or {})
-    body = [f"<h1>{_e(data.title)}</h1>", _nav()]
+    body = [f"<h1>{html_parts.escape(data.title)}</h1>", _nav()]
     for key, title in SECTIONS:
-        body.append(f'<h2 id="{key}">{_e(title)}</h2>')
+        body.append(f'<h2 id="{key}">{html_parts.escape(title)}</h2>')
         body.append(ready[key] if key in ready and key not in AUDITED else _RENDERERS[key](data))
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(data.title)}</title><style>{STYLE}</style></head>"
+        f"<title>{html_parts.escape(data.title)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,20 +103,22 @@ def _summary(data: ReportData) -> str:
         )
         for c in data.contests
     ]
-    return _table(("", "value"), rows)
+    return html_parts.table(("", "value"), rows)
 
 
 def _equity(data: ReportData) -> str:
     def draw(contest: ContestReport) -> Callable[[Axes], None]:
         def plot(ax: Axes) -> None:
             for member, curve in contest.equity_curves.items():
-                ax.plot(_days(contest.dates[: len(curve)]), curve, label=member, linewidth=1.2)
+                ax.plot(
+                    html_parts.days(contest.dates[: len(curve)]), curve, label=member, linewidth=1.2
+                )
             ax.set_ylabel("equity")
             ax.legend(fontsize=7, ncol=2)
 
         return plot
 
-    return _per_contest(data, lambda c: _figure(draw(c), title=c.name, dates=True))
+    return _per_contest(data, lambda c: html_parts.figure(draw(c), title=c.name, dates=True))
 
 
 def _returns(data: ReportData) -> str:
@@ -133,7 +130,7 @@ def _returns(data: ReportData) -> str:
             ax.set_xlabel("total return (%)")
             ax.set_ylabel("members")
 
-        return _figure(plot, title=f"{contest.name} (dashed: median)")
+        return html_parts.figure(plot, title=f"{contest.name} (dashed: median)")
 
     return _per_contest(data, figure)
 
@@ -142,7 +139,9 @@ def _leaderboard(data: ReportData) -> str:
     def figure(contest: ContestReport) -> str:
         def plot(ax: Axes) -> None:
             for member, ranks in contest.rank_history.items():
-                ax.plot(_days(contest.dates[: len(ranks)]), ranks, label=member, linewidth=1.2)
+                ax.plot(
+                    html_parts.days(contest.dates[: len(ranks)]), ranks, label=member, linewidth=1.2
+                )
             ax.invert_yaxis()
             ax.set_ylabel("rank")
             ax.legend(fontsize=7, ncol=2)
@@ -151,8 +150,8 @@ def _leaderboard(data: ReportData) -> str:
             (r.rank, r.member, r.team or "", r.metric, f"{r.total_return:.2%}")
             for r in contest.leaderboard
         ]
-        table = _table(("rank", "member", "team", "metric", "return"), rows)
-        return _figure(plot, title=contest.name, dates=True) + table
+        table = html_parts.table(("rank", "member", "team", "metric", "return"), rows)
+        return html_parts.figure(plot, title=contest.name, dates=True) + table
 
     return _per_contest(data, figure)
 
@@ -167,7 +166,7 @@ def _orders(data: ReportData) -> str:
             ax.set_yticks(y, rules, fontsize=8)
             ax.set_xlabel("orders refused")
 
-        styles = _table(
+        styles = html_parts.table(
             ("bot style", "orders sent"),
             [(style, n) for style, n in sorted(contest.orders_by_style.items())],
         )
@@ -176,20 +175,20 @@ def _orders(data: ReportData) -> str:
             f"<p>{contest.orders_accepted:,} orders accepted, {refused:,} refused by the rules, "
             f"{contest.fills:,} fills.</p>"
         )
-        chart = _figure(plot, title=f"{contest.name}: refusals by rule") if rules else ""
-        return f"<h3>{_e(contest.name)}</h3>" + note + styles + chart
+        chart = html_parts.figure(plot, title=f"{contest.name}: refusals by rule") if rules else ""
+        return f"<h3>{html_parts.escape(contest.name)}</h3>" + note + styles + chart
 
     return _per_contest(data, figure)
 
 
 def _pk(data: ReportData) -> str:
     if not data.pk:
-        return _note(NO_CONTESTS)
+        return html_parts.note(NO_CONTESTS)
     return "".join(_pk_contest(pk) for pk in data.pk)
 
 
 def _pk_contest(pk: PkReport) -> str:
-    table = _table(
+    table = html_parts.table(
         ("rank", "team", "points", "W", "D", "L"),
         [(t.rank, t.team, f"{t.points:g}", t.wins, t.draws, t.losses) for t in pk.standings],
     )
@@ -208,18 +207,22 @@ def _pk_contest(pk: PkReport) -> str:
         ax.set_ylabel("matches")
         ax.legend(fontsize=8)
 
-    chart = _figure(plot, title=f"{pk.contest}: matches per round") if rounds else ""
-    return f"<h3>{_e(pk.contest)}</h3>" + table + chart
+    chart = html_parts.figure(plot, title=f"{pk.contest}: matches per round") if rounds else ""
+    return f"<h3>{html_parts.escape(pk.contest)}</h3>" + table + chart
 
 
 def _participation(data: ReportData) -> str:
     daily = data.engagement
 
     def activity(ax: Axes) -> None:
-        ax.plot(_days(daily.dates), daily.signed_up, label="signed up", color="#999")
-        ax.plot(_days(daily.dates), daily.active, label="active", color="#4c72b0")
+        ax.plot(html_parts.days(daily.dates), daily.signed_up, label="signed up", color="#999")
+        ax.plot(html_parts.days(daily.dates), daily.active, label="active", color="#4c72b0")
         ax.plot(
-            _days(daily.dates), daily.check_ins, label="checked in", color="#55a868", linewidth=0.8
+            html_parts.days(daily.dates),
+            daily.check_ins,
+            label="checked in",
+            color="#55a868",
+            linewidth=0.8,
         )
         ax.set_ylabel("members")
         ax.legend(fontsize=8)
@@ -230,13 +233,13 @@ def _participation(data: ReportData) -> str:
         ax.set_xlabel("longest check-in streak (days)")
         ax.set_ylabel("members")
 
-    activity_chart = _figure(activity, title="Members per day", dates=True)
-    return activity_chart + _figure(streaks, title="Streaks")
+    activity_chart = html_parts.figure(activity, title="Members per day", dates=True)
+    return activity_chart + html_parts.figure(streaks, title="Streaks")
 
 
 def _points(data: ReportData) -> str:
     flow = data.points
-    days = _days(flow.dates)
+    days = html_parts.days(flow.dates)
     weeks = days[::7]  # one bar a week: daily bars are too thin to read over a season
 
     def weekly(series: Sequence[int]) -> npt.NDArray[np.float64]:
@@ -264,7 +267,7 @@ def _points(data: ReportData) -> str:
         ax.legend(fontsize=8)
 
     ledger = data.ledger
-    table = _table(
+    table = html_parts.table(
         ("", "points"),
         [
             ("minted (ledger)", ledger.minted),
@@ -275,8 +278,10 @@ def _points(data: ReportData) -> str:
     )
     if not flow.minted:
         return table
-    charts = _figure(plot, title="Minted and redeemed per week", dates=True)
-    return charts + _figure(cumulative, title="Cumulative, with expiry", dates=True) + table
+    charts = html_parts.figure(plot, title="Minted and redeemed per week", dates=True)
+    return (
+        charts + html_parts.figure(cumulative, title="Cumulative, with expiry", dates=True) + table
+    )
 
 
 def _redemptions(data: ReportData) -> str:
@@ -292,7 +297,7 @@ def _redemptions(data: ReportData) -> str:
         )
         for f in data.funnels
     ]
-    table = _table(
+    table = html_parts.table(
         ("item", "cost", "stock", "attempts", "completed", "conversion", "refused (rule)"), rows
     )
 
@@ -308,13 +313,13 @@ def _redemptions(data: ReportData) -> str:
     ledger = data.ledger
     share = ledger.redeemed / ledger.minted if ledger.minted else 0.0
     note = f"<p>{share:.1%} of the points minted were redeemed for rewards.</p>"
-    return _figure(plot, title="Attempts and completions per item") + table + note
+    return html_parts.figure(plot, title="Attempts and completions per item") + table + note
 
 
 def _retention(data: ReportData) -> str:
     retention = data.retention
     if not retention.rounds:
-        return _note("The season was shorter than one PK round.")
+        return html_parts.note("The season was shorter than one PK round.")
 
     def plot(ax: Axes) -> None:
         ax.plot(
@@ -340,7 +345,7 @@ def _retention(data: ReportData) -> str:
         ax.set_ylim(0, 105)
         ax.legend(fontsize=8)
 
-    return _figure(plot, title="Weekly retention")
+    return html_parts.figure(plot, title="Weekly retention")
 
 
 def _content(data: ReportData) -> str:
@@ -357,7 +362,7 @@ def _content(data: ReportData) -> str:
         ("gas used", c.gas_used),
         ("gas per certificate", f"{c.gas_per_certificate:,.0f}"),
     ]
-    return _table(("", "count"), rows)
+    return html_parts.table(("", "count"), rows)
 
 
 def _ledger(data: ReportData) -> str:
@@ -371,7 +376,9 @@ def _ledger(data: ReportData) -> str:
         if not ledger.verify_errors
         else f"verify: {len(ledger.verify_errors)} errors: " + "; ".join(ledger.verify_errors[:10])
     )
-    return f"<p>{_e(verdict)}</p>" + _table(("asset", "posted total", "pending total"), rows)
+    return f"<p>{html_parts.escape(verdict)}</p>" + html_parts.table(
+        ("asset", "posted total", "pending total"), rows
+    )
 
 
 def _more(result: CheckResult) -> str:
@@ -385,9 +392,10 @@ def _checks(data: ReportData) -> str:
         for r in report.results
     ]
     problems = "".join(
-        f"<p>{_e(r.name)}: {_e('; '.join(r.problems))}{_e(_more(r))}</p>" for r in report.failed
+        "<p>" + html_parts.escape(f"{r.name}: {'; '.join(r.problems)}{_more(r)}") + "</p>"
+        for r in report.failed
     )
-    return _table(("check", "ok", "problems", "seconds", "invariant"), rows) + problems
+    return html_parts.table(("check", "ok", "problems", "seconds", "invariant"), rows) + problems
 
 
 _RENDERERS: dict[str, Callable[[ReportData], str]] = {
@@ -412,52 +420,13 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
 
 def _per_contest(data: ReportData, render: Callable[[ContestReport], str]) -> str:
     if not data.contests:
-        return _note(NO_CONTESTS)
+        return html_parts.note(NO_CONTESTS)
     return "".join(render(contest) for contest in data.contests)
 
 
-def _figure(draw: Callable[[Axes], None], *, title: str, dates: bool = False) -> str:
-    """``draw`` on a fresh axes, as an embedded PNG (``dates``: the x axis holds dates)."""
-    figure: Figure = plt.figure(figsize=(9, 3.4), dpi=90)
-    try:
-        ax = figure.add_subplot()
-        draw(ax)
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        if dates:
-            figure.autofmt_xdate()
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    finally:
-        plt.close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="{_e(title)}" src="data:image/png;base64,{encoded}">'
-
-
-def _days(dates: Sequence[date]) -> npt.NDArray[np.datetime64]:
-    return np.array(dates, dtype="datetime64[D]")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _cell(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{_e(text)}</p>'
-
-
 def _nav() -> str:
-    return "<nav>" + "".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in SECTIONS) + "</nav>"
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return (
+        "<nav>"
+        + "".join(f'<a href="#{k}">{html_parts.escape(t)}</a>' for k, t in SECTIONS)
+        + "</nav>"
+    )
