@@ -36,6 +36,7 @@ from api.web import mount_web
 from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
+from core.signing import with_signing_secret
 
 API_PREFIX = "/v1"
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """A configured PaperLeague app. Migrations are applied at start unless disabled."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    settings = with_signing_secret(settings)
     database = database or Database.connect(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
 from core.errors import DomainError
+from core.signing import SigningSecretError, with_signing_secret
 from core.users import services
 from core.users.model import Role
 from ledger import services as ledger_services
@@ -70,6 +72,13 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    logging.basicConfig(level=settings.log_level)
+    try:
+        # Before the workers start, so that a generated secret is generated (and logged) once.
+        with_signing_secret(settings)
+    except SigningSecretError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     database = _database(settings)
     migrations.upgrade(database.engine)
     database.dispose()

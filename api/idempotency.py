@@ -122,7 +122,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.store = store
         self.settings = settings
-        secret = settings.jwt_secret.get_secret_value().encode()
+        secret = settings.signing_secret().encode()
         self.pepper = hashlib.sha256(b"paperleague-idempotency:" + secret).digest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

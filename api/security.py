@@ -19,7 +19,7 @@ def issue_access_token(user_id: UserId, settings: Settings) -> tuple[str, int]:
     now = utc_now()
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime, "iss": ISSUER}
-    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    token = jwt.encode(claims, settings.signing_secret(), algorithm=ALGORITHM)
     return token, int(lifetime.total_seconds())
 
 
@@ -28,7 +28,7 @@ def user_id_from_token(token: str, settings: Settings) -> UserId | None:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            settings.signing_secret(),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "exp", "iat", "iss"]},
