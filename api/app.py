@@ -94,7 +94,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # Last added runs first: request id, then the size limit, then idempotency.
     app.add_middleware(
-        IdempotencyMiddleware, store=IdempotencyStore(database.sessions), settings=settings
+        IdempotencyMiddleware,
+        store=IdempotencyStore(database.sessions),
+        settings=settings,
+        sessions=database.sessions,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -9,14 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.security import user_id_from_token
+from api.security import token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from core.users.store import UserRepository
 from engine.services import TradingUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
@@ -65,13 +64,11 @@ def _current_user(
 ) -> User:
     if token is None:
         raise Unauthenticated("a bearer token is required")
-    user_id = user_id_from_token(token, settings)
-    if user_id is None:
-        raise Unauthenticated("the bearer token is invalid or expired")
-    with database.sessions() as session:
-        user = UserRepository(session).get(user_id)
-    if user is None or not user.is_active:
-        raise Unauthenticated("the bearer token's user no longer exists or is disabled")
+    user = token_user(token, settings, database.sessions)
+    if user is None:
+        raise Unauthenticated(
+            "the bearer token is invalid, expired or revoked, or its user is disabled"
+        )
     return user
 
 

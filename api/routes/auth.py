@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import CurrentUser, LedgerUow, SettingsDep, UsersUow
 from api.problems import problem_doc
-from api.schemas import MemberSignUpIn, TokenOut, UserOut
+from api.schemas import MemberSignUpIn, PasswordChangeIn, TokenOut, UserOut
 from api.security import issue_access_token
 from core.errors import RuleViolation
 from core.users import services
@@ -51,7 +51,34 @@ def token(
 ) -> TokenOut:
     """Exchange username and password (OAuth2 password form) for a bearer token."""
     user = services.authenticate(uow, username=form.username, password=form.password)
-    access_token, expires_in = issue_access_token(user.id, settings)
+    access_token, expires_in = issue_access_token(user, settings)
+    return TokenOut(access_token=access_token, expires_in=expires_in)
+
+
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: problem_doc("Not authenticated")},
+)
+def logout_all(user: CurrentUser, uow: UsersUow) -> Response:
+    """Sign out everywhere: every token issued to you so far, this one too, stops working."""
+    services.revoke_tokens(uow, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/me/password",
+    response_model=TokenOut,
+    responses={401: problem_doc("Not authenticated")},
+)
+def change_password(
+    body: PasswordChangeIn, user: CurrentUser, uow: UsersUow, settings: SettingsDep
+) -> TokenOut:
+    """Change your password; every earlier token stops working, and a new one is returned."""
+    changed = services.change_password(
+        uow, user, current_password=body.current_password, new_password=body.new_password
+    )
+    access_token, expires_in = issue_access_token(changed, settings)
     return TokenOut(access_token=access_token, expires_in=expires_in)
 
 

@@ -31,6 +31,8 @@ class User:
     roles: frozenset[Role]
     created_at: datetime
     is_active: bool = True
+    # Random, replaced whenever the user's tokens are revoked; every token carries it.
+    token_stamp: str = ""
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

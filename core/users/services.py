@@ -153,6 +153,35 @@ def authenticate(uow: UsersUnitOfWork, *, username: str, password: str) -> User:
     return user
 
 
+def revoke_tokens(uow: UsersUnitOfWork, user_id: UserId) -> User:
+    """Sign out everywhere: every token issued to the user so far stops working."""
+    with uow:
+        user = uow.users.revoke_tokens(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} does not exist")
+        uow.commit()
+    return user
+
+
+def change_password(
+    uow: UsersUnitOfWork, user: User, *, current_password: str, new_password: str
+) -> User:
+    """A new password, given the current one; every token issued so far stops working."""
+    password_hash = hash_password(check_password(new_password))  # slow: outside the transaction
+    try:
+        authenticate(uow, username=user.username, password=current_password)
+    except InvalidCredentials as exc:
+        raise RuleViolation(
+            "the current password is wrong", field="current_password", rule="wrong_password"
+        ) from exc
+    with uow:
+        changed = uow.users.revoke_tokens(user.id, password_hash=password_hash)
+        if changed is None:
+            raise NotFound(f"user {user.id} does not exist")
+        uow.commit()
+    return changed
+
+
 def get_user(uow: UsersUnitOfWork, user_id: UserId) -> User:
     with uow.reading():
         user = uow.users.get(user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -12,8 +13,14 @@ from core.db import Base, UtcDateTime, keyset_page
 from core.users.model import Role, User, UserId
 
 
+def new_token_stamp() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class UserRow(Base):
     __tablename__ = "users"
+    # Ids are never reused (SQLite would otherwise hand a deleted user's id to the next one).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(32), unique=True)
@@ -21,6 +28,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    token_stamp: Mapped[str] = mapped_column(String(32))
     roles: Mapped[list[UserRoleRow]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -33,6 +41,7 @@ class UserRow(Base):
             roles=frozenset(Role(r.role) for r in self.roles),
             created_at=self.created_at,
             is_active=self.is_active,
+            token_stamp=self.token_stamp,
         )
 
 
@@ -69,6 +78,7 @@ class UserRepository:
             password_hash=password_hash,
             is_active=True,
             created_at=now,
+            token_stamp=new_token_stamp(),
             roles=[UserRoleRow(role=role.value, granted_at=now) for role in sorted(set(roles))],
         )
         self.session.add(row)
@@ -89,6 +99,17 @@ class UserRepository:
         return (
             self.session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None
         )
+
+    def revoke_tokens(self, user_id: UserId, *, password_hash: str | None = None) -> User | None:
+        """A new token stamp (every earlier token stops working), and a new password if given."""
+        row = self.session.get(UserRow, user_id, with_for_update=True)
+        if row is None:
+            return None
+        row.token_stamp = new_token_stamp()
+        if password_hash is not None:
+            row.password_hash = password_hash
+        self.session.flush()
+        return row.to_user()
 
     def set_roles(self, user_id: UserId, roles: Iterable[Role], *, now: datetime) -> User | None:
         row = self.session.get(UserRow, user_id, with_for_update=True)

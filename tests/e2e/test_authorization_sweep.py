@@ -11,6 +11,7 @@ nor 403 (a 404 or 422 for a dummy id or an empty body is fine); any other identi
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from core.users import services
+from core.users.model import Role
+from core.users.services import UsersUnitOfWork
 from tests.api_world import Served, World, shared_world_fixture  # noqa: F401
+from tests.conftest import PASSWORD
 
 Headers = dict[str, str]
 PROBLEM = "application/problem+json"
@@ -37,7 +42,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/readyz"): PUBLIC,
     ("POST", "/v1/auth/signup"): PUBLIC,
     ("POST", "/v1/auth/token"): PUBLIC,
+    ("POST", "/v1/auth/logout-all"): SIGNED_IN,
     ("GET", "/v1/me"): SIGNED_IN,
+    ("PUT", "/v1/me/password"): SIGNED_IN,
     # market data and certificate checks are public
     ("GET", "/v1/market/instruments"): PUBLIC,
     ("GET", "/v1/market/{symbol}/bars"): PUBLIC,
@@ -128,6 +135,9 @@ DUMMY = {
     "transfer_id": "no-such-transfer",
 }
 PARAM = re.compile(r"\{(\w+)\}")
+# Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they
+# call these with throwaway users (``test_revoking_routes_answer_their_roles``).
+REVOKES_TOKENS = frozenset({("POST", "/v1/auth/logout-all")})
 
 
 def operations(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -187,6 +197,8 @@ def test_each_route_answers_only_its_roles(client: TestClient, world: World) -> 
     for (method, path), allowed in sorted(ALLOWED.items()):
         url = fill(path, DUMMY)
         for identity in IDENTITIES:
+            if (method, path) in REVOKES_TOKENS and identity != ANON:
+                continue
             response = _call(client, method, url, _headers(world, identity))
             status = response.status_code
             if identity in allowed:
@@ -358,3 +370,28 @@ def test_a_private_contests_invite_code_is_for_operators_only(
         f"{url}/entries", json={"invite_code": "secret-door"}, headers=world.headers["member"]
     )
     assert joined.status_code == 201, joined.text
+
+
+def test_revoking_routes_answer_their_roles(app: FastAPI, client: TestClient) -> None:
+    """The routes the sweeps skip, each called by a throwaway user of every role."""
+    users = UsersUnitOfWork(app.state.database.sessions)
+    failures = []
+    for method, path in sorted(REVOKES_TOKENS):
+        allowed = ALLOWED[method, path]
+        for identity in sorted(SIGNED_IN):
+            user = services.create_user(
+                users,
+                username=f"revoker-{identity}-{secrets.token_hex(4)}",
+                password=PASSWORD,
+                roles=[Role(identity)],
+            )
+            signed_in = client.post(
+                "/v1/auth/token", data={"username": user.username, "password": PASSWORD}
+            )
+            headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+            status = _call(client, method, fill(path, DUMMY), headers).status_code
+            if (status in (401, 403)) == (identity in allowed) or status >= 500:
+                failures.append(f"{identity:9} {method} {path}: {status}")
+            if client.get("/v1/me", headers=headers).status_code != 401:
+                failures.append(f"{identity:9} {method} {path}: the token still works")
+    assert failures == []

@@ -3,21 +3,24 @@ tokens outliving their user, sign-in brute force, private contests, response har
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api.app import create_app
 from api.security import ALGORITHM, ISSUER
 from core.clock import utc_now
 from core.config import DEVELOPMENT_SECRET, Settings
+from core.db import Database
 from core.signing import SECRET_FILE
 from core.users import services
-from core.users.model import Role
+from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from tests.conftest import PASSWORD
 
@@ -64,3 +67,98 @@ def test_a_default_install_refuses_tokens_signed_with_the_public_placeholder(
     assert jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER)["sub"] == str(
         operator.id
     )
+
+
+# --- 2. a token names its user unambiguously, and can be revoked ------------------------------
+
+
+def _bearer(response: Any) -> dict[str, str]:
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/v1/auth/token", data={"username": username, "password": password})
+
+
+def _sign_up(client: TestClient, username: str) -> dict[str, Any]:
+    created = client.post(
+        "/v1/auth/signup",
+        json={"username": username, "password": PASSWORD, "display_name": username},
+    )
+    assert created.status_code == 201, created.text
+    return created.json()  # type: ignore[no-any-return]
+
+
+def test_a_deleted_users_token_does_not_open_the_next_account(
+    client: TestClient, database: Database
+) -> None:
+    gone = _sign_up(client, "leaver")
+    token = _bearer(_sign_in(client, "leaver"))
+    with database.sessions() as session, session.begin():
+        session.execute(text("DELETE FROM user_roles WHERE user_id = :id"), {"id": gone["id"]})
+        session.execute(text("DELETE FROM users WHERE id = :id"), {"id": gone["id"]})
+    newcomer = _sign_up(client, "newcomer")
+    assert newcomer["id"] > gone["id"]  # ids are never reused, on SQLite too
+    response = client.get("/v1/me", headers=token)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_logout_all_revokes_every_token_of_the_user_only(
+    client: TestClient, make_user: Callable[..., User]
+) -> None:
+    user, other = make_user(), make_user()
+    first = _bearer(_sign_in(client, user.username))
+    second = _bearer(_sign_in(client, user.username))
+    theirs = _bearer(_sign_in(client, other.username))
+    assert client.post("/v1/auth/logout-all", headers=first).status_code == 204
+    for headers in (first, second):
+        refused = client.get("/v1/me", headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["www-authenticate"] == "Bearer"
+    assert client.get("/v1/me", headers=theirs).status_code == 200
+    again = _bearer(_sign_in(client, user.username))
+    assert client.get("/v1/me", headers=again).json()["id"] == user.id
+    assert client.post("/v1/auth/logout-all").status_code == 401
+
+
+def test_a_revoked_token_replays_nothing_stored_under_its_idempotency_keys(
+    client: TestClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    headers = _bearer(_sign_in(client, user.username))
+    keyed = headers | {"Idempotency-Key": "check-in-1"}
+    assert client.post("/v1/me/check-ins", headers=keyed).status_code == 201
+    assert client.post("/v1/auth/logout-all", headers=headers).status_code == 204
+    replay = client.post("/v1/me/check-ins", headers=keyed)
+    assert replay.status_code == 401, replay.text
+    assert "idempotent-replayed" not in replay.headers
+
+
+def test_a_new_password_revokes_earlier_tokens(
+    client: TestClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    old = _bearer(_sign_in(client, user.username))
+    wrong = client.put(
+        "/v1/me/password",
+        json={"current_password": "not-the-password", "new_password": "a whole new one"},
+        headers=old,
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert (wrong.json()["field"], wrong.json()["rule"]) == ("current_password", "wrong_password")
+    short = client.put(
+        "/v1/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=old
+    )
+    assert (short.status_code, short.json()["field"]) == (422, "new_password")
+    changed = client.put(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "a whole new one"},
+        headers=old,
+    )
+    new = _bearer(changed)
+    assert client.get("/v1/me", headers=old).status_code == 401
+    assert client.get("/v1/me", headers=new).status_code == 200
+    assert _sign_in(client, user.username).status_code == 401
+    assert _sign_in(client, user.username, "a whole new one").status_code == 200
