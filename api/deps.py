@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -16,6 +17,7 @@ from core.errors import PermissionDenied, Unauthenticated
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
+from core.users.sign_in_limits import SignInLimits
 from engine.services import TradingUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
@@ -73,6 +75,35 @@ def _current_user(
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+async def _sign_in_limits(settings: SettingsDep) -> SignInLimits:
+    return SignInLimits(
+        per_username=settings.sign_in_failures_per_username,
+        per_address=settings.sign_in_failures_per_address,
+        window=timedelta(seconds=settings.sign_in_window_seconds),
+        max_delay=timedelta(seconds=settings.sign_in_max_delay_seconds),
+    )
+
+
+SignInLimitsDep = Annotated[SignInLimits, Depends(_sign_in_limits)]
+
+
+def forwarded_last(value: str | None) -> str | None:
+    """The last entry of a comma-separated forwarding header: the one our own proxy added."""
+    last = (value or "").rsplit(",", 1)[-1].strip()
+    return last or None
+
+
+async def _client_address(request: Request, settings: SettingsDep) -> str:
+    if settings.trust_proxy_headers:
+        forwarded = forwarded_last(request.headers.get("x-forwarded-for"))
+        if forwarded:
+            return forwarded[:64]
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(_client_address)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:

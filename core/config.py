@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     # this long.
     anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)
     anchor_max_wait_seconds: int = Field(default=600, ge=1)
+    # Failed sign-ins: free per username and per client address inside the window, then each
+    # attempt waits 1, 2, 4 … seconds (at most sign_in_max_delay_seconds) after the last one.
+    sign_in_failures_per_username: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=20, ge=1)
+    sign_in_window_seconds: int = Field(default=900, ge=1)
+    sign_in_max_delay_seconds: int = Field(default=900, ge=1)
+    # Behind a reverse proxy: take the client address (sign-in limits) from the last
+    # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header
+    # is believed, since any client can send them.
+    trust_proxy_headers: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import core.db
+
 
 revision: str = '0009'
 down_revision: str | None = '0007'
@@ -39,9 +41,20 @@ def upgrade() -> None:
         table_kwargs={'sqlite_autoincrement': True},
     ) as batch_op:
         batch_op.alter_column('token_stamp', existing_type=sa.String(length=32), nullable=False)
+    op.create_table('sign_in_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('failed_at', core.db.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_failures'))
+    )
+    op.create_index('ix_sign_in_failures_failed_at', 'sign_in_failures', ['failed_at'], unique=False)
+    op.create_index('ix_sign_in_failures_key_failed_at', 'sign_in_failures', ['key', 'failed_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_sign_in_failures_key_failed_at', table_name='sign_in_failures')
+    op.drop_index('ix_sign_in_failures_failed_at', table_name='sign_in_failures')
+    op.drop_table('sign_in_failures')
     bind = op.get_bind()
     with op.batch_alter_table(
         'users', recreate='always' if bind.dialect.name == 'sqlite' else 'auto',

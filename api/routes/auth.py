@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, LedgerUow, SettingsDep, UsersUow
-from api.problems import problem_doc
+from api.deps import ClientAddress, CurrentUser, LedgerUow, SettingsDep, SignInLimitsDep, UsersUow
+from api.problems import problem_doc, too_many_doc
 from api.schemas import MemberSignUpIn, PasswordChangeIn, TokenOut, UserOut
 from api.security import issue_access_token
 from core.errors import RuleViolation
@@ -44,13 +44,24 @@ def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={401: problem_doc("Wrong username or password")},
+    responses={
+        401: problem_doc("Wrong username or password"),
+        429: too_many_doc("Too many failed sign-ins for the username or from the address"),
+    },
 )
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: UsersUow, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    uow: UsersUow,
+    settings: SettingsDep,
+    limits: SignInLimitsDep,
+    address: ClientAddress,
 ) -> TokenOut:
-    """Exchange username and password (OAuth2 password form) for a bearer token."""
-    user = services.authenticate(uow, username=form.username, password=form.password)
+    """Exchange username and password (OAuth2 password form) for a bearer token.
+
+    Failed attempts are limited per username and per client address (429 with Retry-After)."""
+    user = services.authenticate(
+        uow, username=form.username, password=form.password, address=address, limits=limits
+    )
     access_token, expires_in = issue_access_token(user, settings)
     return TokenOut(access_token=access_token, expires_in=expires_in)
 
@@ -69,14 +80,27 @@ def logout_all(user: CurrentUser, uow: UsersUow) -> Response:
 @router.put(
     "/me/password",
     response_model=TokenOut,
-    responses={401: problem_doc("Not authenticated")},
+    responses={
+        401: problem_doc("Not authenticated"),
+        429: too_many_doc("Too many failed sign-ins for the username or from the address"),
+    },
 )
 def change_password(
-    body: PasswordChangeIn, user: CurrentUser, uow: UsersUow, settings: SettingsDep
+    body: PasswordChangeIn,
+    user: CurrentUser,
+    uow: UsersUow,
+    settings: SettingsDep,
+    limits: SignInLimitsDep,
+    address: ClientAddress,
 ) -> TokenOut:
     """Change your password; every earlier token stops working, and a new one is returned."""
     changed = services.change_password(
-        uow, user, current_password=body.current_password, new_password=body.new_password
+        uow,
+        user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=address,
+        limits=limits,
     )
     access_token, expires_in = issue_access_token(changed, settings)
     return TokenOut(access_token=access_token, expires_in=expires_in)

@@ -22,7 +22,7 @@ from core.signing import SECRET_FILE
 from core.users import services
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_settings
 
 PROBLEM = "application/problem+json"
 
@@ -162,3 +162,80 @@ def test_a_new_password_revokes_earlier_tokens(
     assert client.get("/v1/me", headers=new).status_code == 200
     assert _sign_in(client, user.username).status_code == 401
     assert _sign_in(client, user.username, "a whole new one").status_code == 200
+
+
+# --- 3. sign-in brute force ---------------------------------------------------------------------
+
+
+def test_a_burst_of_wrong_passwords_is_cut_off_and_the_right_one_waits_too(
+    client: TestClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    answers = [_sign_in(client, user.username, f"guess-{n:04}").status_code for n in range(40)]
+    assert answers[:5] == [401] * 5  # the free failures
+    assert answers.count(401) <= 7 and answers[-1] == 429  # then backoff: 1 s, 2 s, 4 s …
+    refused = _sign_in(client, user.username)  # the right password, guessed at last
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    body = refused.json()
+    assert (body["type"], body["status"], body["limit"]) == (
+        "/problems/too-many-sign-ins",
+        429,
+        "username",
+    )
+    assert int(refused.headers["retry-after"]) == body["retry_after"] >= 1
+    assert "try again in" in body["detail"]
+    assert "access_token" not in refused.text
+
+
+def test_the_limits_are_shared_by_every_worker(
+    db_url: str, make_user: Callable[..., User]
+) -> None:
+    """Two apps over one database (two ``serve --workers`` processes) count together."""
+    user = make_user()
+    first = Database.connect(db_url)
+    second = Database.connect(db_url)
+    try:
+        with (
+            TestClient(create_app(make_settings(db_url), database=first)) as one,
+            TestClient(create_app(make_settings(db_url), database=second)) as other,
+        ):
+            for n in range(5):
+                worker = one if n % 2 else other
+                assert _sign_in(worker, user.username, "wrong-password").status_code == 401
+            assert _sign_in(one, user.username).status_code == 429
+            assert _sign_in(other, user.username).status_code == 429
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    db_url: str, make_user: Callable[..., User], trusted: bool
+) -> None:
+    user = make_user()
+    settings = make_settings(
+        db_url, sign_in_failures_per_address=3, trust_proxy_headers=trusted
+    )
+    database = Database.connect(db_url)
+    try:
+        with TestClient(create_app(settings, database=database)) as client:
+            for n in range(3):  # three different unknown usernames, one address each time
+                spoofed = {"X-Forwarded-For": f"203.0.113.{n}"}
+                response = client.post(
+                    "/v1/auth/token",
+                    data={"username": f"nobody{n}", "password": "wrong-password"},
+                    headers=spoofed,
+                )
+                assert response.status_code == 401
+            fresh = client.post(
+                "/v1/auth/token",
+                data={"username": user.username, "password": PASSWORD},
+                headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.99"},
+            )
+            # Untrusted, the header is ignored: one address made three failures. Trusted, the
+            # proxy's entry (the last) is a new address.
+            assert fresh.status_code == (200 if trusted else 429), fresh.text
+    finally:
+        database.dispose()
