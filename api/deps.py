@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.security import token_user
+from api.security import bearer_token, token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
@@ -18,6 +18,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
+from engine.contests import services as contests
 from engine.services import TradingUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
@@ -124,6 +125,59 @@ AuthorUser = Annotated[User, Depends(require_roles(Role.AUTHOR))]
 
 # Ids are 32-bit on PostgreSQL; a larger one is a 422, not a database error.
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+# Private contests: one check for every route that names a contest. Entrants and operators see
+# them; anyone else gets the 404 of a contest that does not exist.
+ContestIdPath = Annotated[int, Path(ge=1, le=2_147_483_647, description="A contest's id")]
+
+
+def _visible_contest(contest_id: ContestIdPath, user: CurrentUser, uow: TradingUow) -> int:
+    contests.check_visible(uow, contest_id, user.id, operator=user.has_any(Role.OPERATOR))
+    return contest_id
+
+
+VisibleContestId = Annotated[int, Depends(_visible_contest)]
+
+
+def _invited_contest(
+    contest_id: ContestIdPath,
+    user: CurrentUser,
+    uow: TradingUow,
+    code: Annotated[
+        str | None,
+        Query(max_length=64, description="A private contest's invite code (its join page)"),
+    ] = None,
+) -> int:
+    contests.check_visible(
+        uow, contest_id, user.id, operator=user.has_any(Role.OPERATOR), invite_code=code
+    )
+    return contest_id
+
+
+InvitedContestId = Annotated[int, Depends(_invited_contest)]
+
+
+def _visible_contest_query(
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    uow: TradingUow,
+    contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> int | None:
+    """For public routes: the caller is whoever a token names, if anyone (read from the header
+    itself: the route declares no security, since it needs none)."""
+    if contest_id is None:
+        return None
+    token = bearer_token(request.headers.get("authorization"))
+    user = None if token is None else token_user(token, settings, database.sessions)
+    viewer = None if user is None else user.id
+    operator = user is not None and user.has_any(Role.OPERATOR)
+    contests.check_visible(uow, contest_id, viewer, operator=operator)
+    return contest_id
+
+
+VisibleContestQuery = Annotated[int | None, Depends(_visible_contest_query)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.deps import CurrentUser, IdPath, PageParams, TradingUow, VisibleContestId
 from api.leaderboard_schemas import (
     FollowOut,
     HistoryPointOut,
@@ -37,7 +37,7 @@ MemberQuery = Annotated[
     },
 )
 def leaderboard(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     user: CurrentUser,
     uow: TradingUow,
     page: PageParams,
@@ -72,7 +72,7 @@ def leaderboard(
     responses={404: problem_doc("No contest")},
 )
 def history(
-    contest_id: IdPath, user: CurrentUser, uow: TradingUow, member_id: MemberQuery = None
+    contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow, member_id: MemberQuery = None
 ) -> list[HistoryPointOut]:
     """A member's position, rank and metric after every tick, oldest first (for a chart)."""
     found = leaderboards.history(uow, contest_id, member_id or user.id)
@@ -85,7 +85,7 @@ def history(
     responses={404: problem_doc("No contest, or a contest without teams")},
 )
 def team_leaderboard(
-    contest_id: IdPath, user: CurrentUser, uow: TradingUow, page: PageParams
+    contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow, page: PageParams
 ) -> TeamLeaderboardOut:
     """The team leaderboard after the last tick (team score: mean, median or top-N mean of the
     members' metric)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser, IdPath, OperatorUser, TradingUow
+from api.deps import CurrentUser, IdPath, OperatorUser, TradingUow, VisibleContestId
 from api.problems import problem_doc
 from api.settlement_schemas import PrizeListOut, SettlementOut
 from core.users.model import Role
@@ -35,7 +35,7 @@ def settle(contest_id: IdPath, _: OperatorUser, uow: TradingUow) -> SettlementOu
     response_model=PrizeListOut,
     responses={409: problem_doc("Not settled yet (`not-settled`; operators see it earlier)")},
 )
-def prizes(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> PrizeListOut:
+def prizes(contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow) -> PrizeListOut:
     """The contest's prizes and whether each is paid."""
     found = settlement.prize_list(uow, contest_id, operator=user.has_any(Role.OPERATOR))
     return PrizeListOut.of(found)

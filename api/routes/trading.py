@@ -9,7 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
 
-from api.deps import CurrentUser, IdPath, PageParams, TradingUow
+from api.deps import (
+    CurrentUser,
+    IdPath,
+    PageParams,
+    TradingUow,
+    VisibleContestId,
+    VisibleContestQuery,
+)
 from api.problems import problem_doc
 from api.schemas import Day, Page
 from api.trading_schemas import (
@@ -55,7 +62,7 @@ def keyed_client_order_id(key: str) -> str:
     },
 )
 def place_order(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     body: OrderIn,
     user: CurrentUser,
     uow: TradingUow,
@@ -70,7 +77,7 @@ def place_order(
 
 @router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
 def list_orders(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     user: CurrentUser,
     uow: TradingUow,
     page: PageParams,
@@ -92,7 +99,9 @@ def list_orders(
 
 
 @router.get("/contests/{contest_id}/orders/{order_id}", response_model=OrderOut)
-def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow) -> OrderOut:
+def get_order(
+    contest_id: VisibleContestId, order_id: IdPath, user: CurrentUser, uow: TradingUow
+) -> OrderOut:
     """One of your orders."""
     return OrderOut.of(services.get_order(uow, contest_id, user.id, order_id))
 
@@ -103,26 +112,30 @@ def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: Trad
     responses={409: problem_doc("The order is no longer open")},
 )
 def cancel_order(
-    contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: TradingUow
+    contest_id: VisibleContestId, order_id: IdPath, user: CurrentUser, uow: TradingUow
 ) -> OrderOut:
     """Cancel an open order and release the buying power it held."""
     return OrderOut.of(services.cancel_order(uow, contest_id, user.id, order_id))
 
 
 @router.get("/contests/{contest_id}/account", response_model=AccountOut)
-def account(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> AccountOut:
+def account(contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow) -> AccountOut:
     """Cash, equity, buying power and performance statistics at the clock's last close."""
     return AccountOut.of(services.account_summary(uow, contest_id, user.id))
 
 
 @router.get("/contests/{contest_id}/positions", response_model=list[PositionOut])
-def positions(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[PositionOut]:
+def positions(
+    contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow
+) -> list[PositionOut]:
     """Your positions, marked at the clock's last close."""
     return [PositionOut.of(p) for p in services.positions(uow, contest_id, user.id)]
 
 
 @router.get("/contests/{contest_id}/portfolio/history", response_model=list[EquityPoint])
-def portfolio_history(contest_id: IdPath, user: CurrentUser, uow: TradingUow) -> list[EquityPoint]:
+def portfolio_history(
+    contest_id: VisibleContestId, user: CurrentUser, uow: TradingUow
+) -> list[EquityPoint]:
     """Your daily equity curve: cash and equity at each revealed day's closes."""
     return [
         EquityPoint(day=day, cash=cash, equity=equity)
@@ -152,9 +165,9 @@ def instruments(
 def bars(
     symbol: Symbol,
     uow: TradingUow,
+    contest_id: VisibleContestQuery,
     start: Day = date(1990, 1, 1),
     end: Day = date(2100, 1, 1),
-    contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> list[BarOut]:
     """Daily bars up to the contest clock (no bar a running contest has not reached yet)."""
     found = services.visible_bars(

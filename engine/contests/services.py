@@ -370,6 +370,44 @@ def update_contest(
     return contest
 
 
+def check_visible(
+    uow: TradingUnitOfWork,
+    contest_id: int,
+    viewer_id: int | None,
+    *,
+    operator: bool = False,
+    invite_code: str | None = None,
+) -> None:
+    """Refuse a private contest to anyone but its entrants, holders of its invite code and
+    operators, with the very ``NotFound`` of a contest that does not exist."""
+    with uow.reading():
+        row = uow.trading.contest(contest_id)  # a bare trading venue (no season) too
+        if row is None or not may_see(
+            uow, row, viewer_id, operator=operator, invite_code=invite_code
+        ):
+            raise _no_contest(contest_id)
+
+
+def may_see(
+    uow: TradingUnitOfWork,
+    row: ContestRow,
+    viewer_id: int | None,
+    *,
+    operator: bool = False,
+    invite_code: str | None = None,
+) -> bool:
+    """Whether ``viewer_id`` may know of the contest (inside the caller's transaction)."""
+    if row.invite_code is None or operator or _holds_code(row, invite_code):
+        return True
+    return viewer_id is not None and uow.trading.account(row.id, viewer_id) is not None
+
+
+def _holds_code(row: ContestRow, invite_code: str | None) -> bool:
+    return row.invite_code is not None and secrets.compare_digest(
+        (invite_code or "").encode(), row.invite_code.encode()
+    )
+
+
 def get_contest(
     uow: TradingUnitOfWork, contest_id: int, *, operator: bool = False, now: datetime | None = None
 ) -> Contest:
@@ -388,9 +426,11 @@ def list_contests(
     after: int | None = None,
     limit: int = 50,
     operator: bool = False,
+    visible_to: int | None = None,
     now: datetime | None = None,
 ) -> tuple[list[Contest], int | None]:
-    """Contests newest first, optionally of one season and in some states."""
+    """Contests newest first, optionally of one season and in some states; with
+    ``visible_to``, only those that member may see (public ones and private ones entered)."""
     moment = now or utc_now()
     where: list[Any] = []
     if season_id is not None:
@@ -398,6 +438,8 @@ def list_contests(
     if states:
         where.append(or_(*(_state_condition(s, moment) for s in states)))
     with uow.reading():
+        if visible_to is not None:
+            where.append(uow.contests.visible_condition(visible_to))
         rows, following = uow.contests.contests_page(where=where, after=after, limit=limit)
         counts = uow.contests.entry_counts([r.id for r in rows])
         seasons = {r.season_id: _season_row(uow, r.season_id or 0) for r in rows}
@@ -626,8 +668,12 @@ def _refuse_locked(row: ContestRow, changes: Mapping[str, Any], now: datetime) -
 def _contest_row(uow: TradingUnitOfWork, contest_id: int, *, lock: bool = False) -> ContestRow:
     row = uow.trading.contest(contest_id, lock=lock)
     if row is None or row.season_id is None:
-        raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+        raise _no_contest(contest_id)
     return row
+
+
+def _no_contest(contest_id: int) -> NotFound:
+    return NotFound(f"no contest {contest_id}", contest_id=contest_id)
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -648,22 +694,27 @@ def join_contest(
     member_id: int,
     *,
     invite_code: str | None = None,
+    operator: bool = False,
     now: datetime | None = None,
 ) -> Entry:
     """Enter the contest: one entry per member, inside the registration window, within
-    capacity, at or above the minimum level, with the invite code of a private contest."""
+    capacity, at or above the minimum level, with the invite code of a private contest.
+
+    Without the code a private contest is a ``NotFound``, as for every reader who may not see
+    it; an operator (who may) is told the code is missing."""
     moment = now or utc_now()
     with uow:
         row = _contest_row(uow, contest_id, lock=True)  # serializes capacity checks
-        if row.invite_code is not None and not secrets.compare_digest(
-            (invite_code or "").encode(), row.invite_code.encode()
-        ):
+        if not may_see(uow, row, member_id, operator=operator, invite_code=invite_code):
+            raise _no_contest(contest_id)
+        entered = uow.trading.account(contest_id, member_id) is not None
+        if row.invite_code is not None and not entered and not _holds_code(row, invite_code):
             raise PermissionDenied(
                 "this contest is private: a valid invite code is required",
                 field="invite_code",
                 rule="invite-code",
             )
-        if uow.trading.account(contest_id, member_id) is not None:
+        if entered:
             raise EntryRefused(
                 "you have already joined this contest", field="contest_id", rule="one-entry"
             )
