@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.chain_deps import auto_anchor
 from api.idempotency import IdempotencyMiddleware
 from api.input_guard import refuse_nul_characters
-from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from api.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.routes import (
     admin_content,
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…
 
-    # Last added runs first: request id, then the size limit, then idempotency.
+    # Last added runs first: security headers, request id, the size limit, idempotency.
     app.add_middleware(
         IdempotencyMiddleware,
         store=IdempotencyStore(database.sessions),
@@ -101,6 +101,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    docs = [app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url]
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=[path for path in docs if path],
+        trust_proxy_headers=settings.trust_proxy_headers,
+    )
     return app
 
 

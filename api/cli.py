@@ -83,7 +83,13 @@ def serve(
     migrations.upgrade(database.engine)
     database.dispose()
     if workers == 1:
-        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port)
+        uvicorn.run(
+            "api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            server_header=False,  # no "server: uvicorn" on every response
+        )
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -93,6 +99,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        server_header=False,
         # A worker answers the supervisor's health check only once it has imported this CLI
         # (its __main__) and the app: 4-6 s on a busy 2-core machine, past uvicorn's 5 s
         # default, after which the supervisor kills and restarts it, again and again.

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from api.middleware import forwarded_last
 from api.security import bearer_token, token_user
 from core.config import Settings
 from core.db import Database
@@ -88,12 +89,6 @@ async def _sign_in_limits(settings: SettingsDep) -> SignInLimits:
 
 
 SignInLimitsDep = Annotated[SignInLimits, Depends(_sign_in_limits)]
-
-
-def forwarded_last(value: str | None) -> str | None:
-    """The last entry of a comma-separated forwarding header: the one our own proxy added."""
-    last = (value or "").rsplit(",", 1)[-1].strip()
-    return last or None
 
 
 async def _client_address(request: Request, settings: SettingsDep) -> str:

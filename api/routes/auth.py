@@ -11,8 +11,10 @@ from api.deps import ClientAddress, CurrentUser, LedgerUow, SettingsDep, SignInL
 from api.problems import problem_doc, too_many_doc
 from api.schemas import MemberSignUpIn, PasswordChangeIn, TokenOut, UserOut
 from api.security import issue_access_token
+from core.config import Settings
 from core.errors import RuleViolation
 from core.users import services
+from core.users.model import User
 from ledger import engagement
 
 router = APIRouter(tags=["auth"])
@@ -51,6 +53,7 @@ def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
 )
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    response: Response,
     uow: UsersUow,
     settings: SettingsDep,
     limits: SignInLimitsDep,
@@ -62,6 +65,13 @@ def token(
     user = services.authenticate(
         uow, username=form.username, password=form.password, address=address, limits=limits
     )
+    return _token_out(user, settings, response)
+
+
+def _token_out(user: User, settings: Settings, response: Response) -> TokenOut:
+    """A token answer; never stored by a cache (RFC 6749 §5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     access_token, expires_in = issue_access_token(user, settings)
     return TokenOut(access_token=access_token, expires_in=expires_in)
 
@@ -87,6 +97,7 @@ def logout_all(user: CurrentUser, uow: UsersUow) -> Response:
 )
 def change_password(
     body: PasswordChangeIn,
+    response: Response,
     user: CurrentUser,
     uow: UsersUow,
     settings: SettingsDep,
@@ -102,8 +113,7 @@ def change_password(
         address=address,
         limits=limits,
     )
-    access_token, expires_in = issue_access_token(changed, settings)
-    return TokenOut(access_token=access_token, expires_in=expires_in)
+    return _token_out(changed, settings, response)
 
 
 @router.get("/me", response_model=UserOut, responses={401: problem_doc("Not authenticated")})

@@ -3,17 +3,28 @@ tokens outliving their user, sign-in brute force, private contests, response har
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.middleware import API_POLICY, UI_POLICY
 from api.security import ALGORITHM, ISSUER
 from core.clock import utc_now
 from core.config import DEVELOPMENT_SECRET, Settings
@@ -239,3 +250,128 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
             assert fresh.status_code == (200 if trusted else 429), fresh.text
     finally:
         database.dispose()
+
+
+# --- 5. response hardening ----------------------------------------------------------------------
+
+
+def _script_tags(html: str) -> list[str]:
+    return re.findall(r"<script\b[^>]*>", html)
+
+
+def test_the_ui_api_and_docs_answer_with_hardening_headers(client: TestClient) -> None:
+    index, module, api, missing = (
+        client.get("/"),
+        client.get("/web/app.js"),
+        client.get("/v1/me"),
+        client.get("/nowhere"),
+    )
+    for response in (index, module, api, missing, client.get("/healthz")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "strict-transport-security" not in response.headers  # plain HTTP
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    for response in (index, module):
+        assert response.headers["content-security-policy"] == UI_POLICY
+    # The UI policy allows no inline script: the shell has none, only its own files.
+    tags = _script_tags(index.text)
+    assert tags and all(re.search(r'src="/web/', tag) for tag in tags)
+    assert "<style" not in index.text and "style=" not in index.text
+    assert api.headers["content-security-policy"] == API_POLICY
+    assert api.headers["cache-control"] == "no-store"
+    assert index.headers["cache-control"] == "no-cache"  # the UI's own, kept
+
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    policy = docs.headers["content-security-policy"]
+    inline = re.findall(r"<script>(.*?)</script>", docs.text, re.DOTALL)
+    assert inline, "FastAPI's Swagger page starts with an inline script"
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    script_src = policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert "'unsafe-inline'" not in script_src and "https://cdn.jsdelivr.net" in script_src
+
+
+def test_tokens_are_never_cached(client: TestClient, make_user: Callable[..., User]) -> None:
+    user = make_user()
+    issued = _sign_in(client, user.username)
+    refused = _sign_in(client, user.username, "wrong-password")
+    for response in (issued, refused):
+        assert response.headers["cache-control"] == "no-store"
+    assert issued.headers["pragma"] == "no-cache"
+    changed = client.put(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "another long one"},
+        headers=_bearer(issued),
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.headers["cache-control"], changed.headers["pragma"]) == ("no-store", "no-cache")
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_hsts_only_behind_tls(db_url: str, trusted: bool) -> None:
+    database = Database.connect(db_url)
+    settings = make_settings(db_url, trust_proxy_headers=trusted)
+    try:
+        with TestClient(create_app(settings, database=database)) as plain:
+            forwarded = plain.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+            assert ("strict-transport-security" in forwarded.headers) is trusted
+            assert "strict-transport-security" not in plain.get("/healthz").headers
+        app = create_app(settings, database=database)
+        with TestClient(app, base_url="https://testserver") as tls:
+            hsts = tls.get("/").headers["strict-transport-security"]
+            assert hsts.startswith("max-age=31536000")
+    finally:
+        database.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_generates_one_secret_for_its_workers_and_names_no_server(tmp_path: Path) -> None:
+    """What ``make serve`` runs, with two workers: one secret, generated once and logged,
+    tokens good on either worker, and no ``server: uvicorn``."""
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PAPERLEAGUE_JWT_SECRET", "PAPERLEAGUE_ENVIRONMENT", "PAPERLEAGUE_DATA_DIR"}
+    }
+    env["PAPERLEAGUE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    command = [str(Path(sys.executable).parent / "paperleague"), "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 90
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=10)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "server did not start in 90 s"
+                time.sleep(0.3)
+        assert ready.json()["status"] == "ready"
+        assert "server" not in ready.headers
+        assert ready.headers["x-content-type-options"] == "nosniff"
+        body = {"username": "served", "password": PASSWORD, "display_name": "Served"}
+        assert httpx.post(f"{base}/v1/auth/signup", json=body).status_code == 201
+        signed_in = httpx.post(
+            f"{base}/v1/auth/token", data={"username": "served", "password": PASSWORD}
+        )
+        headers = _bearer(signed_in)
+        # A new connection each time: the workers take turns accepting them.
+        assert {httpx.get(f"{base}/v1/me", headers=headers).status_code for _ in range(8)} == {200}
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    secret = tmp_path / SECRET_FILE
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert output.count("generated a new token signing secret") == 1, output
