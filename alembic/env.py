@@ -8,6 +8,7 @@ from alembic import context
 from api.http.metadata import metadata
 from core.config import get_settings
 from core.db import make_engine
+from core.migrations import check_sqlite_foreign_keys, sqlite_foreign_keys_off
 
 
 def run_migrations(connection: Connection) -> None:
@@ -28,8 +29,9 @@ def run_online() -> None:
         return
     url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
     engine = make_engine(url)
-    with engine.connect() as connection:
+    with engine.connect() as connection, sqlite_foreign_keys_off(connection):
         run_migrations(connection)
+        check_sqlite_foreign_keys(connection)
         connection.commit()
     engine.dispose()
 

@@ -61,7 +61,7 @@ from bench.harness import BenchFailure, postgres_database, write_results
 from core import migrations
 from core.config import Settings
 from core.db import Database
-from core.users.model import Role
+from core.users.model import Role, User
 from core.users.services import NewAccount, UsersUnitOfWork, create_user, create_users
 from engine import clock
 from engine.contests import entries, seasons
@@ -123,6 +123,7 @@ class Seeded:
     contest_id: int
     symbols: tuple[str, ...]
     member_ids: tuple[int, ...]
+    members: tuple[User, ...] = ()  # for their tokens (each carries the user's token stamp)
 
 
 def seed(url: str, plan: Plan, *, today: date) -> Seeded:
@@ -194,7 +195,7 @@ def seed(url: str, plan: Plan, *, today: date) -> Seeded:
         clock.advance_contest_clock(uow, contest.id, bars=plan.clock_bars - 1)
     finally:
         database.dispose()
-    return Seeded(contest.id, symbols, tuple(m.id for m in members))
+    return Seeded(contest.id, symbols, tuple(m.id for m in members), tuple(members))
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -1005,7 +1006,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings(
                 database_url=url, environment="production", jwt_secret=SecretStr(secret)
             )
-            tokens = {m: issue_access_token(m, settings)[0] for m in seeded.member_ids}
+            tokens = {m.id: issue_access_token(m, settings)[0] for m in seeded.members}
             members = Members(tokens)
             log = Path(scratch) / "server.log"
             command = SERVERS[args.server].format(workers=plan.workers)

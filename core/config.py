@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -11,8 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Environment = Literal["development", "test", "production"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./paperleague.db"
+# The placeholder earlier releases signed development tokens with. It is public (it is in the
+# source), so it is refused everywhere: an unset secret is generated instead (core/signing.py).
 DEVELOPMENT_SECRET = "change-me-development-only-not-a-secret"
-# Values people paste from tutorials; none may sign tokens outside development.
+# Values people paste from tutorials; none may sign tokens in any environment.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", DEVELOPMENT_SECRET, "secret", "jwt-secret", "xxx"}
 )
@@ -26,7 +29,12 @@ class Settings(BaseSettings):
 
     environment: Environment = "development"
     database_url: str = DEFAULT_DATABASE_URL
-    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    # None: a random secret generated on first start and kept in ``data_dir`` (not in
+    # production, where every host must be given the same one).
+    jwt_secret: SecretStr | None = None
+    # Where generated state lives (the signing secret); None: next to the SQLite file, else the
+    # working directory.
+    data_dir: Path | None = None
     access_token_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     idempotency_wait_seconds: float = Field(default=10.0, ge=0)
@@ -43,6 +51,16 @@ class Settings(BaseSettings):
     # this long.
     anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)
     anchor_max_wait_seconds: int = Field(default=600, ge=1)
+    # Failed sign-ins: free per username and per client address inside the window, then each
+    # attempt waits 1, 2, 4 … seconds (at most sign_in_max_delay_seconds) after the last one.
+    sign_in_failures_per_username: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=20, ge=1)
+    sign_in_window_seconds: int = Field(default=900, ge=1)
+    sign_in_max_delay_seconds: int = Field(default=900, ge=1)
+    # Behind a reverse proxy: take the client address (sign-in limits) from the last
+    # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header
+    # is believed, since any client can send them.
+    trust_proxy_headers: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -54,20 +72,48 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _real_secret_outside_development(self) -> Settings:
-        secret = self.jwt_secret.get_secret_value()
-        if self.environment == "development":
+    def _real_secret(self) -> Settings:
+        if self.jwt_secret is None:
+            if self.environment == "production":
+                raise ValueError(
+                    "PAPERLEAGUE_JWT_SECRET is not set; production needs one random secret "
+                    f"of at least {MIN_SECRET_LENGTH} characters shared by every host"
+                )
             return self
-        if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        if weak_secret(self.jwt_secret.get_secret_value()):
             raise ValueError(
                 f"PAPERLEAGUE_JWT_SECRET is a placeholder or shorter than {MIN_SECRET_LENGTH} "
-                f"characters; set a random secret for the {self.environment} environment"
+                "characters; set a random secret, or unset it to have one generated "
+                "(not in production)"
             )
         return self
 
     @property
+    def data_directory(self) -> Path:
+        """``data_dir``, else the SQLite file's directory, else the working directory."""
+        if self.data_dir is not None:
+            return self.data_dir
+        if self.is_sqlite:
+            _, _, rest = self.database_url.partition(":///")
+            path = rest.split("?", 1)[0]
+            if path and path != ":memory:" and not path.startswith("file:"):
+                return Path(path).parent
+        return Path(".")
+
+    def signing_secret(self) -> str:
+        """The token signing secret; ``core.signing.with_signing_secret`` fills in an unset one."""
+        if self.jwt_secret is None:
+            raise RuntimeError("no signing secret: build settings with core.signing first")
+        return self.jwt_secret.get_secret_value()
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def weak_secret(secret: str) -> bool:
+    """A placeholder, or too short to sign tokens with."""
+    return secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
 
 
 @lru_cache

@@ -51,6 +51,17 @@ class PermissionDenied(DomainError):
     slug = "forbidden"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts; carries ``retry_after`` (whole seconds to wait)."""
+
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """A dependency outside our control (a market-data source, a chain node) failed; retry later."""
 

@@ -6,12 +6,14 @@ write lock) so several workers starting at once apply each migration exactly onc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from alembic import command
 from core.db import SQLITE_BEGIN_OPTION
@@ -55,8 +57,35 @@ def is_at_head(engine: Engine) -> bool:
 def _run(engine: Engine, action: object) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     connection = engine.connect().execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-    with connection, connection.begin():
+    with connection, sqlite_foreign_keys_off(connection), connection.begin():
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         action(config)  # type: ignore[operator]
+        check_sqlite_foreign_keys(connection)
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's procedure for table rebuilds (batch migrations): foreign keys off around the
+    transaction (a PRAGMA inside one is ignored), else dropping the old table cascades to every
+    row that references it; ``check_sqlite_foreign_keys`` before the commit."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection  # no autobegin: the PRAGMA runs outside BEGIN
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def check_sqlite_foreign_keys(connection: Connection) -> None:
+    """Refuse (roll back) a migration that left a dangling reference on SQLite."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from api.cli.database import connect, settings
 from core import migrations
+from core.signing import SigningSecretError, with_signing_secret
 
 if TYPE_CHECKING:
     import uvicorn
@@ -24,11 +26,25 @@ def serve(
     """Apply migrations, then serve the HTTP API with uvicorn."""
     import uvicorn
 
-    database = connect(settings())
+    found = settings()
+    logging.basicConfig(level=found.log_level)
+    try:
+        # Before the workers start, so that a generated secret is generated (and logged) once.
+        with_signing_secret(found)
+    except SigningSecretError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    database = connect(found)
     migrations.upgrade(database.engine)
     database.dispose()
     if workers == 1:
-        uvicorn.run("api.http.app:app_from_environment", factory=True, host=host, port=port)
+        uvicorn.run(
+            "api.http.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            server_header=False,  # no "server: uvicorn" on every response
+        )
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -38,6 +54,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        server_header=False,
         # A worker answers the supervisor's health check only once it has imported this CLI
         # (its __main__) and the app: 4-6 s on a busy 2-core machine, past uvicorn's 5 s
         # default, after which the supervisor kills and restarts it, again and again.

@@ -13,7 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from api.http.chain_deps import auto_anchor
 from api.http.idempotency import IdempotencyMiddleware
 from api.http.input_guard import refuse_nul_characters
-from api.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.http.middleware import (
+    BodySizeLimitMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.http.routes import (
     admin_checks,
@@ -37,6 +41,7 @@ from api.http.web import mount_web
 from core import migrations
 from core.config import Settings, get_settings
 from core.db import Database
+from core.signing import with_signing_secret
 from engine.uow import EngineCaches
 
 API_PREFIX = "/v1"
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """A configured PaperLeague app. Migrations are applied at start unless disabled."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    settings = with_signing_secret(settings)
     database = database or Database.connect(
         settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
@@ -94,12 +100,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…
 
-    # Last added runs first: request id, then the size limit, then idempotency.
+    # Last added runs first: security headers, request id, the size limit, idempotency.
     app.add_middleware(
-        IdempotencyMiddleware, store=IdempotencyStore(database.sessions), settings=settings
+        IdempotencyMiddleware,
+        store=IdempotencyStore(database.sessions),
+        settings=settings,
+        sessions=database.sessions,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    docs = [app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url]
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=[path for path in docs if path],
+        trust_proxy_headers=settings.trust_proxy_headers,
+    )
     return app
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.http.security import user_id_from_token
+from api.http.middleware import forwarded_last
+from api.http.security import bearer_token, token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from core.users.store import UserRepository
+from core.users.sign_in_limits import SignInLimits
+from engine.contests import visibility
 from engine.uow import EngineUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
@@ -66,13 +69,11 @@ def _current_user(
 ) -> User:
     if token is None:
         raise Unauthenticated("a bearer token is required")
-    user_id = user_id_from_token(token, settings)
-    if user_id is None:
-        raise Unauthenticated("the bearer token is invalid or expired")
-    with database.sessions() as session:
-        user = UserRepository(session).get(user_id)
-    if user is None or not user.is_active:
-        raise Unauthenticated("the bearer token's user no longer exists or is disabled")
+    user = token_user(token, settings, database.sessions)
+    if user is None:
+        raise Unauthenticated(
+            "the bearer token is invalid, expired or revoked, or its user is disabled"
+        )
     return user
 
 
@@ -89,6 +90,27 @@ def _optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+async def _sign_in_limits(settings: SettingsDep) -> SignInLimits:
+    return SignInLimits(
+        per_username=settings.sign_in_failures_per_username,
+        per_address=settings.sign_in_failures_per_address,
+        window=timedelta(seconds=settings.sign_in_window_seconds),
+        max_delay=timedelta(seconds=settings.sign_in_max_delay_seconds),
+    )
+
+
+SignInLimitsDep = Annotated[SignInLimits, Depends(_sign_in_limits)]
+
+
+async def _client_address(request: Request, settings: SettingsDep) -> str:
+    if settings.trust_proxy_headers:
+        forwarded = forwarded_last(request.headers.get("x-forwarded-for"))
+        if forwarded:
+            return forwarded[:64]
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(_client_address)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
@@ -109,6 +131,59 @@ AuthorUser = Annotated[User, Depends(require_roles(Role.AUTHOR))]
 
 # Ids are 32-bit on PostgreSQL; a larger one is a 422, not a database error.
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+# Private contests: one check for every route that names a contest. Entrants and operators see
+# them; anyone else gets the 404 of a contest that does not exist.
+ContestIdPath = Annotated[int, Path(ge=1, le=2_147_483_647, description="A contest's id")]
+
+
+def _visible_contest(contest_id: ContestIdPath, user: CurrentUser, uow: EngineUow) -> int:
+    visibility.check_visible(uow, contest_id, user.id, operator=user.has_any(Role.OPERATOR))
+    return contest_id
+
+
+VisibleContestId = Annotated[int, Depends(_visible_contest)]
+
+
+def _invited_contest(
+    contest_id: ContestIdPath,
+    user: CurrentUser,
+    uow: EngineUow,
+    code: Annotated[
+        str | None,
+        Query(max_length=64, description="A private contest's invite code (its join page)"),
+    ] = None,
+) -> int:
+    visibility.check_visible(
+        uow, contest_id, user.id, operator=user.has_any(Role.OPERATOR), invite_code=code
+    )
+    return contest_id
+
+
+InvitedContestId = Annotated[int, Depends(_invited_contest)]
+
+
+def _visible_contest_query(
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    uow: EngineUow,
+    contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> int | None:
+    """For public routes: the caller is whoever a token names, if anyone (read from the header
+    itself: the route declares no security, since it needs none)."""
+    if contest_id is None:
+        return None
+    token = bearer_token(request.headers.get("authorization"))
+    user = None if token is None else token_user(token, settings, database.sessions)
+    viewer = None if user is None else user.id
+    operator = user is not None and user.has_any(Role.OPERATOR)
+    visibility.check_visible(uow, contest_id, viewer, operator=operator)
+    return contest_id
+
+
+VisibleContestQuery = Annotated[int | None, Depends(_visible_contest_query)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,11 +28,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.middleware import header, send_problem
-from api.http.security import bearer_token, user_id_from_token
+from api.http.security import bearer_token, token_user
 from api.http.store import COMPLETED, PENDING, IdempotencyStore, StoredRequest, StoredResponse
 from core.clock import utc_now
 from core.config import Settings
@@ -120,11 +121,19 @@ def _canonical(value: Any) -> bytes:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, store: IdempotencyStore, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: IdempotencyStore,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+    ) -> None:
         self.app = app
         self.store = store
+        self.sessions = sessions
         self.settings = settings
-        secret = settings.jwt_secret.get_secret_value().encode()
+        secret = settings.signing_secret().encode()
         self.pepper = hashlib.sha256(b"paperleague-idempotency:" + secret).digest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,12 +153,15 @@ class IdempotencyMiddleware:
                 rule="key_format",
             )
             return
-        user_id = user_id_from_token(
-            bearer_token(header(scope, b"authorization")) or "", self.settings
+        token = bearer_token(header(scope, b"authorization"))
+        # The user the token authenticates now: a revoked token replays nothing of theirs.
+        user = None if token is None else await run_in_threadpool(
+            token_user, token, self.settings, self.sessions
         )
-        if user_id is None:
+        if user is None:
             await self.app(scope, receive, send)
             return
+        user_id = user.id
         body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
         target = scope["path"] + (f"?{query}" if query else "")

@@ -25,6 +25,7 @@ from core.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
 )
@@ -39,6 +40,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     RuleViolation: 422,
     Unauthenticated: 401,
     PermissionDenied: 403,
+    TooManyRequests: 429,
     Unavailable: 503,
     DomainError: 400,
 }
@@ -53,6 +55,7 @@ HTTP_TITLES = {
     413: ("content-too-large", "Content too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Validation error"),
+    429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
 }
@@ -130,6 +133,12 @@ def problem_doc(description: str) -> dict[str, Any]:
     }
 
 
+def too_many_doc(description: str) -> dict[str, Any]:
+    """A 429 answer, with its ``Retry-After`` header."""
+    retry_after = {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+    return problem_doc(description) | {"headers": {"Retry-After": retry_after}}
+
+
 COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: problem_doc("Malformed request: a body that cannot be parsed, or a bad Content-Length"),
     413: problem_doc("Request body larger than the configured limit"),
@@ -161,6 +170,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     reserved = {"type", "title", "status", "detail", "instance"}
     extensions = {k: v for k, v in exc.extensions.items() if k not in reserved}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RuleViolation):
         extensions["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.detail}]
     check_rule_codes(extensions, request.app)

@@ -1,41 +1,93 @@
-"""Access tokens: HS256 JWTs signed with the configured secret (pyjwt)."""
+"""Access tokens: HS256 JWTs signed with the configured secret (pyjwt).
+
+A token names its user by id (``sub``; ids are never reused) and by the user's token stamp
+(``stm``), a random value the user gets at creation and again whenever their tokens are revoked
+(sign out everywhere, a new password). A token whose stamp is not the user's current one is
+refused, so a token can never outlive the credentials, or the account, it was issued for.
+"""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utc_now
 from core.config import Settings
-from core.users.model import UserId
+from core.users.model import User, UserId
+from core.users.store import UserRepository
 
 ALGORITHM = "HS256"
 ISSUER = "paperleague"
 
 
-def issue_access_token(user_id: UserId, settings: Settings) -> tuple[str, int]:
-    """A signed token for ``user_id`` and its lifetime in seconds."""
+@dataclass(frozen=True, slots=True)
+class TokenSubject:
+    """Whom a validly signed, unexpired token was issued to."""
+
+    user_id: UserId
+    stamp: str
+
+
+def issue_access_token(user: User, settings: Settings) -> tuple[str, int]:
+    """A signed token for ``user`` and its lifetime in seconds."""
     now = utc_now()
     lifetime = timedelta(minutes=settings.access_token_minutes)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime, "iss": ISSUER}
-    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    claims = {
+        "sub": str(user.id),
+        "stm": user.token_stamp,
+        "iat": now,
+        "exp": now + lifetime,
+        "iss": ISSUER,
+    }
+    token = jwt.encode(claims, settings.signing_secret(), algorithm=ALGORITHM)
     return token, int(lifetime.total_seconds())
 
 
-def user_id_from_token(token: str, settings: Settings) -> UserId | None:
-    """The user a valid, unexpired token was issued to; ``None`` for anything else."""
+def token_subject(token: str, settings: Settings) -> TokenSubject | None:
+    """The subject of a valid, unexpired token; ``None`` for anything else."""
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            settings.signing_secret(),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "iss"]},
+            options={"require": ["sub", "stm", "exp", "iat", "iss"]},
         )
-        return int(claims["sub"])
+        stamp = claims["stm"]
+        if not isinstance(stamp, str) or not stamp:
+            return None
+        return TokenSubject(int(claims["sub"]), stamp)
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+
+
+def user_id_from_token(token: str, settings: Settings) -> UserId | None:
+    """The user a valid, unexpired token was issued to; ``None`` for anything else.
+
+    The signature only: whether the token is still the user's is ``token_user``'s question.
+    """
+    subject = token_subject(token, settings)
+    return None if subject is None else subject.user_id
+
+
+def token_user(
+    token: str, settings: Settings, sessions: sessionmaker[Session]
+) -> User | None:
+    """The active user a token authenticates now: signed, unexpired, and not revoked."""
+    subject = token_subject(token, settings)
+    if subject is None:
+        return None
+    with sessions() as session:
+        user = UserRepository(session).get(subject.user_id)
+    if user is None or not user.is_active:
+        return None
+    if not secrets.compare_digest(user.token_stamp.encode(), subject.stamp.encode()):
+        return None
+    return user
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -33,6 +33,8 @@ class User:
     is_active: bool = True
     # Whether other members may read the member's rank history (operators always may).
     rank_history_public: bool = True
+    # Random, replaced whenever the user's tokens are revoked; every token carries it.
+    token_stamp: str = ""
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

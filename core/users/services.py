@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utc_now
-from core.errors import Conflict, NotFound, RuleViolation, Unauthenticated
+from core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthenticated
 from core.uow import UnitOfWork
 from core.users.model import (
     Role,
@@ -24,14 +24,23 @@ from core.users.model import (
     normalize_username,
 )
 from core.users.passwords import dummy_hash, hash_password, verify_password
-from core.users.store import UserRepository
+from core.users.sign_in_limits import (
+    LimitKind,
+    SignInLimits,
+    limit_key,
+    retry_after_header,
+    wait_seconds,
+)
+from core.users.store import SignInFailures, UserRepository
 
 
 class UsersUnitOfWork(UnitOfWork):
     users: UserRepository
+    sign_ins: SignInFailures
 
     def _bind(self, session: Session) -> None:
         self.users = UserRepository(session)
+        self.sign_ins = SignInFailures(session)
 
 
 class UsernameTaken(Conflict):
@@ -40,6 +49,10 @@ class UsernameTaken(Conflict):
 
 class InvalidCredentials(Unauthenticated):
     slug = "invalid-credentials"
+
+
+class TooManySignIns(TooManyRequests):
+    slug = "too-many-sign-ins"
 
 
 def sign_up(uow: UsersUnitOfWork, *, username: str, password: str, display_name: str) -> User:
@@ -136,21 +149,110 @@ def create_users(
     return created
 
 
-def authenticate(uow: UsersUnitOfWork, *, username: str, password: str) -> User:
-    """The active user with these credentials, or ``InvalidCredentials``."""
+def authenticate(
+    uow: UsersUnitOfWork,
+    *,
+    username: str,
+    password: str,
+    address: str | None = None,
+    limits: SignInLimits | None = None,
+    now: datetime | None = None,
+) -> User:
+    """The active user with these credentials, or ``InvalidCredentials``.
+
+    Failed attempts are limited per username and per client ``address`` (``TooManySignIns``,
+    with the seconds to wait); while a key must wait, not even the right password is checked.
+    """
     try:
-        name = normalize_username(username)
+        name: str | None = normalize_username(username)
     except RuleViolation:
         name = None
-    with uow.reading():
+    rules = limits or SignInLimits()
+    moment = now or utc_now()
+    # Unknown and malformed names count too: the limits must not tell who exists.
+    user_key = limit_key(LimitKind.USERNAME, name or username.strip().lower()[:64])
+    keys = {LimitKind.USERNAME: user_key}
+    if address is not None:
+        keys[LimitKind.ADDRESS] = limit_key(LimitKind.ADDRESS, address)
+    with uow:
+        uow.sign_ins.serialize()
+        since = moment - rules.window
+        waits = {
+            kind: wait_seconds(
+                uow.sign_ins.count(key, since=since),
+                free=rules.free(kind),
+                max_delay=rules.max_delay,
+                now=moment,
+            )
+            for kind, key in keys.items()
+        }
+        kind, wait = max(waits.items(), key=lambda item: item[1])
+        if wait > 0:
+            seconds = retry_after_header(wait)
+            raise TooManySignIns(
+                f"too many failed sign-ins for this {kind.value}; try again in {seconds} s",
+                retry_after=seconds,
+                limit=kind.value,
+            )
+        # Counted as failed until the password proves right: parallel guesses count too.
+        attempt = uow.sign_ins.add(keys.values(), at=moment)
+        uow.sign_ins.prune(before=since)
         found = uow.users.credentials(name) if name else None
+        uow.commit()
     if found is None:
         verify_password(password, dummy_hash())  # same cost as a real check
         raise InvalidCredentials("incorrect username or password")
     user, password_hash = found
     if not verify_password(password, password_hash) or not user.is_active:
         raise InvalidCredentials("incorrect username or password")
+    with uow:
+        # The username's failures are forgiven; the address keeps its others.
+        uow.sign_ins.forget(keys=[user_key], ids=attempt)
+        uow.commit()
     return user
+
+
+def revoke_tokens(uow: UsersUnitOfWork, user_id: UserId) -> User:
+    """Sign out everywhere: every token issued to the user so far stops working."""
+    with uow:
+        user = uow.users.revoke_tokens(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} does not exist")
+        uow.commit()
+    return user
+
+
+def change_password(
+    uow: UsersUnitOfWork,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    address: str | None = None,
+    limits: SignInLimits | None = None,
+) -> User:
+    """A new password, given the current one; every token issued so far stops working.
+
+    The current password is checked like a sign-in, under the same limits."""
+    password_hash = hash_password(check_password(new_password))  # slow: outside the transaction
+    try:
+        authenticate(
+            uow,
+            username=user.username,
+            password=current_password,
+            address=address,
+            limits=limits,
+        )
+    except InvalidCredentials as exc:
+        raise RuleViolation(
+            "the current password is wrong", field="current_password", rule="wrong_password"
+        ) from exc
+    with uow:
+        changed = uow.users.revoke_tokens(user.id, password_hash=password_hash)
+        if changed is None:
+            raise NotFound(f"user {user.id} does not exist")
+        uow.commit()
+    return changed
 
 
 def get_user(uow: UsersUnitOfWork, user_id: UserId) -> User:

@@ -3,7 +3,6 @@ invite code of a private contest), the contests a member entered, and follows (f
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +12,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from engine.contests.model import (
     registration_open,
 )
+from engine.contests.visibility import holds_code, may_see
 from engine.trading.venue import require_contest
 from engine.uow import EngineUnitOfWork
 from ledger.engagement import summary_in
@@ -38,23 +38,28 @@ def join_contest(
     member_id: int,
     *,
     invite_code: str | None = None,
+    operator: bool = False,
     now: datetime | None = None,
 ) -> Entry:
     """Enter the contest: one entry per member, inside the registration window, within
-    capacity, at or above the minimum level, with the invite code of a private contest."""
+    capacity, at or above the minimum level, with the invite code of a private contest.
+
+    Without the code a private contest is a ``NotFound``, as for every reader who may not see
+    it; an operator (who may) is told the code is missing."""
     moment = now or utc_now()
     with uow:
         # The row lock serializes capacity checks.
         row = require_contest(uow, contest_id, lock=True, seasonal=True)
-        if row.invite_code is not None and not secrets.compare_digest(
-            (invite_code or "").encode(), row.invite_code.encode()
-        ):
+        if not may_see(uow, row, member_id, operator=operator, invite_code=invite_code):
+            raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+        entered = uow.trading.account(contest_id, member_id) is not None
+        if row.invite_code is not None and not entered and not holds_code(row, invite_code):
             raise PermissionDenied(
                 "this contest is private: a valid invite code is required",
                 field="invite_code",
                 rule="invite_code",
             )
-        if uow.trading.account(contest_id, member_id) is not None:
+        if entered:
             raise EntryRefused(
                 "you have already joined this contest", field="contest_id", rule="one_entry"
             )

@@ -174,9 +174,11 @@ def list_contests(
     after: int | None = None,
     limit: int = 50,
     operator: bool = False,
+    visible_to: int | None = None,
     now: datetime | None = None,
 ) -> tuple[list[Contest], int | None]:
-    """Contests newest first, optionally of one season and in some states."""
+    """Contests newest first, optionally of one season and in some states; with
+    ``visible_to``, only those that member may see (public ones and private ones entered)."""
     moment = now or utc_now()
     where: list[Any] = []
     if season_id is not None:
@@ -184,6 +186,8 @@ def list_contests(
     if states:
         where.append(or_(*(_state_condition(s, moment) for s in states)))
     with uow.reading():
+        if visible_to is not None:
+            where.append(uow.contests.visible_condition(visible_to))
         rows, following = uow.contests.contests_page(where=where, after=after, limit=limit)
         counts = uow.contests.entry_counts([r.id for r in rows])
         season_of = {r.season_id: seasons.require_season(uow, r.season_id or 0) for r in rows}

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -307,6 +308,11 @@ class ContestsRepository:
             TeamMemberRow.contest_id == contest_id
         )
         return {int(member): int(team) for member, team in self.session.execute(stmt)}
+
+    def visible_condition(self, member_id: int) -> Any:
+        """Contests the member may see: public ones, and private ones they entered."""
+        entered = select(AccountRow.contest_id).where(AccountRow.member_id == member_id)
+        return or_(ContestRow.invite_code.is_(None), ContestRow.id.in_(entered))
 
     def contests_entered(self, member_id: int) -> list[int]:
         stmt = (

@@ -18,6 +18,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from core.rule_codes import Rule
 from engine.contests.spec import TeamSettings
 from engine.contests.store import TeamRow
+from engine.contests.visibility import may_see
 from engine.trading.store import ContestRow
 from engine.trading.venue import NotEntered, require_contest
 from engine.uow import EngineUnitOfWork
@@ -101,7 +102,8 @@ def join_team(
     moment = now or utc_now()
     with uow:
         found = uow.contests.team(team_id)
-        if found is None:
+        contest = None if found is None else uow.trading.contest(found.contest_id)
+        if found is None or contest is None or not may_see(uow, contest, member_id):
             raise NotFound(f"no team {team_id}", team_id=team_id)
         settings = _open_contest(uow, found.contest_id)
         team = uow.contests.team(team_id, lock=True)
@@ -133,7 +135,8 @@ def leave_team(uow: EngineUnitOfWork, team_id: int, member_id: int) -> Team | No
     """Leave the team; returns it as it is now, or None when the last member left (deleted)."""
     with uow:
         found = uow.contests.team(team_id)
-        if found is None:
+        contest = None if found is None else uow.trading.contest(found.contest_id)
+        if found is None or contest is None or not may_see(uow, contest, member_id):
             raise NotFound(f"no team {team_id}", team_id=team_id)
         settings = _open_contest(uow, found.contest_id)
         team = uow.contests.team(team_id, lock=True)
@@ -157,12 +160,23 @@ def leave_team(uow: EngineUnitOfWork, team_id: int, member_id: int) -> Team | No
     return view
 
 
-def team(uow: EngineUnitOfWork, team_id: int, *, viewer_id: int | None = None) -> Team:
-    """One team; its invite code only when ``viewer_id`` is a member."""
+def team(
+    uow: EngineUnitOfWork,
+    team_id: int,
+    *,
+    viewer_id: int | None = None,
+    operator: bool = False,
+) -> Team:
+    """One team; its invite code only when ``viewer_id`` is a member. A private contest's
+    teams are for those who may see the contest (``may_see``); others get ``NotFound``."""
     with uow.reading():
         row = uow.contests.team(team_id)
         contest = None if row is None else uow.trading.contest(row.contest_id)
-        if row is None or contest is None:
+        if (
+            row is None
+            or contest is None
+            or not may_see(uow, contest, viewer_id, operator=operator)
+        ):
             raise NotFound(f"no team {team_id}", team_id=team_id)
         return _view(uow, row, _settings(contest), viewer_id=viewer_id)
 

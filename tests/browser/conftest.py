@@ -99,12 +99,20 @@ def world(live_app: LiveApp) -> Iterator[World]:
 
 @pytest.fixture
 def page(chromium: Any, world: World) -> Iterator[Any]:
-    """A fresh browser context (own storage) at desktop size, its console errors collected."""
+    """A fresh browser context (own storage) at desktop size, its script errors and CSP
+    refusals collected."""
     context = chromium.new_context(viewport=DESKTOP, locale="en-US", base_url=world.url)
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A Content-Security-Policy refusal is no exception, only a console error.
+    tab.on(
+        "console",
+        lambda message: errors.append(message.text)
+        if message.type == "error" and "Content Security Policy" in message.text
+        else None,
+    )
     tab.errors = errors
     yield tab
     context.close()

@@ -1,6 +1,6 @@
 """The member's other pages in a real browser: refusals shown on the fields they name, the
 points page (check-in and its streak, redeeming a reward, history), joining a private contest
-with its invite code, and the language and colour conventions per market."""
+by its invite link, and the language and colour conventions per market."""
 
 from __future__ import annotations
 
@@ -78,17 +78,19 @@ def test_points_check_in_streak_redeem_and_history(page: Any, world: World) -> N
     shoot(page, "points", phone=True)
 
 
-def test_private_contest_needs_its_invite_code(page: Any, world: World) -> None:
+def test_private_contest_opens_only_by_its_invite_link(page: Any, world: World) -> None:
     expect = _expect()
     _member(world, "carl")
     _sign_in(page, "carl")
-    card = page.locator(f"article[data-contest='{world.private_contest['id']}']")
-    card.locator("[name=invite_code]").fill("not-the-code")
-    card.locator("button[type=submit]").click()
-    expect(card.locator(".problem")).to_have_attribute("data-rule", "invite_code")
-    card.locator("[name=invite_code]").fill(INVITE_CODE)
-    card.locator("button[type=submit]").click()
-    expect(page).to_have_url(re.compile(rf"#/contests/{world.private_contest['id']}$"))
+    private = world.private_contest["id"]
+    expect(page.locator(f"article[data-contest='{world.us_contest['id']}']")).to_be_visible()
+    expect(page.locator(f"article[data-contest='{private}']")).to_have_count(0)  # not listed
+    page.goto(f"/#/contests/{private}?code=not-the-code")
+    expect(page.locator(".problem")).to_be_visible()  # as if there were no such contest
+    expect(page.locator("form.join")).to_have_count(0)
+    page.goto(f"/#/contests/{private}?code={INVITE_CODE}")
+    expect(page.locator("form.join [name=invite_code]")).to_have_value(INVITE_CODE)
+    page.locator("form.join button[type=submit]").click()
     expect(page.locator(".ticket")).to_be_visible()
 
 

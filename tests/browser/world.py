@@ -15,7 +15,7 @@ from api.http.security import issue_access_token
 from core.config import Settings
 from core.db import Database
 from core.users import services as users
-from core.users.model import Role
+from core.users.model import Role, User
 from core.users.services import NewAccount, UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
@@ -77,7 +77,7 @@ def build_world(url: str, database: Database, settings: Settings) -> World:
     accounts = [NewAccount("operator", roles=frozenset({Role.OPERATOR}))]
     accounts += [NewAccount(f"rival{n}", f"Rival {n}") for n in range(4)]
     created = users.create_users(UsersUnitOfWork(database.sessions), accounts, password=PASSWORD)
-    operator, *rivals = [_bearer(user.id, settings) for user in created]
+    operator, *rivals = [_bearer(user, settings) for user in created]
     http = httpx.Client(base_url=url, timeout=30)
     ok(
         http.post(
@@ -131,8 +131,8 @@ def _synthetic(uow: EngineUnitOfWork, market: Market, *, seed: int) -> list[str]
     return [instrument.symbol for instrument in found]
 
 
-def _bearer(user_id: int, settings: Settings) -> dict[str, str]:
-    token, _ = issue_access_token(user_id, settings)
+def _bearer(user: User, settings: Settings) -> dict[str, str]:
+    token, _ = issue_access_token(user, settings)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -45,9 +45,15 @@ def test_wrong_password_is_401_problem(client: TestClient, make_user: Callable[.
     assert response.json()["type"] == "/problems/invalid-credentials"
 
 
-def _token(user_id: int, **claims: object) -> str:
+def _token(user_id: int, stamp: str = "not-the-stamp", **claims: object) -> str:
     now = utc_now()
-    base = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=5), "iss": ISSUER}
+    base = {
+        "sub": str(user_id),
+        "stm": stamp,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "iss": ISSUER,
+    }
     return jwt.encode(base | claims, TEST_SECRET, algorithm=ALGORITHM)
 
 
@@ -59,19 +65,23 @@ def test_missing_invalid_expired_tokens_are_401(
         "missing": {},
         "garbage": {"Authorization": "Bearer not-a-token"},
         "expired": {
-            "Authorization": f"Bearer {_token(user.id, exp=utc_now() - timedelta(seconds=5))}"
+            "Authorization": "Bearer "
+            + _token(user.id, user.token_stamp, exp=utc_now() - timedelta(seconds=5))
         },
+        "revoked (another stamp)": {"Authorization": f"Bearer {_token(user.id)}"},
         "forged": {
             "Authorization": "Bearer " + jwt.encode({"sub": str(user.id)}, "x" * 40, "HS256")
         },
-        "unknown user": {"Authorization": f"Bearer {_token(987654)}"},
+        "unknown user": {"Authorization": f"Bearer {_token(987654, user.token_stamp)}"},
     }
     for name, headers in cases.items():
         response = client.get("/v1/me", headers=headers)
         assert response.status_code == 401, name
         assert response.headers["content-type"] == PROBLEM, name
         assert response.json()["status"] == 401, name
-    valid = client.get("/v1/me", headers={"Authorization": f"Bearer {_token(user.id)}"})
+    valid = client.get(
+        "/v1/me", headers={"Authorization": f"Bearer {_token(user.id, user.token_stamp)}"}
+    )
     assert valid.status_code == 200  # the forged/expired cases failed for their reason only
 
 

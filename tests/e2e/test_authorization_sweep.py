@@ -11,6 +11,7 @@ nor 403 (a 404 or 422 for a dummy id or an empty body is fine); any other identi
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from core.users import services
+from core.users.model import Role
+from core.users.services import UsersUnitOfWork
 from tests.api_world import Served, World, shared_world_fixture  # noqa: F401
+from tests.conftest import PASSWORD
 
 Headers = dict[str, str]
 PROBLEM = "application/problem+json"
@@ -37,8 +42,10 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/readyz"): PUBLIC,
     ("POST", "/v1/auth/signup"): PUBLIC,
     ("POST", "/v1/auth/token"): PUBLIC,
+    ("POST", "/v1/auth/logout-all"): SIGNED_IN,
     ("GET", "/v1/me"): SIGNED_IN,
     ("PATCH", "/v1/me"): SIGNED_IN,
+    ("PUT", "/v1/me/password"): SIGNED_IN,
     # market data and certificate checks are public
     ("GET", "/v1/market/instruments"): PUBLIC,
     ("GET", "/v1/market/{symbol}/bars"): PUBLIC,
@@ -130,6 +137,9 @@ DUMMY = {
     "transfer_id": "no-such-transfer",
 }
 PARAM = re.compile(r"\{(\w+)\}")
+# Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they
+# call these with throwaway users (``test_revoking_routes_answer_their_roles``).
+REVOKES_TOKENS = frozenset({("POST", "/v1/auth/logout-all")})
 
 
 def operations(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -189,6 +199,8 @@ def test_each_route_answers_only_its_roles(client: TestClient, world: World) -> 
     for (method, path), allowed in sorted(ALLOWED.items()):
         url = fill(path, DUMMY)
         for identity in IDENTITIES:
+            if (method, path) in REVOKES_TOKENS and identity != ANON:
+                continue
             response = _call(client, method, url, _headers(world, identity))
             status = response.status_code
             if identity in allowed:
@@ -355,8 +367,126 @@ def test_a_private_contests_invite_code_is_for_operators_only(
         listed = client.get("/v1/contests", headers=headers, params={"limit": 100}).text
         assert "secret-door" not in listed
         refused = client.post(f"{url}/entries", json={}, headers=headers)
-        assert refused.status_code == 403, refused.text  # the contest's rule, not the role
+        assert refused.status_code == 404, refused.text  # as if there were no such contest
     joined = client.post(
         f"{url}/entries", json={"invite_code": "secret-door"}, headers=world.headers["member"]
     )
     assert joined.status_code == 201, joined.text
+
+
+def test_revoking_routes_answer_their_roles(app: FastAPI, client: TestClient) -> None:
+    """The routes the sweeps skip, each called by a throwaway user of every role."""
+    users = UsersUnitOfWork(app.state.database.sessions)
+    failures = []
+    for method, path in sorted(REVOKES_TOKENS):
+        allowed = ALLOWED[method, path]
+        for identity in sorted(SIGNED_IN):
+            user = services.create_user(
+                users,
+                username=f"revoker-{identity}-{secrets.token_hex(4)}",
+                password=PASSWORD,
+                roles=[Role(identity)],
+            )
+            signed_in = client.post(
+                "/v1/auth/token", data={"username": user.username, "password": PASSWORD}
+            )
+            headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+            status = _call(client, method, fill(path, DUMMY), headers).status_code
+            if (status in (401, 403)) == (identity in allowed) or status >= 500:
+                failures.append(f"{identity:9} {method} {path}: {status}")
+            if client.get("/v1/me", headers=headers).status_code != 401:
+                failures.append(f"{identity:9} {method} {path}: the token still works")
+    assert failures == []
+
+
+def test_a_private_contest_is_invisible_to_whoever_may_not_see_it(
+    client: TestClient, world: World
+) -> None:
+    """Every route naming a contest (the schema's, so a new one is covered at once) answers a
+    non-entrant without the code exactly as for a contest that does not exist."""
+    operator, member = world.headers["operator"], world.headers["member"]
+    created = client.post(
+        "/v1/admin/contests",
+        headers=operator,
+        json={
+            "season_id": world.season_id,
+            "title": "Back room cup",
+            "trading_start": "2024-01-01",
+            "trading_end": "2024-01-19",
+            "starting_cash": "1000.00",
+            "private": True,
+            "invite_code": "back-room",
+            "teams": {"max_size": 3, "score": "mean"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    contest_id = created.json()["id"]
+    url = f"/v1/contests/{contest_id}"
+    assert client.post(f"{url}/entries", json={"invite_code": "back-room"}, headers=member)
+    team = client.post(f"{url}/teams", json={"name": "Insiders"}, headers=member).json()
+
+    routes = sorted(
+        (method, path)
+        for method, path in ALLOWED
+        if "{contest_id}" in path and not path.startswith("/v1/admin")
+    )
+    assert len(routes) >= 16
+    secret = {"contest_id": str(contest_id), "team_id": str(team["id"])}
+    failures = []
+    for method, path in routes:
+        for identity in ("member_b", "author"):
+            headers = world.headers[identity]
+            response = _call(client, method, fill(path, DUMMY | secret), headers)
+            nobody = _call(client, method, fill(path, DUMMY), headers)
+            if response.status_code != 404 or not _same_problem(response, nobody):
+                failures.append(f"{identity:9} {method} {path}: {_verdict(response)}")
+            elif "Back room" in response.text:
+                failures.append(f"{identity:9} {method} {path}: names the contest")
+        if method == "GET":
+            for identity in ("member", "operator"):
+                headers = world.headers[identity]
+                response = _call(client, method, fill(path, DUMMY | secret), headers)
+                if f"no contest {contest_id}" in response.text:
+                    failures.append(f"{identity:9} {method} {path}: {_verdict(response)}")
+    assert failures == []
+
+    outsider = world.headers["member_b"]
+    listed = client.get("/v1/contests", headers=outsider, params={"limit": 200}).json()["items"]
+    assert contest_id not in [c["id"] for c in listed]
+    for headers in (member, operator):
+        listed = client.get("/v1/contests", headers=headers, params={"limit": 200}).json()
+        assert contest_id in [c["id"] for c in listed["items"]]
+
+    team_url = f"/v1/teams/{team['id']}"
+    nobody_team = f"/v1/teams/{DUMMY['team_id']}"
+    nobody = client.get(nobody_team, headers=outsider)
+    assert _same_problem(client.get(team_url, headers=outsider), nobody)
+    assert client.get(team_url, headers=outsider).status_code == 404
+    joined_team = client.post(
+        f"{team_url}/members", json={"invite_code": team["invite_code"]}, headers=outsider
+    )
+    assert joined_team.status_code == 404, joined_team.text
+    assert client.get(team_url, headers=member).status_code == 200
+
+    bars = f"/v1/market/{world.symbol}/bars"
+    for headers in ({}, outsider):
+        hidden = client.get(bars, params={"contest_id": contest_id}, headers=headers)
+        assert hidden.status_code == 404, hidden.text
+        assert _same_problem(hidden, client.get(bars, params={"contest_id": DUMMY["contest_id"]}))
+    for headers in (member, operator):
+        shown = client.get(bars, params={"contest_id": contest_id}, headers=headers)
+        assert shown.status_code == 200, shown.text
+
+    # The join page: the code shows the contest's summary, and the code joins it.
+    wrong = client.get(url, params={"code": "front-door"}, headers=outsider)
+    assert wrong.status_code == 404
+    summary = client.get(url, params={"code": "back-room"}, headers=outsider)
+    assert summary.status_code == 200 and summary.json()["title"] == "Back room cup"
+    assert summary.json()["invite_code"] is None
+    refused = client.post(f"{url}/entries", json={"invite_code": "front"}, headers=outsider)
+    nowhere = f"/v1/contests/{DUMMY['contest_id']}/entries"
+    assert refused.status_code == 404
+    assert _same_problem(refused, client.post(nowhere, json={}, headers=outsider))
+    joined = client.post(f"{url}/entries", json={"invite_code": "back-room"}, headers=outsider)
+    assert joined.status_code == 201, joined.text
+    assert client.get(f"{url}/leaderboard", headers=outsider).status_code == 200

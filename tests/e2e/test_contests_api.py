@@ -195,12 +195,18 @@ def test_private_contest_needs_its_code_and_hides_it_from_members(
     code = contest["invite_code"]
     assert code
     member = login(make_user())
-    seen = client.get(f"/v1/contests/{contest['id']}", headers=member).json()
+    hidden = client.get(f"/v1/contests/{contest['id']}", headers=member)
+    assert hidden.status_code == 404  # without its code, as if it did not exist
+    seen = client.get(
+        f"/v1/contests/{contest['id']}", params={"code": code}, headers=member
+    ).json()
     assert seen["private"] and seen["invite_code"] is None
     wrong = client.post(
         f"/v1/contests/{contest['id']}/entries", json={"invite_code": "nope"}, headers=member
     )
-    assert wrong.status_code == 403 and wrong.json()["rule"] == "invite_code"
+    assert wrong.status_code == 404
+    missing = client.post(f"/v1/contests/{contest['id']}/entries", json={}, headers=operator)
+    assert missing.status_code == 403 and missing.json()["rule"] == "invite_code"
     right = client.post(
         f"/v1/contests/{contest['id']}/entries", json={"invite_code": code}, headers=member
     )

@@ -100,8 +100,11 @@ def test_entries_are_refused_when_full_private_duplicate_or_level_gated(
         entries.join_contest(uow, full.id, first.id, now=NOW)
     assert duplicate.value.extensions["rule"] == "one_entry"
     private = build.contest(uow, season, private=True, invite_code="s3cret")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # as if there were no such contest
         entries.join_contest(uow, private.id, second.id, invite_code="wrong", now=NOW)
+    with pytest.raises(PermissionDenied) as no_code:  # operators may know it exists
+        entries.join_contest(uow, private.id, second.id, operator=True, now=NOW)
+    assert no_code.value.extensions["rule"] == "invite_code"
     entries.join_contest(uow, private.id, second.id, invite_code="s3cret", now=NOW)
     gated = build.contest(uow, season, min_level=3)
     with pytest.raises(PermissionDenied) as level:

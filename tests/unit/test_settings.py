@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -13,6 +15,7 @@ def test_defaults_are_an_embedded_development_setup(monkeypatch: pytest.MonkeyPa
     assert settings.environment == "development"
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.is_sqlite
+    assert settings.jwt_secret is None  # generated on first start (core/signing.py)
 
 
 def test_reads_the_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,9 +29,9 @@ def test_reads_the_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert not settings.is_sqlite
 
 
-@pytest.mark.parametrize("environment", ["test", "production"])
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
 @pytest.mark.parametrize("secret", ["", "changeme", "change-me", "secret", DEVELOPMENT_SECRET])
-def test_placeholder_secret_refused_outside_development(environment: str, secret: str) -> None:
+def test_placeholder_secret_refused_in_every_environment(environment: str, secret: str) -> None:
     with pytest.raises(ValidationError, match="PAPERLEAGUE_JWT_SECRET"):
         Settings(environment=environment, jwt_secret=secret)  # type: ignore[arg-type]
 
@@ -38,9 +41,38 @@ def test_short_secret_refused_in_production() -> None:
         Settings(environment="production", jwt_secret="x" * 31)  # type: ignore[arg-type]
 
 
-def test_placeholder_secret_allowed_in_development() -> None:
+def test_short_secret_refused_in_development_too() -> None:
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        Settings(environment="development", jwt_secret="x" * 31)  # type: ignore[arg-type]
+
+
+def test_production_needs_a_configured_secret() -> None:
+    with pytest.raises(ValidationError, match="PAPERLEAGUE_JWT_SECRET is not set"):
+        Settings(environment="production")
+
+
+def test_an_unset_secret_is_left_to_be_generated_outside_production() -> None:
     settings = Settings(environment="development")
-    assert settings.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
+    assert settings.jwt_secret is None
+    with pytest.raises(RuntimeError, match="no signing secret"):
+        settings.signing_secret()
+
+
+@pytest.mark.parametrize(
+    "url,directory",
+    [
+        ("sqlite:///./paperleague.db", Path(".")),
+        ("sqlite:////srv/paper/league.db", Path("/srv/paper")),
+        ("sqlite+pysqlite:///data/x.db?timeout=5", Path("data")),
+        ("sqlite://", Path(".")),
+        ("sqlite:///:memory:", Path(".")),
+        ("postgresql+psycopg://u@h/db", Path(".")),
+    ],
+)
+def test_data_directory_defaults_next_to_the_sqlite_file(url: str, directory: Path) -> None:
+    assert Settings(database_url=url).data_directory == directory
+    chosen = Settings(database_url=url, data_dir=Path("/var/lib/paperleague"))
+    assert chosen.data_directory == Path("/var/lib/paperleague")
 
 
 def test_real_secret_accepted_and_hidden_in_repr() -> None:

@@ -6,9 +6,10 @@ import { applyMarket, formatDate, t } from "../i18n.js";
 import { h } from "../ui.js";
 
 /** Draws the header into `root`; resolves to the contest, or null when the language switched
- * to the market's default (the app is then redrawing the page). */
-export async function contestFrame(root, contestId, active) {
-  const contest = await api.get(`/contests/${contestId}`);
+ * to the market's default (the app is then redrawing the page). `code`: a private contest's
+ * invite code, from its invite link (`#/contests/3?code=…`): without it only entrants see it. */
+export async function contestFrame(root, contestId, active, code = null) {
+  const contest = await api.get(`/contests/${contestId}`, { code });
   if (applyMarket(contest.market)) return null;
   const base = `#/contests/${contest.id}`;
   const pages = [

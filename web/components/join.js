@@ -11,11 +11,12 @@ export function canJoin(contest, now = new Date()) {
   return !closes || new Date(closes) > now;
 }
 
-/** A join form; `onJoined(entry)` runs after the server accepted it. */
-export function joinForm(contest, onJoined) {
+/** A join form; `onJoined(entry)` runs after the server accepted it. `code`: the invite code
+ * of the link the member came by, filled in. */
+export function joinForm(contest, onJoined, code = null) {
   const form = h("form", { class: "join", novalidate: true, dataset: { contest: contest.id } },
     contest.private
-      ? field({ label: t("lobby.invite_code"), name: "invite_code", autocomplete: "off", required: true })
+      ? field({ label: t("lobby.invite_code"), name: "invite_code", autocomplete: "off", required: true, value: code })
       : null,
     h("button", { type: "submit", class: "primary" }, t("lobby.join")),
     formAlert());

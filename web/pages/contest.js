@@ -13,11 +13,12 @@ import { h, notice, redraw, section } from "../ui.js";
 
 const REFRESH_SECONDS = 20;
 
-export async function render(root, { params }) {
-  const contest = await contestFrame(root, params.id, "trade");
+export async function render(root, { params, query }) {
+  const code = query.get("code");  // a private contest's invite link
+  const contest = await contestFrame(root, params.id, "trade", code);
   if (!contest) return null;
   const joined = await api.get("/me/contests");
-  if (!joined.includes(contest.id)) return notEntered(root, contest);
+  if (!joined.includes(contest.id)) return notEntered(root, contest, code);
 
   const summary = accountSummary(contest);
   const chart = equityChart(contest);
@@ -35,10 +36,10 @@ export async function render(root, { params }) {
   return () => { stop(); chart.destroy(); };
 }
 
-function notEntered(root, contest) {
+function notEntered(root, contest, code) {
   root.append(section(t("contest.not_entered"),
     canJoin(contest)
-      ? joinForm(contest, redraw)
+      ? joinForm(contest, redraw, code)
       : notice(t("contest.closed_for_entries"))));
   return null;
 }

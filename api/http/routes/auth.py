@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.http.deps import CurrentUser, LedgerUow, SettingsDep, UsersUow
-from api.http.problems import problem_doc
-from api.http.schemas.common import MemberSignUpIn, ProfilePatch, TokenOut, UserOut
+from api.http.deps import (
+    ClientAddress,
+    CurrentUser,
+    LedgerUow,
+    SettingsDep,
+    SignInLimitsDep,
+    UsersUow,
+)
+from api.http.problems import problem_doc, too_many_doc
+from api.http.schemas.common import (
+    MemberSignUpIn,
+    PasswordChangeIn,
+    ProfilePatch,
+    TokenOut,
+    UserOut,
+)
 from api.http.security import issue_access_token
+from core.config import Settings
 from core.errors import RuleViolation
 from core.users import services
+from core.users.model import User
 from ledger import engagement
 
 router = APIRouter(tags=["auth"])
@@ -44,15 +59,74 @@ def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses={401: problem_doc("Wrong username or password")},
+    responses={
+        401: problem_doc("Wrong username or password"),
+        429: too_many_doc("Too many failed sign-ins for the username or from the address"),
+    },
 )
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: UsersUow, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    response: Response,
+    uow: UsersUow,
+    settings: SettingsDep,
+    limits: SignInLimitsDep,
+    address: ClientAddress,
 ) -> TokenOut:
-    """Exchange username and password (OAuth2 password form) for a bearer token."""
-    user = services.authenticate(uow, username=form.username, password=form.password)
-    access_token, expires_in = issue_access_token(user.id, settings)
+    """Exchange username and password (OAuth2 password form) for a bearer token.
+
+    Failed attempts are limited per username and per client address (429 with Retry-After)."""
+    user = services.authenticate(
+        uow, username=form.username, password=form.password, address=address, limits=limits
+    )
+    return _token_out(user, settings, response)
+
+
+def _token_out(user: User, settings: Settings, response: Response) -> TokenOut:
+    """A token answer; never stored by a cache (RFC 6749 §5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    access_token, expires_in = issue_access_token(user, settings)
     return TokenOut(access_token=access_token, expires_in=expires_in)
+
+
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: problem_doc("Not authenticated")},
+)
+def logout_all(user: CurrentUser, uow: UsersUow) -> Response:
+    """Sign out everywhere: every token issued to you so far, this one too, stops working."""
+    services.revoke_tokens(uow, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/me/password",
+    response_model=TokenOut,
+    responses={
+        401: problem_doc("Not authenticated"),
+        429: too_many_doc("Too many failed sign-ins for the username or from the address"),
+    },
+)
+def change_password(
+    body: PasswordChangeIn,
+    response: Response,
+    user: CurrentUser,
+    uow: UsersUow,
+    settings: SettingsDep,
+    limits: SignInLimitsDep,
+    address: ClientAddress,
+) -> TokenOut:
+    """Change your password; every earlier token stops working, and a new one is returned."""
+    changed = services.change_password(
+        uow,
+        user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=address,
+        limits=limits,
+    )
+    return _token_out(changed, settings, response)
 
 
 @router.get("/me", response_model=UserOut, responses={401: problem_doc("Not authenticated")})

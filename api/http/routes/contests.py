@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
+from api.http.deps import CurrentUser, EngineUow, IdPath, InvitedContestId, PageParams
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.contests import ContestOut, EntryOut, JoinIn, SeasonOut
@@ -56,6 +56,7 @@ def list_contests(
         after=decode_cursor(page.cursor),
         limit=page.limit,
         operator=user.has_any(Role.OPERATOR),
+        visible_to=None if user.has_any(Role.OPERATOR) else user.id,
     )
     return Page(items=[ContestOut.of(c) for c in contests], next_cursor=_next(following))
 
@@ -63,8 +64,9 @@ def list_contests(
 @router.get(
     "/contests/{contest_id}", response_model=ContestOut, responses={404: problem_doc("No contest")}
 )
-def get_contest(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> ContestOut:
-    """One contest with its rules, ranking, prizes, teams and PK settings."""
+def get_contest(contest_id: InvitedContestId, user: CurrentUser, uow: EngineUow) -> ContestOut:
+    """One contest with its rules, ranking, prizes, teams and PK settings (a private one for
+    its entrants, or with its invite code as ``code``: the join page)."""
     return ContestOut.of(
         services.get_contest(uow, contest_id, operator=user.has_any(Role.OPERATOR))
     )
@@ -75,14 +77,22 @@ def get_contest(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> Contes
     status_code=status.HTTP_201_CREATED,
     response_model=EntryOut,
     responses={
-        403: problem_doc("Private contest without its invite code, or below the minimum level"),
-        404: problem_doc("No contest"),
+        403: problem_doc("Below the minimum level (or an operator without the invite code)"),
+        404: problem_doc("No contest, or a private one without its invite code"),
         409: problem_doc("Already joined, registration closed, or the contest is full"),
     },
 )
 def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: EngineUow) -> EntryOut:
     """Join the contest with the starting cash (one entry per member)."""
-    return EntryOut.of(entries.join_contest(uow, contest_id, user.id, invite_code=body.invite_code))
+    return EntryOut.of(
+        entries.join_contest(
+            uow,
+            contest_id,
+            user.id,
+            invite_code=body.invite_code,
+            operator=user.has_any(Role.OPERATOR),
+        )
+    )
 
 
 @router.get("/me/contests", response_model=list[int])

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams, VisibleContestId
 from api.http.problems import problem_doc
 from api.http.schemas.leaderboard import (
     FollowOut,
@@ -37,7 +37,7 @@ MemberQuery = Annotated[
     },
 )
 def leaderboard(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     user: CurrentUser,
     uow: EngineUow,
     page: PageParams,
@@ -72,7 +72,7 @@ def leaderboard(
     responses={404: problem_doc("No contest, or no such member or a private history")},
 )
 def history(
-    contest_id: IdPath, user: CurrentUser, uow: EngineUow, member_id: MemberQuery = None
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow, member_id: MemberQuery = None
 ) -> list[HistoryPointOut]:
     """A member's position, rank and metric after every tick, oldest first (for a chart)."""
     found = boards.history(uow, contest_id, member_id or user.id, viewer=user)
@@ -85,7 +85,7 @@ def history(
     responses={404: problem_doc("No contest, or a contest without teams")},
 )
 def team_leaderboard(
-    contest_id: IdPath, user: CurrentUser, uow: EngineUow, page: PageParams
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow, page: PageParams
 ) -> TeamLeaderboardOut:
     """The team leaderboard after the last tick (team score: mean, median or top-N mean of the
     members' metric)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, OperatorUser
+from api.http.deps import CurrentUser, EngineUow, IdPath, OperatorUser, VisibleContestId
 from api.http.problems import problem_doc
 from api.http.schemas.settlement import PrizeListOut, SettlementOut
 from core.users.model import Role
@@ -35,7 +35,7 @@ def settle(contest_id: IdPath, _: OperatorUser, uow: EngineUow) -> SettlementOut
     response_model=PrizeListOut,
     responses={409: problem_doc("Not settled yet (`not-settled`; operators see it earlier)")},
 )
-def prizes(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> PrizeListOut:
+def prizes(contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow) -> PrizeListOut:
     """The contest's prizes and whether each is paid."""
     found = settlement.prize_list(uow, contest_id, operator=user.has_any(Role.OPERATOR))
     return PrizeListOut.of(found)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams
+from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams, VisibleContestId
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.teams import JoinTeamIn, PkOut, TeamIn, TeamOut
 from core.pagination import decode_cursor, encode_cursor
+from core.users.model import Role
 from engine.contests import pk_rounds, teams
 
 router = APIRouter(tags=["teams"], responses={401: problem_doc("Not authenticated")})
@@ -24,7 +25,9 @@ router = APIRouter(tags=["teams"], responses={401: problem_doc("Not authenticate
         422: problem_doc("The contest has no teams (`no-teams`) or the name is empty"),
     },
 )
-def create_team(contest_id: IdPath, body: TeamIn, user: CurrentUser, uow: EngineUow) -> TeamOut:
+def create_team(
+    contest_id: VisibleContestId, body: TeamIn, user: CurrentUser, uow: EngineUow
+) -> TeamOut:
     """Create a team in a contest you have joined; you become its captain."""
     return TeamOut.of(teams.create_team(uow, contest_id, user.id, body.name))
 
@@ -35,7 +38,7 @@ def create_team(contest_id: IdPath, body: TeamIn, user: CurrentUser, uow: Engine
     responses={404: problem_doc("No contest")},
 )
 def list_teams(
-    contest_id: IdPath, user: CurrentUser, uow: EngineUow, page: PageParams
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow, page: PageParams
 ) -> Page[TeamOut]:
     """The contest's teams, oldest first (invite codes only on your own team)."""
     found, following = teams.teams_of_contest(
@@ -50,7 +53,9 @@ def list_teams(
 @router.get("/teams/{team_id}", response_model=TeamOut, responses={404: problem_doc("No team")})
 def get_team(team_id: IdPath, user: CurrentUser, uow: EngineUow) -> TeamOut:
     """One team with its members (the invite code only if you are one of them)."""
-    return TeamOut.of(teams.team(uow, team_id, viewer_id=user.id))
+    return TeamOut.of(
+        teams.team(uow, team_id, viewer_id=user.id, operator=user.has_any(Role.OPERATOR))
+    )
 
 
 @router.post(
@@ -90,6 +95,6 @@ def leave_team(team_id: IdPath, user: CurrentUser, uow: EngineUow) -> Response:
         422: problem_doc("The contest has no PK rounds (`no-pk`)"),
     },
 )
-def pk(contest_id: IdPath, _: CurrentUser, uow: EngineUow) -> PkOut:
+def pk(contest_id: VisibleContestId, _: CurrentUser, uow: EngineUow) -> PkOut:
     """PK rounds (ticks, days), pairings and results, and the standings (3/1/0, then rating)."""
     return PkOut.of(pk_rounds.pk_overview(uow, contest_id))

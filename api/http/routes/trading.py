@@ -9,7 +9,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, OptionalUser, PageParams
+from api.http.deps import (
+    CurrentUser,
+    EngineUow,
+    IdPath,
+    OptionalUser,
+    PageParams,
+    VisibleContestId,
+    VisibleContestQuery,
+)
 from api.http.problems import problem_doc
 from api.http.schemas.common import Day, Page
 from api.http.schemas.trading import (
@@ -56,7 +64,7 @@ def keyed_client_order_id(key: str) -> str:
     },
 )
 def place_order(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     body: OrderIn,
     user: CurrentUser,
     uow: EngineUow,
@@ -71,7 +79,7 @@ def place_order(
 
 @router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
 def list_orders(
-    contest_id: IdPath,
+    contest_id: VisibleContestId,
     user: CurrentUser,
     uow: EngineUow,
     page: PageParams,
@@ -93,7 +101,9 @@ def list_orders(
 
 
 @router.get("/contests/{contest_id}/orders/{order_id}", response_model=OrderOut)
-def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: EngineUow) -> OrderOut:
+def get_order(
+    contest_id: VisibleContestId, order_id: IdPath, user: CurrentUser, uow: EngineUow
+) -> OrderOut:
     """One of your orders."""
     return OrderOut.of(services.get_order(uow, contest_id, user.id, order_id))
 
@@ -104,26 +114,30 @@ def get_order(contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: Engi
     responses={409: problem_doc("The order is no longer open")},
 )
 def cancel_order(
-    contest_id: IdPath, order_id: IdPath, user: CurrentUser, uow: EngineUow
+    contest_id: VisibleContestId, order_id: IdPath, user: CurrentUser, uow: EngineUow
 ) -> OrderOut:
     """Cancel an open order and release the buying power it held."""
     return OrderOut.of(services.cancel_order(uow, contest_id, user.id, order_id))
 
 
 @router.get("/contests/{contest_id}/account", response_model=AccountOut)
-def account(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> AccountOut:
+def account(contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow) -> AccountOut:
     """Cash, equity, buying power and performance statistics at the clock's last close."""
     return AccountOut.of(views.account_summary(uow, contest_id, user.id))
 
 
 @router.get("/contests/{contest_id}/positions", response_model=list[PositionOut])
-def positions(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> list[PositionOut]:
+def positions(
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow
+) -> list[PositionOut]:
     """Your positions, marked at the clock's last close."""
     return [PositionOut.of(p) for p in views.positions(uow, contest_id, user.id)]
 
 
 @router.get("/contests/{contest_id}/portfolio/history", response_model=list[EquityPoint])
-def portfolio_history(contest_id: IdPath, user: CurrentUser, uow: EngineUow) -> list[EquityPoint]:
+def portfolio_history(
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow
+) -> list[EquityPoint]:
     """Your daily equity curve: cash and equity at each revealed day's closes."""
     return [
         EquityPoint(day=day, cash=cash, equity=equity)
@@ -154,9 +168,9 @@ def bars(
     symbol: Symbol,
     uow: EngineUow,
     viewer: OptionalUser,
+    contest_id: VisibleContestQuery,
     start: Day = date(1990, 1, 1),
     end: Day = date(2100, 1, 1),
-    contest_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> list[BarOut]:
     """Daily bars up to the earliest clock of the running contests on the symbol."""
     found = services.visible_bars(

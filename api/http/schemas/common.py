@@ -89,6 +89,11 @@ class CreateUserIn(SignUpIn):
     roles: list[Role] = Field(min_length=1, max_length=3, examples=[["operator"]])
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: Password
+
+
 class RolesIn(BaseModel):
     roles: list[Role] = Field(min_length=1, max_length=3)
 

@@ -1,0 +1,49 @@
+"""Who may know of a contest: everyone, for a public one; for a private one (an invite code),
+its entrants, holders of the code and operators. Everyone else gets the very ``NotFound`` of a
+contest that does not exist, so a private contest's existence leaks nothing."""
+
+from __future__ import annotations
+
+import secrets
+
+from core.errors import NotFound
+from engine.trading.store import ContestRow
+from engine.uow import EngineUnitOfWork
+
+
+def check_visible(
+    uow: EngineUnitOfWork,
+    contest_id: int,
+    viewer_id: int | None,
+    *,
+    operator: bool = False,
+    invite_code: str | None = None,
+) -> None:
+    """Refuse a private contest to anyone but its entrants, holders of its invite code and
+    operators, with the very ``NotFound`` of a contest that does not exist."""
+    with uow.reading():
+        row = uow.trading.contest(contest_id)  # a bare trading venue (no season) too
+        if row is None or not may_see(
+            uow, row, viewer_id, operator=operator, invite_code=invite_code
+        ):
+            raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+
+
+def may_see(
+    uow: EngineUnitOfWork,
+    row: ContestRow,
+    viewer_id: int | None,
+    *,
+    operator: bool = False,
+    invite_code: str | None = None,
+) -> bool:
+    """Whether ``viewer_id`` may know of the contest (inside the caller's transaction)."""
+    if row.invite_code is None or operator or holds_code(row, invite_code):
+        return True
+    return viewer_id is not None and uow.trading.account(row.id, viewer_id) is not None
+
+
+def holds_code(row: ContestRow, invite_code: str | None) -> bool:
+    return row.invite_code is not None and secrets.compare_digest(
+        (invite_code or "").encode(), row.invite_code.encode()
+    )
