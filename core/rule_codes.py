@@ -67,6 +67,7 @@ class Rule(StrEnum):
     # --- users -------------------------------------------------------------------------------
     USERNAME_FORMAT = "username_format", "a username that is not 3-32 of a-z, 0-9, _ . -"
     PASSWORD_LENGTH = "password_length", "a password shorter or longer than allowed"
+    WRONG_PASSWORD = "wrong_password", "the current password given to change it is not the password"
     DISPLAY_NAME_FORMAT = "display_name_format", "a blank, too long or unprintable display name"
     KNOWN_MEMBER = "known_member", "a referral code that names no member"
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from contracts import services as content
+from contracts import anchoring, registration
 from contracts.checks import CheckContext
 from contracts.uow import ContentUnitOfWork
 from core.checks import CheckReport
@@ -89,17 +89,17 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     pieces = ContentUnitOfWork(database.sessions)
     for batch in range(2):
         for i in range(2):
-            content.register_content(
+            registration.register_content(
                 pieces,
                 members[3].id,
                 title=f"note {batch}.{i}",
                 content=f"Batch {batch}, note {i}: margins widen.".encode(),
                 content_type="text/plain",
             )
-        content.anchor_pending(pieces, registry)
+        anchoring.anchor_pending(pieces, registry)
         if batch == 0:  # the first batch becomes final, the second stays anchored
             registry.mine(3)
-            assert content.refresh_finality(pieces, registry, confirmations=3).finalized
+            assert anchoring.refresh_finality(pieces, registry, confirmations=3).finalized
     return CheckWorld(database, registry, contest, members)
 
 
