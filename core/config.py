@@ -52,10 +52,12 @@ class Settings(BaseSettings):
     anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)
     anchor_max_wait_seconds: int = Field(default=600, ge=1)
     # Failed sign-ins: free per username and per client address inside the window, then each
-    # attempt waits 1, 2, 4 … seconds (at most sign_in_max_delay_seconds) after the last one.
+    # attempt waits 1, 2, 4 … seconds (from sign_in_first_delay_seconds, at most
+    # sign_in_max_delay_seconds) after the last one.
     sign_in_failures_per_username: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=20, ge=1)
     sign_in_window_seconds: int = Field(default=900, ge=1)
+    sign_in_first_delay_seconds: float = Field(default=1.0, gt=0, le=3600)
     sign_in_max_delay_seconds: int = Field(default=900, ge=1)
     # Behind a reverse proxy: take the client address (sign-in limits) from the last
     # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header

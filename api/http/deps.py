@@ -95,6 +95,7 @@ async def _sign_in_limits(settings: SettingsDep) -> SignInLimits:
         per_username=settings.sign_in_failures_per_username,
         per_address=settings.sign_in_failures_per_address,
         window=timedelta(seconds=settings.sign_in_window_seconds),
+        first_delay=timedelta(seconds=settings.sign_in_first_delay_seconds),
         max_delay=timedelta(seconds=settings.sign_in_max_delay_seconds),
     )
 

@@ -183,6 +183,7 @@ def authenticate(
                 free=rules.free(kind),
                 max_delay=rules.max_delay,
                 now=moment,
+                first_delay=rules.first_delay,
             )
             for kind, key in keys.items()
         }

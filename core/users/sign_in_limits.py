@@ -1,7 +1,8 @@
 """Limits on failed sign-ins: per username and per client address, with exponential backoff.
 
 The first ``free`` failures of a key inside the window cost nothing; from then on each attempt
-must wait 1 s, 2 s, 4 s … (up to ``max_delay``) after the key's last failure. Attempts refused
+must wait ``first_delay`` (1 s), twice that, four times … (up to ``max_delay``) after the key's
+last failure. Attempts refused
 for waiting are not failures: they change nothing, so the wait ends when it said it would.
 """
 
@@ -24,6 +25,7 @@ class SignInLimits:
     per_username: int = 5
     per_address: int = 20
     window: timedelta = timedelta(minutes=15)
+    first_delay: timedelta = timedelta(seconds=1)
     max_delay: timedelta = timedelta(minutes=15)
 
     def free(self, kind: LimitKind) -> int:
@@ -39,12 +41,18 @@ class FailureCount:
 
 
 def wait_seconds(
-    count: FailureCount, *, free: int, max_delay: timedelta, now: datetime
+    count: FailureCount,
+    *,
+    free: int,
+    max_delay: timedelta,
+    now: datetime,
+    first_delay: timedelta = timedelta(seconds=1),
 ) -> float:
     """Seconds until the key may try again; 0 when it may now."""
     if count.failures < free or count.last_failure_at is None:
         return 0.0
-    delay = min(2.0 ** min(count.failures - free, 60), max_delay.total_seconds())
+    doubled = first_delay.total_seconds() * 2.0 ** min(count.failures - free, 60)
+    delay = min(doubled, max_delay.total_seconds())
     ready_at = count.last_failure_at + timedelta(seconds=delay)
     return max(0.0, (ready_at - now).total_seconds())
 

@@ -40,6 +40,12 @@ def test_each_failure_past_the_free_ones_doubles_the_wait(
     assert wait_seconds(count, free=5, max_delay=MAX, now=NOW) == wait
 
 
+def test_the_first_delay_sets_the_scale() -> None:
+    count = FailureCount(7, NOW)
+    first = timedelta(seconds=30)
+    assert wait_seconds(count, free=5, max_delay=MAX, now=NOW, first_delay=first) == 120.0
+
+
 def test_retry_after_is_whole_seconds_and_never_zero() -> None:
     assert [retry_after_header(s) for s in (0.01, 1.0, 1.2, 899.5)] == [1, 1, 2, 900]
 
