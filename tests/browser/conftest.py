@@ -109,9 +109,11 @@ def page(chromium: Any, world: World) -> Iterator[Any]:
     # A Content-Security-Policy refusal is no exception, only a console error.
     tab.on(
         "console",
-        lambda message: errors.append(message.text)
-        if message.type == "error" and "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
     )
     tab.errors = errors
     yield tab

@@ -197,9 +197,7 @@ def test_private_contest_needs_its_code_and_hides_it_from_members(
     member = login(make_user())
     hidden = client.get(f"/v1/contests/{contest['id']}", headers=member)
     assert hidden.status_code == 404  # without its code, as if it did not exist
-    seen = client.get(
-        f"/v1/contests/{contest['id']}", params={"code": code}, headers=member
-    ).json()
+    seen = client.get(f"/v1/contests/{contest['id']}", params={"code": code}, headers=member).json()
     assert seen["private"] and seen["invite_code"] is None
     wrong = client.post(
         f"/v1/contests/{contest['id']}/entries", json={"invite_code": "nope"}, headers=member

@@ -49,6 +49,7 @@ from ledger.model import points_account
 from ledger.store.engagement import CheckInRow, RedemptionRow
 from ledger.store.transfers import TransferRow
 from tests.conftest import PASSWORD, TEST_SECRET
+from tests.crash_window import crash_after_commit
 
 SEED = int(os.environ.get("PAPERLEAGUE_CRASH_SEED", "20240607"))
 MEMBERS = 10
@@ -327,6 +328,7 @@ def _burst_and_kill(server: Server, world: World, ops: list[Op], *, kill_after: 
 class Snapshot:
     transfers: dict[str, TransferRow]
     checkins: dict[tuple[int, str], int]  # (member, local day) → points paid
+    checkin_operations: dict[str, str]  # operation id (from the Idempotency-Key) → local day
     redemptions: dict[str, RedemptionRow]
     keys: dict[tuple[int, str], IdempotencyRow]
     orders: dict[int, list[dict[str, Any]]]  # member → their orders in the live contest
@@ -335,14 +337,14 @@ class Snapshot:
 def _snapshot(database: Database, http: httpx.Client, world: World) -> Snapshot:
     with database.sessions() as session:
         transfers = {t.id: t for t in session.scalars(select(TransferRow))}
-        checkins = {
-            (c.member_id, c.local_date): c.points for c in session.scalars(select(CheckInRow))
-        }
+        rows = list(session.scalars(select(CheckInRow)))
+        checkins = {(c.member_id, c.local_date): c.points for c in rows}
+        checkin_operations = {c.operation_id: c.local_date for c in rows if c.operation_id}
         redemptions = {r.id: r for r in session.scalars(select(RedemptionRow))}
         keys = {(k.user_id, k.key): k for k in session.scalars(select(IdempotencyRow))}
         session.expunge_all()
     orders = {m: _orders(http, world, m) for m in world.members}
-    return Snapshot(transfers, checkins, redemptions, keys, orders)
+    return Snapshot(transfers, checkins, checkin_operations, redemptions, keys, orders)
 
 
 def _orders(http: httpx.Client, world: World, member: int) -> list[dict[str, Any]]:
@@ -524,6 +526,11 @@ def _check_after_restart(
                 assert (op.actor, body["local_date"]) in checkins, (story, op)
         elif op.kind in ("order", "redeem", "grant") and was:
             assert (retry.status_code, body["id"]) == (201, was[0]), (story, op, body)
+        elif op.kind == "checkin" and operation_id("checkin", op.actor, op.key) in (
+            before.checkin_operations
+        ):  # committed before the kill: the check-in's stored key replays it, whatever the day
+            committed_day = before.checkin_operations[operation_id("checkin", op.actor, op.key)]
+            assert (retry.status_code, body["local_date"]) == (201, committed_day), (story, op)
         elif op.kind == "checkin":
             expected = 409 if (op.actor, today) in checkins else 201
             assert retry.status_code == expected, (story, op, body)
@@ -593,24 +600,6 @@ def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(
 # --- the narrow window, built on purpose --------------------------------------------------------
 
 
-def _crash_after_commit(database: Database, user_id: int, key: str) -> None:
-    """The state a crash leaves between a route's commit and its stored response, once the
-    dead holder's lock has lapsed: the key pending, no response."""
-    with database.sessions() as session:
-        session.execute(
-            update(IdempotencyRow)
-            .where(IdempotencyRow.user_id == user_id, IdempotencyRow.key == key)
-            .values(
-                status=PENDING,
-                response_status=None,
-                response_headers=None,
-                response_body=None,
-                locked_until=datetime.now(UTC) - timedelta(seconds=1),
-            )
-        )
-        session.commit()
-
-
 def test_retry_after_a_crash_between_commit_and_response(
     client: TestClient,
     database: Database,
@@ -641,14 +630,14 @@ def test_retry_after_a_crash_between_commit_and_response(
         keyed = headers | {"Idempotency-Key": f"window-{uuid.uuid4().hex}"}
         first = client.post(path, json=body, headers=keyed)
         assert first.status_code == 201, first.text
-        _crash_after_commit(database, user.id, keyed["Idempotency-Key"])
+        crash_after_commit(database, user.id, keyed["Idempotency-Key"])
         retry = client.post(path, json=body, headers=keyed)
         assert retry.status_code == 201, retry.text
         assert "idempotent-replayed" not in retry.headers  # it ran again …
         assert retry.json()["id"] == first.json()["id"], path  # … and found the first's effect
     keyed = member | {"Idempotency-Key": "window-checkin"}
     assert client.post("/v1/me/check-ins", headers=keyed).status_code == 201
-    _crash_after_commit(database, member_user.id, "window-checkin")
+    crash_after_commit(database, member_user.id, "window-checkin")
     retry = client.post("/v1/me/check-ins", headers=keyed)
     # The check-in stored its key's operation id: the retry finds it and answers as the first.
     assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers, retry.text
@@ -691,7 +680,7 @@ def test_settlement_rerun_after_a_crash_between_payment_and_mark(
         session.execute(update(PrizeRow).where(PrizeRow.contest_id == cup).values(paid_at=None))
         session.execute(update(ContestRow).where(ContestRow.id == cup).values(settled_at=None))
         session.commit()
-    _crash_after_commit(database, operator_user.id, "window-settle")
+    crash_after_commit(database, operator_user.id, "window-settle")
     retry = client.post(settle, headers=keyed)
 
     assert retry.status_code == 200 and "idempotent-replayed" not in retry.headers

@@ -5,14 +5,12 @@ answer back; a member's rank history can be made private."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
 from starlette.testclient import TestClient
 
-from api.http.store import PENDING, IdempotencyRow
 from core.db import Database
 from core.users.model import Role, User
 from engine import clock
@@ -20,6 +18,7 @@ from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.trading import services
 from engine.uow import EngineUnitOfWork
+from tests.crash_window import crash_after_commit
 
 START = date(2024, 1, 1)  # a Monday; the synthetic market trades on weekdays
 LAST = date(2024, 1, 26)  # the 20th trading day
@@ -122,24 +121,6 @@ def test_what_counts_as_running(
 # --- check-in: a retry after a crash replays the first answer ----------------------------------
 
 
-def _crash_after_commit(database: Database, user_id: int, key: str) -> None:
-    """What a crash between the route's commit and its stored response leaves, once the dead
-    holder's lock has lapsed: the key pending, no response."""
-    with database.sessions() as session:
-        session.execute(
-            update(IdempotencyRow)
-            .where(IdempotencyRow.user_id == user_id, IdempotencyRow.key == key)
-            .values(
-                status=PENDING,
-                response_status=None,
-                response_headers=None,
-                response_body=None,
-                locked_until=datetime.now(UTC) - timedelta(seconds=1),
-            )
-        )
-        session.commit()
-
-
 def test_a_check_in_retried_after_a_crash_answers_201_with_the_first_check_in(
     client: TestClient,
     database: Database,
@@ -154,7 +135,7 @@ def test_a_check_in_retried_after_a_crash_answers_201_with_the_first_check_in(
 
     first = client.post("/v1/me/check-ins", headers=keyed)
     assert first.status_code == 201, first.text
-    _crash_after_commit(database, member.id, "checkin-crash")
+    crash_after_commit(database, member.id, "checkin-crash")
     retry = client.post("/v1/me/check-ins", headers=keyed)
 
     assert retry.status_code == 201, retry.text

@@ -208,9 +208,7 @@ def _slow_backoff(url: str) -> Settings:
     return make_settings(url, sign_in_first_delay_seconds=600)
 
 
-def test_the_limits_are_shared_by_every_worker(
-    db_url: str, make_user: Callable[..., User]
-) -> None:
+def test_the_limits_are_shared_by_every_worker(db_url: str, make_user: Callable[..., User]) -> None:
     """Two apps over one database (two ``serve --workers`` processes) count together."""
     user = make_user()
     first = Database.connect(db_url)
