@@ -88,7 +88,7 @@ web:
 	npm ci --prefix web
 	cp web/node_modules/chart.js/dist/chart.umd.min.js web/vendor/chart.umd.min.js
 
-serve: $(STAMP)
+serve: $(STAMP) contracts-npm
 	$(BIN)/paperleague serve
 
 # The season simulation on embedded defaults (SQLite, in-process chain, synthetic market):

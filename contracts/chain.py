@@ -42,10 +42,17 @@ class Chain:
 
     w3: Web3
     account: ChecksumAddress
+    # A dev node that mines only on transactions: mine an empty block when the head is older
+    # than this many seconds, so confirmations arrive (None: a real chain, never).
+    mine_after_seconds: float | None = None
 
     def signer(self, private_key: str) -> Chain:
         """The same node, sending from the key's account, signed locally."""
-        return Chain(_signing_web3(self.w3.provider, private_key), _address_of(private_key))
+        return Chain(
+            _signing_web3(self.w3.provider, private_key),
+            _address_of(private_key),
+            self.mine_after_seconds,
+        )
 
 
 def connect(rpc_url: str | None = None, private_key: str | None = None) -> Chain:
@@ -73,9 +80,18 @@ def connect(rpc_url: str | None = None, private_key: str | None = None) -> Chain
 
 
 def chain_for(settings: Settings) -> Chain:
-    """The chain the settings name: `chain_rpc_url` + `chain_private_key`, else in-process."""
+    """The chain the settings name: `chain_rpc_url` + `chain_private_key`; else the local node
+    in the data directory (`contracts.local_node`) unless `chain_node` is `in-process` or, for
+    `auto`, anvil is not installed; else the process's in-process chain."""
+    # Imported here: local_node builds on this module's `connect`.
+    from contracts import local_node
+
     key = settings.chain_private_key
-    return connect(settings.chain_rpc_url, key.get_secret_value() if key else None)
+    private_key = key.get_secret_value() if key else None
+    if local_node.uses_local_node(settings):
+        chain = local_node.shared_node(settings).chain()
+        return chain if private_key is None else chain.signer(private_key)
+    return connect(settings.chain_rpc_url, private_key)
 
 
 @cache

@@ -7,6 +7,7 @@ domain error, whether the node refused it while estimating gas or mined it with 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import BlockNotFound, ContractLogicError, Web3Exception
 from web3.logs import DISCARD
-from web3.types import BlockIdentifier, EventData, TxParams, TxReceipt
+from web3.types import BlockIdentifier, EventData, RPCEndpoint, TxParams, TxReceipt
 
 from contracts.chain import Chain, ChainError
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
@@ -243,8 +244,16 @@ class RegistryClient:
             return int(self.chain.w3.eth.block_number)
 
     def confirmations(self, block_number: int) -> int:
-        """How many blocks, `block_number` included, are on top of the chain; 0 if not mined."""
-        return max(0, self.latest_block_number() - block_number + 1)
+        """How many blocks, `block_number` included, are on top of the chain; 0 if not mined.
+        On a dev node (`Chain.mine_after_seconds`) an old enough head gets one empty block."""
+        latest = self.latest_block_number()
+        if self.chain.mine_after_seconds is not None and latest == block_number:
+            head_age = time.time() - self.block(latest).timestamp
+            if head_age >= self.chain.mine_after_seconds:
+                with _chain_calls("mine a block"):
+                    self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+                latest = self.latest_block_number()
+        return max(0, latest - block_number + 1)
 
     def _block(self, identifier: BlockIdentifier) -> BlockInfo:
         try:

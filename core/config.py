@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     chain_rpc_url: str | None = None
     chain_private_key: SecretStr | None = None
     chain_confirmations: int = Field(default=2, ge=0)
+    # Without chain_rpc_url: "local" = one anvil node per data directory, its state on disk, so
+    # certificates outlive restarts and every API worker shares it (contracts/local_node.py);
+    # "in-process" = an eth-tester chain per process, forgotten when it exits; "auto" = local
+    # when anvil is installed (npm ci --prefix contracts, or anvil_path), else in-process.
+    chain_node: Literal["auto", "local", "in-process"] = "auto"
+    anvil_path: Path | None = None
     # Pending content is anchored automatically once this many wait, or the oldest has waited
     # this long.
     anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)

@@ -8,10 +8,8 @@ REQUIRE_ANVIL=1 (CI), which makes them fail instead; the same holds for the solc
 from __future__ import annotations
 
 import os
-import platform
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ import pytest
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
+from contracts import local_node
 from contracts.chain import Chain, connect, new_in_process_chain
 
 __all__ = [
@@ -39,27 +38,17 @@ __all__ = [
 ]
 
 REQUIRE_ANVIL = os.environ.get("REQUIRE_ANVIL") == "1"
-NODE_MODULES = Path(__file__).resolve().parent.parent / "contracts" / "node_modules"
+NODE_MODULES = local_node.NODE_MODULES
 # anvil's first dev account (mnemonic "test test ... junk"); public, funded on every anvil.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 CHAINS = ["eth_tester", "anvil"]
 STARTUP_SECONDS = 15.0
 
-_PLATFORMS = {"linux": "linux", "darwin": "darwin", "win32": "win32"}
-_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "arm64": "arm64", "aarch64": "arm64"}
 
 
 def anvil_binary() -> Path | None:
-    """The anvil executable npm installed (the platform package `@foundry-rs/anvil-<os>-<cpu>`),
-    or None."""
-    arch = _ARCHES.get(platform.machine().lower())
-    system = _PLATFORMS.get(sys.platform)
-    name = "anvil.exe" if sys.platform == "win32" else "anvil"
-    candidates = [
-        NODE_MODULES / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / name,
-        NODE_MODULES / ".bin" / name,
-    ]
-    return next((path for path in candidates if path.is_file()), None)
+    """The anvil executable npm installed under contracts/ (or on the PATH), or None."""
+    return local_node.anvil_binary()
 
 
 def require_or_skip(reason: str) -> None:

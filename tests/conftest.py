@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 
@@ -22,6 +23,10 @@ from tests.databases import (
     SqliteDatabases,
     postgres_unavailable_reason,
 )
+
+# Tests (and the servers and CLI commands they start) use the in-process chain unless they ask
+# for a chain; the local anvil node of the embedded default has its own tests.
+os.environ.setdefault("PAPERLEAGUE_CHAIN_NODE", "in-process")
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_SECRET = "test-" + secrets.token_hex(24)

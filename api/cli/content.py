@@ -37,7 +37,8 @@ def verify(
         typer.Option(
             "--rpc",
             help="JSON-RPC URL of a node of the certificate's chain (default "
-            "PAPERLEAGUE_CHAIN_RPC_URL, else the in-process chain).",
+            "PAPERLEAGUE_CHAIN_RPC_URL, else the local node of the data directory, else the "
+            "in-process chain).",
             show_default=False,
         ),
     ] = None,
@@ -51,7 +52,7 @@ def verify(
         typer.echo(f"INVALID: {exc.detail}")
         raise typer.Exit(EXIT_INVALID) from exc
     try:
-        reader = OnChainReader(connect(rpc or get_settings().chain_rpc_url))
+        reader = OnChainReader(connect(rpc) if rpc else chain_for(get_settings()))
         verdict = verify_certificate(parsed, content.read_bytes(), reader)
     except (Unavailable, OSError) as exc:
         typer.echo(f"error: cannot read the chain: {exc}", err=True)

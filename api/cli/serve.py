@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.database import connect, settings
+from contracts import local_node
+from contracts.chain import ChainError
 from core import migrations
+from core.config import Settings
 from core.signing import SigningSecretError, with_signing_secret
 
 if TYPE_CHECKING:
     import uvicorn
 
 WORKER_HEALTHCHECK_SECONDS = 60
+logger = logging.getLogger("paperleague.serve")
 
 
 def serve(
@@ -37,6 +41,7 @@ def serve(
     database = connect(found)
     migrations.upgrade(database.engine)
     database.dispose()
+    _start_chain(found, workers=workers)
     if workers == 1:
         uvicorn.run(
             "api.http.app:app_from_environment",
@@ -61,6 +66,34 @@ def serve(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def _start_chain(found: Settings, *, workers: int) -> None:
+    """Own the local chain node before the workers start (they join it as guests and anchor on
+    one durable chain); refuse several workers that would each have their own in-process chain."""
+    if local_node.uses_local_node(found):
+        try:
+            node = local_node.shared_node(found, own=True)
+        except ChainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(f"chain: local node at {node.url}, state in {node.state_dir}", err=True)
+        return
+    if found.chain_rpc_url is not None:
+        return
+    if workers > 1:
+        typer.echo(
+            "error: --workers > 1 needs one chain every worker shares: install anvil "
+            "(npm ci --prefix contracts) for the local node, or set PAPERLEAGUE_CHAIN_RPC_URL; "
+            "each worker's in-process chain would anchor where the others cannot see",
+            err=True,
+        )
+        raise typer.Exit(1)
+    logger.warning(
+        "chain: in-process (PAPERLEAGUE_CHAIN_NODE=%s): anchors and certificates are forgotten "
+        "when this process exits",
+        found.chain_node,
+    )
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:

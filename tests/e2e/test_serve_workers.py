@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.chains import anvil_binary, require_or_skip
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -19,7 +21,12 @@ def _free_port() -> int:
 
 def test_serve_with_two_workers_answers(tmp_path: Path) -> None:
     port = _free_port()
-    env = os.environ | {"PAPERLEAGUE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    if anvil_binary() is None:
+        require_or_skip("anvil is not installed (run: npm ci --prefix contracts)")
+    env = os.environ | {
+        "PAPERLEAGUE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "PAPERLEAGUE_CHAIN_NODE": "local",  # several workers need one shared chain
+    }
     command = [
         str(Path(sys.executable).parent / "paperleague"),
         "serve",
