@@ -78,10 +78,12 @@ def pay_many(
     *,
     now: datetime,
     xp_before: Mapping[AccountId, int] | None = None,
+    levels: LevelTable | None = None,
 ) -> list[Transfer]:
     """Append the award transfers of several members as one group and record the levels their
-    XP crossed (in the open txn). ``xp_before``: lifetime XP per XP account, if the caller
-    has read it already. A replayed group moves no XP, so records no level."""
+    XP crossed (in the open txn). ``xp_before``: lifetime XP per XP account, and ``levels``:
+    the level table, if the caller has read them already. A replayed group moves no XP, so
+    records no level."""
     requests = [request for _, member_requests in payouts for request in member_requests]
     if not requests:
         return []
@@ -96,7 +98,7 @@ def pay_many(
         if t.asset == XP and t.seq > last_seq:
             added, first = gained.get(t.credit, (0, t.id))
             gained[t.credit] = (added + t.amount, first)
-    table: LevelTable | None = None
+    table = levels
     events: list[LevelEventRow] = []
     for account, (added, xp_transfer) in gained.items():
         table = table or current_levels(uow)

@@ -135,6 +135,7 @@ def _check_ins(
         payouts,
         now=moment,
         xp_before={account: balance.credits_posted for (account, _), balance in xp.items()},
+        levels=levels,
     )
     uow.engagement.add_checkins(
         [

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -30,13 +30,22 @@ from ledger.store.transfers import (
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The transaction that holds the head lock, and the head: the lock lasts until it ends,
+        # so a second request in it needs no second round trip.
+        self._locked: tuple[SessionTransaction, LedgerHeadRow] | None = None
 
     def lock_head(self) -> LedgerHeadRow:
+        """The chain head, locked until the transaction ends (once per transaction)."""
+        held = self._locked
+        if held is not None and held[0] is self.session.get_transaction() and held[0].is_active:
+            return held[1]
         head = self.session.scalar(
             select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
         )
         if head is None:  # the migration seeds it; an empty table means a broken schema
             raise RuntimeError("ledger_head row missing: run `paperleague db upgrade`")
+        transaction = self.session.get_transaction()
+        self._locked = None if transaction is None else (transaction, head)
         return head
 
     def transfers_by_id(self, ids: Iterable[TransferId]) -> dict[TransferId, Transfer]:

@@ -1,0 +1,85 @@
+"""Statements per request on the hot write paths, counted on the app's engine: a ceiling each,
+so a change that adds round trips (a second chain-head lock, a level table read twice) fails
+here rather than only in `make bench`'s served figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from core.db import Database
+from core.users.model import Role, User
+from tests.e2e.test_trading_api import contest, entered  # noqa: F401 (fixture)
+
+CHECK_IN_CEILING = 16
+PLACE_ORDER_CEILING = 10
+
+
+@contextmanager
+def _statements(app: FastAPI) -> Iterator[list[str]]:
+    """Every statement the app's engine sends meanwhile (SQLite's BEGINs left out: PostgreSQL
+    sends none through the cursor)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(" ".join(statement.split()))
+
+    engine = app.state.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _reading(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " "]
+
+
+def test_a_check_in_locks_the_ledger_once_and_stays_under_its_ceiling(
+    app: FastAPI,
+    client: TestClient,
+    make_user: Callable[..., User],
+    login: Callable[[User], dict[str, str]],
+) -> None:
+    operator, member, earlier = make_user(Role.OPERATOR), make_user(), make_user()
+    rules = {"timezone": "Asia/Shanghai", "checkin": {"points": 10, "xp": 150}}
+    assert client.put("/v1/admin/earning-rules", headers=login(operator), json=rules).is_success
+    headers = login(member)
+    client.post("/v1/me/check-ins", headers=login(earlier))  # the balances' rows exist
+
+    with _statements(app) as statements:
+        checked = client.post("/v1/me/check-ins", headers=headers)
+    assert checked.status_code == 201, checked.text
+    assert len(_reading(statements, "ledger_head")) == 1, statements
+    assert len(_reading(statements, "ledger_level_tables")) == 1, statements
+    assert len(_reading(statements, "ledger_earning_rules")) == 1, statements
+    assert len(statements) <= CHECK_IN_CEILING, "\n".join(statements)
+
+
+def test_placing_an_order_stays_under_its_ceiling(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    contest: tuple[int, list[str]],  # noqa: F811 (the fixture)
+    make_user: Callable[..., User],
+    login: Callable[[User], dict[str, str]],
+) -> None:
+    contest_id, symbols = contest
+    member = make_user()
+    entered(database, contest_id, member)
+    headers = login(member)
+    order = {"symbol": symbols[0], "side": "buy", "qty": "100", "type": "market"}
+    assert client.post(f"/v1/contests/{contest_id}/orders", json=order, headers=headers).is_success
+
+    with _statements(app) as statements:
+        placed = client.post(f"/v1/contests/{contest_id}/orders", json=order, headers=headers)
+    assert placed.status_code == 201, placed.text
+    assert sum(s.startswith("INSERT INTO orders") for s in statements) == 1
+    assert len(statements) <= PLACE_ORDER_CEILING, "\n".join(statements)
