@@ -49,7 +49,7 @@ $(CONTRACTS_NPM_STAMP): contracts/package-lock.json
 # `make bench BENCH_ARGS=--quick` for a short run. One target per area too; see bench/README.md.
 # Its own .PHONY line: the bench/ directory would otherwise count as the target, up to date.
 .PHONY: bench bench-ledger bench-engine bench-leaderboard bench-api
-bench: $(STAMP)
+bench: $(STAMP) contracts-npm
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 # Ledger throughput on SQLite and PostgreSQL next to pgbench.
@@ -70,7 +70,7 @@ bench-anchoring: $(STAMP)
 
 # The HTTP API under load: uvicorn workers on PostgreSQL, orders, leaderboards and check-ins
 # next to a no-op endpoint of the same server. `API_ARGS="--profile DIR"` samples it with py-spy.
-bench-api: $(STAMP)
+bench-api: $(STAMP) contracts-npm
 	$(BIN)/python -m bench.api $(BENCH_ARGS) $(API_ARGS)
 
 # Rebuilds contracts/build/ContentRegistry.json with the solcjs pinned in contracts/package-lock.json
