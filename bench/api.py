@@ -236,10 +236,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_environment(url: str, secret: str) -> dict[str, str]:
-    """The server's ``PAPERLEAGUE_*`` settings: production, the bench database, a real secret."""
+def server_environment(url: str, secret: str, data_dir: Path) -> dict[str, str]:
+    """The server's ``PAPERLEAGUE_*`` settings: production, the bench database, a real secret,
+    and a scratch data directory (the local chain node's state)."""
     return os.environ | {
         "PAPERLEAGUE_DATABASE_URL": url,
+        "PAPERLEAGUE_DATA_DIR": str(data_dir),
         "PAPERLEAGUE_ENVIRONMENT": "production",
         "PAPERLEAGUE_JWT_SECRET": secret,
         "PAPERLEAGUE_LOG_LEVEL": "WARNING",
@@ -274,7 +276,10 @@ def serve(url: str, secret: str, *, kind: str, workers: int, log: Path) -> Itera
     command = server_command(kind, port=port, workers=workers)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=server_environment(url, secret), stdout=out, stderr=subprocess.STDOUT
+            command,
+            env=server_environment(url, secret, log.parent),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -289,7 +294,7 @@ def serve(url: str, secret: str, *, kind: str, workers: int, log: Path) -> Itera
             process.wait()
 
 
-def _wait_ready(server: Server, workers: int, timeout: float = 60.0) -> None:
+def _wait_ready(server: Server, workers: int, timeout: float = 120.0) -> None:
     """Until /readyz answers 200 on enough connections that every worker has started."""
     deadline = time.monotonic() + timeout
     ready = 0
@@ -856,6 +861,48 @@ def table(results: list[Result]) -> str:
     return harness.markdown(header, rows, align="llrrrrrrr")
 
 
+# Workloads a second pass can repeat (the check-ins are spent: once a day per member).
+SCALING_WORKLOADS = (
+    "no-op",
+    "authenticated read",
+    "leaderboard, top 20",
+    "leaderboard, around me",
+    "place order",
+)
+
+
+def _pairs(one: list[Result], many: list[Result]) -> list[tuple[Result, Result]]:
+    by_name = {r.workload: r for r in many}
+    return [(r, by_name[r.workload]) for r in one if r.workload in by_name]
+
+
+def scaling_table(one: list[Result], many: list[Result], *, workers: int) -> str:
+    """Each repeatable workload's req/s with 1 worker and with ``workers``, and the ratio."""
+    header = ("workload", "1 worker req/s", f"{workers} workers req/s", "scaling")
+    rows = [
+        (
+            single.workload,
+            f"{single.requests_per_second:,.0f}",
+            f"{several.requests_per_second:,.0f}",
+            harness.format_ratio(several.requests_per_second / single.requests_per_second),
+        )
+        for single, several in _pairs(one, many)
+    ]
+    return harness.markdown(header, rows, align="lrrr")
+
+
+def scaling_payload(one: list[Result], many: list[Result]) -> list[dict[str, object]]:
+    return [
+        {
+            "workload": single.workload,
+            "one_worker_requests_per_second": round(single.requests_per_second, 1),
+            "requests_per_second": round(several.requests_per_second, 1),
+            "ratio": round(several.requests_per_second / single.requests_per_second, 3),
+        }
+        for single, several in _pairs(one, many)
+    ]
+
+
 def cpu_table(results: list[Result]) -> str:
     """Where the CPU went per workload: shares of the machine's two (or N) cores."""
     cores = os.cpu_count() or 1
@@ -971,6 +1018,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="paperleague serve (default, as deployed) or uvicorn's own --workers",
     )
     parser.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="skip the second pass with one worker (the scaling ratio)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -1025,6 +1077,26 @@ def main(argv: list[str] | None = None) -> int:
                         profile=args.profile,
                     )
                 )
+            scaling = []
+            if plan.workers > 1 and not args.no_scaling:
+                print("  serving with 1 worker, for the scaling ratio …", flush=True)
+                one = replace(plan, workers=1)
+                with serve(url, secret, kind=args.server, workers=1, log=log) as server:
+                    scaling = asyncio.run(
+                        run_load(
+                            server,
+                            url.rsplit("/", 1)[-1],
+                            seeded,
+                            members,
+                            one,
+                            client=args.client,
+                            only=[
+                                w
+                                for w in SCALING_WORKLOADS
+                                if not args.workload or w in args.workload
+                            ],
+                        )
+                    )
     except BenchFailure as failure:
         return harness.failed(failure)
     wall = bench_run.wall_seconds
@@ -1032,6 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     print(cpu_table(results))
+    if scaling:
+        print()
+        print(scaling_table(scaling, results, workers=plan.workers))
     print(
         f"\n{plan.concurrency} keep-alive connections, one request in flight each "
         f"({args.client} client), {plan.members:,} members' tokens in turn; {plan.seconds:g} s "
@@ -1048,7 +1123,8 @@ def main(argv: list[str] | None = None) -> int:
             postgres=make_safe(args.postgres_url),
             cpu_busy_before=bench_run.cpu_busy_before,
             wall_seconds=wall,
-        ),
+        )
+        | {"scaling": scaling_payload(scaling, results)},
     )
 
 

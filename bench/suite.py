@@ -200,6 +200,17 @@ def api_rows(payload: Payload) -> list[Row]:
         )
         for r in results
         if r is not noop
+    ] + [
+        Row(
+            "api",
+            f"{r['workload']}: {workers} workers vs 1",
+            r["requests_per_second"],
+            r["one_worker_requests_per_second"],
+            "req/s",
+            "the same server with 1 worker",
+        )
+        for workers in [payload.get("plan", {}).get("workers", "N")]
+        for r in payload.get("scaling", [])
     ]
 
 

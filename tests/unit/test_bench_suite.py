@@ -112,6 +112,28 @@ def test_api_rows_compare_each_workload_with_the_no_op_of_the_same_run() -> None
     assert orders.note == "p50 4.0 ms, p99 12.5 ms, server CPU 2.0 ms/req"
 
 
+def test_api_rows_add_the_scaling_pass_against_one_worker() -> None:
+    many = [_api_result("no-op", 4000, 2.0), _api_result("orders", 600, 2.0)]
+    one = [_api_result("no-op", 2500, 2.0), _api_result("orders", 400, 2.0)]
+    payload = api.results_payload(
+        many,
+        plan=api.QUICK,
+        quick=True,
+        server="serve",
+        postgres="postgresql://localhost/test",
+        cpu_busy_before=0.1,
+        wall_seconds=10.0,
+    ) | {"scaling": api.scaling_payload(one, many)}
+    rows = suite.api_rows(json.loads(json.dumps(payload)))
+    scaling = [r for r in rows if "vs 1" in r.workload]
+    assert [(r.workload, r.ours, r.peer) for r in scaling] == [
+        ("no-op: 2 workers vs 1", 2000.0, 1250.0),
+        ("orders: 2 workers vs 1", 300.0, 200.0),
+    ]
+    assert scaling[1].ratio == pytest.approx(1.5)
+    assert "| orders | 200 | 300 | 1.50× |" in api.scaling_table(one, many, workers=2)
+
+
 def test_api_rows_of_a_skipped_run_are_none() -> None:
     assert suite.api_rows({"skipped": "PostgreSQL not reachable", "results": []}) == []
 
