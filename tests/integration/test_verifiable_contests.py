@@ -5,8 +5,10 @@ certified so each member's certificate verifies against the chain."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from typing import Any
 
@@ -16,10 +18,13 @@ from contracts import attesting
 from contracts.attestations import AttestationStatus
 from contracts.certificates import hex32
 from contracts.chain import ChainError
+from contracts.registry import AnchorReceipt
 from contracts.uow import ContentUnitOfWork
 from core.db import Database
 from core.errors import Conflict, NotFound, RuleViolation
+from core.users import services as users
 from core.users.model import Role, User
+from core.users.services import UsersUnitOfWork
 from engine import clock
 from engine.contests import rules, settlement
 from engine.contests import services as contests
@@ -29,6 +34,7 @@ from engine.contests.spec import PrizeLine
 from engine.uow import EngineUnitOfWork
 from notary import contests as notary
 from tests import contest_builders as build
+from tests.concurrency import race
 from tests.contest_builders import NOW
 from tests.fake_chain import FakeRegistry
 from tests.integration.test_settlement import finished_contest
@@ -247,3 +253,56 @@ def test_an_unsettled_contest_has_no_results_certificate(
     with pytest.raises(Conflict) as refused:
         notary.results_certificate(uow, content, contest.id, operator.id)
     assert refused.value.extensions["rule"] == "not_settled"
+
+
+class _LockedRegistry(FakeRegistry):
+    """The fake chain with one transaction at a time, as a real node orders them."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._lock = threading.Lock()
+
+    def anchor(self, root: bytes, count: int) -> AnchorReceipt:
+        with self._lock:
+            return super().anchor(root, count)
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[Database]:
+    database = Database.connect(pg_url)
+    yield database
+    database.dispose()
+
+
+@pytest.mark.postgres_only
+def test_concurrent_notary_runs_attest_and_anchor_each_root_once(pg_database: Database) -> None:
+    uow = EngineUnitOfWork(pg_database.sessions)
+    numbers = itertools.count(1)
+
+    def make_user(*roles: Role) -> User:
+        return users.create_user(
+            UsersUnitOfWork(pg_database.sessions),
+            username=f"notary{next(numbers)}",
+            password="a long password",
+            roles=roles or (Role.MEMBER,),
+        )
+
+    field = _settled(uow, make_user(Role.OPERATOR), make_user)
+    registry = _LockedRegistry()
+    outcomes = race(
+        3,
+        lambda _: notary.notarize(
+            EngineUnitOfWork(pg_database.sessions),
+            ContentUnitOfWork(pg_database.sessions),
+            registry,
+            confirmations=1,
+        ),
+    )
+    assert all(isinstance(o, notary.NotaryReport) for o in outcomes), outcomes
+    assert (
+        sorted(a.root for a in registry.anchors) == sorted({a.root for a in registry.anchors})
+        and len(registry.anchors) == 2
+    )
+    content = ContentUnitOfWork(pg_database.sessions)
+    certificate = notary.results_certificate(uow, content, field.contest.id, field.winner.id)
+    assert notary.verify_contest_certificate(certificate, registry.reader()).valid
