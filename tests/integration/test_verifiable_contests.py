@@ -13,11 +13,13 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from contracts import attesting
 from contracts.attestations import AttestationStatus
 from contracts.certificates import hex32
 from contracts.chain import ChainError
+from contracts.checks import CheckContext, attestations_hold
 from contracts.registry import AnchorReceipt
 from contracts.uow import ContentUnitOfWork
 from core.db import Database
@@ -306,3 +308,33 @@ def test_concurrent_notary_runs_attest_and_anchor_each_root_once(pg_database: Da
     content = ContentUnitOfWork(pg_database.sessions)
     certificate = notary.results_certificate(uow, content, field.contest.id, field.winner.id)
     assert notary.verify_contest_certificate(certificate, registry.reader()).valid
+
+
+def test_the_attestations_check_finds_a_changed_leaf_and_a_missing_root(
+    uow: EngineUnitOfWork,
+    content: ContentUnitOfWork,
+    database: Database,
+    operator: User,
+    make_user: Callable[..., User],
+) -> None:
+    field = _settled(uow, operator, make_user)
+    registry = FakeRegistry()
+    notary.notarize(uow, content, registry, confirmations=1)
+    context = CheckContext(database.sessions, chain=registry.reader)
+    assert attestations_hold(context) == []
+    elsewhere = CheckContext(database.sessions, chain=FakeRegistry().reader)  # none of our roots
+    assert len(attestations_hold(elsewhere)) == 2
+    assert all("is not anchored at" in p for p in attestations_hold(elsewhere))
+
+    found = attesting.find_attestation(content, notary.RESULTS, field.contest.id)
+    assert found is not None
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM attestation_leaves WHERE attestation_id = :a AND position = 0"),
+            {"a": found.id},
+        )
+    problems = attestations_hold(context)
+    assert problems == [
+        f"attestation {found.id} (contest-results of {field.contest.id}): its 4 stored leaves "
+        "do not give its root"
+    ]
