@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from web3.exceptions import Web3Exception
@@ -75,7 +76,7 @@ def anchor_pending(
         return None
     batch, tree = fixed
     try:
-        receipt = _send(registry, batch)
+        receipt = send_root(registry, batch)
     except DomainError as failure:
         _record_failure(uow, batch.id, failure)
         raise
@@ -131,8 +132,9 @@ def _fix_batch(
         return batch, tree
 
 
-def _send(registry: Registry, batch: AnchorBatch) -> AnchorReceipt:
-    """Phase 2: anchor the root; if an earlier attempt already did, find that transaction."""
+def send_root(registry: Registry, batch: AnchorBatch) -> AnchorReceipt:
+    """Phase 2: anchor the root; if an earlier attempt already did, find that transaction.
+    ``batch`` needs ``id``, ``root``, ``count`` and ``from_block`` (an attestation's too)."""
     try:
         return registry.anchor(batch.root, batch.count)
     except AlreadyAnchored:
@@ -216,18 +218,36 @@ def refresh_finality(
         ]
     finalized, reorged = [], []
     for batch in anchored:
-        assert batch.block_number is not None
-        try:
-            block_hash: str | None = registry.block(batch.block_number).hash
-        except NotFound:
-            block_hash = None
-        if block_hash is None or block_hash.lower() != (batch.block_hash or "").lower():
+        standing = anchor_standing(registry, batch, confirmations=confirmations)
+        if standing is AnchorStanding.REORGED:
             reorged.append(batch.id)
-        elif registry.confirmations(batch.block_number) >= confirmations:
+        elif standing is AnchorStanding.FINAL:
             finalized.append(batch.id)
     if finalized or reorged:
         _apply_finality(uow, finalized, reorged, now=now or utc_now())
     return Finality(finalized=finalized, reorged=reorged)
+
+
+class AnchorStanding(StrEnum):
+    FINAL = "final"  # its block is on the chain under enough confirmations
+    WAITING = "waiting"  # its block is on the chain, not yet deep enough
+    REORGED = "reorged"  # its block is no longer on the chain
+
+
+def anchor_standing(
+    registry: Registry, batch: AnchorBatch, *, confirmations: int
+) -> AnchorStanding:
+    """Where an anchored root's block stands on the chain now (one or two reads)."""
+    assert batch.block_number is not None
+    try:
+        block_hash: str | None = registry.block(batch.block_number).hash
+    except NotFound:
+        block_hash = None
+    if block_hash is None or block_hash.lower() != (batch.block_hash or "").lower():
+        return AnchorStanding.REORGED
+    if registry.confirmations(batch.block_number) >= confirmations:
+        return AnchorStanding.FINAL
+    return AnchorStanding.WAITING
 
 
 def _apply_finality(

@@ -108,17 +108,7 @@ class MalformedCertificate(RuleViolation):
 
 def parse_certificate(document: Mapping[str, Any] | str | bytes) -> Certificate:
     """A ``Certificate`` from its JSON (text or decoded), or ``MalformedCertificate``."""
-    if isinstance(document, str | bytes):
-        try:
-            document = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedCertificate("certificate", f"not JSON: {exc}", rule=Rule.JSON) from exc
-    if not isinstance(document, Mapping):
-        raise MalformedCertificate("certificate", "must be a JSON object", rule=Rule.TYPE)
-    unknown = sorted(set(document) - set(_FIELDS))
-    if unknown:
-        raise MalformedCertificate(unknown[0], "unknown field", rule=Rule.UNKNOWN_FIELD)
-    values = {name: _field(document, name, parse) for name, parse in _FIELDS.items()}
+    values = parse_fields(document, _FIELDS)
     if values.pop("version") != VERSION:
         raise MalformedCertificate("version", f"only version {VERSION} exists", rule=Rule.VERSION)
     if tuple(values.pop("leaf_encoding")) != LEAF_ENCODING:
@@ -128,88 +118,114 @@ def parse_certificate(document: Mapping[str, Any] | str | bytes) -> Certificate:
     return Certificate(**values)
 
 
+FieldParser = Callable[[Any], Any]
+"""Parses one JSON field's value, raising ``InvalidField`` (detail + rule) when it is wrong."""
+
+
+def parse_fields(
+    document: Mapping[str, Any] | str | bytes, fields: Mapping[str, FieldParser]
+) -> dict[str, Any]:
+    """Every one of ``fields`` parsed out of a JSON object (text or decoded), or
+    ``MalformedCertificate`` naming the first missing, unknown or invalid field."""
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedCertificate("certificate", f"not JSON: {exc}", rule=Rule.JSON) from exc
+    if not isinstance(document, Mapping):
+        raise MalformedCertificate("certificate", "must be a JSON object", rule=Rule.TYPE)
+    unknown = sorted(set(document) - set(fields))
+    if unknown:
+        raise MalformedCertificate(unknown[0], "unknown field", rule=Rule.UNKNOWN_FIELD)
+    return {name: _field(document, name, parse) for name, parse in fields.items()}
+
+
 def _field(document: Mapping[str, Any], name: str, parse: Callable[[Any], Any]) -> Any:
     if name not in document:
         raise MalformedCertificate(name, "is required", rule=Rule.REQUIRED)
     try:
         return parse(document[name])
-    except _Invalid as exc:
+    except InvalidField as exc:
         raise MalformedCertificate(name, exc.detail, rule=exc.rule) from None
 
 
-class _Invalid(Exception):
+class InvalidField(Exception):
     def __init__(self, detail: str, rule: str) -> None:
         super().__init__(detail)
         self.detail, self.rule = detail, rule
 
 
-def _integer(low: int, high: int) -> Callable[[Any], int]:
+def integer_field(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if type(value) is not int:  # bool is an int subclass, and "7" is not a number
-            raise _Invalid("must be an integer", Rule.TYPE)
+            raise InvalidField("must be an integer", Rule.TYPE)
         if not low <= value <= high:
-            raise _Invalid(f"must be between {low} and {high}", Rule.RANGE)
+            raise InvalidField(f"must be between {low} and {high}", Rule.RANGE)
         return value
 
     return parse
 
 
-def _bytes32(value: Any) -> bytes:
+def bytes32_field(value: Any) -> bytes:
     if not isinstance(value, str) or not _HEX32.match(value):
-        raise _Invalid("must be 0x followed by 64 hex digits", Rule.HEX32)
+        raise InvalidField("must be 0x followed by 64 hex digits", Rule.HEX32)
     return bytes.fromhex(value[2:])
 
 
-def _proof(value: Any) -> tuple[bytes, ...]:
+def proof_field(value: Any) -> tuple[bytes, ...]:
     if not isinstance(value, list):
-        raise _Invalid("must be a list of 0x-prefixed 32-byte hex strings", Rule.TYPE)
+        raise InvalidField("must be a list of 0x-prefixed 32-byte hex strings", Rule.TYPE)
     if len(value) > MAX_PROOF_LENGTH:
-        raise _Invalid(f"has more than {MAX_PROOF_LENGTH} elements", Rule.MAX_ITEMS)
-    return tuple(_bytes32(element) for element in value)
+        raise InvalidField(f"has more than {MAX_PROOF_LENGTH} elements", Rule.MAX_ITEMS)
+    return tuple(bytes32_field(element) for element in value)
 
 
-def _address(value: Any) -> str:
+def address_field(value: Any) -> str:
     if not isinstance(value, str) or not _ADDRESS.match(value):
-        raise _Invalid("must be 0x followed by 40 hex digits", Rule.ADDRESS)
+        raise InvalidField("must be 0x followed by 40 hex digits", Rule.ADDRESS)
     return value
 
 
 def _title(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TITLE_LENGTH:
-        raise _Invalid(f"must be a string of at most {MAX_TITLE_LENGTH} characters", Rule.TYPE)
+        raise InvalidField(f"must be a string of at most {MAX_TITLE_LENGTH} characters", Rule.TYPE)
     return value
 
 
 def _content_type(value: Any) -> str:
     if value not in CONTENT_TYPES:
-        raise _Invalid(f"must be one of {sorted(CONTENT_TYPES)}", Rule.ALLOWED_CONTENT_TYPE)
+        raise InvalidField(f"must be one of {sorted(CONTENT_TYPES)}", Rule.ALLOWED_CONTENT_TYPE)
     return str(value)
 
 
-def _encoding(value: Any) -> list[Any]:
+def encoding_field(value: Any) -> list[Any]:
     if not isinstance(value, list):
-        raise _Invalid("must be a list of ABI type names", Rule.TYPE)
+        raise InvalidField("must be a list of ABI type names", Rule.TYPE)
     return value
 
 
-_UINT64 = 2**64 - 1
+UINT64 = 2**64 - 1
+ANCHOR_FIELDS: dict[str, FieldParser] = {
+    "chain_id": integer_field(1, UINT64),
+    "contract_address": address_field,
+    "tx_hash": bytes32_field,
+    "block_number": integer_field(0, UINT64),
+    "block_hash": bytes32_field,
+    "block_timestamp": integer_field(0, UINT64),
+}
+"""Where a root was anchored: the fields every certificate (content or attestation) ends with."""
 _FIELDS: dict[str, Callable[[Any], Any]] = {
-    "version": _integer(1, 1_000),
-    "id": _integer(1, _UINT64),
+    "version": integer_field(1, 1_000),
+    "id": integer_field(1, UINT64),
     "title": _title,
     "content_type": _content_type,
-    "author_id": _integer(1, _UINT64),
-    "content_sha256": _bytes32,
-    "normalized_sha256": _bytes32,
-    "salt": _bytes32,
-    "leaf_encoding": _encoding,
-    "leaf": _bytes32,
-    "proof": _proof,
-    "root": _bytes32,
-    "chain_id": _integer(1, _UINT64),
-    "contract_address": _address,
-    "tx_hash": _bytes32,
-    "block_number": _integer(0, _UINT64),
-    "block_hash": _bytes32,
-    "block_timestamp": _integer(0, _UINT64),
+    "author_id": integer_field(1, UINT64),
+    "content_sha256": bytes32_field,
+    "normalized_sha256": bytes32_field,
+    "salt": bytes32_field,
+    "leaf_encoding": encoding_field,
+    "leaf": bytes32_field,
+    "proof": proof_field,
+    "root": bytes32_field,
+    **ANCHOR_FIELDS,
 }

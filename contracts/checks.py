@@ -1,5 +1,6 @@
-"""The content registry's invariant, for the check registry (``core.checks``): every batch this
-database holds as anchored or final has its Merkle root on the chain, at the recorded time."""
+"""The content registry's invariants, for the check registry (``core.checks``): every batch this
+database holds as anchored or final has its Merkle root on the chain, at the recorded time; every
+attestation's stored leaves give its root, and an anchored or final one's root is on the chain."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import Web3Exception
 
+from contracts.attestations import AttestationStatus, InvalidLeaf, tree_of
 from contracts.chain import ChainError
 from contracts.content import AnchorBatch, BatchStatus
+from contracts.merkle import MerkleError
 from contracts.uow import ContentUnitOfWork
 from contracts.verification import ChainReader
 from core.checks import Check, DatabaseContext
@@ -72,8 +75,8 @@ def roots_on_chain(context: ChainContext) -> list[str]:
     return problems
 
 
-def _root_problems(reader: ChainReader, batch: AnchorBatch) -> list[str]:
-    where = f"batch {batch.id} ({batch.status.value}): root 0x{batch.root.hex()}"
+def _root_problems(reader: ChainReader, batch: AnchorBatch, *, what: str = "batch") -> list[str]:
+    where = f"{what} {batch.id} ({batch.status.value}): root 0x{batch.root.hex()}"
     try:
         anchored_at = reader.anchored_at(batch.contract_address, batch.root)
     except CHAIN_FAILURES as failure:
@@ -100,11 +103,49 @@ def recorded_batches(uow: ContentUnitOfWork) -> list[AnchorBatch]:
                 return sorted(found, key=lambda b: b.id)
 
 
+def attestations_hold(context: ChainContext) -> list[str]:
+    """Attestations whose stored leaves no longer give their root, or whose recorded anchor the
+    chain does not hold (asked only when some attestation is on chain and a chain answers)."""
+    uow = ContentUnitOfWork(context.sessions)
+    problems: list[str] = []
+    on_chain = []
+    with uow.reading():
+        for attestation in uow.attestations.in_status(tuple(AttestationStatus), limit=100_000):
+            leaves = uow.attestations.leaves(attestation.id)
+            where = f"attestation {attestation.id} ({attestation.kind} of {attestation.subject})"
+            try:
+                root = tree_of(leaves, attestation.leaf_encoding).root if leaves else None
+            except (InvalidLeaf, MerkleError) as bad:
+                problems.append(f"{where}: a stored leaf is not valid: {bad}")
+                continue
+            if root != attestation.root or len(leaves) != attestation.count:
+                problems.append(f"{where}: its {len(leaves)} stored leaves do not give its root")
+            elif attestation.on_chain:
+                on_chain.append(attestation)
+    if not on_chain:
+        return problems
+    try:
+        reader = context.chain_reader()
+        chain_id = reader.chain_id()
+    except CHAIN_FAILURES:
+        return problems  # like a batch: without a chain, the roots cannot be read
+    for attestation in on_chain:
+        if attestation.chain_id == chain_id:
+            problems += _root_problems(reader, attestation.as_batch(), what="attestation")
+    return problems
+
+
 CHECKS: list[Check[ChainContext]] = [
     Check(
         name="contracts.anchors",
         package="contracts",
         description="every anchored or final batch has its Merkle root on the chain",
         problems=roots_on_chain,
+    ),
+    Check(
+        name="contracts.attestations",
+        package="contracts",
+        description="every attestation's leaves give its root, which is on chain once anchored",
+        problems=attestations_hold,
     ),
 ]

@@ -1,10 +1,11 @@
-"""The content unit of work: registrations and anchor batches on one transaction."""
+"""The content unit of work: registrations, anchor batches and attestations on one transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from contracts.store import ContentRepository
+from contracts.store_attestations import AttestationsRepository
 from contracts.store_batches import AnchorBatchesRepository
 from core.uow import UnitOfWork
 
@@ -12,7 +13,9 @@ from core.uow import UnitOfWork
 class ContentUnitOfWork(UnitOfWork):
     content: ContentRepository
     batches: AnchorBatchesRepository
+    attestations: AttestationsRepository
 
     def _bind(self, session: Session) -> None:
         self.content = ContentRepository(session)
         self.batches = AnchorBatchesRepository(session)
+        self.attestations = AttestationsRepository(session)

@@ -72,10 +72,7 @@ class Verdict:
         return [c.name for c in self.checks if c.status is CheckStatus.FAILED]
 
 
-CHECK_NAMES = (
-    "content_hash",  # the content's SHA-256 (raw or normalized) is the certificate's
-    "leaf",  # hashes + salt + author give the certificate's leaf
-    "proof",  # leaf + proof give the root
+CHAIN_CHECK_NAMES = (
     "chain_id",  # the node serves the certificate's chain
     "contract",  # there is code at the contract address
     "anchored",  # the contract has the root anchored
@@ -83,26 +80,51 @@ CHECK_NAMES = (
     "block_hash",  # the block at that height has the certificate's hash
     "transaction",  # the certificate's transaction anchored the root in that block
 )
+CHECK_NAMES = (
+    "content_hash",  # the content's SHA-256 (raw or normalized) is the certificate's
+    "leaf",  # hashes + salt + author give the certificate's leaf
+    "proof",  # leaf + proof give the root
+    *CHAIN_CHECK_NAMES,
+)
+
+
+class AnchoredRoot(Protocol):
+    """What the chain checks read of a certificate: a root and where it was anchored."""
+
+    @property
+    def root(self) -> bytes: ...
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract_address(self) -> str: ...
+    @property
+    def tx_hash(self) -> bytes: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_hash(self) -> bytes: ...
+    @property
+    def block_timestamp(self) -> int: ...
 
 
 def verify_certificate(certificate: Certificate, content: bytes, reader: ChainReader) -> Verdict:
     """Check ``content`` against ``certificate`` and the certificate against the chain."""
     checks = [*_offline_checks(certificate, content)]
-    checks.extend(_chain_checks(certificate, reader))
+    checks.extend(chain_checks(certificate, reader))
     return Verdict(tuple(checks))
 
 
 def _offline_checks(cert: Certificate, content: bytes) -> list[Check]:
     return [
         _content_check(cert, content),
-        _check(
+        check(
             "leaf",
             leaf_of(cert.normalized_sha256, cert.content_sha256, cert.salt, cert.author_id)
             == cert.leaf,
             "hashes, salt and author id give the leaf",
             "hashes, salt and author id do not give the certificate's leaf",
         ),
-        _check(
+        check(
             "proof",
             merkle.verify(cert.proof, cert.root, cert.leaf),
             f"the leaf and {len(cert.proof)} proof hashes lead to the root",
@@ -125,8 +147,9 @@ def _content_check(cert: Certificate, content: bytes) -> Check:
     )
 
 
-def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
-    names = iter(CHECK_NAMES[3:])
+def chain_checks(cert: AnchoredRoot, reader: ChainReader) -> list[Check]:
+    """The checks of ``CHAIN_CHECK_NAMES``, in order: the root is anchored where ``cert`` says."""
+    names = iter(CHAIN_CHECK_NAMES)
     checks: list[Check] = []
 
     def skip_rest(reason: str) -> list[Check]:
@@ -134,7 +157,7 @@ def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
 
     chain_id = reader.chain_id()
     checks.append(
-        _check(
+        check(
             next(names),
             chain_id == cert.chain_id,
             f"the node serves chain {chain_id}",
@@ -144,7 +167,7 @@ def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
     if checks[-1].status is CheckStatus.FAILED:
         return skip_rest("wrong chain")
     checks.append(
-        _check(
+        check(
             next(names),
             reader.has_code(cert.contract_address),
             f"contract code at {cert.contract_address}",
@@ -155,7 +178,7 @@ def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
         return skip_rest("no contract")
     anchored_at = reader.anchored_at(cert.contract_address, cert.root)
     checks.append(
-        _check(
+        check(
             next(names),
             anchored_at is not None,
             f"root anchored at timestamp {anchored_at}",
@@ -165,7 +188,7 @@ def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
     block = reader.block(cert.block_number)
     checks.append(_time_check(next(names), cert, anchored_at, block))
     checks.append(
-        _check(
+        check(
             next(names),
             block is not None and _same_hex(block.hash, cert.block_hash),
             f"block {cert.block_number} has the certificate's hash",
@@ -178,7 +201,7 @@ def _chain_checks(cert: Certificate, reader: ChainReader) -> list[Check]:
 
 
 def _time_check(
-    name: str, cert: Certificate, anchored_at: int | None, block: BlockHeader | None
+    name: str, cert: AnchoredRoot, anchored_at: int | None, block: BlockHeader | None
 ) -> Check:
     if block is None:
         return Check(name, CheckStatus.FAILED, f"block {cert.block_number} does not exist")
@@ -199,7 +222,7 @@ def _time_check(
     return Check(name, CheckStatus.PASSED, f"anchored at block timestamp {cert.block_timestamp}")
 
 
-def _transaction_check(name: str, cert: Certificate, tx: AnchorTransaction | None) -> Check:
+def _transaction_check(name: str, cert: AnchoredRoot, tx: AnchorTransaction | None) -> Check:
     if tx is None:
         return Check(name, CheckStatus.FAILED, f"no mined transaction {hex32(cert.tx_hash)}")
     problems = []
@@ -218,7 +241,7 @@ def _transaction_check(name: str, cert: Certificate, tx: AnchorTransaction | Non
     return Check(name, CheckStatus.PASSED, "the transaction anchored the root in that block")
 
 
-def _check(name: str, ok: bool, passed: str, failed: str) -> Check:
+def check(name: str, ok: bool, passed: str, failed: str) -> Check:
     return Check(name, CheckStatus.PASSED if ok else CheckStatus.FAILED, passed if ok else failed)
 
 

@@ -82,7 +82,10 @@ class Rule(StrEnum):
     NEEDS_TEAMS = "needs_teams", "PK rounds in a contest without teams"
     HAS_BARS = "has_bars", "no stored bars in the trading window"
     ABOVE_ENTRIES = "above_entries", "a capacity below the members already entered"
-    LOCKED_AFTER_START = "locked_after_start", "a game field changed after trading started"
+    LOCKED_AFTER_START = (
+        "locked_after_start",
+        "a field of the contest's locked rules changed after trading started",
+    )
     DATE_PASSED = "date_passed", "a date changed after it has passed"
     UNKNOWN_RULE = "unknown_rule", "a rule-pack override that names no overridable rule"
     SUM_TO_ONE = "sum_to_one", "composite metric weights that do not sum to 1"
@@ -168,6 +171,8 @@ class Rule(StrEnum):
     UINT32 = "uint32", "a count that does not fit an unsigned 32-bit integer"
     VERSION = "version", "a certificate version that does not exist"
     LEAF_ENCODING = "leaf_encoding", "a certificate leaf encoding other than ours"
+    NOT_ANCHORED = "not_anchored", "an attestation (contest rules or results) not on chain yet"
+    RULES_NOT_LOCKED = "rules_not_locked", "the contest's rules are fixed when trading starts"
 
     # --- simulation (CLI) --------------------------------------------------------------------
     SIMULATION_OPTION = "simulation_option", "a simulation option outside its allowed values"

@@ -20,7 +20,7 @@ from functools import partial
 
 from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
-from engine.contests import pk_rounds, seasons, standings
+from engine.contests import pk_rounds, rules, seasons, standings
 from engine.contests import services as contests
 from engine.contests.model import ContestState, DataSource, local_today, zone
 from engine.trading.next_day import TradedDay, keep_books, trade_next_day
@@ -93,10 +93,14 @@ def advance_clock(
 def _day(
     uow: EngineUnitOfWork, contest: ContestRow, until: date | None
 ) -> tuple[TradedDay, list[AfterCommit]] | None:
-    """One day inside the open transaction, and what to run once it commits."""
+    """One day inside the open transaction, and what to run once it commits. The first day
+    also fixes the contest's rules (its snapshot, in this same transaction)."""
+    first = contest.clock_day is None
     traded = trade_next_day(uow, contest, until)
     if traded is None:
         return None
+    if first:
+        rules.lock_rules(uow, contest, now=utc_now())
     ranked = standings.record_tick(
         uow, contest, traded.day, traded.books, traded.equity, fills=traded.fills
     )

@@ -14,6 +14,7 @@ from engine.contests.standings_cache import StandingsCache
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
 from engine.contests.store_prizes import PrizesRepository
+from engine.contests.store_rules import RulesRepository
 from engine.contests.store_standings import StandingsRepository
 from engine.trading.books_cache import BooksCache
 from engine.trading.uow import TradingUnitOfWork
@@ -37,6 +38,7 @@ class EngineUnitOfWork(TradingUnitOfWork):
     pk: PkRepository
     prizes: PrizesRepository
     standings: StandingsRepository
+    rules: RulesRepository
 
     def __init__(
         self, sessions: sessionmaker[Session], *, caches: EngineCaches | None = None
@@ -51,3 +53,4 @@ class EngineUnitOfWork(TradingUnitOfWork):
         self.pk = PkRepository(session)
         self.prizes = PrizesRepository(session)
         self.standings = StandingsRepository(session)
+        self.rules = RulesRepository(session)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts import anchoring
+from contracts import anchoring, attesting
 from contracts import services as content_services
 from contracts.chain import Chain, connect, new_in_process_chain
 from contracts.chain_reader import OnChainReader
@@ -20,6 +20,8 @@ from contracts.content import BatchStatus
 from contracts.registration import PriorArt, register_content
 from contracts.verification import ChainReader
 from core.errors import DomainError
+from engine.uow import EngineUnitOfWork
+from notary import contests as notary
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
 from simulation.model import ContentStats
@@ -192,10 +194,26 @@ class AuthorsPhase:
         """Anchor what is left; the chain moves on, and the batches become final."""
         last = sim.calendar.trading_dates[-1]
         self._anchor(sim, last)
+        # The contests' locked rules and settled results go on the same chain (issue 19).
+        engine = EngineUnitOfWork(sim.database.sessions, caches=sim.engine_caches)
+        with sim.timings("authors: notarizing contests"):
+            notary.notarize(
+                engine,
+                sim.content,
+                self.registry,
+                confirmations=sim.config.confirmations,
+                now=sim.calendar.at(last, ANCHOR_HOUR),
+            )
         if self._own_chain:  # our own chain: mine the confirmations a real one would add
             for _ in range(sim.config.confirmations):
                 self.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         anchoring.refresh_finality(
+            sim.content,
+            self.registry,
+            confirmations=sim.config.confirmations,
+            now=sim.calendar.at(last, 23, 50),
+        )
+        attesting.refresh_attestation_finality(
             sim.content,
             self.registry,
             confirmations=sim.config.confirmations,

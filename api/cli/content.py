@@ -13,9 +13,11 @@ from contracts.certificates import parse_certificate
 from contracts.chain import chain_for, connect
 from contracts.chain_reader import OnChainReader
 from contracts.uow import ContentUnitOfWork
-from contracts.verification import CheckStatus, verify_certificate
+from contracts.verification import CheckStatus, Verdict, verify_certificate
 from core.config import get_settings
 from core.errors import DomainError, Unavailable
+from engine.uow import EngineUnitOfWork
+from notary import contests as notary
 
 content_cli = typer.Typer(help="Content certification: anchoring.", no_args_is_help=True)
 
@@ -57,14 +59,19 @@ def verify(
     except (Unavailable, OSError) as exc:
         typer.echo(f"error: cannot read the chain: {exc}", err=True)
         raise typer.Exit(EXIT_UNCHECKED) from exc
+    show_verdict(verdict)
+    typer.echo(
+        f"VALID: certificate {parsed.id} anchored at block timestamp {parsed.block_timestamp}"
+    )
+
+
+def show_verdict(verdict: Verdict) -> None:
+    """Print every check; exit ``EXIT_INVALID`` unless all passed."""
     for check in verdict.checks:
         typer.echo(f"{_MARK[check.status]} {check.name:<13} {check.detail}")
     if not verdict.valid:
         typer.echo("INVALID: failed " + ", ".join(verdict.failed))
         raise typer.Exit(EXIT_INVALID)
-    typer.echo(
-        f"VALID: certificate {parsed.id} anchored at block timestamp {parsed.block_timestamp}"
-    )
 
 
 @content_cli.command("anchor")
@@ -74,7 +81,8 @@ def anchor(
         int, typer.Option(min=1, max=anchoring.MAX_BATCH, help="Most pieces in the batch.")
     ] = anchoring.MAX_BATCH,
 ) -> None:
-    """Anchor pending content now (one transaction), then advance anchored batches to final."""
+    """Anchor pending content now (one transaction) and contests' rules and results, then
+    advance anchored batches and attestations to final."""
     found = settings(database_url)
     with at_head(found) as database:
         uow = ContentUnitOfWork(database.sessions)
@@ -84,6 +92,8 @@ def anchor(
             finality = anchoring.refresh_finality(
                 uow, registry, confirmations=found.chain_confirmations
             )
+            engine = EngineUnitOfWork(database.sessions)
+            report = notary.notarize(engine, uow, registry, confirmations=found.chain_confirmations)
         except DomainError as exc:
             typer.echo(f"error: {exc.detail} (pending content stays pending)", err=True)
             raise typer.Exit(1) from exc
@@ -96,3 +106,10 @@ def anchor(
         )
     if finality.finalized or finality.reorged:
         typer.echo(f"final: {finality.finalized} reorganised: {finality.reorged}")
+    for attestation in report.anchored:
+        typer.echo(
+            f"anchored {attestation.kind} of contest {attestation.subject}: "
+            f"{attestation.count} leaves, root 0x{attestation.root.hex()}, tx {attestation.tx_hash}"
+        )
+    if report.finalized:
+        typer.echo(f"final attestations: {list(report.finalized)}")

@@ -1,19 +1,27 @@
-"""``paperleague contest``: the contest clock by hand or on a schedule (cron)."""
+"""``paperleague contest``: the contest clock by hand or on a schedule (cron), settlement, and
+verifying a contest rules or results certificate."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from api.cli.content import EXIT_INVALID, EXIT_UNCHECKED, show_verdict
 from api.cli.database import DatabaseUrl, at_head, settings
-from core.errors import DomainError
+from contracts.attestations import parse_attestation_certificate
+from contracts.chain import connect
+from contracts.chain_reader import OnChainReader
+from core.config import get_settings
+from core.errors import DomainError, Unavailable
 from engine import clock as contest_clock
 from engine.clock import ClockReport
 from engine.contests import settlement
 from engine.uow import EngineUnitOfWork
+from notary import contests as notary
 
 contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
 
@@ -79,3 +87,37 @@ def settle(
     if not report.settled:
         typer.echo("not settled yet: rerun once the refusals are resolved", err=True)
         raise typer.Exit(1)
+
+
+@contest_cli.command("verify")
+def verify(
+    certificate: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="A contest rules or results CERT.json."),
+    ],
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            help="JSON-RPC URL of a node of the certificate's chain (default "
+            "PAPERLEAGUE_CHAIN_RPC_URL, else the in-process chain).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Verify a contest rules or results certificate against the chain, without any database.
+
+    Prints every check. Exit status: 0 valid, 1 invalid, 2 the chain could not be asked."""
+    try:
+        parsed = parse_attestation_certificate(certificate.read_bytes())
+    except DomainError as exc:
+        typer.echo(f"INVALID: {exc.detail}")
+        raise typer.Exit(EXIT_INVALID) from exc
+    try:
+        reader = OnChainReader(connect(rpc or get_settings().chain_rpc_url))
+        verdict = notary.verify_contest_certificate(parsed, reader)
+    except (Unavailable, OSError) as exc:
+        typer.echo(f"error: cannot read the chain: {exc}", err=True)
+        raise typer.Exit(EXIT_UNCHECKED) from exc
+    show_verdict(verdict)
+    typer.echo(f"VALID: {parsed.kind} of contest {parsed.subject}, values {list(parsed.values)}")

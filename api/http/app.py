@@ -35,6 +35,7 @@ from api.http.routes import (
     settlement,
     teams,
     trading,
+    verifiable,
 )
 from api.http.store import IdempotencyStore
 from api.http.web import mount_web
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(leaderboard.follows_router)
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
+    v1.include_router(verifiable.router)
     v1.include_router(admin_checks.router)
     app.include_router(health.router)
     app.include_router(v1)

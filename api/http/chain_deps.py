@@ -7,7 +7,8 @@ ContentRegistry this database remembers for that chain id, deployed on first use
 touches the chain until a route needs it. Tests assign their own ``ContentChain``.
 
 ``auto_anchor`` is the background loop that anchors pending content when a batch is due (N
-pieces waiting or the oldest waiting T seconds) and moves anchored batches to final.
+pieces waiting or the oldest waiting T seconds) and moves anchored batches to final; each round
+also attests and anchors contests' locked rules and settled results (``notary``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from contracts import anchoring
+from contracts import anchoring, attesting
 from contracts.anchoring import Registry
 from contracts.chain import Chain, chain_for
 from contracts.chain_reader import OnChainReader
@@ -29,6 +30,8 @@ from contracts.uow import ContentUnitOfWork
 from contracts.verification import ChainReader
 from core.config import Settings
 from core.db import Database
+from engine.uow import EngineUnitOfWork
+from notary import contests as notary
 
 logger = logging.getLogger("paperleague.anchoring")
 MAX_POLL_SECONDS = 30.0
@@ -98,7 +101,20 @@ def anchor_if_due(app: FastAPI, *, finality: bool = True) -> AnchorBatch | None:
         anchoring.refresh_finality(
             uow, content_chain(app).registry(), confirmations=settings.chain_confirmations
         )
+    notarize_if_due(app, uow)
     return batch
+
+
+def notarize_if_due(app: FastAPI, uow: ContentUnitOfWork) -> None:
+    """Attest contests' locked rules and settled results, and anchor them; touches the chain
+    only when an attestation waits."""
+    engine = EngineUnitOfWork(app.state.database.sessions, caches=app.state.engine_caches)
+    notary.attest_due(engine, uow)
+    if attesting.has_work(uow):
+        settings: Settings = app.state.settings
+        notary.notarize(
+            engine, uow, content_chain(app).registry(), confirmations=settings.chain_confirmations
+        )
 
 
 async def auto_anchor(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_
 
 from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
+from core.rule_codes import Rule
 from engine.contests import seasons
 from engine.contests.model import (
     Contest,
@@ -90,6 +91,12 @@ LOCKED_AT_START = frozenset(
         "trading_start",
     }
 )
+# Secret, so never in the public rules document (and still changeable after the start).
+SECRET_FIELDS = frozenset({"invite_code"})
+# Every field a member relies on: the contest's rules snapshot (``engine.contests.rules``) holds
+# them all, so once trading starts none may change. Derived from the draft, so a field added to
+# ``ContestDraft`` is locked (and snapshotted) without a change here.
+SNAPSHOT_FIELDS = frozenset(f.name for f in fields(ContestDraft)) - SECRET_FIELDS
 EDITABLE = LOCKED_AT_START | {
     "title",
     "description",
@@ -398,11 +405,12 @@ def _apply(row: ContestRow, draft: ContestDraft, changed: Any) -> None:
 def _refuse_locked(row: ContestRow, changes: Mapping[str, Any], now: datetime) -> None:
     started = row.clock_day is not None
     for name, value in changes.items():
-        if started and name in LOCKED_AT_START:
+        if started and (name in LOCKED_AT_START or name in SNAPSHOT_FIELDS):
             raise FieldLocked(
-                f"{name} is locked: trading started on {row.trading_start}",
+                f"{name} is locked: trading started on {row.trading_start} and the contest's "
+                "rules are fixed",
                 field=name,
-                rule="locked_after_start",
+                rule=Rule.LOCKED_AFTER_START,
             )
         current = getattr(row, name, None)
         if name in ("registration_opens_at", "registration_closes_at") and value != current:

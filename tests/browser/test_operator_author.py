@@ -78,13 +78,12 @@ def test_operator_creates_a_contest_and_its_game_fields_lock(page: Any, world: W
     page.click("#advance-clock")
     expect(page.locator("#contest-state")).to_have_text("Running")
     locked = form.locator("fieldset[data-locked=true]")
-    expect(locked).to_have_count(4)
+    expect(locked).to_have_count(5)  # the rules are locked and anchored: basics too
     expect(form.locator("[name=starting_cash]")).to_be_disabled()
-    expect(form.locator("[name=title]")).to_be_enabled()
+    expect(form.locator("[name=title]")).to_be_disabled()
+    expect(form.locator("[name=capacity]")).to_be_disabled()
+    expect(form.locator("[name=invite_code]")).to_be_enabled()  # secret, so not in the rules
     expect(locked.first.locator(".lock-note")).to_be_visible()
-    form.locator("[name=capacity]").fill("60")  # still editable after the start
-    form.locator("[name=save]").click()
-    expect(page.locator(".notice.success")).to_have_text("Saved.")
     shoot(page, "admin-contest-locked")
     expect(page.locator("#settle")).to_be_disabled()  # not finished yet
 

@@ -50,6 +50,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/market/instruments"): PUBLIC,
     ("GET", "/v1/market/{symbol}/bars"): PUBLIC,
     ("POST", "/v1/certificates/verify"): PUBLIC,
+    ("POST", "/v1/contests/certificates/verify"): PUBLIC,
     # points, tasks, rewards
     ("GET", "/v1/me/points"): SIGNED_IN,
     ("GET", "/v1/me/points/history"): SIGNED_IN,
@@ -87,6 +88,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/contests/{contest_id}/leaderboard/history"): SIGNED_IN,
     ("GET", "/v1/contests/{contest_id}/teams/leaderboard"): SIGNED_IN,
     ("GET", "/v1/contests/{contest_id}/prizes"): SIGNED_IN,
+    ("GET", "/v1/contests/{contest_id}/rules"): SIGNED_IN,
+    ("GET", "/v1/contests/{contest_id}/results/certificate"): SIGNED_IN,
     ("POST", "/v1/me/follows/{member_id}"): SIGNED_IN,
     ("DELETE", "/v1/me/follows/{member_id}"): SIGNED_IN,
     ("GET", "/v1/me/follows"): SIGNED_IN,

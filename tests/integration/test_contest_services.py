@@ -50,7 +50,7 @@ def test_a_contest_takes_the_seasons_universe_and_starts_in_registration(
     assert none == []
 
 
-def test_game_fields_lock_when_trading_starts_but_titles_stay_editable(
+def test_game_fields_and_titles_lock_when_trading_starts(
     uow: EngineUnitOfWork, operator: User, make_user: Callable[..., User]
 ) -> None:
     season = build.season(uow, operator)
@@ -66,10 +66,13 @@ def test_game_fields_lock_when_trading_starts_but_titles_stay_editable(
         with pytest.raises(FieldLocked) as caught:
             contests.update_contest(uow, contest.id, {name: value}, now=NOW)
         assert caught.value.extensions["field"] == name
-    after = contests.update_contest(
-        uow, contest.id, {"title": "Renamed", "description": "x"}, now=NOW
-    )
-    assert after.title == "Renamed" and after.starting_cash == Decimal(500_000)
+    # The title and description are part of the locked rules snapshot too (issue 19).
+    for name in ("title", "description"):
+        with pytest.raises(FieldLocked) as caught:
+            contests.update_contest(uow, contest.id, {name: "Renamed"}, now=NOW)
+        assert caught.value.extensions["field"] == name
+    after = contests.get_contest(uow, contest.id, now=NOW)
+    assert after.starting_cash == Decimal(500_000)
     assert after.state is ContestState.RUNNING
 
 

@@ -1,8 +1,9 @@
 /**
  * The operator's contest form: create (POST /v1/admin/contests) or edit (PATCH, sending only
- * what changed). Fields that change the game are grouped in fieldsets that are disabled, with a
- * lock note, once the clock has revealed the first bar (the server refuses them then with 409
- * `locked-after-start`). Registration times are wall times in the season's zone.
+ * what changed). Once the clock has revealed the first bar the contest's rules are locked and
+ * anchored, so every fieldset but the invite code's is disabled, with a lock note (the server
+ * refuses those fields then with 409 `locked-after-start`). Registration times are wall times in
+ * the season's zone.
  */
 
 import { api } from "../api.js";
@@ -46,8 +47,7 @@ export function contestForm({ seasons = [], season = null, contest = null, onSav
   const pkPrizes = prizeRows("pk.prizes", t("admin.pk_prizes"), c.pk?.prizes);
 
   const form = h("form", { class: "card admin-form contest-form", novalidate: true, dataset: { locked: String(locked) } },
-    h("fieldset", { class: "group" },
-      h("legend", {}, t("admin.basics")),
+    lockable(t("admin.basics"), locked,
       seasonField,
       field({ label: t("admin.title_field"), name: "title", required: true, value: c.title ?? "" }),
       field({ label: t("admin.description"), name: "description", as: "textarea", rows: 2, value: c.description ?? "" }),
@@ -58,7 +58,9 @@ export function contestForm({ seasons = [], season = null, contest = null, onSav
       field({ label: t("admin.trading_end"), name: "trading_end", type: "date", required: true, value: c.trading_end ?? "" }),
       field({ label: t("admin.capacity"), name: "capacity", type: "number", min: 1, value: c.capacity ?? "", hint: t("admin.capacity_hint") }),
       field({ label: t("admin.min_level"), name: "min_level", type: "number", min: 0, value: c.min_level ?? 0 }),
-      h("label", { class: "check" }, h("input", { type: "checkbox", name: "private", checked: Boolean(c.private) }), " ", t("admin.private")),
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "private", checked: Boolean(c.private) }), " ", t("admin.private"))),
+    // The invite code is secret, so not part of the locked rules: it stays editable.
+    h("fieldset", { class: "group" },
       field({ label: t("admin.invite_code"), name: "invite_code", autocomplete: "off", value: c.invite_code ?? "" })),
     lockable(t("admin.game"), locked,
       field({ label: t("admin.trading_start"), name: "trading_start", type: "date", required: true, value: c.trading_start ?? "" }),

@@ -179,6 +179,12 @@ export default {
   "board.unqualified": "not yet qualified",
   "board.percentile": "ahead of or level with {p}% of ranked entries",
 
+  "verifiable.title": "Verifiable results",
+  "verifiable.hint": "The rules were fixed and anchored on chain when trading started; once settled, every member's rank and prize are too. Anyone can check these files with OpenZeppelin's merkle-tree and a chain node.",
+  "verifiable.rules": "Download the official rules",
+  "verifiable.result": "Download my certificate",
+  "verifiable.unavailable": "Not available yet.",
+
   "prizes.title": "Prizes",
   "prizes.none": "No prizes in this contest.",
   "prizes.kind": "Table",

@@ -178,6 +178,12 @@ export default {
   "board.unqualified": "尚未达到排名条件",
   "board.percentile": "超过或持平 {p}% 的上榜选手",
 
+  "verifiable.title": "可验证结果",
+  "verifiable.hint": "交易开始时规则已固定并锚定上链；结算后每位成员的名次和奖品也会上链。任何人都可用 OpenZeppelin merkle-tree 和链节点核验这些文件。",
+  "verifiable.rules": "下载官方规则",
+  "verifiable.result": "下载我的证书",
+  "verifiable.unavailable": "暂不可用。",
+
   "prizes.title": "奖品",
   "prizes.none": "本场比赛没有奖品。",
   "prizes.kind": "奖项",

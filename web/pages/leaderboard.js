@@ -1,13 +1,15 @@
 /**
  * A contest's leaderboard: everyone (paged), around me, my friends or my team; my own row is
  * highlighted, and stays pinned to the bottom of the screen while the list scrolls. A settled
- * contest also lists its prizes.
+ * contest also lists its prizes; a started one offers its locked rules (and, settled, my
+ * results certificate) as verifiable downloads.
  */
 
 import { ApiError, api } from "../api.js";
 import { contestFrame, every } from "../components/contest_frame.js";
 import { formatMetric } from "../components/metric.js";
 import { prizesSection } from "../components/prizes.js";
+import { verifiableSection } from "../components/verifiable.js";
 import { formatDate, formatMoney, formatNumber, formatPercent, t, trend } from "../i18n.js";
 import { h, notice, signed } from "../ui.js";
 
@@ -52,6 +54,8 @@ export async function render(root, { params, query, user }) {
     const names = new Map(shown.map((row) => [row.member_id, row.display_name]));
     root.append(await prizesSection(contest, names, user.id));
   }
+  const verifiable = verifiableSection(contest);
+  if (verifiable) root.append(verifiable);
   // Refresh the first page only while no further page was loaded (keeps the reader's place).
   return every(REFRESH_SECONDS, () => shown.length <= 50 && load());
 }

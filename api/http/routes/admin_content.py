@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.chain_deps import ContentChainDep, ContentUow
-from api.http.deps import OperatorUser, PageParams, SettingsDep
+from api.http.deps import EngineUow, OperatorUser, PageParams, SettingsDep
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.content import AnchorRunOut, BatchOut, PolicyIO, TermsIO
 from contracts import anchoring, services
 from core.pagination import decode_cursor, encode_cursor
+from notary import contests as notary
 
 router = APIRouter(
     prefix="/admin",
@@ -35,19 +36,21 @@ router = APIRouter(
 def anchor_now(
     _: OperatorUser,
     uow: ContentUow,
+    engine: EngineUow,
     chain: ContentChainDep,
     settings: SettingsDep,
     limit: Annotated[
         int, Query(ge=1, le=anchoring.MAX_BATCH, description="Most pieces in the batch")
     ] = anchoring.MAX_BATCH,
 ) -> AnchorRunOut:
-    """Anchor pending content now in one transaction, then advance anchored batches to final."""
+    """Anchor pending content and contest attestations now, then advance them to final."""
     registry = chain.registry()
     batch = anchoring.anchor_pending(uow, registry, limit=limit)
     finality = anchoring.refresh_finality(uow, registry, confirmations=settings.chain_confirmations)
     if batch is not None and batch.id in finality.finalized:
         batch = services.anchor_batch(uow, batch.id)
-    return AnchorRunOut.of(batch, finality)
+    attested = notary.notarize(engine, uow, registry, confirmations=settings.chain_confirmations)
+    return AnchorRunOut.of(batch, finality, attested)
 
 
 @router.get("/anchors", response_model=Page[BatchOut])

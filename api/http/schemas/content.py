@@ -21,6 +21,7 @@ from contracts.content import (
 )
 from contracts.registration import MAX_CONTENT_BYTES
 from contracts.verification import CheckStatus, Verdict
+from notary.contests import NotaryReport
 
 TextType = Literal["text/plain", "text/markdown", "text/html"]
 Hex32 = str
@@ -189,17 +190,37 @@ class BatchOut(BaseModel):
         )
 
 
+class NotaryRunOut(BaseModel):
+    attested: list[int] = Field(description="Attestations created now (contest rules, results)")
+    anchored: list[int] = Field(description="Attestations anchored now")
+    finalized: list[int] = Field(description="Attestations that reached their confirmations")
+
+    @classmethod
+    def of(cls, report: NotaryReport) -> NotaryRunOut:
+        return cls(
+            attested=[a.id for a in report.attested],
+            anchored=[a.id for a in report.anchored],
+            finalized=list(report.finalized),
+        )
+
+
 class AnchorRunOut(BaseModel):
     batch: BatchOut | None = Field(description="The batch anchored now; null if none pending")
     finalized: list[int] = Field(description="Batches that reached the confirmations needed")
     reorged: list[int] = Field(description="Batches whose block left the chain (to resend)")
+    attestations: NotaryRunOut | None = Field(
+        default=None, description="Contest rules and results attested and anchored in this run"
+    )
 
     @classmethod
-    def of(cls, batch: AnchorBatch | None, finality: Finality) -> AnchorRunOut:
+    def of(
+        cls, batch: AnchorBatch | None, finality: Finality, notary: NotaryReport | None = None
+    ) -> AnchorRunOut:
         return cls(
             batch=None if batch is None else BatchOut.of(batch),
             finalized=finality.finalized,
             reorged=finality.reorged,
+            attestations=None if notary is None else NotaryRunOut.of(notary),
         )
 
 

@@ -1,0 +1,1 @@
+"""Notary: contests' rules and results attested on chain (engine documents, contracts anchoring)."""
