@@ -1,4 +1,4 @@
-"""The content unit of work: registrations and anchor batches on one transaction."""
+"""The content unit of work: registrations, reviews and anchor batches on one transaction."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from sqlalchemy.orm import Session
 
 from contracts.store import ContentRepository
 from contracts.store_batches import AnchorBatchesRepository
+from contracts.store_reviews import ContentReviewsRepository
 from core.uow import UnitOfWork
 
 
 class ContentUnitOfWork(UnitOfWork):
     content: ContentRepository
     batches: AnchorBatchesRepository
+    reviews: ContentReviewsRepository
 
     def _bind(self, session: Session) -> None:
         self.content = ContentRepository(session)
         self.batches = AnchorBatchesRepository(session)
+        self.reviews = ContentReviewsRepository(session)
