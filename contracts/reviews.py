@@ -82,7 +82,7 @@ def decide(
     raise Conflict(
         f"content {content_id} is already {review.status.value}",
         rule="already_decided",
-        status=review.status.value,
+        review_status=review.status.value,
         decided_by=review.decided_by,
         decided_at=None if review.decided_at is None else review.decided_at.isoformat(),
     )

@@ -71,14 +71,12 @@ def _refuse_uncleared(registration: Registration) -> None:
         raise Conflict(
             f"content {registration.id} was rejected in review: {review.decision_reason}",
             rule="rejected",
-            status=registration.status.value,
             review_status=review.status.value,
         )
     raise Conflict(
         f"content {registration.id} is held for review: its certificate exists once an "
         "operator approves it and it is anchored",
         rule="under_review",
-        status=registration.status.value,
         review_status=review.status.value,
     )
 

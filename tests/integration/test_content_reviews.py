@@ -188,7 +188,7 @@ def test_a_decision_is_made_once_and_a_retry_returns_it(
         with pytest.raises(Conflict) as decided:
             reviews.decide(uow, held.id, verdict, operator_id=operator_id, reason=reason)
         assert decided.value.extensions["rule"] == "already_decided"
-        assert decided.value.extensions["status"] == "rejected"
+        assert decided.value.extensions["review_status"] == "rejected"
     assert services.content(uow, held.id, author_id=None).review == first
 
 
