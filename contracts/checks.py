@@ -1,5 +1,6 @@
-"""The content registry's invariant, for the check registry (``core.checks``): every batch this
-database holds as anchored or final has its Merkle root on the chain, at the recorded time."""
+"""The content registry's invariants, for the check registry (``core.checks``): every batch this
+database holds as anchored or final has its Merkle root on the chain, at the recorded time; and
+no piece pending review or rejected is in a batch."""
 
 from __future__ import annotations
 
@@ -100,11 +101,28 @@ def recorded_batches(uow: ContentUnitOfWork) -> list[AnchorBatch]:
                 return sorted(found, key=lambda b: b.id)
 
 
+def held_content_unanchored(context: ChainContext) -> list[str]:
+    """Pieces held for review (or rejected) that are in an anchor batch anyway."""
+    uow = ContentUnitOfWork(context.sessions)
+    with uow.reading():
+        found = uow.reviews.uncleared_in_batches(limit=BATCHES_PER_READ)
+    return [
+        f"content {content_id} ({review} in review) is {status} in batch {batch_id}"
+        for content_id, review, batch_id, status in found
+    ]
+
+
 CHECKS: list[Check[ChainContext]] = [
     Check(
         name="contracts.anchors",
         package="contracts",
         description="every anchored or final batch has its Merkle root on the chain",
         problems=roots_on_chain,
+    ),
+    Check(
+        name="contracts.reviews",
+        package="contracts",
+        description="no content pending review or rejected is in an anchor batch",
+        problems=held_content_unanchored,
     ),
 ]

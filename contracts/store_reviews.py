@@ -12,7 +12,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from contracts.content import ContentId, ContentReview, Registration, ReviewReason, ReviewStatus
+from contracts.content import (
+    ContentId,
+    ContentReview,
+    ContentStatus,
+    Registration,
+    ReviewReason,
+    ReviewStatus,
+)
 from contracts.store import ContentRegistrationRow, ContentReviewRow
 from core.db import keyset_page
 
@@ -79,3 +86,24 @@ class ContentReviewsRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def uncleared_in_batches(self, *, limit: int) -> list[tuple[ContentId, str, int | None, str]]:
+        """(id, review status, batch id, content status) of pieces pending review or rejected
+        that are in a batch or not pending: each one breaks the review rule."""
+        rows = self.session.execute(
+            select(
+                ContentRegistrationRow.id,
+                ContentReviewRow.status,
+                ContentRegistrationRow.batch_id,
+                ContentRegistrationRow.status,
+            )
+            .join(ContentReviewRow, ContentReviewRow.content_id == ContentRegistrationRow.id)
+            .where(
+                ContentReviewRow.status != ReviewStatus.APPROVED.value,
+                (ContentRegistrationRow.batch_id.is_not(None))
+                | (ContentRegistrationRow.status != ContentStatus.PENDING.value),
+            )
+            .order_by(ContentRegistrationRow.id)
+            .limit(limit)
+        ).all()
+        return [(c, review, batch, status) for c, review, batch, status in rows]

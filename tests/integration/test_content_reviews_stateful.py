@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from contracts import anchoring, reviews, services
+from contracts.checks import CheckContext, held_content_unanchored
 from contracts.content import ContentPolicy, PolicyAction, ReviewStatus, Verdict
 from contracts.registration import register_content
 from contracts.uow import ContentUnitOfWork
@@ -127,6 +128,7 @@ def run_machine(databases: object) -> None:
                 for stranger_call in (services.certificate, services.content):
                     with pytest.raises(NotFound):
                         stranger_call(self.uow, content_id, author_id=self.stranger)
+            assert held_content_unanchored(CheckContext(self.database.sessions)) == []
             pending = {r.id for r in reviews.review_queue(self.uow, limit=1000)[0]}
             assert pending == {i for i, s in self.held.items() if s is ReviewStatus.PENDING}
 
