@@ -1,6 +1,7 @@
 """The content registry's invariants, for the check registry (``core.checks``): every batch this
 database holds as anchored or final has its Merkle root on the chain, at the recorded time; every
-attestation's stored leaves give its root, and an anchored or final one's root is on the chain."""
+attestation's stored leaves give its root, and an anchored or final one's root is on the chain;
+and no piece pending review or rejected is in a batch."""
 
 from __future__ import annotations
 
@@ -133,6 +134,15 @@ def attestations_hold(context: ChainContext) -> list[str]:
         if attestation.chain_id == chain_id:
             problems += _root_problems(reader, attestation.as_batch(), what="attestation")
     return problems
+def held_content_unanchored(context: ChainContext) -> list[str]:
+    """Pieces held for review (or rejected) that are in an anchor batch anyway."""
+    uow = ContentUnitOfWork(context.sessions)
+    with uow.reading():
+        found = uow.reviews.uncleared_in_batches(limit=BATCHES_PER_READ)
+    return [
+        f"content {content_id} ({review} in review) is {status} in batch {batch_id}"
+        for content_id, review, batch_id, status in found
+    ]
 
 
 CHECKS: list[Check[ChainContext]] = [
@@ -147,5 +157,11 @@ CHECKS: list[Check[ChainContext]] = [
         package="contracts",
         description="every attestation's leaves give its root, which is on chain once anchored",
         problems=attestations_hold,
+    ),
+    Check(
+        name="contracts.reviews",
+        package="contracts",
+        description="no content pending review or rejected is in an anchor batch",
+        problems=held_content_unanchored,
     ),
 ]

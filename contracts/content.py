@@ -2,7 +2,9 @@
 
 A piece is registered ``pending``; an anchor batch takes pending pieces, anchors the Merkle root
 over their leaves in one transaction and moves them to ``anchored``, then ``final`` once the
-block has enough confirmations. A batch is ``sending`` from the moment its leaf set is fixed
+block has enough confirmations. A piece the content policy holds for review (``ContentReview``)
+is in no batch until an operator approves it; a rejected piece never is, so it never gets a
+certificate. A batch is ``sending`` from the moment its leaf set is fixed
 until its root is known to be on chain, so a failed or interrupted transaction is retried with
 the same root (never a second root for the same pieces).
 """
@@ -36,7 +38,48 @@ class BatchStatus(StrEnum):
 
 class PolicyAction(StrEnum):
     FLAG = "flag"  # register, record the finding
+    REVIEW = "review"  # register, record the finding, hold it for an operator's decision
     BLOCK = "block"  # refuse the registration (422 naming the rule)
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"  # waiting for an operator: not anchored, no certificate
+    APPROVED = "approved"  # anchored like any piece from now on
+    REJECTED = "rejected"  # never anchored; the author sees the reason
+
+
+class ReviewReason(StrEnum):
+    """Why a piece went to review (one piece may have both)."""
+
+    COMPLIANCE = "compliance"  # it makes a prohibited claim
+    NEAR_DUPLICATE = "near_duplicate"  # it is too similar to registered content
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    @property
+    def status(self) -> ReviewStatus:
+        return ReviewStatus.APPROVED if self is Verdict.APPROVE else ReviewStatus.REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class ContentReview:
+    """An operator's review of a flagged piece: why it was held and, once decided, by whom,
+    when and with what reason."""
+
+    content_id: ContentId
+    reasons: tuple[ReviewReason, ...]
+    status: ReviewStatus
+    opened_at: datetime
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.status is not ReviewStatus.PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +107,16 @@ class Registration:
     batch_id: BatchId | None
     near_duplicates: tuple[NearDuplicate, ...]
     compliance_hits: tuple[ComplianceHit, ...]
+    review: ContentReview | None = None  # set when the policy held it for review
 
     @property
     def flagged(self) -> bool:
         return bool(self.near_duplicates or self.compliance_hits)
+
+    @property
+    def cleared(self) -> bool:
+        """Whether it may be anchored and certified: never held, or approved."""
+        return self.review is None or self.review.status is ReviewStatus.APPROVED
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """Registering content: a submission becomes a ``pending`` piece, or is refused as prior art,
-a near-duplicate or prohibited claims (per the content policy)."""
+a near-duplicate or prohibited claims (per the content policy). Per the policy a flagged piece
+may instead be held for an operator's review (``contracts.reviews``): registered, but not
+anchored until approved."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from contracts import similarity
 from contracts.certificates import MAX_TITLE_LENGTH, leaf_of
 from contracts.compliance import ComplianceHit, screen
-from contracts.content import ContentPolicy, PolicyAction, Registration
+from contracts.content import ContentPolicy, PolicyAction, Registration, ReviewReason
 from contracts.normalize import (
     CONTENT_TYPES,
     NotText,
@@ -105,7 +107,8 @@ def register_content(
     now: datetime | None = None,
 ) -> Registration:
     """Register a piece as ``pending``. Refuses prior art (409) and, per the policy,
-    near-duplicates and prohibited claims (422 naming the rule); flags them otherwise."""
+    near-duplicates and prohibited claims (422 naming the rule); holds them for review, or
+    flags them, otherwise."""
     prepared = _prepare(author_id, title, content, content_type)
     try:
         with uow:
@@ -114,7 +117,7 @@ def register_content(
             policy = repo.policy()
             near = _near_duplicates(repo, prepared, policy)
             hits = screen(prepared.text, repo.terms()) if prepared.text is not None else []
-            _apply_policy(policy, near, hits)
+            review_reasons = _apply_policy(policy, near, hits)
             registration = repo.add(
                 author_id=author_id,
                 title=prepared.title,
@@ -128,6 +131,7 @@ def register_content(
                 band_keys=prepared.band_keys,
                 near_duplicates=near,
                 compliance_hits=hits,
+                review_reasons=review_reasons,
                 now=now or utc_now(),
             )
             uow.commit()
@@ -167,7 +171,9 @@ def _apply_policy(
     policy: ContentPolicy,
     near: Sequence[similarity.NearDuplicate],
     hits: Sequence[ComplianceHit],
-) -> None:
+) -> list[ReviewReason]:
+    """Raises when the policy blocks a finding; else the reasons to hold the piece for review
+    (empty: it is only flagged, or clean)."""
     if near and policy.near_duplicate_action is PolicyAction.BLOCK:
         best = near[0]
         raise RuleViolation(
@@ -185,3 +191,9 @@ def _apply_policy(
             rule="prohibited_claim",
             matches=[{"term": h.term, "start": h.start, "end": h.end} for h in hits],
         )
+    reasons = []
+    if hits and policy.compliance_action is PolicyAction.REVIEW:
+        reasons.append(ReviewReason.COMPLIANCE)
+    if near and policy.near_duplicate_action is PolicyAction.REVIEW:
+        reasons.append(ReviewReason.NEAR_DUPLICATE)
+    return reasons

@@ -18,6 +18,7 @@ from contracts.content import (
     ContentPolicy,
     ContentStatus,
     Registration,
+    ReviewStatus,
     certificate_of,
 )
 from contracts.uow import ContentUnitOfWork
@@ -29,12 +30,12 @@ def certificate(
     uow: ContentUnitOfWork, content_id: ContentId, *, author_id: int | None
 ) -> Certificate:
     """The certificate of an anchored piece. ``author_id`` restricts it to that author's pieces
-    (``None``: any piece, for operators). 404 for others' pieces, 409 while pending."""
+    (``None``: any piece, for operators). 404 for others' pieces, 409 while pending (or held
+    for review, or rejected in review: those are never anchored)."""
     with uow.reading():
         repo = uow.content
-        registration = repo.get(content_id)
-        if registration is None or author_id not in (None, registration.author_id):
-            raise NotFound(f"no content {content_id}")
+        registration = _visible(repo.get(content_id), content_id, author_id=author_id)
+        _refuse_uncleared(registration)
         if registration.status is ContentStatus.PENDING or registration.batch_id is None:
             raise Conflict(
                 f"content {content_id} is pending: its certificate exists once it is anchored",
@@ -43,6 +44,41 @@ def certificate(
         batch = uow.batches.batch(registration.batch_id)
         assert batch is not None
         return certificate_of(registration, batch, repo.proof(content_id))
+
+
+def content(
+    uow: ContentUnitOfWork, content_id: ContentId, *, author_id: int | None
+) -> Registration:
+    """One piece with its findings and review. ``author_id`` restricts it to that author's
+    pieces (``None``: any piece, for operators); 404 for others' pieces."""
+    with uow.reading():
+        return _visible(uow.content.get(content_id), content_id, author_id=author_id)
+
+
+def _visible(
+    registration: Registration | None, content_id: ContentId, *, author_id: int | None
+) -> Registration:
+    if registration is None or author_id not in (None, registration.author_id):
+        raise NotFound(f"no content {content_id}")
+    return registration
+
+
+def _refuse_uncleared(registration: Registration) -> None:
+    review = registration.review
+    if review is None or review.status is ReviewStatus.APPROVED:
+        return
+    if review.status is ReviewStatus.REJECTED:
+        raise Conflict(
+            f"content {registration.id} was rejected in review: {review.decision_reason}",
+            rule="rejected",
+            review_status=review.status.value,
+        )
+    raise Conflict(
+        f"content {registration.id} is held for review: its certificate exists once an "
+        "operator approves it and it is anchored",
+        rule="under_review",
+        review_status=review.status.value,
+    )
 
 
 def my_content(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -39,9 +40,12 @@ from contracts.content import (
     BatchStatus,
     ContentId,
     ContentPolicy,
+    ContentReview,
     ContentStatus,
     PolicyAction,
     Registration,
+    ReviewReason,
+    ReviewStatus,
 )
 from contracts.similarity import NearDuplicate
 from core.db import Base, UtcDateTime, keyset_page
@@ -76,7 +80,7 @@ class ContentRegistrationRow(Base):
     compliance_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
-    def to_registration(self) -> Registration:
+    def to_registration(self, review: ContentReview | None = None) -> Registration:
         return Registration(
             id=self.id,
             author_id=self.author_id,
@@ -95,6 +99,7 @@ class ContentRegistrationRow(Base):
                 NearDuplicate(d["content_id"], float(d["score"])) for d in self.near_duplicates
             ),
             compliance_hits=tuple(ComplianceHit(**hit) for hit in self.compliance_hits),
+            review=review,
         )
 
     def proof_nodes(self) -> tuple[bytes, ...]:
@@ -111,6 +116,49 @@ class ContentBandRow(Base):
     content_id: Mapped[int] = mapped_column(
         ForeignKey("content_registrations.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ContentReviewRow(Base):
+    """The review of a piece the content policy held: one per piece, decided once."""
+
+    __tablename__ = "content_reviews"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="known_status"),
+        CheckConstraint("for_compliance OR for_near_duplicate", name="has_reason"),
+        # A decision is whole (who, when, why) exactly when the review is decided.
+        CheckConstraint(
+            "(status = 'pending' AND decided_by IS NULL AND decided_at IS NULL"
+            " AND decision_reason IS NULL) OR (status <> 'pending' AND decided_by IS NOT NULL"
+            " AND decided_at IS NOT NULL AND decision_reason IS NOT NULL)",
+            name="decision_whole",
+        ),
+        Index("ix_content_reviews_status", "status", "content_id"),
+    )
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("content_registrations.id"), primary_key=True, autoincrement=False
+    )
+    for_compliance: Mapped[bool] = mapped_column(Boolean)
+    for_near_duplicate: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decision_reason: Mapped[str | None] = mapped_column(String(1000))
+
+    def to_review(self) -> ContentReview:
+        reasons = [ReviewReason.COMPLIANCE] if self.for_compliance else []
+        if self.for_near_duplicate:
+            reasons.append(ReviewReason.NEAR_DUPLICATE)
+        return ContentReview(
+            content_id=self.content_id,
+            reasons=tuple(reasons),
+            status=ReviewStatus(self.status),
+            opened_at=self.opened_at,
+            decided_by=self.decided_by,
+            decided_at=self.decided_at,
+            decision_reason=self.decision_reason,
+        )
 
 
 class AnchorBatchRow(Base):
@@ -184,9 +232,12 @@ class ContentPolicyRow(Base):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint(
-            "near_duplicate_action IN ('flag', 'block')", name="known_near_duplicate_action"
+            "near_duplicate_action IN ('flag', 'review', 'block')",
+            name="known_near_duplicate_action",
         ),
-        CheckConstraint("compliance_action IN ('flag', 'block')", name="known_compliance_action"),
+        CheckConstraint(
+            "compliance_action IN ('flag', 'review', 'block')", name="known_compliance_action"
+        ),
         CheckConstraint(
             "near_duplicate_threshold >= 0.5 AND near_duplicate_threshold <= 1",
             name="threshold_range",
@@ -221,8 +272,11 @@ class ContentRepository:
         band_keys: Sequence[int],
         near_duplicates: Sequence[NearDuplicate],
         compliance_hits: Sequence[ComplianceHit],
+        review_reasons: Sequence[ReviewReason] = (),
         now: datetime,
     ) -> Registration:
+        """Adds a ``pending`` piece and, when ``review_reasons`` are given, its pending review
+        (in the same transaction: no moment exists where it is anchorable unreviewed)."""
         row = ContentRegistrationRow(
             author_id=author_id,
             title=title,
@@ -250,11 +304,31 @@ class ContentRepository:
                 insert(ContentBandRow),
                 [{"band_key": k, "content_id": row.id} for k in set(band_keys)],
             )
-        return row.to_registration()
+        review = None
+        if review_reasons:
+            review_row = ContentReviewRow(
+                content_id=row.id,
+                for_compliance=ReviewReason.COMPLIANCE in review_reasons,
+                for_near_duplicate=ReviewReason.NEAR_DUPLICATE in review_reasons,
+                status=ReviewStatus.PENDING.value,
+                opened_at=now,
+            )
+            self.session.add(review_row)
+            self.session.flush()
+            review = review_row.to_review()
+        return row.to_registration(review)
 
     def get(self, content_id: ContentId) -> Registration | None:
         row = self.session.get(ContentRegistrationRow, content_id)
-        return None if row is None else row.to_registration()
+        return None if row is None else self._with_reviews([row])[0]
+
+    def _with_reviews(self, rows: Sequence[ContentRegistrationRow]) -> list[Registration]:
+        """The registrations of ``rows``, each with its review if it has one (one query)."""
+        if not rows:
+            return []
+        held = select(ContentReviewRow).where(ContentReviewRow.content_id.in_([r.id for r in rows]))
+        reviews = {r.content_id: r.to_review() for r in self.session.scalars(held)}
+        return [r.to_registration(reviews.get(r.id)) for r in rows]
 
     def proof(self, content_id: ContentId) -> tuple[bytes, ...]:
         row = self.session.get(ContentRegistrationRow, content_id)
@@ -300,7 +374,7 @@ class ContentRepository:
             limit=limit,
             descending=True,
         )
-        return [r.to_registration() for r in rows], next_key
+        return self._with_reviews(rows), next_key
 
     # --- chain deployment -------------------------------------------------------------------
 

@@ -10,12 +10,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from contracts.content import AnchorBatch, BatchId, BatchStatus, ContentId, ContentStatus
-from contracts.store import AnchorBatchRow, ContentRegistrationRow
+from contracts.content import (
+    AnchorBatch,
+    BatchId,
+    BatchStatus,
+    ContentId,
+    ContentStatus,
+    ReviewStatus,
+)
+from contracts.store import AnchorBatchRow, ContentRegistrationRow, ContentReviewRow
 from core.db import keyset_page
+
+
+def _cleared() -> ColumnElement[bool]:
+    """A piece may be anchored: it has no review, or its review approved it."""
+    return ~exists().where(
+        ContentReviewRow.content_id == ContentRegistrationRow.id,
+        ContentReviewRow.status != ReviewStatus.APPROVED.value,
+    )
 
 
 class AnchorBatchesRepository:
@@ -26,22 +41,25 @@ class AnchorBatchesRepository:
     # --- pending pieces ---------------------------------------------------------------------
 
     def pending_summary(self) -> tuple[int, datetime | None]:
-        """How many pieces are pending, and when the oldest was registered."""
+        """How many cleared pieces (not held for review) are pending, and when the oldest was
+        registered."""
         count, oldest = self.session.execute(
             select(func.count(), func.min(ContentRegistrationRow.registered_at)).where(
-                ContentRegistrationRow.status == ContentStatus.PENDING.value
+                ContentRegistrationRow.status == ContentStatus.PENDING.value, _cleared()
             )
         ).one()
         return int(count), oldest
 
     def unbatched_pending(self, limit: int) -> list[tuple[ContentId, bytes]]:
-        """(id, leaf) of the oldest pending pieces in no batch yet, locked on PostgreSQL
-        (rows another anchorer holds are skipped: it batches them)."""
+        """(id, leaf) of the oldest cleared pending pieces in no batch yet, locked on PostgreSQL
+        (rows another anchorer holds are skipped: it batches them). Pieces held for review or
+        rejected are left out."""
         stmt = (
             select(ContentRegistrationRow.id, ContentRegistrationRow.leaf)
             .where(
                 ContentRegistrationRow.status == ContentStatus.PENDING.value,
                 ContentRegistrationRow.batch_id.is_(None),
+                _cleared(),
             )
             .order_by(ContentRegistrationRow.id)
             .limit(limit)
@@ -51,7 +69,7 @@ class AnchorBatchesRepository:
         return [(content_id, leaf) for content_id, leaf in self.session.execute(stmt).all()]
 
     def assign_batch(self, content_ids: Sequence[ContentId], batch_id: BatchId) -> int:
-        """Puts unbatched pending pieces into ``batch_id``; returns how many it took."""
+        """Puts unbatched, cleared pending pieces into ``batch_id``; returns how many it took."""
         taken = 0
         for chunk in _chunks(content_ids):
             result = self.session.execute(
@@ -60,6 +78,7 @@ class AnchorBatchesRepository:
                     ContentRegistrationRow.id.in_(chunk),
                     ContentRegistrationRow.batch_id.is_(None),
                     ContentRegistrationRow.status == ContentStatus.PENDING.value,
+                    _cleared(),
                 )
                 .values(batch_id=batch_id)
                 .execution_options(synchronize_session=False)

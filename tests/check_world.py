@@ -183,6 +183,18 @@ def corrupt_anchor(world: CheckWorld) -> str:
     return "the recorded block's time is"
 
 
+def corrupt_review(world: CheckWorld) -> str:
+    """An anchored piece that a review says was rejected."""
+    _execute(
+        world,
+        "INSERT INTO content_reviews (content_id, for_compliance, for_near_duplicate, status, "
+        "opened_at, decided_by, decided_at, decision_reason) SELECT id, true, false, "
+        "'rejected', registered_at, author_id, registered_at, 'corrupt' FROM content_registrations "
+        "WHERE id = (SELECT min(id) FROM content_registrations WHERE batch_id IS NOT NULL)",
+    )
+    return "(rejected in review) is"
+
+
 CORRUPTIONS = (
     ("trading.books", corrupt_cash),
     ("contests.metric_state", corrupt_metric_state),
@@ -190,4 +202,5 @@ CORRUPTIONS = (
     ("ledger.books", corrupt_balance),
     ("ledger.streaks", corrupt_streak),
     ("contracts.anchors", corrupt_anchor),
+    ("contracts.reviews", corrupt_review),
 )

@@ -1,4 +1,5 @@
-"""``paperleague verify`` (a certificate, with no database) and ``paperleague content anchor``."""
+"""``paperleague verify`` (a certificate, with no database), ``paperleague content anchor`` and
+``paperleague content review list|approve|reject``."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from typing import Annotated
 import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
-from contracts import anchoring
+from contracts import anchoring, reviews
 from contracts.certificates import parse_certificate
 from contracts.chain import chain_for, connect
 from contracts.chain_reader import OnChainReader
+from contracts.content import ReviewReason, ReviewStatus
+from contracts.content import Verdict as ReviewVerdict
 from contracts.uow import ContentUnitOfWork
 from contracts.verification import CheckStatus, Verdict, verify_certificate
 from core.config import get_settings
 from core.errors import DomainError, Unavailable
+from core.users import services as user_services
+from core.users.model import Role
 from engine.uow import EngineUnitOfWork
 from notary import contests as notary
 
-content_cli = typer.Typer(help="Content certification: anchoring.", no_args_is_help=True)
+content_cli = typer.Typer(help="Content certification: anchoring and review.", no_args_is_help=True)
 
 # Exit statuses of `verify`: 0 valid, 1 invalid (or not a certificate), 2 could not check.
 EXIT_INVALID, EXIT_UNCHECKED = 1, 2
@@ -113,3 +118,85 @@ def anchor(
         )
     if report.finalized:
         typer.echo(f"final attestations: {list(report.finalized)}")
+
+
+review_cli = typer.Typer(
+    help="The review queue: content the policy held for an operator.", no_args_is_help=True
+)
+content_cli.add_typer(review_cli, name="review")
+
+
+@review_cli.command("list")
+def review_list(
+    database_url: DatabaseUrl = None,
+    status: Annotated[
+        ReviewStatus | None, typer.Option(help="Only cases in this state (default: pending).")
+    ] = ReviewStatus.PENDING,
+    reason: Annotated[ReviewReason | None, typer.Option(help="Only cases held for this.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most cases to list.")] = 100,
+) -> None:
+    """List held content, oldest first: id, review status, reasons, author, title."""
+    with at_head(settings(database_url)) as database:
+        cases, more = reviews.review_queue(
+            ContentUnitOfWork(database.sessions), status=status, reason=reason, limit=limit
+        )
+    for case in cases:
+        review = case.review
+        assert review is not None
+        reasons = ",".join(review.reasons)
+        decided = f" — {review.decision_reason}" if review.decision_reason else ""
+        typer.echo(
+            f"{case.id} {review.status.value} {reasons} author {case.author_id} "
+            f"{case.title!r}{decided}"
+        )
+    typer.echo(f"{len(cases)} cases" + (" (more follow)" if more is not None else ""))
+
+
+def _decide_cli(
+    database_url: str | None, content_id: int, verdict: ReviewVerdict, *, operator: str, reason: str
+) -> None:
+    with at_head(settings(database_url)) as database:
+        user = user_services.find_by_username(
+            user_services.UsersUnitOfWork(database.sessions), operator
+        )
+        if user is None or not user.has_any(Role.OPERATOR):
+            typer.echo(f"error: {operator!r} is not an operator", err=True)
+            raise typer.Exit(1)
+        try:
+            review = reviews.decide(
+                ContentUnitOfWork(database.sessions),
+                content_id,
+                verdict,
+                operator_id=user.id,
+                reason=reason,
+            )
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"content {content_id} {review.status} by {operator}: {review.decision_reason}")
+
+
+_Operator = Annotated[str, typer.Option(help="The deciding operator's username.")]
+_Reason = Annotated[str, typer.Option(help="Why (shown to the author); required.")]
+
+
+@review_cli.command("approve")
+def review_approve(
+    content_id: Annotated[int, typer.Argument(help="The held piece's id.")],
+    operator: _Operator,
+    reason: _Reason,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Approve a held piece: the next anchoring run certifies it."""
+    _decide_cli(database_url, content_id, ReviewVerdict.APPROVE, operator=operator, reason=reason)
+
+
+@review_cli.command("reject")
+def review_reject(
+    content_id: Annotated[int, typer.Argument(help="The held piece's id.")],
+    operator: _Operator,
+    reason: _Reason,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Reject a held piece: it is never anchored."""
+    _decide_cli(database_url, content_id, ReviewVerdict.REJECT, operator=operator, reason=reason)

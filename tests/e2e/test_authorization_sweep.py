@@ -64,6 +64,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/content"): AUTHOR,
     ("GET", "/v1/me/content"): AUTHOR,
     ("GET", "/v1/certificates/{content_id}"): SIGNED_IN,
+    ("GET", "/v1/content/{content_id}"): SIGNED_IN,
     # seasons, contests, trading, teams, leaderboards, follows, prizes
     ("GET", "/v1/seasons"): SIGNED_IN,
     ("GET", "/v1/seasons/{season_id}"): SIGNED_IN,
@@ -115,6 +116,10 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/admin/content/compliance-terms"): OPERATOR,
     ("GET", "/v1/admin/content/policy"): OPERATOR,
     ("PUT", "/v1/admin/content/policy"): OPERATOR,
+    ("GET", "/v1/admin/content/reviews"): OPERATOR,
+    ("GET", "/v1/admin/content/reviews/{content_id}"): OPERATOR,
+    ("POST", "/v1/admin/content/reviews/{content_id}/approve"): OPERATOR,
+    ("POST", "/v1/admin/content/reviews/{content_id}/reject"): OPERATOR,
     ("POST", "/v1/admin/seasons"): OPERATOR,
     ("PATCH", "/v1/admin/seasons/{season_id}"): OPERATOR,
     ("POST", "/v1/admin/contests"): OPERATOR,
@@ -302,11 +307,12 @@ def test_an_author_cannot_reach_another_authors_content(client: TestClient, worl
     for identity in ("author_b", "member"):
         headers = world.headers[identity]
         for content_id in (world.content_id, pending.json()["id"]):
-            response = client.get(f"/v1/certificates/{content_id}", headers=headers)
-            # 404 even for the pending piece: a 409 "still pending" would confirm it exists.
-            assert response.status_code == 404, (identity, response.text)
-            nobody = client.get(f"/v1/certificates/{DUMMY['content_id']}", headers=headers)
-            assert _same_problem(response, nobody)
+            for route in ("certificates", "content"):
+                response = client.get(f"/v1/{route}/{content_id}", headers=headers)
+                # 404 even for the pending piece: a 409 "still pending" would confirm it exists.
+                assert response.status_code == 404, (identity, response.text)
+                nobody = client.get(f"/v1/{route}/{DUMMY['content_id']}", headers=headers)
+                assert _same_problem(response, nobody)
     assert client.get("/v1/me/content", headers=world.headers["author_b"]).json()["items"] == []
     assert (
         client.get(

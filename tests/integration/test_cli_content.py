@@ -1,4 +1,4 @@
-"""``paperleague verify`` (no database) and ``paperleague content anchor``."""
+"""``paperleague verify`` (no database), ``paperleague content anchor`` and ``content review``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.cli.main import cli
 from contracts import anchoring, services
 from contracts.chain import Chain, in_process_chain
-from contracts.content import ContentStatus
+from contracts.content import ContentPolicy, ContentStatus, PolicyAction
 from contracts.registration import register_content
 from contracts.registry import RegistryClient
 from contracts.uow import ContentUnitOfWork
@@ -105,3 +105,48 @@ def test_content_anchor_command(
     assert result.output.startswith("anchored batch 1: 3 pieces")
     mine, _ = services.my_content(uow, author.id, before=None, limit=5)
     assert {p.status for p in mine} == {ContentStatus.ANCHORED}
+
+
+def test_review_list_approve_and_reject(
+    db_url: str, database: Database, make_user: Callable[..., User]
+) -> None:
+    uow = ContentUnitOfWork(database.sessions)
+    services.set_content_policy(uow, ContentPolicy(compliance_action=PolicyAction.REVIEW))
+    author = make_user(Role.AUTHOR)
+    make_user(Role.OPERATOR, username="olga")
+    make_user(Role.MEMBER, username="mel")
+    held = [
+        register_content(uow, author.id, title=t, content=body, content_type="text/plain")
+        for t, body in (("One", "稳赚不赔。".encode()), ("Two", b"A guaranteed profit, trust me."))
+    ]
+    listed = runner.invoke(cli, ["content", "review", "list", "--database-url", db_url])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        f"{held[0].id} pending compliance author {author.id} 'One'",
+        f"{held[1].id} pending compliance author {author.id} 'Two'",
+        "2 cases",
+    ]
+
+    def decide(verb: str, content_id: int, operator: str, *reason: str) -> Result:
+        return runner.invoke(
+            cli,
+            ["content", "review", verb, str(content_id), "--operator", operator,
+             *(["--reason", *reason] if reason else []), "--database-url", db_url],
+        )  # fmt: skip
+
+    approved = decide("approve", held[0].id, "olga", "Quoted, not promised")
+    assert approved.exit_code == 0, approved.output
+    assert approved.output == f"content {held[0].id} approved by olga: Quoted, not promised\n"
+    assert decide("reject", held[1].id, "mel", "no").exit_code == 1  # not an operator
+    assert decide("reject", held[1].id, "olga", " ").exit_code == 1  # a blank reason
+    assert decide("reject", held[1].id, "olga").exit_code == 2  # no --reason at all
+    assert decide("reject", held[0].id, "olga", "late").exit_code == 1  # already decided
+    rejected = decide("reject", held[1].id, "olga", "Promises returns")
+    assert rejected.exit_code == 0, rejected.output
+
+    everything = ["content", "review", "list", "--status", "rejected", "--database-url", db_url]
+    assert runner.invoke(cli, everything).output.splitlines() == [
+        f"{held[1].id} rejected compliance author {author.id} 'Two' — Promises returns",
+        "1 cases",
+    ]
+    assert anchoring.anchor_is_due(uow, batch_size=1, max_wait_seconds=0)

@@ -59,6 +59,7 @@ def test_every_literal_key_the_pages_use_is_translated() -> None:
 
 def test_every_value_the_api_sends_has_a_name() -> None:
     """Pages name enum values by key (`state.${contest.state}`): a new value needs its text."""
+    from contracts.content import ReviewReason, ReviewStatus
     from engine.contests.model import ContestState
     from engine.market.model import Market
     from engine.trading.orders import OrderStatus, OrderType, Reason, Side, TimeInForce
@@ -73,6 +74,8 @@ def test_every_value_the_api_sends_has_a_name() -> None:
         "status": OrderStatus,
         "rule": Reason,
         "redemption": RedemptionStatus,
+        "review_status": ReviewStatus,
+        "review_reason": ReviewReason,
     }
     known = _keys("en")
     missing = [f"{prefix}.{v.value}" for prefix, enum in families.items() for v in enum]

@@ -2,7 +2,8 @@
  * An author's content: register a piece (pasted text as JSON, or a file as multipart, POST
  * /v1/content), and the pieces registered so far (GET /v1/me/content) with their compliance
  * and near-duplicate findings, certificate status (pending → anchored → final) and the
- * certificate JSON to download once anchored (GET /v1/certificates/{id}).
+ * certificate JSON to download once anchored (GET /v1/certificates/{id}). A piece the content
+ * policy held for review shows the operator's decision and reason (pending, approved, rejected).
  */
 
 import { allPages, api } from "../api.js";
@@ -20,7 +21,7 @@ export async function render(root) {
     list.replaceChildren(piecesTable(pieces));
     window.clearTimeout(timer);
     // Anchoring runs in the background: look again while something waits.
-    if (pieces.some((p) => p.status !== "final")) timer = window.setTimeout(() => refresh().catch(() => {}), POLL_MS);
+    if (pieces.some((p) => p.status !== "final" && p.review?.status !== "rejected")) timer = window.setTimeout(() => refresh().catch(() => {}), POLL_MS);
   }
   root.append(
     h("h1", {}, t("author.title")),
@@ -95,6 +96,7 @@ function piecesTable(pieces) {
         ? h("button", { type: "button", class: "small download", onclick: (e) => download(p, e.currentTarget) }, t("author.download"))
         : t("author.waiting")) },
       { label: t("author.findings"), value: findings },
+      { label: t("author.review"), value: review },
       { label: t("author.size"), value: (p) => formatNumber(p.byte_size, { max: 0 }), numeric: true },
       { label: t("author.registered_at"), value: (p) => formatDateTime(p.registered_at) },
       { label: t("author.sha256"), value: (p) => h("code", { class: "hash", title: p.content_sha256 }, `${p.content_sha256.slice(0, 12)}…`) },
@@ -109,6 +111,14 @@ function findings(piece) {
       t("author.near_duplicate", { id: d.certificate_id, similarity: formatPercent(d.similarity, 0).replace(/^\+/, "") }))),
     piece.compliance_hits.map((hit) => h("li", { class: "compliance-hit" },
       t("author.compliance_hit", { term: hit.term }), " ", h("q", {}, hit.excerpt))));
+}
+
+function review(piece) {
+  if (!piece.review) return h("span", { class: "review-none" }, t("author.review_none"));
+  const { status, decision_reason: reason } = piece.review;
+  return h("div", { class: "review", dataset: { review: status } },
+    h("span", { class: `badge review-${status}` }, t(`review_status.${status}`)),
+    reason ? h("p", { class: "review-reason" }, reason) : null);
 }
 
 /** Save the certificate JSON as a file (the API sends it with the author's token). */

@@ -149,12 +149,28 @@ def my_content(user: AuthorUser, uow: ContentUow, page: PageParams) -> Page[Cont
 
 
 @router.get(
+    "/content/{content_id}",
+    response_model=ContentOut,
+    responses={
+        401: problem_doc("Not authenticated"),
+        404: problem_doc("No such piece among the caller's (operators see all)"),
+    },
+)
+def get_content(content_id: IdPath, user: CurrentUser, uow: ContentUow) -> ContentOut:
+    """One piece with its status, findings and review decision (the author's own, or any)."""
+    author_id = None if user.has_any(Role.OPERATOR) else user.id
+    return ContentOut.of(services.content(uow, content_id, author_id=author_id))
+
+
+@router.get(
     "/certificates/{content_id}",
     response_model=CertificateOut,
     responses={
         401: problem_doc("Not authenticated"),
         404: problem_doc("No such piece among the caller's (operators see all)"),
-        409: problem_doc("Still pending: the certificate exists once anchored"),
+        409: problem_doc(
+            "Still pending, held for review or rejected: the certificate exists once anchored"
+        ),
     },
 )
 def get_certificate(content_id: IdPath, user: CurrentUser, uow: ContentUow) -> JSONResponse:

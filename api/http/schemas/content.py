@@ -15,11 +15,15 @@ from contracts.content import (
     AnchorBatch,
     BatchStatus,
     ContentPolicy,
+    ContentReview,
     ContentStatus,
     PolicyAction,
     Registration,
+    ReviewReason,
+    ReviewStatus,
 )
 from contracts.registration import MAX_CONTENT_BYTES
+from contracts.reviews import MAX_REASON_LENGTH
 from contracts.verification import CheckStatus, Verdict
 from notary.contests import NotaryReport
 
@@ -49,6 +53,28 @@ class ComplianceHitOut(BaseModel):
     excerpt: str
 
 
+class ReviewOut(BaseModel):
+    """An operator's review of a piece the content policy held; what its author sees."""
+
+    status: ReviewStatus = Field(
+        description="pending: not anchored until approved; rejected: never anchored"
+    )
+    reasons: list[ReviewReason] = Field(description="Why it was held")
+    opened_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None = Field(description="The operator's reason, once decided")
+
+    @classmethod
+    def of(cls, review: ContentReview) -> ReviewOut:
+        return cls(
+            status=review.status,
+            reasons=list(review.reasons),
+            opened_at=review.opened_at,
+            decided_at=review.decided_at,
+            decision_reason=review.decision_reason,
+        )
+
+
 class ContentOut(BaseModel):
     id: int
     title: str
@@ -63,6 +89,9 @@ class ContentOut(BaseModel):
     flagged: bool = Field(description="Near-duplicates or prohibited claims were found")
     near_duplicates: list[NearDuplicateOut]
     compliance_hits: list[ComplianceHitOut]
+    review: ReviewOut | None = Field(
+        description="Set when the content policy held the piece for an operator's review"
+    )
     certificate_url: str | None = Field(description="Where the certificate is, once anchored")
 
     @classmethod
@@ -88,6 +117,7 @@ class ContentOut(BaseModel):
                 ComplianceHitOut(term=h.term, start=h.start, end=h.end, excerpt=h.excerpt)
                 for h in registration.compliance_hits
             ],
+            review=None if registration.review is None else ReviewOut.of(registration.review),
             certificate_url=f"/v1/certificates/{registration.id}" if anchored else None,
         )
 
@@ -233,14 +263,48 @@ class TermsIO(BaseModel):
     )
 
 
+class ReviewCaseOut(BaseModel):
+    """One case of the operator review queue: the held piece, its author and the review."""
+
+    content: ContentOut
+    author_id: int
+    review: ReviewOut
+    decided_by: int | None = Field(description="The operator who decided, once decided")
+
+    @classmethod
+    def of(cls, registration: Registration) -> ReviewCaseOut:
+        review = registration.review
+        if review is None:
+            raise ValueError(f"content {registration.id} was not held for review")
+        return cls(
+            content=ContentOut.of(registration),
+            author_id=registration.author_id,
+            review=ReviewOut.of(review),
+            decided_by=review.decided_by,
+        )
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        max_length=MAX_REASON_LENGTH,
+        description="Why (shown to the author); required, blank is refused",
+        examples=["Promises a guaranteed return; please remove the claim and resubmit"],
+    )
+
+
+_ACTION = "flag: register and report; review: register, but hold for an operator; block: refuse"
+
+
 class PolicyIO(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    near_duplicate_action: PolicyAction = Field(description="flag: register and report; block")
+    near_duplicate_action: PolicyAction = Field(description=_ACTION)
     near_duplicate_threshold: Decimal = Field(
         ge=Decimal("0.5"), le=Decimal("1"), decimal_places=2, examples=["0.70"]
     )
-    compliance_action: PolicyAction
+    compliance_action: PolicyAction = Field(description=_ACTION)
 
     @classmethod
     def of(cls, policy: ContentPolicy) -> PolicyIO:
