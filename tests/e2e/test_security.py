@@ -34,6 +34,7 @@ from core.users import services
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from tests.conftest import PASSWORD, make_settings
+from tests.chains import anvil_binary, require_or_skip
 
 PROBLEM = "application/problem+json"
 
@@ -354,6 +355,9 @@ def test_serve_generates_one_secret_for_its_workers_and_names_no_server(tmp_path
         if k not in {"PAPERLEAGUE_JWT_SECRET", "PAPERLEAGUE_ENVIRONMENT", "PAPERLEAGUE_DATA_DIR"}
     }
     env["PAPERLEAGUE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    if anvil_binary() is None:
+        require_or_skip("anvil is not installed (run: npm ci --prefix contracts)")
+    env["PAPERLEAGUE_CHAIN_NODE"] = "local"  # several workers need one shared chain
     command = [str(Path(sys.executable).parent / "paperleague"), "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
