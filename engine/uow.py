@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.integrity.store import PersonLinks, SignalRepository
 from engine.contests.standings_cache import StandingsCache
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
 from engine.contests.store_prizes import PrizesRepository
 from engine.contests.store_standings import StandingsRepository
+from engine.integrity.store import IntegrityRepository
 from engine.trading.books_cache import BooksCache
 from engine.trading.uow import TradingUnitOfWork
 
@@ -37,6 +39,9 @@ class EngineUnitOfWork(TradingUnitOfWork):
     pk: PkRepository
     prizes: PrizesRepository
     standings: StandingsRepository
+    persons: PersonLinks
+    signals: SignalRepository
+    integrity: IntegrityRepository
 
     def __init__(
         self, sessions: sessionmaker[Session], *, caches: EngineCaches | None = None
@@ -51,3 +56,6 @@ class EngineUnitOfWork(TradingUnitOfWork):
         self.pk = PkRepository(session)
         self.prizes = PrizesRepository(session)
         self.standings = StandingsRepository(session)
+        self.persons = PersonLinks(session)
+        self.signals = SignalRepository(session)
+        self.integrity = IntegrityRepository(session)
