@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import utc_now
+from core.config import Settings
 from core.errors import Conflict, NotFound, RuleViolation
+from core.integrity.model import SignalRecord
 from core.rule_codes import Rule
 from engine.integrity.detectors import DetectorSettings, Finding
 from engine.integrity.detectors import scan as detect
@@ -36,6 +38,15 @@ class ScanReport:
     contest_ids: tuple[int, ...]
     findings: int
     opened: tuple[Case, ...]
+
+
+def detector_settings(settings: Settings) -> DetectorSettings:
+    """The detectors' thresholds from the ``PAPERLEAGUE_INTEGRITY_*`` settings."""
+    return DetectorSettings(
+        ignored_ips=frozenset(settings.integrity_ignored_ips),
+        window_days=settings.integrity_window_days,
+        min_matches=settings.integrity_min_matches,
+    )
 
 
 def scan(
@@ -139,3 +150,25 @@ def decide(
             uow.persons.link(case.member_ids, case_id=case_id, at=moment)
         uow.commit()
     return case
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """The accounts one person holds (just ``user_id`` when nobody linked it)."""
+
+    person_id: int
+    member_ids: tuple[int, ...]
+
+
+def person_of(uow: EngineUnitOfWork, user_id: int) -> Person:
+    """The person behind ``user_id`` and every account linked to it."""
+    with uow.reading():
+        person = uow.persons.person_of(user_id)
+        members = uow.persons.members(person) or [user_id]
+    return Person(person, tuple(members))
+
+
+def signals_of(uow: EngineUnitOfWork, user_id: int) -> list[SignalRecord]:
+    """The user's recorded sign-ups and logins, oldest first."""
+    with uow.reading():
+        return uow.signals.of_user(user_id)
