@@ -114,7 +114,7 @@ class PersonLinks:
                     PersonLinkRow.user_id.in_(chunk)
                 )
             )
-            found.update(dict(rows.tuples()))
+            found.update((int(user), int(person)) for user, person in rows)
         return found
 
     def person_of(self, user_id: int) -> int:

@@ -142,7 +142,7 @@ class IntegrityRepository:
             .join(AccountRow, AccountRow.member_id == PersonLinkRow.user_id)
             .where(AccountRow.contest_id == contest_id)
         )
-        return dict(self.session.execute(stmt).tuples())
+        return {int(user): int(person) for user, person in self.session.execute(stmt)}
 
     def trade_facts(self, contest_ids: Sequence[int]) -> list[TradeFact]:
         """The fills of these contests with their member and the day's bar volume."""
@@ -167,4 +167,4 @@ class IntegrityRepository:
             .where(FillRow.contest_id.in_(list(contest_ids)))
             .order_by(FillRow.id)
         )
-        return [TradeFact(*row) for row in self.session.execute(stmt).tuples()]
+        return [TradeFact(*row) for row in self.session.execute(stmt)]
