@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, delete, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -132,7 +142,12 @@ class PersonLinks:
 
     def link(self, user_ids: Sequence[int], *, case_id: int | None, at: datetime) -> int:
         """Join ``user_ids`` and every account already linked to any of them into one person;
-        the person id (the least user id of the whole group)."""
+        the person id (the least user id of the whole group).
+
+        Links are made one at a time (the table is locked on PostgreSQL; SQLite's write
+        transactions already queue), so two decisions that share an account merge cleanly."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("LOCK TABLE person_links IN SHARE ROW EXCLUSIVE MODE"))
         persons = self.persons_of(user_ids)
         old_persons = set(persons.values())
         group = set(user_ids) | old_persons
