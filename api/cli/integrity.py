@@ -8,6 +8,7 @@ import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
 from api.http.schemas.integrity import ScanOut
+from core.errors import DomainError
 from engine.integrity import services
 from engine.uow import EngineUnitOfWork
 
@@ -28,11 +29,15 @@ def scan(
     """Run the detectors over sign-in signals and fills; open a case per new finding."""
     found = settings(database_url)
     with at_head(found) as database:
-        report = services.scan(
-            EngineUnitOfWork(database.sessions),
-            contest_ids=contest or None,
-            settings=services.detector_settings(found),
-        )
+        try:
+            report = services.scan(
+                EngineUnitOfWork(database.sessions),
+                contest_ids=contest or None,
+                settings=services.detector_settings(found),
+            )
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
     if as_json:
         typer.echo(ScanOut.of(report).model_dump_json(indent=2))
         return
