@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import RuleViolation
 from engine.contests.prize_table import PercentBand, RankRange, prize_recipients
 from engine.contests.ranking import Standings, rank, second_accounts, without_ranks_of
 from engine.contests.spec import Qualification
@@ -118,3 +120,10 @@ def test_the_rule_defaults_on_for_prized_contests_only() -> None:
     assert "one_account_per_person" not in unset.to_json()
     on = Qualification.from_json({"one_account_per_person": True})
     assert on.applies_one_account_per_person(prized=False)
+
+
+def test_the_rule_setting_is_a_boolean() -> None:
+    with pytest.raises(RuleViolation) as refused:
+        Qualification.from_json({"one_account_per_person": 1})
+    assert refused.value.field == "qualification.one_account_per_person"
+    assert refused.value.rule == "type"

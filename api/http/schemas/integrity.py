@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,7 @@ from engine.integrity.services import Person, ScanReport
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contest_ids: list[int] | None = Field(
+    contest_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None = Field(
         default=None,
         max_length=100,
         description="Contests whose fills to scan; left out: every contest still trading",
