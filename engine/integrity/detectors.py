@@ -201,26 +201,40 @@ def _paired_in_contest(
             matched[pair][b.member_id].add(b.fill_id)
             if is_thin(a, settings) or is_thin(b, settings):
                 thin[pair] |= {a.fill_id, b.fill_id}
-    findings = []
-    for pair in sorted(matched):
-        sides = matched[pair]
-        matches = min(len(sides[pair[0]]), len(sides[pair[1]]))
-        share = Decimal(matches) / min(fills_of[pair[0]], fills_of[pair[1]])
-        if matches < settings.min_matches or share < settings.min_share:
-            continue
-        weight = 2 if kind is FindingKind.OPPOSITE and thin[pair] else 1
-        score = min(1.0, float(share) * weight * min(1.0, matches / (2 * settings.min_matches)))
-        fill_ids = sorted(sides[pair[0]] | sides[pair[1]])
-        evidence = {
-            "key": fill_ids,
-            "matches": matches,
-            "share": str(share.quantize(Decimal("0.0001"))),
-            "fills": {str(m): fills_of[m] for m in pair},
-            "thin_fills": sorted(thin[pair]),
-            "window_days": settings.window_days,
-        }
-        findings.append(Finding(kind, pair, contest_id, round(max(score, 0.0001), 4), evidence))
-    return findings
+    found = (
+        _pair_finding(kind, contest_id, pair, matched[pair], thin[pair], fills_of, settings)
+        for pair in sorted(matched)
+    )
+    return [finding for finding in found if finding is not None]
+
+
+def _pair_finding(
+    kind: FindingKind,
+    contest_id: int,
+    pair: MemberPair,
+    sides: Mapping[int, set[int]],
+    thin: set[int],
+    fills_of: Mapping[int, int],
+    settings: DetectorSettings,
+) -> Finding | None:
+    """The finding of a pair whose paired fills (``sides``: member → fill ids) pass the
+    thresholds; the score is the share of the quieter account's fills that are paired, doubled
+    for opposite bets in thin bars, and scaled down below 2·``min_matches`` matches."""
+    matches = min(len(sides[pair[0]]), len(sides[pair[1]]))
+    share = Decimal(matches) / min(fills_of[pair[0]], fills_of[pair[1]])
+    if matches < settings.min_matches or share < settings.min_share:
+        return None
+    weight = 2 if kind is FindingKind.OPPOSITE and thin else 1
+    score = min(1.0, float(share) * weight * min(1.0, matches / (2 * settings.min_matches)))
+    evidence = {
+        "key": sorted(sides[pair[0]] | sides[pair[1]]),
+        "matches": matches,
+        "share": str(share.quantize(Decimal("0.0001"))),
+        "fills": {str(m): fills_of[m] for m in pair},
+        "thin_fills": sorted(thin),
+        "window_days": settings.window_days,
+    }
+    return Finding(kind, pair, contest_id, round(max(score, 0.0001), 4), evidence)
 
 
 def _pairs_within(
