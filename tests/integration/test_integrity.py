@@ -20,6 +20,7 @@ from engine import clock
 from engine.contests import entries, settlement
 from engine.contests.checks import snapshot_problems
 from engine.contests.leaderboard import leaderboard
+from engine.contests.metric_state import check_metric_state
 from engine.contests.prize_table import RankRange
 from engine.contests.spec import PrizeLine, Qualification
 from engine.integrity import services as integrity
@@ -230,6 +231,7 @@ def test_only_one_account_per_person_ranks_and_wins(
         contest = uow.trading.contest(field.contest_id)
         assert contest is not None
         assert snapshot_problems(uow, contest) == []  # the stored snapshot reranks the same
+        assert check_metric_state(uow, field.contest_id) == []
     assert _prized(uow, field) == {field.first.id: 100, field.third.id: 50}
     # the fills of both accounts mirror each other: a scan with k = 1 flags the pair in the
     # contest unless they are one person already
