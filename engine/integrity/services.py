@@ -9,16 +9,17 @@ the ``one_account_per_person`` contest rule reads; ``distinct`` dismisses the ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from core.clock import utc_now
 from core.config import Settings
 from core.errors import Conflict, NotFound, RuleViolation
 from core.integrity.model import SignalRecord
 from core.rule_codes import Rule
-from engine.integrity.detectors import DetectorSettings, Finding
+from engine.integrity.detectors import DetectorSettings, Finding, FindingKind
 from engine.integrity.detectors import scan as detect
 from engine.integrity.model import Case, CaseStatus, Decision
 from engine.uow import EngineUnitOfWork
@@ -172,3 +173,26 @@ def signals_of(uow: EngineUnitOfWork, user_id: int) -> list[SignalRecord]:
     """The user's recorded sign-ups and logins, oldest first."""
     with uow.reading():
         return uow.signals.of_user(user_id)
+
+
+ERASED = "erased"
+
+
+def erase_member_signals(uow: EngineUnitOfWork, user_id: int) -> int:
+    """The PIPL erase seam: delete the member's signals and blank the addresses and device ids
+    in the evidence of the cases naming them; the number of signals deleted.
+
+    Decisions and person links stay: they are about who may rank, not personal data about the
+    client, and removing them would let an erased account rank twice."""
+    with uow:
+        deleted = uow.signals.erase_user(user_id)
+        for row in uow.integrity.cases_of(user_id, lock=True):
+            if row.kind == FindingKind.SHARED_SIGNAL.value:
+                row.evidence = _without_values(row.evidence)
+        uow.commit()
+    return deleted
+
+
+def _without_values(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    shared = [{**value, "value": ERASED} for value in evidence.get("shared", [])]
+    return {**evidence, "key": [ERASED] * len(evidence.get("key", [])), "shared": shared}

@@ -135,6 +135,16 @@ class IntegrityRepository:
         )
         return [row.to_case() for row in rows], last
 
+    def cases_of(self, user_id: int, *, lock: bool = False) -> list[IntegrityCaseRow]:
+        """Every case naming ``user_id``, oldest first."""
+        stmt = (
+            select(IntegrityCaseRow)
+            .join(IntegrityCaseMemberRow, IntegrityCaseMemberRow.case_id == IntegrityCaseRow.id)
+            .where(IntegrityCaseMemberRow.user_id == user_id)
+            .order_by(IntegrityCaseRow.id)
+        )
+        return list(self.session.scalars(stmt.with_for_update() if lock else stmt))
+
     def linked_entrants(self, contest_id: int) -> dict[int, int]:
         """Person id of each entrant of the contest that an operator linked to a person."""
         stmt = (

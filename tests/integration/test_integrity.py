@@ -270,3 +270,20 @@ def test_with_the_rule_off_every_account_ranks(
     )
     assert _board(uow, field)[field.twin.id] == (2, None)
     assert _prized(uow, field) == {field.first.id: 100, field.twin.id: 50}
+
+
+def test_erasing_a_members_signals_blanks_the_evidence_and_keeps_the_decisions(
+    users_uow: UsersUnitOfWork, uow: EngineUnitOfWork
+) -> None:
+    a = _member(users_uow, "gina", device="kiosk", ip="10.2.0.1")
+    b = _member(users_uow, "gus", device="kiosk", ip="10.2.0.2")
+    case = integrity.scan(uow).opened[0]
+    integrity.decide(uow, case.id, decision=Decision.SAME_PERSON, reason="same", operator_id=1)
+    assert integrity.erase_member_signals(uow, a.id) == 1
+    assert integrity.signals_of(uow, a.id) == []
+    assert len(integrity.signals_of(uow, b.id)) == 1
+    evidence = integrity.get_case(uow, case.id).evidence
+    assert [v["value"] for v in evidence["shared"]] == ["erased"]
+    assert "kiosk" not in str(evidence)
+    assert integrity.person_of(uow, b.id).member_ids == (a.id, b.id)
+    assert integrity.scan(uow).opened == ()
