@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     sign_in_window_seconds: int = Field(default=900, ge=1)
     sign_in_first_delay_seconds: float = Field(default=1.0, gt=0, le=3600)
     sign_in_max_delay_seconds: int = Field(default=900, ge=1)
+    # One person, one entry (integrity scans): shared NAT addresses that never count as a shared
+    # signal (a JSON list), and the mirrored/opposite trade thresholds.
+    integrity_ignored_ips: list[str] = Field(default_factory=list)
+    integrity_window_days: int = Field(default=0, ge=0, le=30)
+    integrity_min_matches: int = Field(default=3, ge=1)
     # Behind a reverse proxy: take the client address (sign-in limits) from the last
     # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header
     # is believed, since any client can send them.

@@ -105,6 +105,13 @@ class Rule(StrEnum):
     NOT_FINISHED = "not_finished", "the contest has not finished trading"
     STANDINGS_MISSING = "standings_missing", "a finished contest with no final standings"
 
+    # --- one person, one entry (integrity review) ---------------------------------------------
+    ONE_ACCOUNT_PER_PERSON = (
+        "one_account_per_person",
+        "another account of the same person ranks in this contest, so this one is unranked",
+    )
+    CASE_DECIDED = "case_decided", "an integrity case already decided otherwise"
+
     # --- teams and PK ------------------------------------------------------------------------
     NOT_ENTERED = "not_entered", "the member has not entered this contest"
     NO_TEAMS = "no_teams", "the contest has no teams"

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.integrity.store import PersonLinks, SignalRepository
 from engine.contests.standings_cache import StandingsCache
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
 from engine.contests.store_prizes import PrizesRepository
 from engine.contests.store_rules import RulesRepository
 from engine.contests.store_standings import StandingsRepository
+from engine.integrity.store import IntegrityRepository
 from engine.trading.books_cache import BooksCache
 from engine.trading.uow import TradingUnitOfWork
 
@@ -39,6 +41,9 @@ class EngineUnitOfWork(TradingUnitOfWork):
     prizes: PrizesRepository
     standings: StandingsRepository
     rules: RulesRepository
+    persons: PersonLinks
+    signals: SignalRepository
+    integrity: IntegrityRepository
 
     def __init__(
         self, sessions: sessionmaker[Session], *, caches: EngineCaches | None = None
@@ -54,3 +59,6 @@ class EngineUnitOfWork(TradingUnitOfWork):
         self.prizes = PrizesRepository(session)
         self.standings = StandingsRepository(session)
         self.rules = RulesRepository(session)
+        self.persons = PersonLinks(session)
+        self.signals = SignalRepository(session)
+        self.integrity = IntegrityRepository(session)

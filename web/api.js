@@ -74,7 +74,7 @@ export async function allPages(path, query = {}, max = 1000) {
 }
 
 async function request(method, path, { query, json, body, idempotent = false } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
+  const headers = { Accept: "application/json, application/problem+json", "X-Device-Id": deviceId() };
   const token = session.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
@@ -90,6 +90,16 @@ async function request(method, path, { query, json, body, idempotent = false } =
     throw new ApiError(response.status, payload);
   }
   return payload;
+}
+
+/** A random id for this browser, kept in local storage: the one-person-one-entry device signal. */
+function deviceId() {
+  let id = localStorage.getItem("paperleague.device");
+  if (!id) {
+    id = newKey();
+    localStorage.setItem("paperleague.device", id);
+  }
+  return id;
 }
 
 /** `?a=1&state=x&state=y`: arrays repeat the name; null and undefined are left out. */

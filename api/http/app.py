@@ -24,6 +24,7 @@ from api.http.routes import (
     admin_content,
     admin_contests,
     admin_engagement,
+    admin_integrity,
     admin_ledger,
     admin_users,
     auth,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(settlement.router)
     v1.include_router(verifiable.router)
     v1.include_router(admin_checks.router)
+    v1.include_router(admin_integrity.router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

@@ -15,6 +15,7 @@ from api.http.security import bearer_token, token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
+from core.integrity.model import ClientSignal
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
@@ -112,6 +113,20 @@ async def _client_address(request: Request, settings: SettingsDep) -> str:
 
 
 ClientAddress = Annotated[str, Depends(_client_address)]
+
+DEVICE_ID_HEADER = "X-Device-Id"  # the web UI sends a random id it keeps in local storage
+
+
+async def _client_signal(request: Request, address: ClientAddress) -> ClientSignal:
+    # The address as the sign-in limits see it (proxy headers only when trusted).
+    return ClientSignal.of(
+        ip=None if address == "unknown" else address,
+        device_id=request.headers.get(DEVICE_ID_HEADER),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+ClientSignalDep = Annotated[ClientSignal, Depends(_client_signal)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:

@@ -7,9 +7,11 @@ that maps tables must be imported here.
 import api.http.store  # noqa: F401
 import contracts.store  # noqa: F401
 import contracts.store_attestations  # noqa: F401
+import core.integrity.store  # noqa: F401
 import core.users.store  # noqa: F401
 import engine.contests.store  # noqa: F401
 import engine.contests.store_rules  # noqa: F401
+import engine.integrity.store  # noqa: F401
 import engine.market.store  # noqa: F401
 import engine.trading.store  # noqa: F401
 import ledger.store.balances  # noqa: F401

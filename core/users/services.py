@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from core.clock import utc_now
 from core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthenticated
+from core.integrity.model import ClientSignal, SignalKind
+from core.integrity.store import SignalRepository
 from core.uow import UnitOfWork
 from core.users.model import (
     Role,
@@ -37,10 +39,12 @@ from core.users.store import SignInFailures, UserRepository
 class UsersUnitOfWork(UnitOfWork):
     users: UserRepository
     sign_ins: SignInFailures
+    signals: SignalRepository
 
     def _bind(self, session: Session) -> None:
         self.users = UserRepository(session)
         self.sign_ins = SignInFailures(session)
+        self.signals = SignalRepository(session)
 
 
 class UsernameTaken(Conflict):
@@ -55,10 +59,22 @@ class TooManySignIns(TooManyRequests):
     slug = "too-many-sign-ins"
 
 
-def sign_up(uow: UsersUnitOfWork, *, username: str, password: str, display_name: str) -> User:
-    """A new member account."""
+def sign_up(
+    uow: UsersUnitOfWork,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    signal: ClientSignal | None = None,
+) -> User:
+    """A new member account; ``signal`` (address, device) is recorded with it when given."""
     return create_user(
-        uow, username=username, password=password, display_name=display_name, roles=[Role.MEMBER]
+        uow,
+        username=username,
+        password=password,
+        display_name=display_name,
+        roles=[Role.MEMBER],
+        signal=signal,
     )
 
 
@@ -69,8 +85,11 @@ def create_user(
     password: str,
     display_name: str | None = None,
     roles: Iterable[Role],
+    signal: ClientSignal | None = None,
 ) -> User:
-    """A new account with the given roles (operators and the CLI may grant any role)."""
+    """A new account with the given roles (operators and the CLI may grant any role).
+
+    ``signal`` is the sign-up's client signal, recorded in the same transaction."""
     name = normalize_username(username)
     shown = normalize_display_name(display_name if display_name is not None else name)
     role_set = _non_empty_roles(roles)
@@ -86,6 +105,8 @@ def create_user(
                 roles=role_set,
                 now=utc_now(),
             )
+            if signal is not None:
+                uow.signals.add(user.id, SignalKind.SIGN_UP, signal, at=user.created_at)
             uow.commit()
         except IntegrityError as exc:  # lost a race with a concurrent sign-up
             raise UsernameTaken(f"username {name!r} is taken", field="username") from exc
@@ -157,8 +178,11 @@ def authenticate(
     address: str | None = None,
     limits: SignInLimits | None = None,
     now: datetime | None = None,
+    signal: ClientSignal | None = None,
 ) -> User:
     """The active user with these credentials, or ``InvalidCredentials``.
+
+    A successful sign-in records ``signal`` (a login) when given.
 
     Failed attempts are limited per username and per client ``address`` (``TooManySignIns``,
     with the seconds to wait); while a key must wait, not even the right password is checked.
@@ -209,6 +233,8 @@ def authenticate(
     with uow:
         # The username's failures are forgiven; the address keeps its others.
         uow.sign_ins.forget(keys=[user_key], ids=attempt)
+        if signal is not None:
+            uow.signals.add(user.id, SignalKind.LOGIN, signal, at=moment)
         uow.commit()
     return user
 

@@ -18,8 +18,10 @@ from typing import Literal
 
 from core.errors import NotFound, RuleViolation
 from core.pagination import MAX_LIMIT
+from core.rule_codes import Rule
 from core.users.model import Role, User
 from engine.contests import entries
+from engine.contests.metric_state import Game
 from engine.contests.ranking import Placing, Standings
 from engine.contests.store_standings import Detail
 from engine.trading.store import ContestRow
@@ -46,6 +48,9 @@ class LeaderboardRow:
     equity: Decimal
     qualified: bool
     trades: int
+    # Why an unranked row is unranked: ``one_account_per_person`` (another account of the same
+    # person ranks), ``not_qualified`` or ``no_metric``; None for a ranked row.
+    unranked_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +159,8 @@ def leaderboard(
         details = uow.standings.details(
             contest_id, contest.clock_ticks, [p.member_id for p in placings]
         )
-        rows = tuple(_row(p, details[p.member_id]) for p in placings)
+        seconds = _second_accounts(uow, contest, board, placings)
+        rows = tuple(_row(p, details[p.member_id], seconds) for p in placings)
         return Leaderboard(
             contest_id=contest_id,
             tick=contest.clock_ticks,
@@ -224,7 +230,31 @@ def _window(
     return page, page[-1].position if more else None
 
 
-def _row(placing: Placing, detail: Detail) -> LeaderboardRow:
+def _second_accounts(
+    uow: EngineUnitOfWork, contest: ContestRow, board: Standings, placings: list[Placing]
+) -> set[int]:
+    """Unranked members of the page another account of whose person ranks (the rule
+    ``one_account_per_person``), under the person links as they are now."""
+    unranked = [p.member_id for p in placings if p.rank is None]
+    if not unranked or not Game.of(contest).one_account_per_person:
+        return set()
+    linked = uow.integrity.linked_entrants(contest.id)
+    persons = {linked[m] for m in unranked if m in linked}
+    ranking_persons = {
+        person
+        for member, person in linked.items()
+        if person in persons and board.rank_of(member) is not None
+    }
+    return {m for m in unranked if linked.get(m) in ranking_persons}
+
+
+def _row(placing: Placing, detail: Detail, seconds: set[int]) -> LeaderboardRow:
+    reason = None
+    if placing.rank is None:
+        if placing.member_id in seconds:
+            reason = Rule.ONE_ACCOUNT_PER_PERSON.value
+        else:
+            reason = "no_metric" if placing.metric is None else "not_qualified"
     return LeaderboardRow(
         position=placing.position,
         rank=placing.rank,
@@ -235,6 +265,7 @@ def _row(placing: Placing, detail: Detail) -> LeaderboardRow:
         equity=detail.equity,
         qualified=detail.qualified,
         trades=detail.trades,
+        unranked_reason=reason,
     )
 
 

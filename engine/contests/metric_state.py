@@ -41,14 +41,17 @@ class Game:
     secondary: str | None
     qualification: Qualification
     teams: TeamSettings | None
+    one_account_per_person: bool = False  # Qualification.applies_one_account_per_person
 
     @classmethod
     def of(cls, contest: ContestRow) -> Game:
+        qualification = Qualification.from_json(contest.qualification)
         return cls(
             MetricSpec.from_json(contest.metric),
             contest.secondary_metric,
-            Qualification.from_json(contest.qualification),
+            qualification,
             TeamSettings.from_json(contest.team_settings),
+            qualification.applies_one_account_per_person(prized=bool(contest.prizes)),
         )
 
     @property

@@ -32,7 +32,7 @@ for a million entries, and the lookups are already a few microseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -193,6 +193,46 @@ def advance_reached_at(
     now = as_vector(metric, np.float64, "metric", before.size)
     unchanged = (now == before) | (np.isnan(now) & np.isnan(before))
     return np.where(unchanged, reached, np.int64(tick))
+
+
+# --- one account per person ------------------------------------------------------------------
+
+
+def second_accounts(standings: Standings, person_of: Mapping[MemberId, int]) -> IntArray:
+    """Ranked members another ranked account of the same person is placed above.
+
+    ``person_of`` maps linked member ids to their person (an unlisted member is a person of
+    their own). Under the ``one_account_per_person`` rule the best-placed account of a person
+    is the one that ranks (the best rank, ties broken by the total order); the ones returned
+    are listed unranked instead. Empty when nobody is linked.
+    """
+    count = standings.ranked_count
+    ids = standings.member_ids[:count]
+    if not person_of or count == 0:
+        return np.zeros(0, dtype=np.int64)
+    persons = np.fromiter((person_of.get(m, m) for m in ids.tolist()), np.int64, count=count)
+    first = np.unique(persons, return_index=True)[1]
+    keep = np.zeros(count, dtype=bool)
+    keep[first] = True
+    return ids[~keep]
+
+
+def without_ranks_of(standings: Standings, member_ids: npt.ArrayLike) -> Standings:
+    """The standings with ``member_ids`` unranked: the other ranked entries keep their order
+    and take competition ranks among themselves (1 + the kept entries ranked strictly better);
+    the members dropped are listed right after them, in their old order, then the unranked.
+    Ranking with those members unqualified gives the same ranks."""
+    n, count = len(standings), standings.ranked_count
+    dropped = np.isin(standings.member_ids, np.asarray(member_ids, dtype=np.int64))
+    dropped[count:] = False
+    if not dropped.any():
+        return standings
+    kept = np.flatnonzero(~dropped[:count])
+    old = standings.ranks[kept]  # non-decreasing: the ranked prefix is in rank order
+    ranks = np.zeros(n, dtype=np.int64)
+    ranks[: kept.size] = np.searchsorted(old, old, side="left") + 1
+    order = np.concatenate((kept, np.flatnonzero(dropped), np.arange(count, n)))
+    return Standings(standings.member_ids[order], ranks, standings.metric[order])
 
 
 # --- standings -------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ at once) pays every prize once:
 An award the ledger refuses (a reward item out of stock) is reported, the other prizes are still
 paid, and ``settled_at`` stays unset; a rerun after the stock is refilled pays the rest.
 
+**One account per person.** With the contest rule ``one_account_per_person`` on, the freeze
+applies it once more under the person links of that moment, so a second account of one person
+never receives a contest prize, even when the link was decided after the last tick. (PK prizes
+go to teams and are not filtered.)
+
 **PK prizes** go by final PK standing, which is a total order (points, then rating, then team
 id): a team's rank is its place in that table, so PK lines never tie. Every member of a prized
 team gets the line.
@@ -34,8 +39,9 @@ from core.clock import utc_now
 from core.errors import Conflict, DomainError
 from core.rule_codes import Rule
 from engine.contests import leaderboard, pk_rounds
+from engine.contests.metric_state import Game
 from engine.contests.prize_table import RankRange, prize_recipients
-from engine.contests.ranking import Standings
+from engine.contests.ranking import Standings, second_accounts, without_ranks_of
 from engine.contests.spec import PkSettings, PrizeLine, prize_table_from_json
 from engine.contests.store import PrizeRow
 from engine.trading.store import ContestRow
@@ -196,7 +202,7 @@ def _contest_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow
     table = prize_table_from_json(contest.prizes, at="prizes")
     if not table:
         return []
-    standings = final_standings(uow, contest)
+    standings = one_account_per_person(uow, contest, final_standings(uow, contest))
     return [
         _row(
             contest.id,
@@ -228,6 +234,18 @@ def final_standings(uow: EngineUnitOfWork, contest: ContestRow) -> Standings:
         field="contest_id",
         rule=Rule.STANDINGS_MISSING,
     )
+
+
+def one_account_per_person(
+    uow: EngineUnitOfWork, contest: ContestRow, standings: Standings
+) -> Standings:
+    """The standings with the ``one_account_per_person`` rule applied under the person links
+    as they are now (a link decided after the last tick still keeps a second account of a
+    person from a prize); the standings unchanged when the rule is off."""
+    if not Game.of(contest).one_account_per_person:
+        return standings
+    seconds = second_accounts(standings, uow.integrity.linked_entrants(contest.id))
+    return without_ranks_of(standings, seconds)
 
 
 def _pk_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow]:

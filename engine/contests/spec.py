@@ -96,28 +96,43 @@ class Qualification:
 
     ``min_trades`` counts fills, ``min_round_trips`` fills that closed (part of) a position
     (they realize a profit or loss), ``min_active_days`` distinct days with at least one fill.
+
+    ``one_account_per_person``: when on, of the accounts an operator linked to one person only
+    the best placed ranks (and may win a prize); the others are listed unranked with the reason
+    ``one_account_per_person``. ``None`` (not set) means on for a contest with a prize table and
+    off for one without (``applies_one_account_per_person``).
     """
 
     min_trades: int = 0
     min_round_trips: int = 0
     min_active_days: int = 0
+    one_account_per_person: bool | None = None
 
-    def to_json(self) -> dict[str, int]:
-        return {
+    def to_json(self) -> dict[str, int | bool]:
+        data: dict[str, int | bool] = {
             "min_trades": self.min_trades,
             "min_round_trips": self.min_round_trips,
             "min_active_days": self.min_active_days,
         }
+        if self.one_account_per_person is not None:
+            data["one_account_per_person"] = self.one_account_per_person
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Qualification:
         data = dict(data or {})
-        return cls(
-            **{
-                name: _count(data.get(name, 0), f"qualification.{name}")
-                for name in ("min_trades", "min_round_trips", "min_active_days")
-            }
-        )
+        one = data.get("one_account_per_person")
+        if one is not None and not isinstance(one, bool):
+            _refuse("qualification.one_account_per_person", Rule.TYPE, "must be true or false")
+        counts = {
+            name: _count(data.get(name, 0), f"qualification.{name}")
+            for name in ("min_trades", "min_round_trips", "min_active_days")
+        }
+        return cls(**counts, one_account_per_person=one)
+
+    def applies_one_account_per_person(self, *, prized: bool) -> bool:
+        """Whether the rule is on, for a contest with (``prized``) or without a prize table."""
+        return prized if self.one_account_per_person is None else self.one_account_per_person
 
     def met(self, *, trades: int, round_trips: int, active_days: int) -> bool:
         return (

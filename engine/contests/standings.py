@@ -26,7 +26,7 @@ clipped to ±``RATIO_LIMIT``, so the stored value read back is exactly the ranke
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -88,13 +88,9 @@ def record_tick(
     measured = measure(book, game, benchmark_now)
     book.reached_at = advance_reached_at(book.metric, book.reached_at, measured.metric, tick=tick)
     book.metric = measured.metric
-    ranked = ranking.rank(
-        book.member_ids,
-        measured.metric,
-        secondary=measured.secondary,
-        reached_at=book.reached_at,
-        qualified=measured.qualified,
-    )
+    ranked = _rank(book, measured)
+    if game.one_account_per_person:
+        measured, ranked = _one_account_per_person(uow, contest.id, book, measured, ranked)
     uow.standings.add_snapshots(
         _snapshot_columns(contest.id, tick, day, book, measured, ranked, equity)
     )
@@ -103,6 +99,33 @@ def record_tick(
         uow.standings.add_team_snapshots(_team_columns(contest.id, tick, day, teams))
     uow.standings.save_metric_state(contest.id, tick, book.to_bytes())
     return ranked
+
+
+def _rank(book: MetricState, measured: Measured) -> Standings:
+    return ranking.rank(
+        book.member_ids,
+        measured.metric,
+        secondary=measured.secondary,
+        reached_at=book.reached_at,
+        qualified=measured.qualified,
+    )
+
+
+def _one_account_per_person(
+    uow: EngineUnitOfWork,
+    contest_id: int,
+    book: MetricState,
+    measured: Measured,
+    ranked: Standings,
+) -> tuple[Measured, Standings]:
+    """The rule ``one_account_per_person``: a person's accounts other than the best placed are
+    stored unqualified (so unranked, and a rerank of the snapshot agrees) and ranked again."""
+    seconds = ranking.second_accounts(ranked, uow.integrity.linked_entrants(contest_id))
+    if seconds.size == 0:
+        return measured, ranked
+    qualified = measured.qualified & ~np.isin(book.member_ids, seconds)
+    measured = replace(measured, qualified=qualified)
+    return measured, _rank(book, measured)
 
 
 def _counts_on(

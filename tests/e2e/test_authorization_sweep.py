@@ -101,6 +101,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/ledger/trial-balance"): OPERATOR,
     ("GET", "/v1/admin/ledger/verify"): OPERATOR,
     ("GET", "/v1/admin/checks"): OPERATOR,
+    # one person, one entry: the review queue
+    ("POST", "/v1/admin/integrity/scan"): OPERATOR,
+    ("GET", "/v1/admin/integrity/cases"): OPERATOR,
+    ("GET", "/v1/admin/integrity/cases/{case_id}"): OPERATOR,
+    ("POST", "/v1/admin/integrity/cases/{case_id}/decision"): OPERATOR,
+    ("GET", "/v1/admin/integrity/persons/{user_id}"): OPERATOR,
+    ("GET", "/v1/admin/integrity/users/{user_id}/signals"): OPERATOR,
     ("POST", "/v1/admin/points/grants"): OPERATOR,
     ("POST", "/v1/admin/transfers/{transfer_id}/reversal"): OPERATOR,
     ("GET", "/v1/admin/levels"): OPERATOR,
@@ -143,6 +150,7 @@ DUMMY = {
     "task_key": "no-such-task",
     "redemption_id": "redemption:0:none",
     "transfer_id": "no-such-transfer",
+    "case_id": "2147483647",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

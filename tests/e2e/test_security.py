@@ -33,8 +33,8 @@ from core.signing import SECRET_FILE
 from core.users import services
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
-from tests.conftest import PASSWORD, make_settings
 from tests.chains import anvil_binary, require_or_skip
+from tests.conftest import PASSWORD, make_settings
 
 PROBLEM = "application/problem+json"
 

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.http.deps import (
     ClientAddress,
+    ClientSignalDep,
     CurrentUser,
     LedgerUow,
     SettingsDep,
@@ -39,8 +40,10 @@ router = APIRouter(tags=["auth"])
     response_model=UserOut,
     responses={409: problem_doc("Username taken")},
 )
-def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
-    """Create a member account, optionally referred by another member."""
+def sign_up(
+    body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow, signal: ClientSignalDep
+) -> UserOut:
+    """Create a member account, optionally referred by another member (send `X-Device-Id`)."""
     inviter = None
     if body.referral_code is not None:
         inviter = services.find_by_username(uow, body.referral_code)
@@ -49,7 +52,11 @@ def sign_up(body: MemberSignUpIn, uow: UsersUow, ledger: LedgerUow) -> UserOut:
                 "no member has this referral code", field="referral_code", rule="known_member"
             )
     user = services.sign_up(
-        uow, username=body.username, password=body.password, display_name=body.display_name
+        uow,
+        username=body.username,
+        password=body.password,
+        display_name=body.display_name,
+        signal=signal,
     )
     if inviter is not None:
         engagement.record_referral(ledger, invitee_id=user.id, inviter_id=inviter.id)
@@ -71,12 +78,18 @@ def token(
     settings: SettingsDep,
     limits: SignInLimitsDep,
     address: ClientAddress,
+    signal: ClientSignalDep,
 ) -> TokenOut:
     """Exchange username and password (OAuth2 password form) for a bearer token.
 
     Failed attempts are limited per username and per client address (429 with Retry-After)."""
     user = services.authenticate(
-        uow, username=form.username, password=form.password, address=address, limits=limits
+        uow,
+        username=form.username,
+        password=form.password,
+        address=address,
+        limits=limits,
+        signal=signal,
     )
     return _token_out(user, settings, response)
 

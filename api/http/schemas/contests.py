@@ -148,6 +148,11 @@ class QualificationIn(_Strict):
     min_trades: int = Field(strict=True, default=0, ge=0, le=1_000_000)
     min_round_trips: int = Field(strict=True, default=0, ge=0, le=1_000_000)
     min_active_days: int = Field(strict=True, default=0, ge=0, le=100_000)
+    one_account_per_person: bool | None = Field(
+        strict=True,
+        default=None,
+        description="Only one account per linked person ranks; unset: on when there are prizes",
+    )
 
 
 class PrizeLineIn(_Strict):
@@ -306,7 +311,7 @@ class ContestOut(BaseModel):
     invite_code: str | None = Field(description="Shown to operators only")
     metric: dict[str, Any]
     secondary_metric: str | None
-    qualification: dict[str, int]
+    qualification: dict[str, bool | int]
     prizes: list[PrizeLineOut]
     teams: dict[str, Any] | None
     pk: dict[str, Any] | None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer
 
 from api.http.schemas.trading import MoneyStr
 from core.pagination import encode_cursor
@@ -43,6 +43,9 @@ class LeaderboardRowOut(BaseModel):
     equity: MoneyStr
     qualified: bool
     trades: int
+    unranked_reason: Literal["one_account_per_person", "not_qualified", "no_metric"] | None = Field(
+        default=None, description="Why an unranked row is unranked; null when ranked"
+    )
 
     @classmethod
     def of(cls, row: LeaderboardRow) -> LeaderboardRowOut:

@@ -1,0 +1,1 @@
+"""One person, one entry: detectors of multi-accounting and collusion, and the review queue."""
