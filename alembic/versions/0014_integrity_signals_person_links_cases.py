@@ -19,7 +19,7 @@ from alembic import op
 from core.db import UtcDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
