@@ -32,11 +32,14 @@ from core.users.model import Role, User, normalize_display_name
 from core.users.services import InvalidCredentials, UsersUnitOfWork
 from engine import clock
 from engine.contests import entries, leaderboard
+from engine.contests.prize_table import RankRange
 from engine.contests.settlement import settle_contest
+from engine.contests.spec import PrizeLine
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger import services as ledger
 from ledger.services import LedgerUnitOfWork
+from tests import contest_builders as build
 from tests.check_world import CHECK_INS_FROM, CheckWorld, add_user, build_world, failed
 from tests.contest_builders import NOW
 
@@ -218,14 +221,25 @@ def world(database: Database) -> CheckWorld:
     return build_world(database)
 
 
-def _finish_and_settle(database: Database, world: CheckWorld) -> None:
+def _finish_and_settle(database: Database, contest_id: int) -> None:
     uow = EngineUnitOfWork(database.sessions)
-    clock.advance_clock(uow, world.contest.id, bars=100, now=NOW)
-    settle_contest(uow, world.contest.id, now=NOW)
+    clock.advance_clock(uow, contest_id, bars=100, now=NOW)
+    report = settle_contest(uow, contest_id, now=NOW)
+    assert report.settled
+
+
+def _prize_contest(database: Database, world: CheckWorld, operator: User) -> int:
+    """A second contest, every entrant paid points and XP, for the world's members."""
+    uow = EngineUnitOfWork(database.sessions)
+    season = build.season(uow, operator, days=6, count=2, seed=11)
+    contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 4), points=100, xp=10)])
+    for member in world.members:
+        entries.join_contest(uow, contest.id, member.id, now=NOW)
+    return contest.id
 
 
 def test_erasure_waits_for_settlement_then_keeps_ledger_and_checks_clean(
-    database: Database, world: CheckWorld
+    db_url: str, database: Database, world: CheckWorld
 ) -> None:
     operator = add_user(database, "eraser", Role.OPERATOR)
     member, author = world.members[0], world.members[3]
@@ -236,7 +250,12 @@ def test_erasure_waits_for_settlement_then_keeps_ledger_and_checks_clean(
     assert str(world.contest.id) in blocked.value.detail
     assert users.get_user(UsersUnitOfWork(database.sessions), member.id).username == member.username
 
-    _finish_and_settle(database, world)
+    prized = _prize_contest(database, world, operator)
+    _finish_and_settle(database, world.contest.id)
+    with pytest.raises(ErasureBlocked):  # still entered in the prize contest
+        erase(database, member, operator)
+    _finish_and_settle(database, prized)
+    assert engagement.points_summary(LedgerUnitOfWork(database.sessions), member.id).points.posted
     engine = EngineUnitOfWork(database.sessions)
     entries.follow(engine, member.id, author.id)
     ledger_before = ledger.trial_balance(LedgerUnitOfWork(database.sessions)).accounts
@@ -250,6 +269,8 @@ def test_erasure_waits_for_settlement_then_keeps_ledger_and_checks_clean(
     report = run_checks(world.context())
     assert report.ok, failed(report)
     assert_ledger_sound(database)
+    verify = runner.invoke(cli, ["ledger", "verify", "--database-url", db_url])
+    assert verify.exit_code == 0 and verify.output.startswith("ok: "), verify.output
     assert ledger.trial_balance(LedgerUnitOfWork(database.sessions)).accounts == ledger_before
     assert occurrences(database, member.username, author.username) == []
     board = leaderboard.leaderboard(engine, world.contest.id, operator.id)
