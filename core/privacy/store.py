@@ -467,3 +467,34 @@ CONSENTS_SECTION = Section(
     export=_export_consents,
     erase=_erase_consents,
 )
+
+
+# --- the check that erasures stay done ----------------------------------------------------------
+
+
+def erasure_problems(session: Session, sections: Sequence[Section]) -> list[str]:
+    """Erased members whose account is not pseudonymised and disabled, or who have rows again
+    in a table their sections delete (by a column that refers to users)."""
+    deleted = [
+        use
+        for section in sections
+        for use in section.tables
+        if use.treatment is Treatment.DELETED and _refers_to_users(use.table, use.column)
+    ]
+    problems = []
+    stmt = select(ErasureRequestRow.user_id).where(ErasureRequestRow.status == "erased")
+    for user_id in session.scalars(stmt.order_by(ErasureRequestRow.user_id)):
+        row = session.get(UserRow, user_id)
+        name = pseudonym(user_id)
+        if row is None or (row.username, row.display_name, row.is_active) != (name, name, False):
+            problems.append(f"erased member {user_id}: the account is not {name} and disabled")
+        for use in deleted:
+            left = count_rows(session, use.table, use.column, [user_id])
+            if left:
+                problems.append(f"erased member {user_id}: {left} rows in {use.table}.{use.column}")
+    return problems
+
+
+def _refers_to_users(table: str, column: str) -> bool:
+    keys = Base.metadata.tables[table].c[column].foreign_keys
+    return any(fk.column.table.name == "users" for fk in keys)
