@@ -3,7 +3,6 @@ the sections of core (users, consents)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,7 +33,7 @@ from core.privacy.model import (
 )
 from core.privacy.sections import JsonDict, Section, TableUse, Treatment, pseudonym
 from core.users.model import UserId
-from core.users.passwords import hash_password
+from core.users.passwords import unusable_hash
 from core.users.sign_in_limits import LimitKind, limit_key
 from core.users.store import SignInFailureRow, UserRoleRow, UserRow, new_token_stamp
 
@@ -368,8 +367,7 @@ def _erase_account(session: Session, user_id: UserId) -> dict[str, int]:
     name = pseudonym(user_id)
     changed = int(row.username != name)
     if changed:
-        # A hash of a secret nobody keeps: no password can match it.
-        row.password_hash = hash_password(secrets.token_urlsafe(32))
+        row.password_hash = unusable_hash()  # no password matches it
     row.username, row.display_name, row.is_active = name, name, False
     row.rank_history_public = False
     row.token_stamp = new_token_stamp()  # every token issued so far stops working
