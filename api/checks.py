@@ -8,9 +8,11 @@ check takes a ``ChainContext`` (the widest need: sessions and a chain); ``CheckC
 
 from __future__ import annotations
 
+from api.privacy import SECTIONS
 from contracts import checks as contracts_checks
 from contracts.checks import ChainContext, CheckContext
 from core.checks import Check, CheckReport, run
+from core.privacy import checks as privacy_checks
 from engine.contests import checks as contests_checks
 from engine.trading import checks as trading_checks
 from ledger import checks_registry as ledger_checks
@@ -25,6 +27,7 @@ def registered_checks() -> list[Check[ChainContext]]:
         *contests_checks.CHECKS,
         *ledger_checks.CHECKS,
         *contracts_checks.CHECKS,
+        *privacy_checks.checks(SECTIONS),
     ]
 
 

@@ -71,6 +71,12 @@ class Rule(StrEnum):
     DISPLAY_NAME_FORMAT = "display_name_format", "a blank, too long or unprintable display name"
     KNOWN_MEMBER = "known_member", "a referral code that names no member"
 
+    # --- member data rights (PIPL) ------------------------------------------------------------
+    CONSENT_REQUIRED = "consent_required", "the latest terms version must be accepted first"
+    LATEST_VERSION = "latest_version", "a consent to a document version that is not the latest"
+    CONSENT_NOT_GIVEN = "consent_not_given", "no standing consent of this kind to withdraw"
+    ERASURE_BLOCKED = "erasure_blocked", "a live contest entry or an unpaid prize blocks erasure"
+
     # --- seasons and contests ----------------------------------------------------------------
     SEASON_ENDED = "season_ended", "the season has ended"
     REPLAY_ONLY = "replay_only", "a replay window on a live season"

@@ -2,8 +2,8 @@
 each kind of derived state it checks, straight in the database (what no service would do).
 
 The world: a contest with four members that trade over four clock ticks, check-ins with a
-streak and a gap, and certified content in a final batch and an anchored one on a
-``FakeRegistry``.
+streak and a gap, certified content in a final batch and an anchored one on a
+``FakeRegistry``, and an erased member.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from api import privacy
 from contracts import anchoring, registration
 from contracts.checks import CheckContext
 from contracts.uow import ContentUnitOfWork
 from core.checks import CheckReport
 from core.db import Database
+from core.privacy.services import PrivacyUnitOfWork
 from core.users.model import Role, User
 from core.users.store import UserRepository
 from engine import clock
@@ -100,6 +102,10 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
         if batch == 0:  # the first batch becomes final, the second stays anchored
             registry.mine(3)
             assert anchoring.refresh_finality(pieces, registry, confirmations=3).finalized
+    erased = add_user(database, "checks-erased")
+    privacy.erase(
+        PrivacyUnitOfWork(database.sessions), erased.id, operator_id=operator.id, reason="asked"
+    )
     return CheckWorld(database, registry, contest, members)
 
 
@@ -195,6 +201,12 @@ def corrupt_review(world: CheckWorld) -> str:
     return "(rejected in review) is"
 
 
+def corrupt_erasure(world: CheckWorld) -> str:
+    """The erased member's account is enabled again."""
+    _execute(world, "UPDATE users SET is_active = :on WHERE username LIKE 'erased-%'", on=True)
+    return "the account is not erased-"
+
+
 CORRUPTIONS = (
     ("trading.books", corrupt_cash),
     ("contests.metric_state", corrupt_metric_state),
@@ -203,4 +215,5 @@ CORRUPTIONS = (
     ("ledger.streaks", corrupt_streak),
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
+    ("privacy.erasures", corrupt_erasure),
 )

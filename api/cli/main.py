@@ -10,6 +10,7 @@ from api.cli.contests import contest_cli
 from api.cli.integrity import integrity_cli
 from api.cli.ledger import ledger_cli
 from api.cli.market import market_cli
+from api.cli.privacy import privacy_cli
 from api.cli.schema import db_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
@@ -27,6 +28,7 @@ cli.add_typer(content_cli, name="content")
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
 cli.add_typer(integrity_cli, name="integrity")
+cli.add_typer(privacy_cli, name="privacy")
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from api.http.routes import (
     health,
     leaderboard,
     points,
+    privacy,
     settlement,
     teams,
     trading,
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(verifiable.router)
     v1.include_router(admin_checks.router)
     v1.include_router(admin_integrity.router)
+    v1.include_router(privacy.router)
+    v1.include_router(privacy.admin_router)
+    v1.include_router(privacy.public_router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

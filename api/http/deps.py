@@ -17,6 +17,7 @@ from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
 from core.integrity.model import ClientSignal
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from core.privacy.services import PrivacyUnitOfWork, require_consents
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
@@ -60,10 +61,23 @@ async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWo
 
 EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
 
+
+async def _privacy_uow(database: DatabaseDep) -> PrivacyUnitOfWork:
+    return PrivacyUnitOfWork(database.sessions)
+
+
+PrivacyUow = Annotated[PrivacyUnitOfWork, Depends(_privacy_uow)]
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
+# Writes a member may make without the latest terms: accept them, sign out, ask to be erased.
+CONSENT_FREE_WRITES = ("/v1/auth/", "/v1/me/consents", "/v1/me/erasure-request", "/v1/me/password")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _current_user(
+    request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     settings: SettingsDep,
     database: DatabaseDep,
@@ -75,6 +89,12 @@ def _current_user(
         raise Unauthenticated(
             "the bearer token is invalid, expired or revoked, or its user is disabled"
         )
+    if (
+        request.method not in SAFE_METHODS
+        and not user.has_any(Role.OPERATOR)
+        and not request.url.path.startswith(CONSENT_FREE_WRITES)
+    ):
+        require_consents(PrivacyUnitOfWork(database.sessions), user)  # 403 consent_required
     return user
 
 
@@ -82,12 +102,13 @@ CurrentUser = Annotated[User, Depends(_current_user)]
 
 
 def _optional_user(
+    request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     settings: SettingsDep,
     database: DatabaseDep,
 ) -> User | None:
     # A public route that shows some roles more: no token is anonymous, a bad one still a 401.
-    return None if token is None else _current_user(token, settings, database)
+    return None if token is None else _current_user(request, token, settings, database)
 
 
 OptionalUser = Annotated[User | None, Depends(_optional_user)]

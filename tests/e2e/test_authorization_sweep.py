@@ -94,6 +94,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/me/follows/{member_id}"): SIGNED_IN,
     ("DELETE", "/v1/me/follows/{member_id}"): SIGNED_IN,
     ("GET", "/v1/me/follows"): SIGNED_IN,
+    # member data rights: documents are public, consents / export / erasure request are yours
+    ("GET", "/v1/consent-documents"): PUBLIC,
+    ("GET", "/v1/me/consents"): SIGNED_IN,
+    ("POST", "/v1/me/consents"): SIGNED_IN,
+    ("POST", "/v1/me/consents/{kind}/withdrawal"): SIGNED_IN,
+    ("GET", "/v1/me/data-export"): SIGNED_IN,
+    ("POST", "/v1/me/erasure-request"): SIGNED_IN,
     # operators only
     ("GET", "/v1/admin/users"): OPERATOR,
     ("POST", "/v1/admin/users"): OPERATOR,
@@ -134,6 +141,10 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/contests/{contest_id}"): OPERATOR,
     ("POST", "/v1/admin/contests/{contest_id}/clock"): OPERATOR,
     ("POST", "/v1/admin/contests/{contest_id}/settlement"): OPERATOR,
+    ("POST", "/v1/admin/consent-documents"): OPERATOR,
+    ("GET", "/v1/admin/erasure-requests"): OPERATOR,
+    ("GET", "/v1/admin/users/{user_id}/data-export"): OPERATOR,
+    ("POST", "/v1/admin/users/{user_id}/erase"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -151,6 +162,7 @@ DUMMY = {
     "redemption_id": "redemption:0:none",
     "transfer_id": "no-such-transfer",
     "case_id": "2147483647",
+    "kind": "questionnaire",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

@@ -57,3 +57,11 @@ def test_has_any_role() -> None:
     user = User(1, "a", "A", frozenset({Role.MEMBER, Role.AUTHOR}), created_at=None)  # type: ignore[arg-type]
     assert user.has_any(Role.AUTHOR)
     assert not user.has_any(Role.OPERATOR)
+
+
+def test_an_unusable_hash_is_well_formed_and_matches_no_password() -> None:
+    from core.users.passwords import unusable_hash, verify_password
+
+    first, second = unusable_hash(), unusable_hash()
+    assert first != second and first.startswith("$argon2id$")
+    assert not any(verify_password(p, first) for p in ("", "password", first))
