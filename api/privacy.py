@@ -18,6 +18,7 @@ from core.privacy.services import PrivacyUnitOfWork
 from core.privacy.store import ACCOUNT_SECTION, CONSENTS_SECTION
 from core.users.model import UserId
 from engine.contests import store_privacy as engine_privacy
+from engine.integrity.store_privacy import INTEGRITY_SECTION
 from ledger.store.privacy import LEDGER_SECTION
 
 SECTIONS: tuple[Section, ...] = (
@@ -26,11 +27,14 @@ SECTIONS: tuple[Section, ...] = (
     LEDGER_SECTION,
     engine_privacy.ENGINE_SECTION,
     CONTENT_SECTION,
+    INTEGRITY_SECTION,
     IDEMPOTENCY_SECTION,
 )
 
 # (table, column) that refers to users but holds no member's personal data → why.
-EXEMPT: dict[tuple[str, str], str] = {}
+EXEMPT: dict[tuple[str, str], str] = {
+    ("attestations", "subject"): "the attested contest's id, not a member",
+}
 
 BLOCKERS: tuple[ErasureBlocker, ...] = (engine_privacy.erasure_blockers,)
 

@@ -43,6 +43,7 @@ CONTENT_SECTION = Section(
             Treatment.KEPT,
             "anchored on chain; the certificate must keep verifying (author id, no name)",
         ),
+        TableUse("content_reviews", "decided_by", Treatment.KEPT, "which operator decided (an id)"),
     ),
     export=export_content,
     erase=erase_content,

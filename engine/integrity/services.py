@@ -18,10 +18,12 @@ from core.clock import utc_now
 from core.config import Settings
 from core.errors import Conflict, NotFound, RuleViolation
 from core.integrity.model import SignalRecord
+from core.integrity.store import SignalRepository
 from core.rule_codes import Rule
 from engine.integrity.detectors import DetectorSettings, Finding, FindingKind
 from engine.integrity.detectors import scan as detect
 from engine.integrity.model import Case, CaseStatus, Decision
+from engine.integrity.store import IntegrityRepository
 from engine.uow import EngineUnitOfWork
 
 REASON_MAX = 500
@@ -185,11 +187,19 @@ def erase_member_signals(uow: EngineUnitOfWork, user_id: int) -> int:
     Decisions and person links stay: they are about who may rank, not personal data about the
     client, and removing them would let an erased account rank twice."""
     with uow:
-        deleted = uow.signals.erase_user(user_id)
-        for row in uow.integrity.cases_of(user_id, lock=True):
-            if row.kind == FindingKind.SHARED_SIGNAL.value:
-                row.evidence = _without_values(row.evidence)
+        deleted = erase_signals_in(uow.signals, uow.integrity, user_id)
         uow.commit()
+    return deleted
+
+
+def erase_signals_in(
+    signals: SignalRepository, integrity: IntegrityRepository, user_id: int
+) -> int:
+    """``erase_member_signals`` inside the caller's transaction (the PIPL erasure section)."""
+    deleted = signals.erase_user(user_id)
+    for row in integrity.cases_of(user_id, lock=True):
+        if row.kind == FindingKind.SHARED_SIGNAL.value:
+            row.evidence = _without_values(row.evidence)
     return deleted
 
 
