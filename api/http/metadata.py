@@ -10,6 +10,7 @@ import core.users.store  # noqa: F401
 import engine.contests.store  # noqa: F401
 import engine.market.store  # noqa: F401
 import engine.trading.store  # noqa: F401
+import ledger.quizzes.store  # noqa: F401
 import ledger.store.balances  # noqa: F401
 import ledger.store.engagement  # noqa: F401
 import ledger.store.transfers  # noqa: F401
