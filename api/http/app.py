@@ -32,6 +32,7 @@ from api.http.routes import (
     health,
     leaderboard,
     points,
+    quizzes,
     settlement,
     teams,
     trading,
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
     v1.include_router(admin_checks.router)
+    v1.include_router(quizzes.router)
+    v1.include_router(quizzes.admin_router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

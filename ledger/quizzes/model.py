@@ -47,7 +47,9 @@ def check_question(
 ) -> tuple[int, ...]:
     """The sorted correct option set, or ``RuleViolation`` naming the broken field and rule."""
     if len(options) < 2:
-        raise RuleViolation("a question needs at least 2 options", field="options", rule="min_items")
+        raise RuleViolation(
+            "a question needs at least 2 options", field="options", rule="min_items"
+        )
     if len(options) > MAX_OPTIONS:
         raise RuleViolation(
             f"a question has at most {MAX_OPTIONS} options", field="options", rule="max_items"
@@ -202,7 +204,9 @@ def check_tiers(tiers: Sequence[RewardTier], *, question_count: int) -> None:
                 f"{tier.basis} tier outside the possible values", field=at, rule="range"
             )
         if tier.high < tier.low:
-            raise RuleViolation("a tier whose end comes before its start", field=at, rule="inverted")
+            raise RuleViolation(
+                "a tier whose end comes before its start", field=at, rule="inverted"
+            )
         if tier.points < 0 or tier.xp < 0:
             raise RuleViolation("a tier pays a negative amount", field=at, rule="non_negative")
         if tier.points == 0 and tier.xp == 0 and tier.item_key is None:
@@ -246,7 +250,11 @@ def quiz_award_id(quiz_id: int, member_id: int, tier: int) -> str:
 
 
 def check_schedule(
-    opens_at: datetime, closes_at: datetime, *, seconds_per_question: int, question_ids: Sequence[int]
+    opens_at: datetime,
+    closes_at: datetime,
+    *,
+    seconds_per_question: int,
+    question_ids: Sequence[int],
 ) -> None:
     """Refuse a quiz whose window, timing or question list cannot work."""
     if closes_at <= opens_at:
@@ -265,4 +273,3 @@ def check_schedule(
         )
     if len(set(question_ids)) != len(question_ids):
         raise RuleViolation("a question is listed twice", field="question_ids", rule="unique")
-

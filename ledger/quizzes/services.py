@@ -375,9 +375,7 @@ def attempt_state(
         return state
 
 
-def leaderboard(
-    uow: QuizUnitOfWork, quiz_id: int, *, now: datetime | None = None
-) -> list[Placed]:
+def leaderboard(uow: QuizUnitOfWork, quiz_id: int, *, now: datetime | None = None) -> list[Placed]:
     """Finished attempts in rank order; after the quiz closes, every attempt."""
     moment = now or utc_now()
     with uow.reading():
@@ -627,9 +625,7 @@ def _state(
     answers = uow.quizzes.answers(attempt.id)
     done = attempt.finished_at is not None
     questions = _questions(quiz)
-    review = (
-        tuple(_reviewed(questions[a.position], a) for a in answers) if done or closed else ()
-    )
+    review = tuple(_reviewed(questions[a.position], a) for a in answers) if done or closed else ()
     return AttemptState(
         quiz_id=quiz.id,
         member_id=attempt.member_id,

@@ -146,7 +146,7 @@ class QuizzesRepository:
     def question_page(
         self, *, after: int | None, limit: int
     ) -> tuple[Sequence[QuizQuestionRow], int | None]:
-        return keyset_page(  # type: ignore[no-any-return]
+        return keyset_page(
             self.session, select(QuizQuestionRow), key=QuizQuestionRow.id, after=after, limit=limit
         )
 
@@ -170,7 +170,7 @@ class QuizzesRepository:
         self, *, after: int | None, limit: int
     ) -> tuple[Sequence[QuizRow], int | None]:
         stmt = select(QuizRow).where(QuizRow.published_at.is_not(None))
-        return keyset_page(  # type: ignore[no-any-return]
+        return keyset_page(
             self.session, stmt, key=QuizRow.id, after=after, limit=limit, descending=True
         )
 

@@ -119,6 +119,24 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/contests/{contest_id}"): OPERATOR,
     ("POST", "/v1/admin/contests/{contest_id}/clock"): OPERATOR,
     ("POST", "/v1/admin/contests/{contest_id}/settlement"): OPERATOR,
+    # quizzes: members take them, operators keep the bank and schedule them
+    ("GET", "/v1/quizzes"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}"): SIGNED_IN,
+    ("POST", "/v1/quizzes/{quiz_id}/attempt"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/attempt"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/attempt/question"): SIGNED_IN,
+    ("POST", "/v1/quizzes/{quiz_id}/attempt/answers"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/leaderboard"): SIGNED_IN,
+    ("POST", "/v1/admin/quiz/questions"): OPERATOR,
+    ("GET", "/v1/admin/quiz/questions"): OPERATOR,
+    ("GET", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("PUT", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("DELETE", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes"): OPERATOR,
+    ("GET", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
+    ("PUT", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/publish"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/settlement"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -135,6 +153,8 @@ DUMMY = {
     "task_key": "no-such-task",
     "redemption_id": "redemption:0:none",
     "transfer_id": "no-such-transfer",
+    "quiz_id": "2147483647",
+    "question_id": "2147483647",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

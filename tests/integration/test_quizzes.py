@@ -98,7 +98,10 @@ def test_a_quiz_refuses_unknown_questions_and_overlapping_tiers(
     with pytest.raises(RuleViolation) as excinfo:
         build.quiz(uow, operator.id, [*ids, 999])
     assert _rule(excinfo) == ("question_ids", "known_question")
-    overlapping = (RewardTier(TierBasis.RANK, 1, 2, points=5), RewardTier(TierBasis.RANK, 2, 3, xp=1))
+    overlapping = (
+        RewardTier(TierBasis.RANK, 1, 2, points=5),
+        RewardTier(TierBasis.RANK, 2, 3, xp=1),
+    )
     with pytest.raises(RuleViolation) as excinfo:
         build.quiz(uow, operator.id, ids, tiers=overlapping)
     assert _rule(excinfo) == ("reward_tiers", "overlapping")
