@@ -9,6 +9,7 @@ from api.cli.content import content_cli, verify
 from api.cli.contests import contest_cli
 from api.cli.ledger import ledger_cli
 from api.cli.market import market_cli
+from api.cli.quizzes import quiz_cli
 from api.cli.schema import db_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
@@ -25,6 +26,7 @@ cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
+cli.add_typer(quiz_cli, name="quiz")
 
 
 def main() -> None:
