@@ -350,7 +350,7 @@ def answer(
             raise Conflict(
                 f"question {position} has not been served", field="position", rule="not_served"
             )
-        question = _questions(quiz)[position]
+        question = quiz_questions(quiz)[position]
         chosen = model.check_selection(question, selected)
         in_time = model.on_time(attempt.served_at, moment, quiz.seconds_per_question)
         _record(uow, quiz, attempt, question, chosen, answered_at=moment, in_time=in_time)
@@ -564,7 +564,7 @@ def _record_timeouts(
         return
     if model.on_time(served_at, moment, quiz.seconds_per_question):
         return
-    question = _questions(quiz)[attempt.position]
+    question = quiz_questions(quiz)[attempt.position]
     _record(uow, quiz, attempt, question, (), answered_at=None, in_time=False)
 
 
@@ -604,7 +604,7 @@ def _record(
 
 
 def _served(quiz: QuizRow, attempt: QuizAttemptRow) -> ServedQuestion:
-    question = _questions(quiz)[attempt.position]
+    question = quiz_questions(quiz)[attempt.position]
     assert attempt.served_at is not None
     return ServedQuestion(
         position=attempt.position,
@@ -624,7 +624,7 @@ def _state(
     closed = moment >= quiz.closes_at
     answers = uow.quizzes.answers(attempt.id)
     done = attempt.finished_at is not None
-    questions = _questions(quiz)
+    questions = quiz_questions(quiz)
     review = tuple(_reviewed(questions[a.position], a) for a in answers) if done or closed else ()
     return AttemptState(
         quiz_id=quiz.id,
@@ -695,7 +695,8 @@ def _question_json(question: Question) -> dict[str, Any]:
     }
 
 
-def _questions(quiz: QuizRow) -> list[Question]:
+def quiz_questions(quiz: QuizRow) -> list[Question]:
+    """The quiz's copy of its questions, in order."""
     return [
         Question(
             id=int(q["id"]),
@@ -742,7 +743,7 @@ def _quiz(row: QuizRow) -> Quiz:
         opens_at=row.opens_at,
         closes_at=row.closes_at,
         seconds_per_question=row.seconds_per_question,
-        questions=tuple(_questions(row)),
+        questions=tuple(quiz_questions(row)),
         reward_tiers=tuple(_tiers(row)),
         published_at=row.published_at,
         settled_at=row.settled_at,

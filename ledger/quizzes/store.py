@@ -193,6 +193,9 @@ class QuizzesRepository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).one_or_none()
 
+    def all_attempts(self) -> list[QuizAttemptRow]:
+        return list(self.session.scalars(select(QuizAttemptRow).order_by(QuizAttemptRow.id)))
+
     def attempts(self, quiz_id: int) -> list[QuizAttemptRow]:
         stmt = select(QuizAttemptRow).where(QuizAttemptRow.quiz_id == quiz_id)
         return list(self.session.scalars(stmt.order_by(QuizAttemptRow.id)))
