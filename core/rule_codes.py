@@ -173,6 +173,19 @@ class Rule(StrEnum):
     IN_STOCK = "in_stock", "the reward item is out of stock"
     ENOUGH_POINTS = "enough_points", "not enough points"
 
+    # --- quizzes -----------------------------------------------------------------------------
+    KNOWN_OPTION = "known_option", "an option index outside the question's options"
+    SINGLE_CORRECT = "single_correct", "a single-choice question with other than one option"
+    KNOWN_QUESTION = "known_question", "a quiz names a question not in the bank"
+    QUIZ_OPENED = "quiz_opened", "a quiz changed after it has opened"
+    QUIZ_NOT_OPEN = "quiz_not_open", "the quiz has not opened yet"
+    QUIZ_CLOSED = "quiz_closed", "the quiz has closed"
+    QUIZ_NOT_CLOSED = "quiz_not_closed", "the quiz is settled only after it closes"
+    ONE_ATTEMPT = "one_attempt", "the member has already attempted this quiz"
+    ATTEMPT_FINISHED = "attempt_finished", "every question of the attempt is answered"
+    ALREADY_ANSWERED = "already_answered", "a question already answered or timed out"
+    NOT_SERVED = "not_served", "an answer to a question that has not been served"
+
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"
     NEAR_DUPLICATE = "near_duplicate", "content too similar to content already registered"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from core.checks import Check, DatabaseContext
 from ledger import checks
+from ledger.quizzes import checks as quiz_checks
+from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
 
@@ -15,6 +17,10 @@ def _ledger(context: DatabaseContext) -> list[str]:
 
 def _streaks(context: DatabaseContext) -> list[str]:
     return checks.streak_history_problems(LedgerUnitOfWork(context.sessions))
+
+
+def _quiz_attempts(context: DatabaseContext) -> list[str]:
+    return quiz_checks.attempt_problems(QuizUnitOfWork(context.sessions))
 
 
 LEDGER_CHECK = "ledger.books"
@@ -32,5 +38,12 @@ CHECKS: list[Check[DatabaseContext]] = [
         package="ledger",
         description="every check-in's streak is the one its member's check-in history gives",
         problems=_streaks,
+    ),
+    Check(
+        name="ledger.quiz_attempts",
+        package="ledger",
+        description="every quiz attempt's position, finish and answer flags are those its "
+        "recorded answers and the quiz's questions give",
+        problems=_quiz_attempts,
     ),
 ]

@@ -42,6 +42,7 @@ REASONS = frozenset(
         "task",
         "referral",
         "contest_prize",
+        "quiz_prize",
         "redemption",
         "expiry",
         "adjustment",

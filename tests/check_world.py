@@ -34,8 +34,11 @@ from engine.trading.store_accounts import TradingRepository
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger.model import points_account
+from ledger.quizzes import services as quizzes
+from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 from tests import contest_builders as build
+from tests import quiz_builders as quiz_build
 from tests.contest_builders import NOW
 from tests.engine_builders import request
 from tests.fake_chain import FakeRegistry
@@ -86,6 +89,11 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     for member, days in ((members[0], (0, 1, 2)), (members[1], (0, 2, 3)), (members[2], (1,))):
         for day in days:
             engagement.check_in(ledger, member.id, now=CHECK_INS_FROM + timedelta(days=day))
+
+    quizzing = QuizUnitOfWork(database.sessions)
+    quiz_id = quiz_build.quiz(quizzing, operator.id, quiz_build.bank(quizzing, operator.id))
+    quiz_build.take(quizzing, quiz_id, members[0].id, right=2)  # finished: 2 right, 1 wrong
+    quizzes.start_attempt(quizzing, quiz_id, members[1].id, now=quiz_build.OPENS)
 
     registry = FakeRegistry()
     pieces = ContentUnitOfWork(database.sessions)
@@ -180,6 +188,14 @@ def corrupt_streak(world: CheckWorld) -> str:
     return f"check-in of member {member} on 2026-03-05: streak 5, its history gives 2"
 
 
+def corrupt_quiz_answer(world: CheckWorld) -> str:
+    """A wrong quiz answer stored as correct."""
+    _execute(world, "UPDATE quiz_answers SET correct = :t WHERE position = 2", t=True)
+    return (
+        "question 2: stored on_time True correct True, its answer gives on_time True correct False"
+    )
+
+
 def corrupt_anchor(world: CheckWorld) -> str:
     """The final batch's recorded block time is not the time the chain anchored its root."""
     _execute(
@@ -213,6 +229,7 @@ CORRUPTIONS = (
     ("contests.snapshot_ranks", corrupt_snapshot),
     ("ledger.books", corrupt_balance),
     ("ledger.streaks", corrupt_streak),
+    ("ledger.quiz_attempts", corrupt_quiz_answer),
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
     ("privacy.erasures", corrupt_erasure),

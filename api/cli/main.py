@@ -11,6 +11,7 @@ from api.cli.integrity import integrity_cli
 from api.cli.ledger import ledger_cli
 from api.cli.market import market_cli
 from api.cli.privacy import privacy_cli
+from api.cli.quizzes import quiz_cli
 from api.cli.schema import db_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
@@ -29,6 +30,7 @@ cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
 cli.add_typer(integrity_cli, name="integrity")
 cli.add_typer(privacy_cli, name="privacy")
+cli.add_typer(quiz_cli, name="quiz")
 
 
 def main() -> None:

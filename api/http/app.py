@@ -34,6 +34,7 @@ from api.http.routes import (
     leaderboard,
     points,
     privacy,
+    quizzes,
     settlement,
     teams,
     trading,
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(privacy.router)
     v1.include_router(privacy.admin_router)
     v1.include_router(privacy.public_router)
+    v1.include_router(quizzes.router)
+    v1.include_router(quizzes.admin_router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

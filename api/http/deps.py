@@ -23,6 +23,7 @@ from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
 from engine.contests import visibility
 from engine.uow import EngineUnitOfWork
+from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
 
@@ -67,6 +68,13 @@ async def _privacy_uow(database: DatabaseDep) -> PrivacyUnitOfWork:
 
 
 PrivacyUow = Annotated[PrivacyUnitOfWork, Depends(_privacy_uow)]
+
+
+async def _quiz_uow(database: DatabaseDep) -> QuizUnitOfWork:
+    return QuizUnitOfWork(database.sessions)
+
+
+QuizUow = Annotated[QuizUnitOfWork, Depends(_quiz_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

@@ -145,6 +145,24 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/erasure-requests"): OPERATOR,
     ("GET", "/v1/admin/users/{user_id}/data-export"): OPERATOR,
     ("POST", "/v1/admin/users/{user_id}/erase"): OPERATOR,
+    # quizzes: members take them, operators keep the bank and schedule them
+    ("GET", "/v1/quizzes"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}"): SIGNED_IN,
+    ("POST", "/v1/quizzes/{quiz_id}/attempt"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/attempt"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/attempt/question"): SIGNED_IN,
+    ("POST", "/v1/quizzes/{quiz_id}/attempt/answers"): SIGNED_IN,
+    ("GET", "/v1/quizzes/{quiz_id}/leaderboard"): SIGNED_IN,
+    ("POST", "/v1/admin/quiz/questions"): OPERATOR,
+    ("GET", "/v1/admin/quiz/questions"): OPERATOR,
+    ("GET", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("PUT", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("DELETE", "/v1/admin/quiz/questions/{question_id}"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes"): OPERATOR,
+    ("GET", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
+    ("PUT", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/publish"): OPERATOR,
+    ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/settlement"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -163,6 +181,8 @@ DUMMY = {
     "transfer_id": "no-such-transfer",
     "case_id": "2147483647",
     "kind": "questionnaire",
+    "quiz_id": "2147483647",
+    "question_id": "2147483647",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they
