@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contracts import checks as contracts_checks
 from contracts.checks import ChainContext, CheckContext
+from core.audit import checks as audit_checks
 from core.checks import Check, CheckReport, run
 from engine.contests import checks as contests_checks
 from engine.trading import checks as trading_checks
@@ -25,6 +26,7 @@ def registered_checks() -> list[Check[ChainContext]]:
         *contests_checks.CHECKS,
         *ledger_checks.CHECKS,
         *contracts_checks.CHECKS,
+        *audit_checks.CHECKS,
     ]
 
 

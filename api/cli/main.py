@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.audit import audit_cli
 from api.cli.checks import check
 from api.cli.content import content_cli, verify
 from api.cli.contests import contest_cli
@@ -25,6 +26,7 @@ cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
+cli.add_typer(audit_cli, name="audit")
 
 
 def main() -> None:
