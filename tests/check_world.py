@@ -3,7 +3,7 @@ each kind of derived state it checks, straight in the database (what no service 
 
 The world: a contest with four members that trade over four clock ticks, check-ins with a
 streak and a gap, and certified content in a final batch and an anchored one on a
-``FakeRegistry``.
+``FakeRegistry``, and two operator actions in the audit log.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from sqlalchemy import text
 from contracts import anchoring, registration
 from contracts.checks import CheckContext
 from contracts.uow import ContentUnitOfWork
+from core.audit import services as audit
+from core.audit.model import AuditDraft
+from core.audit.services import AuditUnitOfWork
 from core.checks import CheckReport
 from core.db import Database
 from core.users.model import Role, User
@@ -100,6 +103,10 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
         if batch == 0:  # the first batch becomes final, the second stays anchored
             registry.mine(3)
             assert anchoring.refresh_finality(pieces, registry, confirmations=3).finalized
+
+    for member in members[:2]:  # operator actions in the audit log
+        draft = AuditDraft(operator.id, "user.set_roles", f"user:{member.id}", after=["member"])
+        audit.record(AuditUnitOfWork(database.sessions), draft, now=NOW)
     return CheckWorld(database, registry, contest, members)
 
 
@@ -183,6 +190,18 @@ def corrupt_anchor(world: CheckWorld) -> str:
     return "the recorded block's time is"
 
 
+def corrupt_audit(world: CheckWorld) -> str:
+    """An audit entry inserted around the service, sealed with a made-up hash."""
+    _execute(
+        world,
+        "INSERT INTO audit_entries (seq, at, actor_id, action, subject, request, before, after, "
+        "prev_hash, hash) SELECT last_seq + 1, at, actor_id, action, subject, request, before, "
+        "after, last_hash, :forged FROM audit_head, audit_entries WHERE seq = last_seq",
+        forged="f" * 64,
+    )
+    return "audit seq 3: content does not match its hash"
+
+
 CORRUPTIONS = (
     ("trading.books", corrupt_cash),
     ("contests.metric_state", corrupt_metric_state),
@@ -190,4 +209,5 @@ CORRUPTIONS = (
     ("ledger.books", corrupt_balance),
     ("ledger.streaks", corrupt_streak),
     ("contracts.anchors", corrupt_anchor),
+    ("core.audit_chain", corrupt_audit),
 )

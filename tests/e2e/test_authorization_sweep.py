@@ -97,6 +97,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/ledger/trial-balance"): OPERATOR,
     ("GET", "/v1/admin/ledger/verify"): OPERATOR,
     ("GET", "/v1/admin/checks"): OPERATOR,
+    ("GET", "/v1/admin/audit"): OPERATOR,
+    ("GET", "/v1/admin/audit/verify"): OPERATOR,
     ("POST", "/v1/admin/points/grants"): OPERATOR,
     ("POST", "/v1/admin/transfers/{transfer_id}/reversal"): OPERATOR,
     ("GET", "/v1/admin/levels"): OPERATOR,
