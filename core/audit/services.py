@@ -55,8 +55,10 @@ class AuditUnitOfWork(UnitOfWork):
 
 def as_json(value: JsonValue) -> JsonValue:
     """``value`` as it reads back from storage (tuples become lists …), so what is hashed at
-    append is what verification later reads; a value JSON cannot hold raises TypeError."""
-    return json.loads(canonical_json(value))
+    append is what verification later reads; a value JSON cannot hold raises TypeError.
+    A lone surrogate (valid JSON escape, not UTF-8) becomes "?": the entry must be storable."""
+    text = canonical_json(value).encode("utf-8", errors="replace").decode("utf-8")
+    return json.loads(text)
 
 
 def append_entry(session: Session, draft: AuditDraft, *, now: datetime | None = None) -> AuditEntry:

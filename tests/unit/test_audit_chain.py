@@ -20,6 +20,7 @@ from core.audit.model import (
     retention_problems,
     seal,
 )
+from core.audit.services import as_json
 from core.config import Settings
 from core.errors import RuleViolation
 from core.hashchain import GENESIS_HASH, canonical_json
@@ -158,3 +159,10 @@ def test_a_malformed_action_is_refused() -> None:
         AuditDraft(None, "Contest Update", "contest:1")
     with pytest.raises(RuleViolation):
         AuditDraft(None, "contest.update", "")
+
+
+def test_what_is_stored_is_what_is_hashed() -> None:
+    """Tuples read back as lists and a lone surrogate as "?": both before sealing."""
+    assert as_json({"b": (1, 2), "a": "\ud800x"}) == {"a": "?x", "b": [1, 2]}
+    with pytest.raises(TypeError):
+        as_json({"when": START})
