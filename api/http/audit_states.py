@@ -1,15 +1,14 @@
 """What an audited subject looks like, read for the audit log's ``before`` and ``after``.
 
 Each reader takes the database and the subject's key (``"12"`` of ``"contest:12"``) and
-returns the subject as the API shows it to operators; a subject that does not exist raises
-the domain's ``NotFound`` (recorded as ``null``).
+returns the subject as the API shows it to operators (users by id and roles only); a subject
+that does not exist raises the domain's ``NotFound`` (recorded as ``null``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from api.http.schemas.common import UserOut
 from api.http.schemas.content import PolicyIO, TermsIO
 from api.http.schemas.contests import ContestOut, SeasonOut
 from api.http.schemas.engagement import EarningRulesIO, LevelIO, LevelsOut, RedemptionOut
@@ -30,7 +29,10 @@ from ledger.services import LedgerUnitOfWork
 
 
 def user(database: Database, key: str) -> JsonValue:
-    return UserOut.of(user_services.get_user(UsersUnitOfWork(database.sessions), int(key)))
+    """A user's id, roles and whether active; no name (the log outlives a member's erasure,
+    so it holds ids, not personal data)."""
+    found = user_services.get_user(UsersUnitOfWork(database.sessions), int(key))
+    return {"id": found.id, "roles": sorted(found.roles), "is_active": found.is_active}
 
 
 def member_balances(database: Database, key: str) -> JsonValue:

@@ -208,6 +208,11 @@ def test_the_entries_show_who_changed_what_from_what_and_redact_secrets(served: 
     created = _search(client, world, action="user.create")["items"][0]
     assert created["request"]["params"]["body"]["password"] == "[redacted]"
     assert PASSWORD not in str(created)
+    assert created["after"] == {
+        "id": created["after"]["id"],
+        "roles": ["author"],
+        "is_active": True,
+    }
     roles = _search(client, world, subject=f"user:{world.user_ids['member_b']}")["items"][0]
     assert (roles["before"]["roles"], roles["after"]["roles"]) == (
         ["member"],

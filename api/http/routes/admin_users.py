@@ -38,7 +38,7 @@ def list_users(_: OperatorUser, uow: UsersUow, page: PageParams) -> Page[UserOut
     response_model=UserOut,
     responses={409: problem_doc("Username taken, or Idempotency-Key conflict")},
 )
-@audited("user.create", subject="user:{result.id}")
+@audited("user.create", subject="user:{result.id}", state=states.user)
 def create_user(body: CreateUserIn, _: OperatorUser, uow: UsersUow) -> UserOut:
     """Create a user with any roles (e.g. another operator, or an author)."""
     user = services.create_user(
