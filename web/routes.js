@@ -27,6 +27,7 @@ export const ROUTES = [
   { path: "/admin/contests/:id", load: () => import("./pages/admin_contest.js"), roles: ["operator"] },
   { path: "/admin/engagement", load: () => import("./pages/admin_engagement.js"), roles: ["operator"] },
   { path: "/admin/ledger", load: () => import("./pages/admin_ledger.js"), roles: ["operator"] },
+  { path: "/admin/audit", load: () => import("./pages/admin_audit.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */
