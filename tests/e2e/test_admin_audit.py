@@ -5,6 +5,7 @@ a refused action writes none, and operators search the log with filters and page
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from api.http.audit import audit_spec
 from core.audit.services import AuditUnitOfWork, verify_audit_chain
 from core.db import Database
 from tests.api_world import Served, World, world_on
-from tests.conftest import PASSWORD
+from tests.conftest import BACKENDS, PASSWORD
 
 PROBLEM = "application/problem+json"
 Context = dict[str, Any]
@@ -143,14 +144,18 @@ def operator_writes(app: FastAPI) -> list[tuple[str, str, Callable[..., Any]]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def served(sqlite_databases: Any) -> Iterator[Served]:
-    url = sqlite_databases.migrated()
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """One world per backend for the module: the tests below run in order and build on the
+    entries the route sweep writes."""
+    name = "sqlite_databases" if request.param == "sqlite" else "postgres_databases"
+    databases = request.getfixturevalue(name)
+    url = databases.migrated()
     try:
         with world_on(url) as served:
             yield served
     finally:
-        sqlite_databases.drop(url)
+        databases.drop(url)
 
 
 def _log(app: FastAPI) -> AuditUnitOfWork:
@@ -176,30 +181,55 @@ def test_every_operator_write_route_is_declared_audited_and_has_a_success_exampl
     )
 
 
-def test_each_operator_write_route_writes_one_entry_when_it_succeeds(served: Served) -> None:
-    app, client, world = served
-    operator_id, results = world.user_ids["operator"], {}
-    specs = {(m, p): audit_spec(route) for m, p, route in operator_writes(app)}
+@dataclass(frozen=True)
+class Call:
+    """One successful operator write of the sweep and the entries it added."""
+
+    method: str
+    template: str
+    path: str
+    new_entries: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def swept(served: Served) -> list[Call]:
+    """Every operator write route called once, successfully, in ``SUCCEEDS`` order."""
+    _, client, world = served
+    results: Context = {}
+    calls = []
     for (method, template), example in SUCCEEDS.items():
-        head = verify_audit_chain(_log(app)).head_seq
+        head = _search(client, world, limit=1)["items"][0]["seq"]
         path, body = example(client, world, results)
         response = client.request(method, path, json=body, headers=world.headers["operator"])
         assert response.status_code in (200, 201), (method, path, response.text)
         results[f"{method} {template}"] = response.json()
-        new = _search(client, world, limit=5)["items"]
-        assert [e["seq"] for e in new if e["seq"] > head] == [head + 1], (method, template)
-        entry, spec = new[0], specs[(method, template)]
-        assert spec is not None
-        assert (entry["action"], entry["actor_id"]) == (spec.action, operator_id)
-        assert entry["request"]["method"] == method and entry["request"]["path"] == path
-        assert entry["after"] is not None, (method, template)
+        new = [e for e in _search(client, world, limit=5)["items"] if e["seq"] > head]
+        calls.append(Call(method, template, path, new))
+    return calls
+
+
+def test_each_operator_write_route_writes_one_entry_when_it_succeeds(
+    served: Served, swept: list[Call]
+) -> None:
+    app, _, world = served
+    specs = {(m, p): audit_spec(route) for m, p, route in operator_writes(app)}
+    assert [(c.method, c.template) for c in swept] == list(SUCCEEDS)
+    for call in swept:
+        spec = specs[(call.method, call.template)]
+        assert spec is not None and len(call.new_entries) == 1, call
+        entry = call.new_entries[0]
+        assert (entry["action"], entry["actor_id"]) == (spec.action, world.user_ids["operator"])
+        assert (entry["request"]["method"], entry["request"]["path"]) == (call.method, call.path)
+        assert entry["after"] is not None, call
         if spec.state is not None and not spec.names_result:
-            assert entry["before"] is not None, (method, template)
+            assert entry["before"] is not None, call
     report = verify_audit_chain(_log(app))
     assert report.ok, report.problems
 
 
-def test_the_entries_show_who_changed_what_from_what_and_redact_secrets(served: Served) -> None:
+def test_the_entries_show_who_changed_what_from_what_and_redact_secrets(
+    served: Served, swept: list[Call]
+) -> None:
     _, client, world = served
     renamed = _search(client, world, action="contest.update")["items"][0]
     assert renamed["subject"] == f"contest:{world.contest_id}"
@@ -241,7 +271,9 @@ def test_a_refused_action_writes_nothing(served: Served) -> None:
     assert verify_audit_chain(_log(app)).head_seq == head
 
 
-def test_operators_search_by_actor_action_subject_and_time_in_pages(served: Served) -> None:
+def test_operators_search_by_actor_action_subject_and_time_in_pages(
+    served: Served, swept: list[Call]
+) -> None:
     _, client, world = served
     everything = _search(client, world, limit=200)["items"]
     assert len(everything) >= 18
@@ -293,7 +325,9 @@ def test_bad_filters_are_problems_naming_the_field(
     assert field in response.text
 
 
-def test_members_cannot_read_the_log_and_operators_verify_it(served: Served) -> None:
+def test_members_cannot_read_the_log_and_operators_verify_it(
+    served: Served, swept: list[Call]
+) -> None:
     _, client, world = served
     assert client.get("/v1/admin/audit", headers=world.headers["member"]).status_code == 403
     report = client.get("/v1/admin/audit/verify", headers=world.headers["operator"]).json()
