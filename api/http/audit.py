@@ -5,7 +5,8 @@ entry is appended to the audit log (``core.audit``) naming the operator, the act
 subject, a summary of the request (secrets redacted) and the subject's state before and after.
 A refused action (the route raises: 4xx) writes nothing. The entry is its own transaction,
 right after the action's: the services own their transactions (some commit several times),
-so the two cannot share one.
+so the two cannot share one. Should that write fail, the entry is logged at CRITICAL on
+``paperleague.audit`` and the route still answers its result (the action took effect).
 
 ``subject`` is a template over the route's parameters (``"contest:{contest_id}"``,
 ``"member:{body.member_id}"``) or, for a creation, over its result (``"season:{result.id}"``:
@@ -31,6 +32,7 @@ from core.audit.model import AuditDraft, JsonValue
 from core.audit.services import AuditUnitOfWork, as_json, record
 from core.db import Database
 from core.errors import DomainError
+from core.hashchain import canonical_json
 from core.users.model import User
 
 logger = logging.getLogger("paperleague.audit")
@@ -103,8 +105,15 @@ def _run(
         before=before,
         after=after,
     )
-    record(AuditUnitOfWork(database.sessions), draft)
+    try:
+        record(AuditUnitOfWork(database.sessions), draft)
+    except Exception:  # the action took effect: a 500 would invite a retry that repeats it
+        logger.critical("audit entry lost: %s", canonical_json(_fields(draft)), exc_info=True)
     return result
+
+
+def _fields(draft: AuditDraft) -> dict[str, Any]:
+    return {name: getattr(draft, name) for name in draft.__slots__}
 
 
 def _state(spec: AuditSpec, database: Database, subject: str) -> JsonValue:

@@ -149,11 +149,19 @@ class PurgeResult:
     cutoff: datetime
 
 
-def purge(uow: AuditUnitOfWork, *, retention_days: int, now: datetime | None = None) -> PurgeResult:
+def purge(
+    uow: AuditUnitOfWork,
+    *,
+    retention_days: int,
+    now: datetime | None = None,
+    actor_id: int | None = None,
+) -> PurgeResult:
     """Delete the entries made more than ``retention_days`` (≥ 183) days before ``now``.
 
     The cutoff row advances first (the trigger allows deleting only below it) and keeps the
     hash of the last deleted entry, so the chain stays verifiable from the first kept entry.
+    A purge that deletes something is itself an ``audit.purge`` entry, in the same transaction
+    (``actor_id`` None: run from the shell).
     """
     check_retention_days(retention_days)
     now = as_utc(now or utc_now())
@@ -174,5 +182,14 @@ def purge(uow: AuditUnitOfWork, *, retention_days: int, now: datetime | None = N
             Retention(kept_from=kept_from, anchor_hash=anchor, purged_before=cutoff, purged_at=now)
         )
         deleted = uow.audit.delete_before(kept_from)
+        draft = AuditDraft(
+            actor_id=actor_id,
+            action="audit.purge",
+            subject="audit",
+            request={"retention_days": retention_days},
+            before={"kept_from": current.kept_from},
+            after={"kept_from": kept_from, "deleted": deleted, "purged_before": cutoff.isoformat()},
+        )
+        append_entry(uow.session, draft, now=now)
         uow.commit()
     return PurgeResult(deleted=deleted, kept_from=kept_from, cutoff=cutoff)

@@ -332,3 +332,28 @@ def test_members_cannot_read_the_log_and_operators_verify_it(
     assert client.get("/v1/admin/audit", headers=world.headers["member"]).status_code == 403
     report = client.get("/v1/admin/audit/verify", headers=world.headers["operator"]).json()
     assert report["ok"] is True and report["entries"] >= 18 and report["problems"] == []
+
+
+def test_a_lost_entry_is_logged_and_the_action_still_answers(
+    served: Served, swept: list[Call], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Recording after the commit can fail; the action took effect, so it answers 200 and the
+    entry goes to the CRITICAL log instead of being silently dropped."""
+    app, client, world = served
+    head = verify_audit_chain(_log(app)).head_seq
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("api.http.audit.record", fail)
+    response = client.put(
+        "/v1/admin/content/compliance-terms",
+        json={"terms": ["sure win"]},
+        headers=world.headers["operator"],
+    )
+    assert response.status_code == 200, response.text
+    assert verify_audit_chain(_log(app)).head_seq == head
+    lost = [r for r in caplog.records if r.name == "paperleague.audit"]
+    assert [r.levelname for r in lost] == ["CRITICAL"]
+    assert "content.set_compliance_terms" in lost[0].getMessage()
+    assert "sure win" in lost[0].getMessage()

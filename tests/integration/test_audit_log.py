@@ -140,8 +140,12 @@ def test_purge_deletes_only_entries_older_than_the_retention(database: Database)
 
     first = purge(_uow(database), retention_days=250, now=NOW)
     assert (first.deleted, first.kept_from) == (2, 3)
-    report = verify_audit_chain(_uow(database))
-    assert (report.ok, report.entries, report.kept_from, report.head_seq) == (True, 3, 3, 5)
+    report = verify_audit_chain(_uow(database))  # the 3 kept and the purge's own entry
+    assert (report.ok, report.entries, report.kept_from, report.head_seq) == (True, 4, 3, 6)
+    [purged] = search(_uow(database), AuditFilters(action="audit.purge"), before=None, limit=5)[0]
+    assert (purged.seq, purged.actor_id, purged.subject) == (6, None, "audit")
+    assert purged.before == {"kept_from": 1}
+    assert (purged.after["kept_from"], purged.after["deleted"]) == (3, 2)
     with pytest.raises(DBAPIError, match="append-only"):  # the kept ones stay protected
         _sql(database, "DELETE FROM audit_entries WHERE seq = 3")
     assert purge(_uow(database), retention_days=250, now=NOW).deleted == 0
@@ -150,11 +154,8 @@ def test_purge_deletes_only_entries_older_than_the_retention(database: Database)
     second = purge(_uow(database), retention_days=183, now=NOW)
     assert (second.deleted, second.kept_from) == (1, 4)
     assert _problems(database) == []
-    assert [e.seq for e in search(_uow(database), AuditFilters(), before=None, limit=10)[0]] == [
-        6,
-        5,
-        4,
-    ]
+    kept = search(_uow(database), AuditFilters(), before=None, limit=10)[0]
+    assert [e.seq for e in kept] == [8, 7, 6, 5, 4]
 
 
 def test_purging_every_entry_keeps_the_head_as_anchor(database: Database) -> None:
@@ -163,8 +164,8 @@ def test_purging_every_entry_keeps_the_head_as_anchor(database: Database) -> Non
     assert (result.deleted, result.kept_from) == (3, 4)
     assert _problems(database) == []
     _append(database, 2)
-    report = verify_audit_chain(_uow(database))
-    assert (report.ok, report.entries, report.head_seq) == (True, 2, 5)
+    report = verify_audit_chain(_uow(database))  # the purge's entry (seq 4) and the two
+    assert (report.ok, report.entries, report.head_seq) == (True, 3, 6)
 
 
 def test_a_cutoff_moved_by_hand_is_flagged(database: Database) -> None:
@@ -222,7 +223,7 @@ def test_the_cli_verifies_and_purges(db_url: str, database: Database) -> None:
     assert purged.exit_code == 0, purged.output
     assert "purged 2 entries" in purged.output and "starts at seq 3" in purged.output
     kept = runner.invoke(cli, ["audit", "verify", "--database-url", db_url])
-    assert kept.exit_code == 0 and "seq 3 to 3" in kept.output
+    assert kept.exit_code == 0 and "seq 3 to 4" in kept.output  # 4: the purge itself
 
     _drop_triggers(database)
     _sql(database, "UPDATE audit_entries SET actor_id = 99 WHERE seq = 3")
