@@ -1,16 +1,20 @@
-"""``paperleague audit``: verify the operator audit log's hash chain, purge by retention."""
+"""``paperleague audit``: verify the operator audit log's hash chain, purge by retention; and
+``record_cli_action``, with which the other commands that change state audit themselves."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli.database import DatabaseUrl, at_head, settings
 from core.audit import services as audit_services
-from core.audit.model import MIN_RETENTION_DAYS
+from core.audit.model import MIN_RETENTION_DAYS, AuditDraft, JsonValue, redacted
 from core.errors import DomainError
 
 audit_cli = typer.Typer(help="The operator audit log.", no_args_is_help=True)
@@ -66,3 +70,32 @@ def audit_purge(
         f"purged {result.deleted} entries made before {result.cutoff.isoformat()}; "
         f"the chain now starts at seq {result.kept_from}"
     )
+
+
+def record_cli_action(
+    sessions: sessionmaker[Session], action: str, subject: str, *, after: JsonValue = None
+) -> None:
+    """Audit an operator action taken from the shell, after it committed: no user id (the
+    shell has none), the command, its options (secrets redacted) and the OS user."""
+    context = click.get_current_context(silent=True)
+    request = {
+        "command": context.command_path if context else "paperleague",
+        "params": redacted(_json_params(context.params if context else {})),
+        "os_user": _os_user(),
+    }
+    draft = AuditDraft(None, action, subject, request=request, after=after)
+    audit_services.record(audit_services.AuditUnitOfWork(sessions), draft)
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: value if isinstance(value, str | int | float | bool | None) else str(value)
+        for name, value in params.items()
+    }
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a bare container)
+        return None

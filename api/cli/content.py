@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, at_head, settings
 from contracts import anchoring
 from contracts.certificates import parse_certificate
@@ -86,6 +87,13 @@ def anchor(
         except DomainError as exc:
             typer.echo(f"error: {exc.detail} (pending content stays pending)", err=True)
             raise typer.Exit(1) from exc
+        if batch is not None or finality.finalized or finality.reorged:
+            after = {
+                "batch": None if batch is None else batch.id,
+                "finalized": list(finality.finalized),
+                "reorged": list(finality.reorged),
+            }
+            record_cli_action(database.sessions, "content.anchor", "anchors", after=after)
     if batch is None:
         typer.echo("nothing pending")
     else:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, at_head, settings
 from core.errors import DomainError
 from engine import clock as contest_clock
@@ -31,6 +32,12 @@ def _trading(database_url: str | None) -> Iterator[EngineUnitOfWork]:
             raise typer.Exit(1) from exc
 
 
+def _clock(report: ClockReport) -> dict[str, object]:
+    """Where a contest's clock stands after a command, for its audit entry."""
+    day = None if report.clock_day is None else report.clock_day.isoformat()
+    return {"contest_id": report.contest_id, "clock_day": day, "finished": report.finished}
+
+
 def _show(report: ClockReport) -> None:
     shown = f"{report.days[0]}…{report.days[-1]}" if report.days else "no new bar"
     typer.echo(
@@ -47,7 +54,11 @@ def clock(
 ) -> None:
     """Reveal the next trading days of one contest (what the operator's clock button does)."""
     with _trading(database_url) as uow:
-        _show(contest_clock.advance_contest_clock(uow, contest_id, bars=bars))
+        report = contest_clock.advance_contest_clock(uow, contest_id, bars=bars)
+        record_cli_action(
+            uow.sessions, "contest.advance_clock", f"contest:{contest_id}", after=_clock(report)
+        )
+    _show(report)
 
 
 @contest_cli.command("tick")
@@ -55,6 +66,9 @@ def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
     """Advance every due contest (running, or registration closed): run it from cron."""
     with _trading(database_url) as uow:
         reports = contest_clock.tick_due_contests(uow, bars=bars)
+        if reports:
+            after = [_clock(report) for report in reports]
+            record_cli_action(uow.sessions, "contest.tick", "contests", after=after)
     for report in reports:
         _show(report)
     if not reports:
@@ -69,6 +83,8 @@ def settle(
     """Pay the contest's prizes into the ledger (safe to rerun: each prize is paid once)."""
     with _trading(database_url) as uow:
         report = settlement.settle_contest(uow, contest_id)
+        after = {"settled": report.settled, "paid_now": report.paid_now, "prizes": report.prizes}
+        record_cli_action(uow.sessions, "contest.settle", f"contest:{contest_id}", after=after)
     totals = ", ".join(f"{amount} {asset}" for asset, amount in sorted(report.totals.items()))
     typer.echo(
         f"contest {contest_id}: {report.prizes} prizes to {report.recipients} members "

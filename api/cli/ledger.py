@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, at_head, settings
 from ledger import services as ledger_services
 
@@ -56,6 +57,9 @@ def ledger_expire(database_url: DatabaseUrl = None) -> None:
         with uow.reading():
             days = engagement.current_rules(uow).points_expiry_days
         expired = [] if days is None else ledger_services.expire_points(uow, days=days)
+        if holds or expired:
+            after = {"holds_released": len(holds), "members_expired": len(expired)}
+            record_cli_action(uow.sessions, "ledger.expire", "ledger", after=after)
     typer.echo(f"released {len(holds)} lapsed holds")
     typer.echo(
         "points never expire (no points_expiry_days in the earning rules)"

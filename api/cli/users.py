@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, connect, settings
 from core import migrations
 from core.errors import DomainError
@@ -45,5 +46,7 @@ def user_create(
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
+    after = {"id": user.id, "roles": sorted(user.roles), "is_active": user.is_active}
+    record_cli_action(database.sessions, "user.create", f"user:{user.id}", after=after)
     roles = ",".join(sorted(user.roles))
     typer.echo(f"created user {user.id} {user.username} roles={roles}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,7 +27,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel
 
-from core.audit.model import AuditDraft, JsonValue
+from core.audit.model import AuditDraft, JsonValue, redacted
 from core.audit.services import AuditUnitOfWork, as_json, record
 from core.db import Database
 from core.errors import DomainError
@@ -42,8 +41,6 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 AUDIT_SPEC = "__audit_spec__"
 _REQUEST = "audit_request_"  # the parameter the decorator adds; FastAPI fills it with the Request
-_SECRET = re.compile(r"password|secret|token|private", re.IGNORECASE)
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +138,7 @@ def _summary(request: Request, kwargs: Mapping[str, Any]) -> JsonValue:
         "method": request.method,
         "path": request.url.path,
         "request_id": getattr(request.state, "request_id", None),
-        "params": _redact(params),
+        "params": redacted(params),
     }
 
 
@@ -155,13 +152,3 @@ def _json(value: Any) -> JsonValue:
     if isinstance(value, dict):
         return {str(key): _json(item) for key, item in value.items()}
     return as_json(value)
-
-
-def _redact(value: JsonValue) -> JsonValue:
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _SECRET.search(key) else _redact(item) for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact(item) for item in value]
-    return value

@@ -21,6 +21,8 @@ ACTION_SYNTAX = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+"  # "contest.update"
 MAX_ACTION = 64
 MAX_SUBJECT = 200
 _ACTION = re.compile(ACTION_SYNTAX)
+_SECRET = re.compile(r"password|secret|token|private", re.IGNORECASE)
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +196,16 @@ def check_retention_days(days: int) -> int:
             rule="minimum",
         )
     return days
+
+
+def redacted(value: JsonValue) -> JsonValue:
+    """``value`` with every object field named like a secret (password, secret, token,
+    private …) replaced by ``"[redacted]"``: request summaries never keep credentials."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _SECRET.search(str(key)) else redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
