@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-import click
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,14 +72,18 @@ def audit_purge(
 
 
 def record_cli_action(
-    sessions: sessionmaker[Session], action: str, subject: str, *, after: JsonValue = None
+    context: typer.Context,
+    sessions: sessionmaker[Session],
+    *,
+    action: str,
+    subject: str,
+    after: JsonValue = None,
 ) -> None:
     """Audit an operator action taken from the shell, after it committed: no user id (the
     shell has none), the command, its options (secrets redacted) and the OS user."""
-    context = click.get_current_context(silent=True)
     request = {
-        "command": context.command_path if context else "paperleague",
-        "params": redacted(_json_params(context.params if context else {})),
+        "command": context.command_path,
+        "params": redacted(_json_params(context.params)),
         "os_user": _os_user(),
     }
     draft = AuditDraft(None, action, subject, request=request, after=after)

@@ -69,6 +69,7 @@ def verify(
 
 @content_cli.command("anchor")
 def anchor(
+    context: typer.Context,
     database_url: DatabaseUrl = None,
     limit: Annotated[
         int, typer.Option(min=1, max=anchoring.MAX_BATCH, help="Most pieces in the batch.")
@@ -93,7 +94,9 @@ def anchor(
                 "finalized": list(finality.finalized),
                 "reorged": list(finality.reorged),
             }
-            record_cli_action(database.sessions, "content.anchor", "anchors", after=after)
+            record_cli_action(
+                context, database.sessions, action="content.anchor", subject="anchors", after=after
+            )
     if batch is None:
         typer.echo("nothing pending")
     else:

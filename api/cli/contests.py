@@ -48,6 +48,7 @@ def _show(report: ClockReport) -> None:
 
 @contest_cli.command("clock")
 def clock(
+    context: typer.Context,
     contest_id: Annotated[int, typer.Argument(help="The contest.")],
     bars: Bars = 1,
     database_url: DatabaseUrl = None,
@@ -55,20 +56,27 @@ def clock(
     """Reveal the next trading days of one contest (what the operator's clock button does)."""
     with _trading(database_url) as uow:
         report = contest_clock.advance_contest_clock(uow, contest_id, bars=bars)
+        subject = f"contest:{contest_id}"
         record_cli_action(
-            uow.sessions, "contest.advance_clock", f"contest:{contest_id}", after=_clock(report)
+            context,
+            uow.sessions,
+            action="contest.advance_clock",
+            subject=subject,
+            after=_clock(report),
         )
     _show(report)
 
 
 @contest_cli.command("tick")
-def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
+def tick(context: typer.Context, bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
     """Advance every due contest (running, or registration closed): run it from cron."""
     with _trading(database_url) as uow:
         reports = contest_clock.tick_due_contests(uow, bars=bars)
         if reports:
             after = [_clock(report) for report in reports]
-            record_cli_action(uow.sessions, "contest.tick", "contests", after=after)
+            record_cli_action(
+                context, uow.sessions, action="contest.tick", subject="contests", after=after
+            )
     for report in reports:
         _show(report)
     if not reports:
@@ -77,6 +85,7 @@ def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
 
 @contest_cli.command("settle")
 def settle(
+    context: typer.Context,
     contest_id: Annotated[int, typer.Argument(help="A finished contest.")],
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -84,7 +93,10 @@ def settle(
     with _trading(database_url) as uow:
         report = settlement.settle_contest(uow, contest_id)
         after = {"settled": report.settled, "paid_now": report.paid_now, "prizes": report.prizes}
-        record_cli_action(uow.sessions, "contest.settle", f"contest:{contest_id}", after=after)
+        subject = f"contest:{contest_id}"
+        record_cli_action(
+            context, uow.sessions, action="contest.settle", subject=subject, after=after
+        )
     totals = ", ".join(f"{amount} {asset}" for asset, amount in sorted(report.totals.items()))
     typer.echo(
         f"contest {contest_id}: {report.prizes} prizes to {report.recipients} members "

@@ -48,7 +48,7 @@ def ledger_trial_balance(database_url: DatabaseUrl = None) -> None:
 
 
 @ledger_cli.command("expire")
-def ledger_expire(database_url: DatabaseUrl = None) -> None:
+def ledger_expire(context: typer.Context, database_url: DatabaseUrl = None) -> None:
     """Release lapsed holds and expire points per the earning rules (run it daily)."""
     from ledger import engagement
 
@@ -59,7 +59,9 @@ def ledger_expire(database_url: DatabaseUrl = None) -> None:
         expired = [] if days is None else ledger_services.expire_points(uow, days=days)
         if holds or expired:
             after = {"holds_released": len(holds), "members_expired": len(expired)}
-            record_cli_action(uow.sessions, "ledger.expire", "ledger", after=after)
+            record_cli_action(
+                context, uow.sessions, action="ledger.expire", subject="ledger", after=after
+            )
     typer.echo(f"released {len(holds)} lapsed holds")
     typer.echo(
         "points never expire (no points_expiry_days in the earning rules)"

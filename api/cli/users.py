@@ -18,6 +18,7 @@ user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 
 @user_cli.command("create")
 def user_create(
+    context: typer.Context,
     username: Annotated[str, typer.Option(help="Login name.")],
     role: Annotated[list[Role], typer.Option(help="Role to grant; repeat for several.")],
     password: Annotated[
@@ -47,6 +48,9 @@ def user_create(
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
     after = {"id": user.id, "roles": sorted(user.roles), "is_active": user.is_active}
-    record_cli_action(database.sessions, "user.create", f"user:{user.id}", after=after)
+    subject = f"user:{user.id}"
+    record_cli_action(
+        context, database.sessions, action="user.create", subject=subject, after=after
+    )
     roles = ",".join(sorted(user.roles))
     typer.echo(f"created user {user.id} {user.username} roles={roles}")

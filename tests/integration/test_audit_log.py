@@ -230,3 +230,20 @@ def test_the_cli_verifies_and_purges(db_url: str, database: Database) -> None:
     broken = runner.invoke(cli, ["audit", "verify", "--database-url", db_url])
     assert broken.exit_code == 1
     assert "audit seq 3: content does not match its hash" in broken.output
+
+
+def test_an_operator_action_from_the_shell_is_audited(db_url: str, database: Database) -> None:
+    created = runner.invoke(
+        cli,
+        ["user", "create", "--database-url", db_url, "--username", "root"]
+        + ["--role", "operator", "--password", "correct horse battery"],
+    )
+    assert created.exit_code == 0, created.output
+    [entry] = search(_uow(database), AuditFilters(action="user.create"), before=None, limit=5)[0]
+    assert (entry.actor_id, entry.subject) == (None, f"user:{entry.after['id']}")
+    assert entry.after["roles"] == ["operator"]
+    assert entry.request["command"].endswith("user create")
+    assert entry.request["params"]["password"] == "[redacted]"
+    assert entry.request["params"]["username"] == "root"
+    assert "correct horse" not in str(entry)
+    assert _problems(database) == []
