@@ -62,6 +62,8 @@ def audited(
     AuditDraft(actor_id=None, action=action, subject=subject)  # refuses a malformed action now
 
     def wrap(endpoint: Endpoint) -> Endpoint:
+        if inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"@audited takes synchronous routes; {endpoint.__name__} is async")
         signature = inspect.signature(endpoint, eval_str=True)
         request = inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
 
@@ -91,8 +93,33 @@ def _run(
     subject = None if spec.names_result else spec.subject.format(**kwargs)
     before = None if subject is None else _state(spec, database, subject)
     result = endpoint(**kwargs)  # raises on refusal: nothing is recorded
-    if subject is None:
-        subject = spec.subject.format(**kwargs, result=result)
+    try:
+        _record(spec, database, request, kwargs, before=before, result=result)
+    except Exception:  # the action took effect: a 500 would invite a retry that repeats it
+        logger.critical(
+            "audit entry lost: %s %s", spec.action, _lost(request, kwargs), exc_info=True
+        )
+    return result
+
+
+def _lost(request: Request, kwargs: Mapping[str, Any]) -> str:
+    """What the log can still say of an entry that could not be written (secrets redacted)."""
+    try:
+        return canonical_json(_summary(request, kwargs))
+    except Exception:  # the summary itself failed: the method and path at least
+        return f"{request.method} {request.url.path}"
+
+
+def _record(
+    spec: AuditSpec,
+    database: Database,
+    request: Request,
+    kwargs: dict[str, Any],
+    *,
+    before: JsonValue,
+    result: Any,
+) -> None:
+    subject = spec.subject.format(**kwargs, result=result)
     after = _state(spec, database, subject) if spec.state is not None else _json(result)
     draft = AuditDraft(
         actor_id=_actor(kwargs),
@@ -102,15 +129,7 @@ def _run(
         before=before,
         after=after,
     )
-    try:
-        record(AuditUnitOfWork(database.sessions), draft)
-    except Exception:  # the action took effect: a 500 would invite a retry that repeats it
-        logger.critical("audit entry lost: %s", canonical_json(_fields(draft)), exc_info=True)
-    return result
-
-
-def _fields(draft: AuditDraft) -> dict[str, Any]:
-    return {name: getattr(draft, name) for name in draft.__slots__}
+    record(AuditUnitOfWork(database.sessions), draft)
 
 
 def _state(spec: AuditSpec, database: Database, subject: str) -> JsonValue:
