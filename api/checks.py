@@ -11,6 +11,7 @@ from __future__ import annotations
 from api.privacy import SECTIONS
 from contracts import checks as contracts_checks
 from contracts.checks import ChainContext, CheckContext
+from core.audit import checks as audit_checks
 from core.checks import Check, CheckReport, run
 from core.privacy import checks as privacy_checks
 from engine.contests import checks as contests_checks
@@ -28,6 +29,7 @@ def registered_checks() -> list[Check[ChainContext]]:
         *ledger_checks.CHECKS,
         *contracts_checks.CHECKS,
         *privacy_checks.checks(SECTIONS),
+        *audit_checks.CHECKS,
     ]
 
 

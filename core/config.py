@@ -20,6 +20,7 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", DEVELOPMENT_SECRET, "secret", "jwt-secret", "xxx"}
 )
 MIN_SECRET_LENGTH = 32
+MIN_AUDIT_RETENTION_DAYS = 183  # six months (issue 19); core.audit refuses shorter purges too
 
 
 class Settings(BaseSettings):
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header
     # is believed, since any client can send them.
     trust_proxy_headers: bool = False
+    # The operator audit log keeps entries this many days; `paperleague audit purge` deletes
+    # older ones. Never under 183 days (six months).
+    audit_retention_days: int = Field(default=365, ge=MIN_AUDIT_RETENTION_DAYS)
 
     @field_validator("database_url")
     @classmethod

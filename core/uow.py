@@ -61,6 +61,11 @@ class UnitOfWork:
         self._bind(self.session)
         return self
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory this unit of work opens its transactions from."""
+        return self._sessions
+
     def _bind(self, session: Session) -> None:
         """Attach repositories to the session; override in subclasses."""
 

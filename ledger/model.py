@@ -19,6 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from core.errors import Conflict, NotFound, RuleViolation
+from core.hashchain import GENESIS_HASH as GENESIS_HASH  # re-exported: the ledger chain starts here
+from core.hashchain import chain_hash
 
 AccountId = str
 Asset = str
@@ -29,7 +31,6 @@ XP: Asset = "XP"
 ISSUANCE: AccountId = "system:issuance"
 REDEEMED: AccountId = "system:redeemed"
 EXPIRED: AccountId = "system:expired"
-GENESIS_HASH = "0" * 64
 MAX_AMOUNT = 10**15  # per transfer
 MAX_TOTAL = 2**62  # per running total of an account; refused beyond, far inside BIGINT
 MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
@@ -237,15 +238,6 @@ class Transfer:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="microseconds")
-
-
-# One encoder for every hash: ``json.dumps`` with options builds a new one per call.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, fields: list[Any]) -> str:
-    payload = _CANONICAL_JSON.encode(fields)
-    return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ each kind of derived state it checks, straight in the database (what no service 
 
 The world: a contest with four members that trade over four clock ticks, check-ins with a
 streak and a gap, certified content in a final batch and an anchored one on a
-``FakeRegistry``, and an erased member.
+``FakeRegistry``, an erased member, and two operator actions in the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from api import privacy
 from contracts import anchoring, registration
 from contracts.checks import CheckContext
 from contracts.uow import ContentUnitOfWork
+from core.audit import services as audit
+from core.audit.model import AuditDraft
+from core.audit.services import AuditUnitOfWork
 from core.checks import CheckReport
 from core.db import Database
 from core.privacy.services import PrivacyUnitOfWork
@@ -114,6 +117,10 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     privacy.erase(
         PrivacyUnitOfWork(database.sessions), erased.id, operator_id=operator.id, reason="asked"
     )
+
+    for member in members[:2]:  # operator actions in the audit log
+        draft = AuditDraft(operator.id, "user.set_roles", f"user:{member.id}", after=["member"])
+        audit.record(AuditUnitOfWork(database.sessions), draft, now=NOW)
     return CheckWorld(database, registry, contest, members)
 
 
@@ -223,6 +230,18 @@ def corrupt_erasure(world: CheckWorld) -> str:
     return "the account is not erased-"
 
 
+def corrupt_audit(world: CheckWorld) -> str:
+    """An audit entry inserted around the service, sealed with a made-up hash."""
+    _execute(
+        world,
+        "INSERT INTO audit_entries (seq, at, actor_id, action, subject, request, before, after, "
+        "prev_hash, hash) SELECT last_seq + 1, at, actor_id, action, subject, request, before, "
+        "after, last_hash, :forged FROM audit_head, audit_entries WHERE seq = last_seq",
+        forged="f" * 64,
+    )
+    return "audit seq 3: content does not match its hash"
+
+
 CORRUPTIONS = (
     ("trading.books", corrupt_cash),
     ("contests.metric_state", corrupt_metric_state),
@@ -233,4 +252,5 @@ CORRUPTIONS = (
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
     ("privacy.erasures", corrupt_erasure),
+    ("core.audit_chain", corrupt_audit),
 )

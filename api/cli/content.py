@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, at_head, settings
 from contracts import anchoring, reviews
 from contracts.certificates import parse_certificate
@@ -81,6 +82,7 @@ def show_verdict(verdict: Verdict) -> None:
 
 @content_cli.command("anchor")
 def anchor(
+    context: typer.Context,
     database_url: DatabaseUrl = None,
     limit: Annotated[
         int, typer.Option(min=1, max=anchoring.MAX_BATCH, help="Most pieces in the batch.")
@@ -102,6 +104,15 @@ def anchor(
         except DomainError as exc:
             typer.echo(f"error: {exc.detail} (pending content stays pending)", err=True)
             raise typer.Exit(1) from exc
+        if batch is not None or finality.finalized or finality.reorged:
+            after = {
+                "batch": None if batch is None else batch.id,
+                "finalized": list(finality.finalized),
+                "reorged": list(finality.reorged),
+            }
+            record_cli_action(
+                context, database.sessions, action="content.anchor", subject="anchors", after=after
+            )
     if batch is None:
         typer.echo("nothing pending")
     else:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.content import EXIT_INVALID, EXIT_UNCHECKED, show_verdict
 from api.cli.database import DatabaseUrl, at_head, settings
 from contracts.attestations import parse_attestation_certificate
@@ -39,6 +40,12 @@ def _trading(database_url: str | None) -> Iterator[EngineUnitOfWork]:
             raise typer.Exit(1) from exc
 
 
+def _clock(report: ClockReport) -> dict[str, object]:
+    """Where a contest's clock stands after a command, for its audit entry."""
+    day = None if report.clock_day is None else report.clock_day.isoformat()
+    return {"contest_id": report.contest_id, "clock_day": day, "finished": report.finished}
+
+
 def _show(report: ClockReport) -> None:
     shown = f"{report.days[0]}…{report.days[-1]}" if report.days else "no new bar"
     typer.echo(
@@ -49,20 +56,35 @@ def _show(report: ClockReport) -> None:
 
 @contest_cli.command("clock")
 def clock(
+    context: typer.Context,
     contest_id: Annotated[int, typer.Argument(help="The contest.")],
     bars: Bars = 1,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Reveal the next trading days of one contest (what the operator's clock button does)."""
     with _trading(database_url) as uow:
-        _show(contest_clock.advance_contest_clock(uow, contest_id, bars=bars))
+        report = contest_clock.advance_contest_clock(uow, contest_id, bars=bars)
+        subject = f"contest:{contest_id}"
+        record_cli_action(
+            context,
+            uow.sessions,
+            action="contest.advance_clock",
+            subject=subject,
+            after=_clock(report),
+        )
+    _show(report)
 
 
 @contest_cli.command("tick")
-def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
+def tick(context: typer.Context, bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
     """Advance every due contest (running, or registration closed): run it from cron."""
     with _trading(database_url) as uow:
         reports = contest_clock.tick_due_contests(uow, bars=bars)
+        if reports:
+            after = [_clock(report) for report in reports]
+            record_cli_action(
+                context, uow.sessions, action="contest.tick", subject="contests", after=after
+            )
     for report in reports:
         _show(report)
     if not reports:
@@ -71,12 +93,18 @@ def tick(bars: Bars = 1, database_url: DatabaseUrl = None) -> None:
 
 @contest_cli.command("settle")
 def settle(
+    context: typer.Context,
     contest_id: Annotated[int, typer.Argument(help="A finished contest.")],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Pay the contest's prizes into the ledger (safe to rerun: each prize is paid once)."""
     with _trading(database_url) as uow:
         report = settlement.settle_contest(uow, contest_id)
+        after = {"settled": report.settled, "paid_now": report.paid_now, "prizes": report.prizes}
+        subject = f"contest:{contest_id}"
+        record_cli_action(
+            context, uow.sessions, action="contest.settle", subject=subject, after=after
+        )
     totals = ", ".join(f"{amount} {asset}" for asset, amount in sorted(report.totals.items()))
     typer.echo(
         f"contest {contest_id}: {report.prizes} prizes to {report.recipients} members "

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, at_head, settings
 from ledger import services as ledger_services
 
@@ -47,7 +48,7 @@ def ledger_trial_balance(database_url: DatabaseUrl = None) -> None:
 
 
 @ledger_cli.command("expire")
-def ledger_expire(database_url: DatabaseUrl = None) -> None:
+def ledger_expire(context: typer.Context, database_url: DatabaseUrl = None) -> None:
     """Release lapsed holds and expire points per the earning rules (run it daily)."""
     from ledger import engagement
 
@@ -56,6 +57,11 @@ def ledger_expire(database_url: DatabaseUrl = None) -> None:
         with uow.reading():
             days = engagement.current_rules(uow).points_expiry_days
         expired = [] if days is None else ledger_services.expire_points(uow, days=days)
+        if holds or expired:
+            after = {"holds_released": len(holds), "members_expired": len(expired)}
+            record_cli_action(
+                context, uow.sessions, action="ledger.expire", subject="ledger", after=after
+            )
     typer.echo(f"released {len(holds)} lapsed holds")
     typer.echo(
         "points never expire (no points_expiry_days in the earning rules)"

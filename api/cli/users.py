@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.audit import record_cli_action
 from api.cli.database import DatabaseUrl, connect, settings
 from core import migrations
 from core.errors import DomainError
@@ -17,6 +18,7 @@ user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 
 @user_cli.command("create")
 def user_create(
+    context: typer.Context,
     username: Annotated[str, typer.Option(help="Login name.")],
     role: Annotated[list[Role], typer.Option(help="Role to grant; repeat for several.")],
     password: Annotated[
@@ -45,5 +47,10 @@ def user_create(
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
+    after = {"id": user.id, "roles": sorted(user.roles), "is_active": user.is_active}
+    subject = f"user:{user.id}"
+    record_cli_action(
+        context, database.sessions, action="user.create", subject=subject, after=after
+    )
     roles = ",".join(sorted(user.roles))
     typer.echo(f"created user {user.id} {user.username} roles={roles}")

@@ -7,6 +7,7 @@ that maps tables must be imported here.
 import api.http.store  # noqa: F401
 import contracts.store  # noqa: F401
 import contracts.store_attestations  # noqa: F401
+import core.audit.store  # noqa: F401
 import core.integrity.store  # noqa: F401
 import core.privacy.store  # noqa: F401
 import core.users.store  # noqa: F401

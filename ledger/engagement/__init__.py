@@ -23,7 +23,12 @@ from ledger.engagement.configuration import (
     set_levels,
 )
 from ledger.engagement.items import OutOfStock, create_item, list_items, stock_left
-from ledger.engagement.redemptions import redeem, redemptions_of, resolve_redemption
+from ledger.engagement.redemptions import (
+    get_redemption,
+    redeem,
+    redemptions_of,
+    resolve_redemption,
+)
 from ledger.engagement.referrals import complete_referral, record_referral
 from ledger.engagement.summaries import PointsSummary, points_summary, summary_in
 from ledger.engagement.tasks import TaskCompletion, complete_task
@@ -44,6 +49,7 @@ __all__ = [
     "create_item",
     "current_levels",
     "current_rules",
+    "get_redemption",
     "list_items",
     "points_summary",
     "record_referral",

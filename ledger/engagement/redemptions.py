@@ -159,6 +159,15 @@ def resolve_redemption(
         raise refusal.error from None
 
 
+def get_redemption(uow: LedgerUnitOfWork, redemption_id: str) -> Redemption:
+    """One redemption with its current status."""
+    with uow.reading():
+        record = uow.engagement.redemption(redemption_id)
+        if record is None:
+            raise NotFound(f"no redemption {redemption_id!r}", field="redemption_id")
+        return _redemption(uow, record)
+
+
 def redemptions_of(
     uow: LedgerUnitOfWork, member_id: int, *, before: str | None, limit: int
 ) -> tuple[list[Redemption], str | None]:

@@ -115,6 +115,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/admin/integrity/cases/{case_id}/decision"): OPERATOR,
     ("GET", "/v1/admin/integrity/persons/{user_id}"): OPERATOR,
     ("GET", "/v1/admin/integrity/users/{user_id}/signals"): OPERATOR,
+    ("GET", "/v1/admin/audit"): OPERATOR,
+    ("GET", "/v1/admin/audit/verify"): OPERATOR,
     ("POST", "/v1/admin/points/grants"): OPERATOR,
     ("POST", "/v1/admin/transfers/{transfer_id}/reversal"): OPERATOR,
     ("GET", "/v1/admin/levels"): OPERATOR,

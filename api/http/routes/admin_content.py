@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.chain_deps import ContentChainDep, ContentUow
 from api.http.deps import EngineUow, IdPath, OperatorUser, PageParams, SettingsDep
 from api.http.problems import problem_doc
@@ -43,6 +45,7 @@ router = APIRouter(
         503: problem_doc("The chain failed; pending content stays pending, retry later"),
     },
 )
+@audited("content.anchor", subject="anchors")
 def anchor_now(
     _: OperatorUser,
     uow: ContentUow,
@@ -86,6 +89,11 @@ def get_terms(_: OperatorUser, uow: ContentUow) -> TermsIO:
     response_model=TermsIO,
     responses={422: problem_doc("A blank or overlong term, or too many")},
 )
+@audited(
+    "content.set_compliance_terms",
+    subject="content:compliance_terms",
+    state=states.compliance_terms,
+)
 def put_terms(body: TermsIO, _: OperatorUser, uow: ContentUow) -> TermsIO:
     """Replace the prohibited-claims list (duplicates, ignoring case, are dropped)."""
     return TermsIO(terms=services.set_compliance_terms(uow, body.terms))
@@ -102,6 +110,7 @@ def get_policy(_: OperatorUser, uow: ContentUow) -> PolicyIO:
     response_model=PolicyIO,
     responses={422: problem_doc("Unknown action or threshold outside 0.50..1.00")},
 )
+@audited("content.set_policy", subject="content:policy", state=states.content_policy)
 def put_policy(body: PolicyIO, _: OperatorUser, uow: ContentUow) -> PolicyIO:
     """Set the near-duplicate action and threshold and the compliance action."""
     return PolicyIO.of(services.set_content_policy(uow, body.to_policy()))

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import EngineUow, IdPath, OperatorUser
 from api.http.problems import problem_doc
 from api.http.schemas.contests import (
@@ -36,6 +38,7 @@ _LOCKED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/seasons", status_code=status.HTTP_201_CREATED, response_model=SeasonOut)
+@audited("season.create", subject="season:{result.id}")
 def create_season(body: SeasonIn, operator: OperatorUser, uow: EngineUow) -> SeasonOut:
     """Create a season over a market's universe, replaying stored bars or following live ones."""
     return SeasonOut.of(seasons.create_season(uow, body.to_draft(), operator_id=operator.id))
@@ -46,6 +49,7 @@ def create_season(body: SeasonIn, operator: OperatorUser, uow: EngineUow) -> Sea
     response_model=SeasonOut,
     responses={404: problem_doc("No season"), **_LOCKED},
 )
+@audited("season.update", subject="season:{season_id}", state=states.season)
 def update_season(
     season_id: IdPath, body: SeasonPatch, _: OperatorUser, uow: EngineUow
 ) -> SeasonOut:
@@ -59,6 +63,7 @@ def update_season(
     response_model=ContestOut,
     responses={404: problem_doc("No season"), **_LOCKED},
 )
+@audited("contest.create", subject="contest:{result.id}")
 def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestOut:
     """Create a contest in a season: windows, eligibility, rules, ranking, prizes, teams, PK."""
     return ContestOut.of(services.create_contest(uow, body.to_draft()))
@@ -69,6 +74,7 @@ def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestO
     response_model=ContestOut,
     responses={404: problem_doc("No contest"), **_LOCKED},
 )
+@audited("contest.update", subject="contest:{contest_id}", state=states.contest)
 def update_contest(
     contest_id: IdPath, body: ContestPatch, _: OperatorUser, uow: EngineUow
 ) -> ContestOut:
@@ -89,6 +95,7 @@ def get_contest(contest_id: IdPath, _: OperatorUser, uow: EngineUow) -> ContestO
     response_model=ClockOut,
     responses={404: problem_doc("No contest"), 409: problem_doc("Season ended or settled")},
 )
+@audited("contest.advance_clock", subject="contest:{contest_id}", state=states.contest_clock)
 def advance_clock(contest_id: IdPath, body: ClockIn, _: OperatorUser, uow: EngineUow) -> ClockOut:
     """Reveal the next ``bars`` trading days, none after ``until``: fills, marks,
     leaderboards and PK rounds."""

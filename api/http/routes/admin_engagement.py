@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import LedgerUow, OperatorUser
 from api.http.problems import problem_doc
 from api.http.schemas.engagement import (
@@ -43,6 +45,7 @@ def get_earning_rules(_: OperatorUser, uow: LedgerUow) -> EarningRulesIO:
 
 
 @router.put("/levels", response_model=LevelsOut)
+@audited("levels.publish", subject="levels", state=states.levels)
 def put_levels(body: LevelsIn, operator: OperatorUser, uow: LedgerUow) -> LevelsOut:
     """Publish a new version of the level table."""
     table = engagement.set_levels(
@@ -52,6 +55,7 @@ def put_levels(body: LevelsIn, operator: OperatorUser, uow: LedgerUow) -> Levels
 
 
 @router.put("/earning-rules", response_model=EarningRulesIO)
+@audited("earning_rules.publish", subject="earning_rules", state=states.earning_rules)
 def put_earning_rules(
     body: EarningRulesIO, operator: OperatorUser, uow: LedgerUow
 ) -> EarningRulesIO:
@@ -67,6 +71,7 @@ def put_earning_rules(
     response_model=RewardOut,
     responses={409: problem_doc("Item key taken")},
 )
+@audited("reward.create", subject="reward:{result.key}")
 def create_reward(body: RewardIn, _: OperatorUser, uow: LedgerUow) -> RewardOut:
     """Add an item to the catalog with its initial stock."""
     item = engagement.create_item(uow, **body.model_dump())
@@ -82,6 +87,7 @@ def _resolve(redemption_id: str, uow: LedgerUow, *, fulfil: bool) -> RedemptionO
     response_model=RedemptionOut,
     responses={404: problem_doc("No such redemption"), 409: problem_doc("Not pending")},
 )
+@audited("redemption.fulfil", subject="redemption:{redemption_id}", state=states.redemption)
 def fulfil(redemption_id: RedemptionId, _: OperatorUser, uow: LedgerUow) -> RedemptionOut:
     """Fulfil a pending redemption: the held points and stock are posted."""
     return _resolve(redemption_id, uow, fulfil=True)
@@ -92,6 +98,7 @@ def fulfil(redemption_id: RedemptionId, _: OperatorUser, uow: LedgerUow) -> Rede
     response_model=RedemptionOut,
     responses={404: problem_doc("No such redemption"), 409: problem_doc("Not pending")},
 )
+@audited("redemption.cancel", subject="redemption:{redemption_id}", state=states.redemption)
 def cancel(redemption_id: RedemptionId, _: OperatorUser, uow: LedgerUow) -> RedemptionOut:
     """Cancel a pending redemption: the held points and stock are released."""
     return _resolve(redemption_id, uow, fulfil=False)

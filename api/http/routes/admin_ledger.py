@@ -7,6 +7,8 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Header, Path, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import LedgerUow, OperatorUser
 from api.http.problems import problem_doc
 from api.http.schemas.ledger import GrantIn, ReversalIn, TransferOut, TrialBalanceOut, VerifyOut
@@ -57,6 +59,7 @@ def verify(_: OperatorUser, uow: LedgerUow) -> VerifyOut:
         422: problem_doc("Invalid grant, or the member has too little to debit"),
     },
 )
+@audited("points.grant", subject="member:{body.member_id}", state=states.member_balances)
 def grant(
     body: GrantIn,
     operator: OperatorUser,
@@ -99,6 +102,7 @@ def adjustment(body: GrantIn, *, operator_id: int, key: str | None) -> TransferR
         422: problem_doc("Not reversible (a hold or a reversal), or too little left to take back"),
     },
 )
+@audited("transfer.reverse", subject="transfer:{transfer_id}")
 def reverse(
     transfer_id: TransferIdPath, _: OperatorUser, uow: LedgerUow, body: ReversalIn | None = None
 ) -> TransferOut:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import IdPath, OperatorUser, PageParams, UsersUow
 from api.http.problems import problem_doc
 from api.http.schemas.common import CreateUserIn, Page, RolesIn, UserOut
@@ -36,6 +38,7 @@ def list_users(_: OperatorUser, uow: UsersUow, page: PageParams) -> Page[UserOut
     response_model=UserOut,
     responses={409: problem_doc("Username taken, or Idempotency-Key conflict")},
 )
+@audited("user.create", subject="user:{result.id}", state=states.user)
 def create_user(body: CreateUserIn, _: OperatorUser, uow: UsersUow) -> UserOut:
     """Create a user with any roles (e.g. another operator, or an author)."""
     user = services.create_user(
@@ -51,6 +54,7 @@ def create_user(body: CreateUserIn, _: OperatorUser, uow: UsersUow) -> UserOut:
 @router.put(
     "/{user_id}/roles", response_model=UserOut, responses={404: problem_doc("No such user")}
 )
+@audited("user.set_roles", subject="user:{user_id}", state=states.user)
 def set_roles(user_id: IdPath, body: RolesIn, _: OperatorUser, uow: UsersUow) -> UserOut:
     """Replace a user's roles."""
     return UserOut.of(services.set_roles(uow, user_id, body.roles))

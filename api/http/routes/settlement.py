@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import CurrentUser, EngineUow, IdPath, OperatorUser, VisibleContestId
 from api.http.problems import problem_doc
 from api.http.schemas.settlement import PrizeListOut, SettlementOut
@@ -25,6 +27,7 @@ router = APIRouter(
         409: problem_doc("The contest has not finished (`not-finished`)"),
     },
 )
+@audited("contest.settle", subject="contest:{contest_id}", state=states.prize_list)
 def settle(contest_id: IdPath, _: OperatorUser, uow: EngineUow) -> SettlementOut:
     """Freeze a finished contest's prize list and pay every unpaid prize; safe to repeat."""
     return SettlementOut.of(settlement.settle_contest(uow, contest_id))

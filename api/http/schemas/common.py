@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -44,6 +45,8 @@ def _iso_text(kind: str) -> Callable[[Any], Any]:
 # number, or a string of digits, as Unix seconds: ``0`` would be 1970-01-01.
 Day = Annotated[date, BeforeValidator(_iso_text("date"))]
 Moment = Annotated[datetime, BeforeValidator(_iso_text("datetime"))]
+# An instant that must carry its offset (a naive one is refused: ``timezone_aware``).
+AwareMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text("datetime"))]
 
 
 class Page(BaseModel, Generic[T]):
