@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -78,14 +79,24 @@ def attest_due(
         have_rules = content.attestations.subjects(RULES)
         have_results = content.attestations.subjects(RESULTS)
     with engine.reading():
-        locked = [c for c in engine.rules.contest_ids() if c not in have_rules]
-        settled = [c for c in engine.rules.settled_contest_ids() if c not in have_results]
+        locked = [c for c in _all(engine.rules.contest_ids) if c not in have_rules]
+        settled = [c for c in _all(engine.rules.settled_contest_ids) if c not in have_results]
     attested = [attest_rules(engine, content, contest_id, now=now) for contest_id in locked]
     for contest_id in settled:
         found = attest_results(engine, content, contest_id, now=now)
         if found is not None:
             attested.append(found)
     return attested
+
+
+def _all(page: Callable[..., Sequence[int]], *, size: int = 1000) -> list[int]:
+    """Every id a keyset-paged query gives (``page(after=..., limit=...)``), in order."""
+    found: list[int] = []
+    while True:
+        chunk = page(after=found[-1] if found else 0, limit=size)
+        found += chunk
+        if len(chunk) < size:
+            return found
 
 
 def attest_rules(

@@ -51,12 +51,12 @@ class RulesRepository:
         row = self.session.get(ContestRulesRow, contest_id)
         return None if row is None else row.to_snapshot()
 
-    def settled_contest_ids(self, *, limit: int = 1000) -> Sequence[int]:
+    def settled_contest_ids(self, *, after: int = 0, limit: int = 1000) -> Sequence[int]:
         """Contests with a rules snapshot whose settlement is stamped, by id."""
         return self.session.scalars(
             select(ContestRulesRow.contest_id)
             .join(ContestRow, ContestRow.id == ContestRulesRow.contest_id)
-            .where(ContestRow.settled_at.is_not(None))
+            .where(ContestRow.settled_at.is_not(None), ContestRulesRow.contest_id > after)
             .order_by(ContestRulesRow.contest_id)
             .limit(limit)
         ).all()

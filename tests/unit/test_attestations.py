@@ -24,6 +24,7 @@ from contracts.attestations import (
 )
 from contracts.certificates import MalformedCertificate, hex32
 from engine.contests.rules import canonical_json
+from notary import contests as notary_contests
 from notary.contests import RESULTS, RESULTS_ENCODING, RULES, RULES_ENCODING, metric_text
 from notary.contests import verify_contest_certificate as verify
 from tests.fake_chain import FakeRegistry
@@ -219,3 +220,13 @@ def test_metric_text_is_a_plain_decimal_that_round_trips(metric: float) -> None:
     text = metric_text(metric)
     assert "e" not in text.lower()
     assert float(Decimal(text)) == metric
+
+
+@given(st.sets(st.integers(1, 10_000), max_size=60), st.integers(1, 7))
+def test_the_notary_pages_through_every_contest(ids: set[int], size: int) -> None:
+    ordered = sorted(ids)
+
+    def page(*, after: int, limit: int) -> list[int]:
+        return [i for i in ordered if i > after][:limit]
+
+    assert notary_contests._all(page, size=size) == ordered
