@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     # X-Forwarded-For entry and the scheme (HSTS) from X-Forwarded-Proto. Off: neither header
     # is believed, since any client can send them.
     trust_proxy_headers: bool = False
+    # Prize rules: the cap on one draw prize's value by market, in CNY (a market not listed is
+    # not capped; CN: 50,000, the 反不正当竞争法 Art. 10 limit), and a point's value in CNY
+    # when a points prize is valued against the cap. JSON in the environment:
+    # PAPERLEAGUE_DRAW_PRIZE_CAPS_CNY='{"CN": 50000, "US": 50000}'.
+    draw_prize_caps_cny: dict[str, Decimal] = Field(default_factory=lambda: {"CN": Decimal(50_000)})
+    points_cny_rate: Decimal = Field(default=Decimal("0.01"), ge=0, allow_inf_nan=False)
 
     @field_validator("database_url")
     @classmethod

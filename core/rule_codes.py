@@ -102,6 +102,12 @@ class Rule(StrEnum):
     NOT_FINISHED = "not_finished", "the contest has not finished trading"
     STANDINGS_MISSING = "standings_missing", "a finished contest with no final standings"
 
+    # --- prize rules (promotions) ------------------------------------------------------------
+    DRAW_PRIZE_CAP = "draw_prize_cap", "a draw prize worth more than the market's cap (CNY)"
+    PAID_ENTRY_WITH_PRIZES = "paid_entry_with_prizes", "an entry fee on a contest with prizes"
+    DISCLOSURE_REQUIRED = "disclosure_required", "a prize disclosure missing before publishing"
+    AFTER_TRADING_END = "after_trading_end", "an award or draw date before the last trading day"
+
     # --- teams and PK ------------------------------------------------------------------------
     NOT_ENTERED = "not_entered", "the member has not entered this contest"
     NO_TEAMS = "no_teams", "the contest has no teams"

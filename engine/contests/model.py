@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import RuleViolation
 from core.rule_codes import Rule
+from engine.contests.prize_rules import Disclosures, DrawPrize
 from engine.contests.spec import (
     BASE_METRICS,
     MetricSpec,
@@ -117,6 +118,16 @@ class Contest:
     state: ContestState
     entries: int
     settled_at: datetime | None
+    draws: tuple[DrawPrize, ...] = ()
+    disclosures: Disclosures = Disclosures()
+    entry_fee_points: int = 0
+    draw_commitment: str | None = None  # SHA-256 of the draw seed, public from the start
+    draw_seed: str | None = None  # revealed once the contest is settled
+
+    @property
+    def has_prizes(self) -> bool:
+        """Whether the contest gives anything away: ranked, PK or draw prizes."""
+        return bool(self.prizes or self.draws or (self.pk is not None and self.pk.prizes))
 
 
 def contest_state(

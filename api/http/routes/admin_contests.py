@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.http.deps import EngineUow, IdPath, OperatorUser
+from api.http.deps import EngineUow, IdPath, OperatorUser, PrizeLimitsDep
 from api.http.problems import problem_doc
 from api.http.schemas.contests import (
     ClockIn,
@@ -59,9 +59,12 @@ def update_season(
     response_model=ContestOut,
     responses={404: problem_doc("No season"), **_LOCKED},
 )
-def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestOut:
-    """Create a contest in a season: windows, eligibility, rules, ranking, prizes, teams, PK."""
-    return ContestOut.of(services.create_contest(uow, body.to_draft()))
+def create_contest(
+    body: ContestIn, _: OperatorUser, uow: EngineUow, limits: PrizeLimitsDep
+) -> ContestOut:
+    """Create a contest in a season: windows, eligibility, rules, ranking, prizes, draws, teams,
+    PK and the prize disclosures."""
+    return ContestOut.of(services.create_contest(uow, body.to_draft(), limits=limits))
 
 
 @router.patch(
@@ -70,10 +73,14 @@ def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestO
     responses={404: problem_doc("No contest"), **_LOCKED},
 )
 def update_contest(
-    contest_id: IdPath, body: ContestPatch, _: OperatorUser, uow: EngineUow
+    contest_id: IdPath,
+    body: ContestPatch,
+    _: OperatorUser,
+    uow: EngineUow,
+    limits: PrizeLimitsDep,
 ) -> ContestOut:
     """Change a contest; game fields are locked once trading starts."""
-    return ContestOut.of(services.update_contest(uow, contest_id, body.changes()))
+    return ContestOut.of(services.update_contest(uow, contest_id, body.changes(), limits=limits))
 
 
 @router.get(
