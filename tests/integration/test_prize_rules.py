@@ -3,6 +3,7 @@ disclosures when public), what a member may join, and draw prizes settled exactl
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from core.db import Database
 from core.errors import RuleViolation
+from core.users import services as users
 from core.users.model import Role, User
+from core.users.services import UsersUnitOfWork
 from engine.contests import entries, settlement
 from engine.contests import services as contests
 from engine.contests.model import Season
@@ -28,6 +31,7 @@ from engine.contests.prize_table import RankRange
 from engine.contests.spec import PrizeLine
 from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
+from tests.concurrency import race
 from tests.contest_builders import DISCLOSURES, NOW
 from tests.integration.test_settlement import assert_ledger_sound, finished_contest
 
@@ -187,3 +191,40 @@ def test_draw_prizes_are_drawn_from_the_committed_seed_and_paid_once(
         awards = [t.id for t in uow.ledger.all_transfers() if t.id.startswith("drawprize:")]
     assert len(awards) == len(set(awards)) == 1 + 2 * 2  # line 0: points; line 1: points, XP
     assert_ledger_sound(uow)
+
+
+# --- PostgreSQL: two settlements at once draw once -----------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_two_concurrent_settlements_draw_and_pay_once(pg_url: str) -> None:
+    database = Database.connect(pg_url)
+    try:
+        uow = EngineUnitOfWork(database.sessions)
+        numbers = itertools.count(1)
+
+        def make_user(*roles: Role) -> User:
+            return users.create_user(
+                UsersUnitOfWork(database.sessions),
+                username=f"drawer{next(numbers)}",
+                password="a long password",
+                roles=roles or (Role.MEMBER,),
+            )
+
+        lines = (DrawPrize(winners=3, cash_value=Decimal(10), points=50),)
+        field = finished_contest(uow, make_user(Role.OPERATOR), make_user, draws=lines)
+        outcomes = race(
+            2,
+            lambda _: settlement.settle_contest(
+                EngineUnitOfWork(database.sessions), field.contest.id
+            ),
+        )
+        reports = [o for o in outcomes if isinstance(o, settlement.SettlementReport)]
+        assert len(reports) == 2, outcomes
+        assert sum(r.paid_now for r in reports) == 3 and all(r.settled for r in reports)
+        with uow.reading():
+            awards = [t.id for t in uow.ledger.all_transfers() if t.id.startswith("drawprize:")]
+        assert len(awards) == len(set(awards)) == 3
+        assert_ledger_sound(uow)
+    finally:
+        database.dispose()
