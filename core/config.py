@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     # not capped; CN: 50,000, the 反不正当竞争法 Art. 10 limit), and a point's value in CNY
     # when a points prize is valued against the cap. JSON in the environment:
     # PAPERLEAGUE_DRAW_PRIZE_CAPS_CNY='{"CN": 50000, "US": 50000}'.
-    draw_prize_caps_cny: dict[str, Decimal] = Field(default_factory=lambda: {"CN": Decimal(50_000)})
+    draw_prize_caps_cny: dict[str, Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {"CN": Decimal(50_000)}
+    )
     points_cny_rate: Decimal = Field(default=Decimal("0.01"), ge=0, allow_inf_nan=False)
 
     @field_validator("database_url")
