@@ -12,7 +12,12 @@ from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from engine.contests.model import (
     registration_open,
 )
-from engine.contests.prize_rules import Disclosures, check_disclosures, check_no_paid_entry
+from engine.contests.prize_rules import (
+    Disclosures,
+    check_disclosures,
+    check_no_paid_entry,
+    offers_prizes,
+)
 from engine.contests.visibility import holds_code, may_see
 from engine.trading.store import ContestRow
 from engine.trading.venue import require_contest
@@ -104,8 +109,8 @@ def check_prize_rules_for_joining(row: ContestRow) -> None:
     """A contest with prizes takes entries only when it is fully disclosed and charges nothing
     to enter (422 ``disclosure_required`` / ``paid_entry_with_prizes``): this also covers a
     private contest, and one created before the prize rules."""
-    pk_prizes = (row.pk_settings or {}).get("prizes")
-    has_prizes = bool(row.prizes or row.draws or pk_prizes)
+    pk_prizes = (row.pk_settings or {}).get("prizes") or []
+    has_prizes = offers_prizes(prizes=row.prizes, draws=row.draws, pk_prizes=pk_prizes)
     check_no_paid_entry(has_prizes=has_prizes, entry_fee_points=row.entry_fee_points or 0)
     if has_prizes:
         check_disclosures(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import RuleViolation
 from core.rule_codes import Rule
-from engine.contests.prize_rules import Disclosures, DrawPrize
+from engine.contests.prize_rules import Disclosures, DrawPrize, offers_prizes
 from engine.contests.spec import (
     BASE_METRICS,
     MetricSpec,
@@ -127,7 +127,8 @@ class Contest:
     @property
     def has_prizes(self) -> bool:
         """Whether the contest gives anything away: ranked, PK or draw prizes."""
-        return bool(self.prizes or self.draws or (self.pk is not None and self.pk.prizes))
+        pk_prizes = self.pk.prizes if self.pk is not None else ()
+        return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
 
 
 def contest_state(

@@ -139,6 +139,11 @@ def check_draw_cap(draws: Sequence[DrawPrize], market: str, limits: PrizeLimits)
             )
 
 
+def offers_prizes(*, prizes: Sequence[Any], draws: Sequence[Any], pk_prizes: Sequence[Any]) -> bool:
+    """Whether a contest gives anything away: ranked, draw or PK prize lines (any shape)."""
+    return bool(prizes or draws or pk_prizes)
+
+
 # --- paid entry --------------------------------------------------------------------------------
 
 

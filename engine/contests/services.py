@@ -38,6 +38,7 @@ from engine.contests.prize_rules import (
     draw_commitment,
     draws_from_json,
     new_draw_seed,
+    offers_prizes,
 )
 from engine.contests.spec import (
     MetricSpec,
@@ -91,7 +92,8 @@ class ContestDraft:
     @property
     def has_prizes(self) -> bool:
         """Whether the contest gives anything away: ranked, PK or draw prizes."""
-        return bool(self.prizes or self.draws or (self.pk is not None and self.pk.prizes))
+        pk_prizes = self.pk.prizes if self.pk is not None else ()
+        return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
 
 
 # Fields that change the game: locked once the clock has revealed the first bar.

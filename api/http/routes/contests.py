@@ -118,6 +118,7 @@ def get_official_rules(
         403: problem_doc("Below the minimum level (or an operator without the invite code)"),
         404: problem_doc("No contest, or a private one without its invite code"),
         409: problem_doc("Already joined, registration closed, or the contest is full"),
+        422: problem_doc("A prized contest without its disclosures, or with an entry fee"),
     },
 )
 def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: EngineUow) -> EntryOut:
