@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,14 @@ class Settings(BaseSettings):
     # The operator audit log keeps entries this many days; `paperleague audit purge` deletes
     # older ones. Never under 183 days (six months).
     audit_retention_days: int = Field(default=365, ge=MIN_AUDIT_RETENTION_DAYS)
+    # Prize rules: the cap on one draw prize's value by market, in CNY (a market not listed is
+    # not capped; CN: 50,000, the 反不正当竞争法 Art. 10 limit), and a point's value in CNY
+    # when a points prize is valued against the cap. JSON in the environment:
+    # PAPERLEAGUE_DRAW_PRIZE_CAPS_CNY='{"CN": 50000, "US": 50000}'.
+    draw_prize_caps_cny: dict[str, Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {"CN": Decimal(50_000)}
+    )
+    points_cny_rate: Decimal = Field(default=Decimal("0.01"), ge=0, allow_inf_nan=False)
 
     @field_validator("database_url")
     @classmethod

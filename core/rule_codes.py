@@ -117,6 +117,11 @@ class Rule(StrEnum):
         "another account of the same person ranks in this contest, so this one is unranked",
     )
     CASE_DECIDED = "case_decided", "an integrity case already decided otherwise"
+    # --- prize rules (promotions) ------------------------------------------------------------
+    DRAW_PRIZE_CAP = "draw_prize_cap", "a draw prize worth more than the market's cap (CNY)"
+    PAID_ENTRY_WITH_PRIZES = "paid_entry_with_prizes", "an entry fee on a contest with prizes"
+    DISCLOSURE_REQUIRED = "disclosure_required", "a prize disclosure missing before publishing"
+    AFTER_TRADING_END = "after_trading_end", "an award or draw date before the last trading day"
 
     # --- teams and PK ------------------------------------------------------------------------
     NOT_ENTERED = "not_entered", "the member has not entered this contest"

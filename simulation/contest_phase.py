@@ -67,7 +67,12 @@ from simulation.calendar import SeasonDay
 from simulation.contest_arena import Arena, Entrant
 from simulation.contest_bots import STYLES, member_bot
 from simulation.contest_outcome import ContestOutcome, read_outcome
-from simulation.contest_plan import PRIZE_ITEM, contest_plan, pk_settings
+from simulation.contest_plan import (
+    PRIZE_ITEM,
+    contest_plan,
+    pk_settings,
+    simulation_disclosures,
+)
 from simulation.context import SimulationContext
 from simulation.model import MARKET_TIMEZONE
 
@@ -175,6 +180,7 @@ class ContestPhase:
                 prizes=plan.prizes,
                 teams=TeamSettings(max_size=max_size, score=plan.team_score, top_n=plan.top_n),
                 pk=pk_settings(sim.config.pk_every),
+                disclosures=simulation_disclosures(plan.title, awarded_on=last),
             ),
             now=moment,
         )

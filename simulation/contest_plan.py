@@ -4,8 +4,10 @@ PK settings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from engine.contests.prize_rules import Disclosures
 from engine.contests.prize_table import PercentBand, RankRange
 from engine.contests.spec import MetricKind, MetricSpec, PkSettings, PrizeLine, TeamScore
 from engine.market.model import Market
@@ -76,4 +78,17 @@ def pk_settings(round_bars: int) -> PkSettings:
             PrizeLine(RankRange(1, 1), points=300, xp=100),
             PrizeLine(RankRange(2, 3), points=150, xp=50),
         ),
+    )
+
+
+def simulation_disclosures(title: str, *, awarded_on: date) -> Disclosures:
+    """What the simulated operator discloses for a contest with prizes (prize rules)."""
+    return Disclosures(
+        organiser="PaperLeague simulation operator",
+        eligibility="Simulated members of the PaperLeague community.",
+        prize_description=f"{title}: points, XP and finals tickets by final rank.",
+        prize_value="Points and reward items only; no cash prizes.",
+        winner_notification="Prizes are credited to the winners' accounts at settlement.",
+        award_date=awarded_on,
+        terms_text="Simulated contest; no real money is traded or paid.",
     )

@@ -11,6 +11,7 @@ from core.users.model import User
 from engine.contests import seasons
 from engine.contests import services as contests
 from engine.contests.model import Contest, DataSource, Season
+from engine.contests.prize_rules import Disclosures
 from engine.contests.seasons import SeasonDraft
 from engine.contests.services import ContestDraft
 from engine.market.model import Market
@@ -18,6 +19,20 @@ from engine.market.services import install_synthetic
 from engine.uow import EngineUnitOfWork
 
 START = date(2024, 1, 1)
+# Everything a contest with prizes must disclose before it is public (engine.contests.prize_rules);
+# the dates follow every test's trading window.
+DISCLOSURES_JSON: dict[str, Any] = {
+    "organiser": "PaperLeague Test Ltd.",
+    "eligibility": "Registered members aged 18 or over.",
+    "prize_description": "Points and XP credited to the winners' accounts.",
+    "prize_value": "Points only; no cash value.",
+    "winner_notification": "Winners are notified in the app within 3 days.",
+    "award_date": "2030-01-31",
+    "draw_date": "2030-01-31",
+    "terms_url": "https://example.com/terms",
+    "terms_text": "",
+}
+DISCLOSURES = Disclosures.from_json(DISCLOSURES_JSON)
 # Season calendar dates vs. "now": tests pass `now` explicitly, before the season ends.
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -65,5 +80,6 @@ def contest(uow: EngineUnitOfWork, s: Season, **changes: Any) -> Contest:
         trading_start=s.replay_start,
         trading_end=s.replay_end,
         starting_cash=Decimal(1_000_000),
+        disclosures=DISCLOSURES,
     )
     return contests.create_contest(uow, replace(draft, **changes), now=NOW)

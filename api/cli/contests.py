@@ -1,5 +1,5 @@
 """``paperleague contest``: the contest clock by hand or on a schedule (cron), settlement, and
-verifying a contest rules or results certificate."""
+verifying a contest rules or results certificate, and a contest's official rules."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ from core.config import get_settings
 from core.errors import DomainError, Unavailable
 from engine import clock as contest_clock
 from engine.clock import ClockReport
-from engine.contests import settlement
+from engine.contests import services, settlement
+from engine.contests.official_rules import LANGUAGES, official_rules
+from engine.contests.prize_rules import PrizeLimits
 from engine.uow import EngineUnitOfWork
 from notary import contests as notary
 
-contest_cli = typer.Typer(help="Contests: the clock and settlement.", no_args_is_help=True)
+contest_cli = typer.Typer(
+    help="Contests: the clock, settlement and official rules.", no_args_is_help=True
+)
 
 Bars = Annotated[int, typer.Option("--bars", min=1, max=1000, help="Trading days to reveal.")]
 
@@ -149,3 +153,19 @@ def verify(
         raise typer.Exit(EXIT_UNCHECKED) from exc
     show_verdict(verdict)
     typer.echo(f"VALID: {parsed.kind} of contest {parsed.subject}, values {list(parsed.values)}")
+@contest_cli.command("rules")
+def rules(
+    contest_id: Annotated[int, typer.Argument(help="The contest.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en.")] = "zh-CN",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the contest's official rules as Markdown (what GET …/official-rules serves)."""
+    if lang not in LANGUAGES:
+        typer.echo(f"error: --lang is one of {', '.join(LANGUAGES)}", err=True)
+        raise typer.Exit(2)
+    config = settings(database_url)
+    limits = PrizeLimits(config.draw_prize_caps_cny, config.points_cny_rate)
+    with _trading(database_url) as uow:
+        contest = services.get_contest(uow, contest_id, operator=True)
+    document = official_rules(contest, language=lang, limits=limits)
+    typer.echo(document.to_markdown(), nl=False)

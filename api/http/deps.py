@@ -22,6 +22,7 @@ from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
 from engine.contests import visibility
+from engine.contests.prize_rules import PrizeLimits
 from engine.uow import EngineUnitOfWork
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
@@ -39,6 +40,13 @@ async def _database(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
+
+
+async def _prize_limits(settings: SettingsDep) -> PrizeLimits:
+    return PrizeLimits(settings.draw_prize_caps_cny, settings.points_cny_rate)
+
+
+PrizeLimitsDep = Annotated[PrizeLimits, Depends(_prize_limits)]
 
 
 async def _users_uow(database: DatabaseDep) -> UsersUnitOfWork:
@@ -120,6 +128,8 @@ def _optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
 async def _sign_in_limits(settings: SettingsDep) -> SignInLimits:
     return SignInLimits(
         per_username=settings.sign_in_failures_per_username,

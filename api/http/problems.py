@@ -172,8 +172,10 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, RuleViolation):
-        extensions["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.detail}]
+    if isinstance(exc, RuleViolation):  # one entry, unless the error lists several fields
+        extensions.setdefault(
+            "errors", [{"field": exc.field, "rule": exc.rule, "message": exc.detail}]
+        )
     check_rule_codes(extensions, request.app)
     return problem_response(
         status,

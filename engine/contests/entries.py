@@ -12,7 +12,14 @@ from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from engine.contests.model import (
     registration_open,
 )
+from engine.contests.prize_rules import (
+    Disclosures,
+    check_disclosures,
+    check_no_paid_entry,
+    offers_prizes,
+)
 from engine.contests.visibility import holds_code, may_see
+from engine.trading.store import ContestRow
 from engine.trading.venue import require_contest
 from engine.uow import EngineUnitOfWork
 from ledger.engagement import summary_in
@@ -63,6 +70,7 @@ def join_contest(
             raise EntryRefused(
                 "you have already joined this contest", field="contest_id", rule="one_entry"
             )
+        check_prize_rules_for_joining(row)
         if not registration_open(
             now=moment,
             opens_at=row.registration_opens_at,
@@ -95,6 +103,22 @@ def join_contest(
         entry = Entry(contest_id, member_id, account.id, account.starting_cash, moment)
         uow.commit()
     return entry
+
+
+def check_prize_rules_for_joining(row: ContestRow) -> None:
+    """A contest with prizes takes entries only when it is fully disclosed and charges nothing
+    to enter (422 ``disclosure_required`` / ``paid_entry_with_prizes``): this also covers a
+    private contest, and one created before the prize rules."""
+    pk_prizes = (row.pk_settings or {}).get("prizes") or []
+    has_prizes = offers_prizes(prizes=row.prizes, draws=row.draws, pk_prizes=pk_prizes)
+    check_no_paid_entry(has_prizes=has_prizes, entry_fee_points=row.entry_fee_points or 0)
+    if has_prizes:
+        check_disclosures(
+            Disclosures.from_json(row.disclosures),
+            has_draws=bool(row.draws),
+            trading_end=row.trading_end,
+            action="takes entries",
+        )
 
 
 def my_entries(uow: EngineUnitOfWork, member_id: int) -> list[int]:

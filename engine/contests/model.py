@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import RuleViolation
 from core.rule_codes import Rule
+from engine.contests.prize_rules import Disclosures, DrawPrize, offers_prizes
 from engine.contests.spec import (
     BASE_METRICS,
     MetricSpec,
@@ -117,6 +118,17 @@ class Contest:
     state: ContestState
     entries: int
     settled_at: datetime | None
+    draws: tuple[DrawPrize, ...] = ()
+    disclosures: Disclosures = Disclosures()
+    entry_fee_points: int = 0
+    draw_commitment: str | None = None  # SHA-256 of the draw seed, public from the start
+    draw_seed: str | None = None  # revealed once the contest is settled
+
+    @property
+    def has_prizes(self) -> bool:
+        """Whether the contest gives anything away: ranked, PK or draw prizes."""
+        pk_prizes = self.pk.prizes if self.pk is not None else ()
+        return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
 
 
 def contest_state(

@@ -29,6 +29,18 @@ from engine.contests.model import (
     instant,
     zone,
 )
+from engine.contests.prize_rules import (
+    Disclosures,
+    DrawPrize,
+    PrizeLimits,
+    check_disclosures,
+    check_draw_cap,
+    check_no_paid_entry,
+    draw_commitment,
+    draws_from_json,
+    new_draw_seed,
+    offers_prizes,
+)
 from engine.contests.spec import (
     MetricSpec,
     PkSettings,
@@ -74,6 +86,15 @@ class ContestDraft:
     prizes: Sequence[PrizeLine] = ()
     teams: TeamSettings | None = None
     pk: PkSettings | None = None
+    draws: Sequence[DrawPrize] = ()
+    disclosures: Disclosures = field(default_factory=Disclosures)
+    entry_fee_points: int = 0
+
+    @property
+    def has_prizes(self) -> bool:
+        """Whether the contest gives anything away: ranked, PK or draw prizes."""
+        pk_prizes = self.pk.prizes if self.pk is not None else ()
+        return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
 
 
 # Fields that change the game: locked once the clock has revealed the first bar.
@@ -89,6 +110,8 @@ LOCKED_AT_START = frozenset(
         "teams",
         "pk",
         "trading_start",
+        "draws",
+        "entry_fee_points",
     }
 )
 # Secret, so never in the public rules document (and still changeable after the start).
@@ -107,20 +130,29 @@ EDITABLE = LOCKED_AT_START | {
     "min_level",
     "private",
     "invite_code",
+    "disclosures",
 }
 
 
 def create_contest(
-    uow: EngineUnitOfWork, draft: ContestDraft, *, now: datetime | None = None
+    uow: EngineUnitOfWork,
+    draft: ContestDraft,
+    *,
+    now: datetime | None = None,
+    limits: PrizeLimits | None = None,
 ) -> Contest:
-    """A contest in an open season; every part is validated before anything is written."""
+    """A contest in an open season; every part is validated before anything is written
+    (prize rules against ``limits``, by default ``PrizeLimits()``)."""
     moment = now or utc_now()
     with uow:
         season = seasons.require_season(uow, draft.season_id, lock=True)
         seasons.refuse_if_ended(season, moment)
         draft = _normalized(draft, season)
         _check_contest(uow, draft, season)
-        row = uow.trading.add_contest(_row_of(draft, season))
+        _check_prize_rules(draft, season, limits or PrizeLimits())
+        row = _row_of(draft, season)
+        row.draw_seed = new_draw_seed()
+        row = uow.trading.add_contest(row)
         contest = contest_of(row, season, entries=0, now=moment, operator=True)
         uow.commit()
     return contest
@@ -132,6 +164,7 @@ def update_contest(
     changes: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    limits: PrizeLimits | None = None,
 ) -> Contest:
     """Apply ``changes`` (field → new value, typed as in ``ContestDraft``).
 
@@ -149,8 +182,11 @@ def update_contest(
         season = seasons.require_season(uow, row.season_id or 0)
         seasons.refuse_if_ended(season, moment)
         _refuse_locked(row, changes, moment)
+        if row.draw_seed is None:  # a contest made before draws existed
+            row.draw_seed = new_draw_seed()
         draft = _normalized(replace(draft_of(row), **dict(changes)), season)
         _check_contest(uow, draft, season)
+        _check_prize_rules(draft, season, limits or PrizeLimits())
         entries = uow.contests.entry_count(contest_id)
         if draft.capacity is not None and draft.capacity < entries:
             raise RuleViolation(
@@ -265,6 +301,11 @@ def contest_of(
         ),
         entries=entries,
         settled_at=row.settled_at,
+        draws=tuple(draws_from_json(row.draws)),
+        disclosures=Disclosures.from_json(row.disclosures),
+        entry_fee_points=row.entry_fee_points or 0,
+        draw_commitment=None if row.draw_seed is None else draw_commitment(row.draw_seed),
+        draw_seed=row.draw_seed if row.settled_at is not None else None,
     )
 
 
@@ -290,6 +331,9 @@ def draft_of(row: ContestRow) -> ContestDraft:
         prizes=tuple(prize_table_from_json(row.prizes, at="prizes")),
         teams=TeamSettings.from_json(row.team_settings),
         pk=PkSettings.from_json(row.pk_settings),
+        draws=tuple(draws_from_json(row.draws)),
+        disclosures=Disclosures.from_json(row.disclosures),
+        entry_fee_points=row.entry_fee_points or 0,
     )
 
 
@@ -350,7 +394,11 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
             field="metric.benchmark",
             rule="known_symbol",
         )
-    lines = [*draft.prizes, *(draft.pk.prizes if draft.pk else ())]
+    lines: list[PrizeLine | DrawPrize] = [
+        *draft.prizes,
+        *(draft.pk.prizes if draft.pk else ()),
+        *draft.draws,
+    ]
     for line in lines:
         if line.item_key is not None and uow.engagement.item_by_key(line.item_key) is None:
             raise RuleViolation(
@@ -396,10 +444,27 @@ def _apply(row: ContestRow, draft: ContestDraft, changed: Any) -> None:
         "prizes": ("prizes", [line.to_json() for line in draft.prizes]),
         "teams": ("team_settings", None if draft.teams is None else draft.teams.to_json()),
         "pk": ("pk_settings", None if draft.pk is None else draft.pk.to_json()),
+        "draws": ("draws", [line.to_json() for line in draft.draws]),
+        "disclosures": ("disclosures", draft.disclosures.to_json()),
+        "entry_fee_points": ("entry_fee_points", draft.entry_fee_points),
     }
     for name in changed:
         column, value = stored[name]
         setattr(row, column, value)
+
+
+def _check_prize_rules(draft: ContestDraft, season: SeasonRow, limits: PrizeLimits) -> None:
+    """The promotion rules: draw prizes within the cap, no paid entry beside prizes, and a
+    public contest with prizes fully disclosed (a private one may wait until it is joined)."""
+    check_draw_cap(draft.draws, season.market, limits)
+    check_no_paid_entry(has_prizes=draft.has_prizes, entry_fee_points=draft.entry_fee_points)
+    if draft.has_prizes and not draft.private:
+        check_disclosures(
+            draft.disclosures,
+            has_draws=bool(draft.draws),
+            trading_end=draft.trading_end,
+            action="is public",
+        )
 
 
 def _refuse_locked(row: ContestRow, changes: Mapping[str, Any], now: datetime) -> None:

@@ -22,6 +22,10 @@ paid, and ``settled_at`` stays unset; a rerun after the stock is refilled pays t
 applies it once more under the person links of that moment, so a second account of one person
 never receives a contest prize, even when the link was decided after the last tick. (PK prizes
 go to teams and are not filtered.)
+**Draw prizes** (``engine.contests.prize_rules``) go by lot among the entrants with enough
+fills in the trading window, from the contest's committed draw seed; they are frozen with the
+other prizes (``kind="draw"``, ``rank`` = the order drawn, award id
+``drawprize:<contest>:<member>:<line>``), so a rerun never draws again.
 
 **PK prizes** go by final PK standing, which is a total order (points, then rating, then team
 id): a team's rank is its place in that table, so PK lines never tie. Every member of a prized
@@ -40,6 +44,7 @@ from core.errors import Conflict, DomainError
 from core.rule_codes import Rule
 from engine.contests import leaderboard, pk_rounds
 from engine.contests.metric_state import Game
+from engine.contests.prize_rules import DrawPrize, DrawWin, draw_winners, draws_from_json
 from engine.contests.prize_table import RankRange, prize_recipients
 from engine.contests.ranking import Standings, second_accounts, without_ranks_of
 from engine.contests.spec import PkSettings, PrizeLine, prize_table_from_json
@@ -192,7 +197,11 @@ def _freeze(uow: EngineUnitOfWork, contest_id: int) -> list[Prize]:
                 rule=Rule.NOT_FINISHED,
             )
         if contest.settled_at is None and not uow.prizes.has_prizes(contest_id):
-            uow.prizes.add_all(_contest_prizes(uow, contest) + _pk_prizes(uow, contest))
+            uow.prizes.add_all(
+                _contest_prizes(uow, contest)
+                + _pk_prizes(uow, contest)
+                + _draw_prizes(uow, contest)
+            )
         frozen = [_prize(row) for row in uow.prizes.prizes(contest_id)]
         uow.commit()
     return frozen
@@ -258,6 +267,43 @@ def _pk_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
         settings.prizes,
         [standing.team_id for standing in table],
         {team: uow.contests.team_members(team) for team in {s.team_id for s in table}},
+    )
+
+
+def _draw_prizes(uow: EngineUnitOfWork, contest: ContestRow) -> list[PrizeRow]:
+    draws = draws_from_json(contest.draws)
+    if not draws:
+        return []
+    if contest.draw_seed is None:  # create_contest and update_contest always set one
+        raise RuntimeError(f"contest {contest.id} has draws but no draw seed")
+    wins = draw_winners(contest.draw_seed, contest.id, draws, trades=draw_entrants(uow, contest))
+    return [draw_prize_row(contest.id, draws[win.line], win) for win in wins]
+
+
+def draw_entrants(uow: EngineUnitOfWork, contest: ContestRow) -> dict[int, int]:
+    """Every entrant (member id) and their fills in the trading window: the draw's field."""
+    fills = {
+        counts.account_id: counts.trades
+        for counts in uow.standings.fill_counts(
+            contest.id, first=contest.trading_start, last=contest.trading_end
+        )
+    }
+    return {a.member_id: fills.get(a.id, 0) for a in uow.trading.accounts(contest.id)}
+
+
+def draw_prize_row(contest_id: int, prize: DrawPrize, win: DrawWin) -> PrizeRow:
+    """The frozen prize row of one draw win."""
+    return PrizeRow(
+        contest_id=contest_id,
+        kind="draw",
+        line=win.line,
+        member_id=win.member_id,
+        team_id=None,
+        rank=win.order,
+        points=prize.points,
+        xp=prize.xp,
+        item_key=prize.item_key,
+        award_id=f"drawprize:{contest_id}:{win.member_id}:{win.line}",
     )
 
 

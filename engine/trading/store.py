@@ -87,6 +87,12 @@ class ContestRow(Base):
     prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     team_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pk_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Prize rules (engine.contests.prize_rules): draw lines, the public disclosures, an entry
+    # fee in points (refused beside prizes) and the draw's secret seed (its hash is public).
+    draws: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    disclosures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    entry_fee_points: Mapped[int] = mapped_column(Integer, default=0)
+    draw_seed: Mapped[str | None] = mapped_column(String(64))
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)

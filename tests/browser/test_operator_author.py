@@ -16,6 +16,7 @@ from core.users.model import Role
 from core.users.services import NewAccount, UsersUnitOfWork
 from tests.browser.conftest import DESKTOP, LiveApp, shoot
 from tests.browser.world import PASSWORD, World, ok
+from tests.contest_builders import DISCLOSURES_JSON
 
 pytestmark = pytest.mark.browser
 NOTE = "Foundry capex is underrated: pricing, share and yield all point the same way."
@@ -62,6 +63,11 @@ def test_operator_creates_a_contest_and_its_game_fields_lock(page: Any, world: W
     form.locator("button[data-rows=prizes]").click()
     form.locator("[name='prizes[0].to']").fill("3")
     form.locator("[name='prizes[0].points']").fill("100")
+    form.locator("[name=save]").click()  # a public contest with prizes: disclosures first
+    expect(refusal).to_contain_text("disclosures.organiser")
+    for name, value in DISCLOSURES_JSON.items():
+        if value:
+            form.locator(f"[name='disclosures.{name}']").fill(value)
     form.locator("[name=save]").click()
     expect(page).to_have_url(re.compile(r"#/admin/contests/\d+$"))
     contest_id = int(page.url.rsplit("/", 1)[1])

@@ -20,6 +20,7 @@ from core.users.services import NewAccount, UsersUnitOfWork
 from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.uow import EngineUnitOfWork
+from tests.contest_builders import DISCLOSURES_JSON
 
 PASSWORD = "correct horse battery"
 START = date(2024, 1, 1)
@@ -174,6 +175,7 @@ def _contest(
         "trading_start": str(days[0]),
         "trading_end": str(days[-1]),
         "starting_cash": "1000000.00",
+        "disclosures": DISCLOSURES_JSON,
         **settings,
     }
     return ok(http.post("/v1/admin/contests", json=body, headers=operator), 201)  # type: ignore[no-any-return]

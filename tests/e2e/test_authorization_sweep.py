@@ -70,6 +70,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/seasons/{season_id}"): SIGNED_IN,
     ("GET", "/v1/contests"): SIGNED_IN,
     ("GET", "/v1/contests/{contest_id}"): SIGNED_IN,
+    ("GET", "/v1/contests/{contest_id}/official-rules"): SIGNED_IN,
     ("POST", "/v1/contests/{contest_id}/entries"): SIGNED_IN,
     ("GET", "/v1/me/contests"): SIGNED_IN,
     ("POST", "/v1/contests/{contest_id}/orders"): SIGNED_IN,

@@ -15,6 +15,7 @@ from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.uow import EngineUnitOfWork
+from tests.contest_builders import DISCLOSURES_JSON
 
 Headers = dict[str, str]
 
@@ -82,6 +83,7 @@ def test_a_season_from_setup_to_settlement(
                         "item_key": "salon-ticket",
                     }
                 ],
+                "disclosures": DISCLOSURES_JSON,
             },
         ),
         201,

@@ -14,6 +14,7 @@ from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.uow import EngineUnitOfWork
+from tests.contest_builders import DISCLOSURES_JSON
 
 START = date(2024, 1, 1)
 
@@ -56,6 +57,7 @@ def contest_body(season_id: int, **changes: Any) -> dict[str, Any]:
             {"ranks": [1, 1], "points": 1000, "xp": 100},
             {"ranks": [2, 5], "points": 200},
         ],
+        "disclosures": DISCLOSURES_JSON,
         **changes,
     }
 

@@ -49,6 +49,7 @@ from ledger.model import points_account
 from ledger.store.engagement import CheckInRow, RedemptionRow
 from ledger.store.transfers import TransferRow
 from tests.conftest import PASSWORD, TEST_SECRET
+from tests.contest_builders import DISCLOSURES_JSON
 from tests.crash_window import crash_after_commit
 
 SEED = int(os.environ.get("PAPERLEAGUE_CRASH_SEED", "20240607"))
@@ -205,6 +206,7 @@ def _contest(season_id: int, title: str, **extra: Any) -> dict[str, Any]:
         "trading_start": "2024-01-01",
         "trading_end": "2024-01-19",
         "starting_cash": "1000000.00",
+        "disclosures": DISCLOSURES_JSON,
     } | extra
 
 

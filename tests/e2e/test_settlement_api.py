@@ -15,6 +15,7 @@ from core.users.model import Role, User
 from engine.market.model import Market
 from engine.market.services import install_synthetic
 from engine.uow import EngineUnitOfWork
+from tests.contest_builders import DISCLOSURES_JSON
 
 START = date(2024, 1, 1)
 
@@ -61,6 +62,7 @@ def finished_contest(
                 {"ranks": [1, 1], "points": 500, "xp": 200, "item_key": "salon-ticket"},
                 {"ranks": [2, 3], "points": 50},
             ],
+            "disclosures": DISCLOSURES_JSON,
         },
         headers=operator,
     )
@@ -153,6 +155,7 @@ def test_settlement_refusals_are_problems(
         "trading_end": "2024-01-19",
         "starting_cash": "1000000.00",
         "prizes": [{"ranks": [1, 1], "points": 5}],
+        "disclosures": DISCLOSURES_JSON,
     }
     contest_id = client.post("/v1/admin/contests", json=body, headers=operator).json()["id"]
     settle = f"/v1/admin/contests/{contest_id}/settlement"

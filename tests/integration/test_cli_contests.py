@@ -1,4 +1,4 @@
-"""``paperleague contest clock`` and ``tick`` on SQLite and PostgreSQL."""
+"""``paperleague contest clock``, ``tick``, ``settle`` and ``rules`` on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -68,3 +68,25 @@ def test_settle_pays_once_and_refuses_an_unfinished_contest(
     assert "paid now 1" in first.output
     again = runner.invoke(cli, ["contest", "settle", str(contest.id), "--database-url", db_url])
     assert "paid now 0, already paid 1" in again.output
+
+
+def test_rules_prints_the_official_rules_in_either_language(
+    database: Database, db_url: str, make_user: Callable[..., User]
+) -> None:
+    uow = EngineUnitOfWork(database.sessions)
+    operator = make_user(Role.OPERATOR)
+    today = utc_now().date()
+    season = build.season(uow, operator, starts_on=today, ends_on=today + timedelta(days=90))
+    contest = build.contest(uow, season, prizes=[PrizeLine(RankRange(1, 1), points=100)])
+    runner = CliRunner()
+    url = ["--database-url", db_url]
+    zh = runner.invoke(cli, ["contest", "rules", str(contest.id), *url])
+    assert zh.exit_code == 0, zh.output
+    assert (
+        zh.output.startswith(f"# {contest.title} 官方规则")
+        and build.DISCLOSURES.organiser in zh.output
+    )
+    en = runner.invoke(cli, ["contest", "rules", str(contest.id), "--lang", "en", *url])
+    assert "## Prizes" in en.output and "rank 1: 100 points" in en.output
+    bad = runner.invoke(cli, ["contest", "rules", str(contest.id), "--lang", "fr", *url])
+    assert bad.exit_code == 2

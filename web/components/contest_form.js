@@ -78,6 +78,7 @@ export function contestForm({ seasons = [], season = null, contest = null, onSav
       field({ label: t("admin.min_round_trips"), name: "qualification.min_round_trips", type: "number", min: 0, value: c.qualification?.min_round_trips ?? 0 }),
       field({ label: t("admin.min_active_days"), name: "qualification.min_active_days", type: "number", min: 0, value: c.qualification?.min_active_days ?? 0 })),
     lockable(t("admin.prizes"), locked, prizes.el),
+    disclosureFields(c.disclosures ?? {}),
     lockable(t("admin.teams_pk"), locked,
       h("label", { class: "check" }, h("input", { type: "checkbox", name: "teams_on", checked: Boolean(c.teams) }), " ", t("admin.teams_on")),
       field({ label: t("admin.team_max_size"), name: "teams.max_size", type: "number", min: 1, value: c.teams?.max_size ?? 5 }),
@@ -127,6 +128,7 @@ export function contestForm({ seasons = [], season = null, contest = null, onSav
         min_active_days: toInt(value("qualification.min_active_days")),
       },
       prizes: prizes.lines(),
+      disclosures: Object.fromEntries(DISCLOSURES.map(([name]) => [name, value(`disclosures.${name}`) || (name.endsWith("_date") ? null : "")])),
       teams: checked("teams_on")
         ? { max_size: toInt(value("teams.max_size"), 5), score: value("teams.score"), top_n: toInt(value("teams.top_n"), null) }
         : null,
@@ -176,6 +178,22 @@ export function contestForm({ seasons = [], season = null, contest = null, onSav
     }
   });
   return form;
+}
+
+/** What a contest with prizes must publish before it is public (never locked). */
+const DISCLOSURES = [["organiser", "input"], ["eligibility", "textarea"], ["prize_description", "textarea"],
+  ["prize_value", "input"], ["winner_notification", "input"], ["award_date", "date"], ["draw_date", "date"],
+  ["terms_url", "url"], ["terms_text", "textarea"]];
+
+function disclosureFields(given) {
+  return h("fieldset", { class: "group" },
+    h("legend", {}, t("admin.disclosures")),
+    h("p", { class: "hint" }, t("admin.disclosures_hint")),
+    DISCLOSURES.map(([name, kind]) => field({
+      label: t(`admin.disclosure.${name}`), name: `disclosures.${name}`,
+      ...(kind === "textarea" ? { as: "textarea", rows: 2 } : kind === "input" ? {} : { type: kind }),
+      value: given[name] ?? "",
+    })));
 }
 
 /** A fieldset of game fields: disabled with a lock note once trading has started. */

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from api.http import audit_states as states
 from api.http.audit import audited
-from api.http.deps import EngineUow, IdPath, OperatorUser
+from api.http.deps import EngineUow, IdPath, OperatorUser, PrizeLimitsDep
 from api.http.problems import problem_doc
 from api.http.schemas.contests import (
     ClockIn,
@@ -64,9 +64,12 @@ def update_season(
     responses={404: problem_doc("No season"), **_LOCKED},
 )
 @audited("contest.create", subject="contest:{result.id}")
-def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestOut:
-    """Create a contest in a season: windows, eligibility, rules, ranking, prizes, teams, PK."""
-    return ContestOut.of(services.create_contest(uow, body.to_draft()))
+def create_contest(
+    body: ContestIn, _: OperatorUser, uow: EngineUow, limits: PrizeLimitsDep
+) -> ContestOut:
+    """Create a contest in a season: windows, eligibility, rules, ranking, prizes, draws, teams,
+    PK and the prize disclosures."""
+    return ContestOut.of(services.create_contest(uow, body.to_draft(), limits=limits))
 
 
 @router.patch(
@@ -76,10 +79,14 @@ def create_contest(body: ContestIn, _: OperatorUser, uow: EngineUow) -> ContestO
 )
 @audited("contest.update", subject="contest:{contest_id}", state=states.contest)
 def update_contest(
-    contest_id: IdPath, body: ContestPatch, _: OperatorUser, uow: EngineUow
+    contest_id: IdPath,
+    body: ContestPatch,
+    _: OperatorUser,
+    uow: EngineUow,
+    limits: PrizeLimitsDep,
 ) -> ContestOut:
     """Change a contest; game fields are locked once trading starts."""
-    return ContestOut.of(services.update_contest(uow, contest_id, body.changes()))
+    return ContestOut.of(services.update_contest(uow, contest_id, body.changes(), limits=limits))
 
 
 @router.get(

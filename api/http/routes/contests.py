@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, InvitedContestId, PageParams
+from api.http.deps import (
+    CurrentUser,
+    EngineUow,
+    IdPath,
+    InvitedContestId,
+    PageParams,
+    PrizeLimitsDep,
+)
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
-from api.http.schemas.contests import ContestOut, EntryOut, JoinIn, SeasonOut
+from api.http.schemas.contests import (
+    ContestOut,
+    EntryOut,
+    JoinIn,
+    OfficialRulesOut,
+    SeasonOut,
+)
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
 from engine.contests import entries, seasons, services
 from engine.contests.model import ContestState
+from engine.contests.official_rules import Language, official_rules
 
 router = APIRouter(tags=["contests"], responses={401: problem_doc("Not authenticated")})
 
@@ -72,6 +86,30 @@ def get_contest(contest_id: InvitedContestId, user: CurrentUser, uow: EngineUow)
     )
 
 
+@router.get(
+    "/contests/{contest_id}/official-rules",
+    response_model=OfficialRulesOut,
+    responses={
+        200: {"content": {"text/markdown": {}}, "description": "JSON sections, or Markdown"},
+        404: problem_doc("No contest"),
+    },
+)
+def get_official_rules(
+    contest_id: InvitedContestId,
+    user: CurrentUser,
+    uow: EngineUow,
+    limits: PrizeLimitsDep,
+    lang: Language = "zh-CN",
+    format: Annotated[Literal["json", "markdown"], Query()] = "json",
+) -> OfficialRulesOut | Response:
+    """The contest's official rules (zh-CN or en): JSON sections, or Markdown."""
+    contest = services.get_contest(uow, contest_id, operator=user.has_any(Role.OPERATOR))
+    document = official_rules(contest, language=lang, limits=limits)
+    if format == "markdown":
+        return Response(document.to_markdown(), media_type="text/markdown; charset=utf-8")
+    return OfficialRulesOut.of(document)
+
+
 @router.post(
     "/contests/{contest_id}/entries",
     status_code=status.HTTP_201_CREATED,
@@ -80,6 +118,7 @@ def get_contest(contest_id: InvitedContestId, user: CurrentUser, uow: EngineUow)
         403: problem_doc("Below the minimum level (or an operator without the invite code)"),
         404: problem_doc("No contest, or a private one without its invite code"),
         409: problem_doc("Already joined, registration closed, or the contest is full"),
+        422: problem_doc("A prized contest without its disclosures, or with an entry fee"),
     },
 )
 def join(contest_id: IdPath, body: JoinIn, user: CurrentUser, uow: EngineUow) -> EntryOut:

@@ -19,6 +19,8 @@ from api.http.schemas.trading import Money, MoneyStr
 from engine.clock import ClockReport
 from engine.contests.entries import Entry
 from engine.contests.model import Contest, ContestState, DataSource, Season
+from engine.contests.official_rules import OfficialRules
+from engine.contests.prize_rules import Disclosures, draws_from_json
 from engine.contests.seasons import SeasonDraft
 from engine.contests.services import ContestDraft
 from engine.contests.spec import (
@@ -184,6 +186,34 @@ class PkSettingsIn(_Strict):
     prizes: list[PrizeLineIn] = Field(default_factory=list, max_length=100)
 
 
+class DrawPrizeIn(_Strict):
+    """A draw line: ``winners`` drawn by lot among entrants with ≥ ``min_trades`` fills; each
+    gets the points, XP or item. ``cash_value`` is one prize's value in CNY (checked against
+    the market's cap, with points valued at the configured rate if that is more)."""
+
+    winners: int = Field(strict=True, default=1, ge=1, le=100_000)
+    cash_value: Decimal = Field(ge=0, allow_inf_nan=False, max_digits=20, decimal_places=2)
+    min_trades: int = Field(strict=True, default=0, ge=0, le=1_000_000)
+    points: int = Field(strict=True, default=0, ge=0, le=10**12)
+    xp: int = Field(strict=True, default=0, ge=0, le=10**12)
+    item_key: str | None = Field(default=None, min_length=1, max_length=64)
+    description: str = Field(default="", max_length=500)
+
+
+class DisclosuresIn(_Strict):
+    """What a contest with prizes must publish before it is public or takes entries."""
+
+    organiser: str = Field(default="", max_length=500, examples=["PaperLeague Ltd."])
+    eligibility: str = Field(default="", max_length=5000)
+    prize_description: str = Field(default="", max_length=5000)
+    prize_value: str = Field(default="", max_length=500, examples=["总价值 ¥3,000"])
+    winner_notification: str = Field(default="", max_length=2000)
+    award_date: Day | None = None
+    draw_date: Day | None = None
+    terms_url: str = Field(default="", max_length=2000)
+    terms_text: str = Field(default="", max_length=5000)
+
+
 def _json(model: BaseModel | None) -> Any:
     return None if model is None else model.model_dump(mode="json", exclude_none=True)
 
@@ -198,6 +228,8 @@ def _game_settings(fields: dict[str, Any], given: BaseModel) -> dict[str, Any]:
         ),
         "teams": lambda m: TeamSettings.from_json(_json(m)),
         "pk": lambda m: PkSettings.from_json(_json(m)),
+        "draws": lambda lines: tuple(draws_from_json([_json(line) for line in lines])),
+        "disclosures": lambda m: Disclosures.from_json(_json(m)),
     }
     return {
         name: parse[name](getattr(given, name)) if name in parse else value
@@ -234,6 +266,11 @@ class ContestIn(_Strict):
     prizes: list[PrizeLineIn] = Field(default_factory=list, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
+    draws: list[DrawPrizeIn] = Field(default_factory=list, max_length=100)
+    disclosures: DisclosuresIn = Field(default_factory=DisclosuresIn)
+    entry_fee_points: int = Field(
+        strict=True, default=0, ge=0, le=10**12, description="Refused beside any prize"
+    )
 
     def to_draft(self) -> ContestDraft:
         fields = self.model_dump(exclude={"rules"})
@@ -253,6 +290,9 @@ class ContestPatch(_Patch):
         "min_level",
         "private",
         "prizes",
+        "draws",
+        "disclosures",
+        "entry_fee_points",
     )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -274,6 +314,9 @@ class ContestPatch(_Patch):
     prizes: list[PrizeLineIn] | None = Field(default=None, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
+    draws: list[DrawPrizeIn] | None = Field(default=None, max_length=100)
+    disclosures: DisclosuresIn | None = None
+    entry_fee_points: int | None = Field(strict=True, default=None, ge=0, le=10**12)
 
     def changes(self) -> dict[str, Any]:
         fields = self.model_dump(exclude_unset=True)
@@ -318,6 +361,11 @@ class ContestOut(BaseModel):
     clock_day: date | None
     clock_ticks: int
     settled_at: datetime | None
+    draws: list[dict[str, Any]]
+    disclosures: dict[str, Any]
+    entry_fee_points: int
+    draw_commitment: str | None = Field(description="SHA-256 (hex) of the draw seed")
+    draw_seed: str | None = Field(description="The draw seed, revealed once settled")
 
     @classmethod
     def of(cls, c: Contest) -> ContestOut:
@@ -349,6 +397,11 @@ class ContestOut(BaseModel):
             clock_day=c.clock_day,
             clock_ticks=c.clock_ticks,
             settled_at=c.settled_at,
+            draws=[line.to_json() for line in c.draws],
+            disclosures=c.disclosures.to_json(),
+            entry_fee_points=c.entry_fee_points,
+            draw_commitment=c.draw_commitment,
+            draw_seed=c.draw_seed,
         )
 
 
@@ -400,4 +453,33 @@ class ClockOut(BaseModel):
             fills=r.fills,
             clock_day=r.clock_day,
             finished=r.finished,
+        )
+
+
+# --- official rules -----------------------------------------------------------------------------
+
+
+class RulesSectionOut(BaseModel):
+    key: str = Field(description="Stable: organiser, eligibility, dates, how_to_win, prizes, …")
+    title: str
+    lines: list[str]
+
+
+class OfficialRulesOut(BaseModel):
+    contest_id: int
+    language: str
+    title: str
+    sections: list[RulesSectionOut]
+    markdown: str
+
+    @classmethod
+    def of(cls, d: OfficialRules) -> OfficialRulesOut:
+        return cls(
+            contest_id=d.contest_id,
+            language=d.language,
+            title=d.title,
+            sections=[
+                RulesSectionOut(key=s.key, title=s.title, lines=list(s.lines)) for s in d.sections
+            ],
+            markdown=d.to_markdown(),
         )

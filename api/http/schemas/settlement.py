@@ -47,7 +47,9 @@ class SettlementOut(BaseModel):
 
 
 class PrizeOut(BaseModel):
-    kind: str = Field(description="`contest` (the contest's table) or `pk` (the PK table)")
+    kind: str = Field(
+        description="`contest` (the contest's table), `pk` (the PK table) or `draw` (a draw)"
+    )
     line: int = Field(description="Index of the line in the contest's (or PK) prize table")
     member_id: int
     team_id: int | None
