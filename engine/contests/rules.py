@@ -26,6 +26,7 @@ from typing import Any
 from core.clock import utc_now
 from core.errors import Conflict
 from core.rule_codes import Rule
+from engine.contests.prize_rules import draw_commitment
 from engine.contests.rules_model import RulesSnapshot
 from engine.contests.services import SNAPSHOT_FIELDS, draft_of
 from engine.contests.store import SeasonRow
@@ -85,6 +86,11 @@ def rules_document(contest: ContestRow, season: SeasonRow) -> dict[str, Any]:
             "data_source": season.data_source,
         },
         "organiser": {"user_id": season.created_by},
+        # The draw's seed stays secret until settlement; its hash, anchored here, proves it was
+        # fixed before trading began.
+        "draw_commitment": None
+        if contest.draw_seed is None
+        else draw_commitment(contest.draw_seed),
     }
 
 
