@@ -169,6 +169,11 @@ class Rule(StrEnum):
     VERSION = "version", "a certificate version that does not exist"
     LEAF_ENCODING = "leaf_encoding", "a certificate leaf encoding other than ours"
 
+    # --- webhooks ----------------------------------------------------------------------------
+    WEBHOOK_URL = "webhook_url", "a webhook URL that is not an absolute http(s) URL with a host"
+    EVENT_KIND = "event_kind", "a webhook event kind that does not exist, or none given"
+    FAILED_ONLY = "failed_only", "a retry of a webhook delivery that has not failed"
+
     # --- simulation (CLI) --------------------------------------------------------------------
     SIMULATION_OPTION = "simulation_option", "a simulation option outside its allowed values"
     EMPTY_DATABASE = "empty_database", "the simulation needs an empty database"

@@ -13,6 +13,7 @@ from api.cli.schema import db_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
 from api.cli.users import user_cli
+from api.cli.webhooks import webhooks_cli
 
 cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
 cli.command("verify")(verify)
@@ -25,6 +26,7 @@ cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(market_cli, name="market")
 cli.add_typer(contest_cli, name="contest")
+cli.add_typer(webhooks_cli, name="webhooks")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from api.http.routes import (
     admin_engagement,
     admin_ledger,
     admin_users,
+    admin_webhooks,
     auth,
     content,
     contests,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_contests.router)
     v1.include_router(settlement.router)
     v1.include_router(admin_checks.router)
+    v1.include_router(admin_webhooks.router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

@@ -19,6 +19,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
+from core.webhooks import WebhooksUnitOfWork
 from engine.contests import visibility
 from engine.uow import EngineUnitOfWork
 from ledger.services import LedgerUnitOfWork
@@ -58,6 +59,13 @@ async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWo
 
 
 EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
+
+
+async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:
+    return WebhooksUnitOfWork(database.sessions)
+
+
+WebhooksUow = Annotated[WebhooksUnitOfWork, Depends(_webhooks_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

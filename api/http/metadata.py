@@ -6,6 +6,7 @@ that maps tables must be imported here.
 
 import api.http.store  # noqa: F401
 import contracts.store  # noqa: F401
+import core.outbox_store  # noqa: F401
 import core.users.store  # noqa: F401
 import engine.contests.store  # noqa: F401
 import engine.market.store  # noqa: F401
