@@ -83,9 +83,31 @@ def upgrade() -> None:
         ['status', 'next_attempt_at'],
         unique=False,
     )
+    op.create_table(
+        'order_notes',
+        sa.Column('order_id', sa.Integer(), nullable=False),
+        sa.Column('note', sa.String(length=2000), nullable=False),
+        sa.Column('updated_at', core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['order_id'], ['orders.id'], name=op.f('fk_order_notes_order_id_orders')
+        ),
+        sa.PrimaryKeyConstraint('order_id', name=op.f('pk_order_notes')),
+    )
+    with op.batch_alter_table('contests', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                'notes_required_for_ranking',
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.false(),
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('contests', schema=None) as batch_op:
+        batch_op.drop_column('notes_required_for_ranking')
+    op.drop_table('order_notes')
     op.drop_index('ix_webhook_deliveries_status_next_attempt_at', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
     op.drop_table('webhook_endpoints')

@@ -46,6 +46,9 @@ class LeaderboardRow:
     equity: Decimal
     qualified: bool
     trades: int
+    # Why the entry is unranked: "journal_notes" (a filled order without a note, under
+    # notes_required_for_ranking), "qualification" (too few trades …) or "no_metric".
+    unranked_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,13 @@ def leaderboard(
         details = uow.standings.details(
             contest_id, contest.clock_ticks, [p.member_id for p in placings]
         )
-        rows = tuple(_row(p, details[p.member_id]) for p in placings)
+        unnoted = (
+            uow.trading.members_with_unnoted_fills(contest_id)
+            if contest.notes_required_for_ranking
+            and any(not details[p.member_id].qualified for p in placings)
+            else set()
+        )
+        rows = tuple(_row(p, details[p.member_id], unnoted=unnoted) for p in placings)
         return Leaderboard(
             contest_id=contest_id,
             tick=contest.clock_ticks,
@@ -224,7 +233,12 @@ def _window(
     return page, page[-1].position if more else None
 
 
-def _row(placing: Placing, detail: Detail) -> LeaderboardRow:
+def _row(placing: Placing, detail: Detail, *, unnoted: set[int]) -> LeaderboardRow:
+    reason = None
+    if placing.rank is None:
+        reason = "no_metric" if detail.qualified else "qualification"
+        if not detail.qualified and placing.member_id in unnoted:
+            reason = "journal_notes"
     return LeaderboardRow(
         position=placing.position,
         rank=placing.rank,
@@ -235,6 +249,7 @@ def _row(placing: Placing, detail: Detail) -> LeaderboardRow:
         equity=detail.equity,
         qualified=detail.qualified,
         trades=detail.trades,
+        unranked_reason=reason,
     )
 
 

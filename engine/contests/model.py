@@ -117,6 +117,7 @@ class Contest:
     state: ContestState
     entries: int
     settled_at: datetime | None
+    notes_required_for_ranking: bool = False  # unranked without a note per filled order
 
 
 def contest_state(

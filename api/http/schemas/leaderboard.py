@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer
 
 from api.http.schemas.trading import MoneyStr
 from core.pagination import encode_cursor
@@ -43,6 +43,11 @@ class LeaderboardRowOut(BaseModel):
     equity: MoneyStr
     qualified: bool
     trades: int
+    unranked_reason: str | None = Field(
+        default=None,
+        description="Why unranked: journal_notes (a filled order without a note), "
+        "qualification, no_metric",
+    )
 
     @classmethod
     def of(cls, row: LeaderboardRow) -> LeaderboardRowOut:
