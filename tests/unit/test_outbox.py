@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.compliance import DEFAULT_TERMS, screen
 from core.errors import RuleViolation
 from core.outbox import (
     EVENT_KINDS,
@@ -19,6 +20,7 @@ from core.outbox import (
     signature,
     verify_signature,
 )
+from engine.trading.journal import MAX_NOTE_LENGTH, check_note
 
 secrets_ = st.text(min_size=16, max_size=64)
 bodies = st.binary(max_size=512)
@@ -89,3 +91,32 @@ def test_kinds_are_known_and_not_empty() -> None:
         with pytest.raises(RuleViolation) as refused:
             check_kinds(kinds)
         assert (refused.value.field, refused.value.rule) == ("kinds", "event_kind")
+
+
+# --- trade-journal notes: the compliance screen --------------------------------------------------
+
+words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
+
+
+@given(before=words, after=words, term=st.sampled_from(DEFAULT_TERMS))
+def test_a_note_is_refused_iff_it_holds_a_term_naming_each_found(
+    before: str, after: str, term: str
+) -> None:
+    note = f"{before} {term.upper()} {after}"
+    with pytest.raises(RuleViolation) as refused:
+        check_note(note, DEFAULT_TERMS)
+    assert refused.value.rule == "prohibited_claim" and term in refused.value.extensions["terms"]
+    clean = f"{before} {after}"
+    if clean.strip() and not screen(clean, DEFAULT_TERMS):
+        assert check_note(clean, DEFAULT_TERMS) == clean
+
+
+@given(length=st.integers(min_value=1, max_value=2100))
+def test_a_note_has_at_most_2000_characters(length: int) -> None:
+    note = "n" * length
+    if length <= MAX_NOTE_LENGTH:
+        assert check_note(note, ()) == note
+    else:
+        with pytest.raises(RuleViolation) as refused:
+            check_note(note, ())
+        assert (refused.value.field, refused.value.rule) == ("note", "max_length")
