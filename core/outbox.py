@@ -102,6 +102,17 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt's answer: HTTP status code, or the transport error; when the next is due."""
+
+    attempt: int
+    status_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    attempted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
     """A delivery claimed for attempt number ``attempt``: what the dispatcher sends."""
 

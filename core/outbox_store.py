@@ -29,6 +29,7 @@ from core.outbox import (
     EVENT_KINDS,
     FAILED,
     PENDING,
+    Attempt,
     Delivery,
     Endpoint,
     EventPayload,
@@ -93,6 +94,31 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookAttemptRow(Base):
+    """The answer to one attempt of a delivery (an append-only log)."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        Index("ix_webhook_attempts_delivery_id", "delivery_id", "attempt"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def to_attempt(self) -> Attempt:
+        return Attempt(
+            self.attempt, self.status_code, self.error, self.next_attempt_at, self.attempted_at
+        )
 
 
 def record_event(
@@ -208,7 +234,27 @@ class OutboxRepository:
                 updated_at=now,
             )
         )
-        return bool(getattr(result, "rowcount", 0))
+        if not getattr(result, "rowcount", 0):
+            return False
+        self.session.add(
+            WebhookAttemptRow(
+                delivery_id=delivery_id,
+                attempt=attempt,
+                status_code=status_code,
+                error=None if error is None else error[:500],
+                next_attempt_at=next_attempt_at,
+                attempted_at=now,
+            )
+        )
+        return True
+
+    def attempts(self, delivery_id: int) -> list[Attempt]:
+        stmt = (
+            select(WebhookAttemptRow)
+            .where(WebhookAttemptRow.delivery_id == delivery_id)
+            .order_by(WebhookAttemptRow.id)
+        )
+        return [row.to_attempt() for row in self.session.scalars(stmt)]
 
     def delivery(self, delivery_id: int, *, lock: bool = False) -> WebhookDeliveryRow | None:
         stmt = select(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)

@@ -34,6 +34,7 @@ from core.outbox import (
     FAILED,
     PENDING,
     SIGNATURE_HEADER,
+    Attempt,
     Claimed,
     Delivery,
     Endpoint,
@@ -202,6 +203,14 @@ def retry_delivery(
         delivery = uow.outbox.to_delivery(row)
         uow.commit()
     return delivery
+
+
+def delivery_attempts(uow: WebhooksUnitOfWork, delivery_id: int) -> list[Attempt]:
+    """The attempts of one delivery, oldest first (a retried delivery numbers anew from 1)."""
+    with uow.reading():
+        if uow.outbox.delivery(delivery_id) is None:
+            raise NotFound(f"no webhook delivery {delivery_id}", field="delivery_id")
+        return uow.outbox.attempts(delivery_id)
 
 
 def outbox_events(uow: WebhooksUnitOfWork) -> list[OutboxEvent]:

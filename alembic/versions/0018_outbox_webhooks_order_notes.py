@@ -1,4 +1,4 @@
-"""outbox_events, webhook_endpoints, webhook_deliveries; orders.note; contests.notes_required_for_ranking
+"""outbox_events, webhook endpoints, deliveries and attempts; order_notes; contests.notes_required_for_ranking
 
 Revision ID: 0018
 Revises: 0010
@@ -84,6 +84,29 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_table(
+        'webhook_attempts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('delivery_id', sa.Integer(), nullable=False),
+        sa.Column('attempt', sa.Integer(), nullable=False),
+        sa.Column('status_code', sa.Integer(), nullable=True),
+        sa.Column('error', sa.String(length=500), nullable=True),
+        sa.Column('next_attempt_at', core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column('attempted_at', core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['delivery_id'], ['webhook_deliveries.id'],
+            name=op.f('fk_webhook_attempts_delivery_id_webhook_deliveries'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts')),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(
+        'ix_webhook_attempts_delivery_id',
+        'webhook_attempts',
+        ['delivery_id', 'attempt'],
+        unique=False,
+    )
+    op.create_table(
         'order_notes',
         sa.Column('order_id', sa.Integer(), nullable=False),
         sa.Column('note', sa.String(length=2000), nullable=False),
@@ -108,6 +131,8 @@ def downgrade() -> None:
     with op.batch_alter_table('contests', schema=None) as batch_op:
         batch_op.drop_column('notes_required_for_ranking')
     op.drop_table('order_notes')
+    op.drop_index('ix_webhook_attempts_delivery_id', table_name='webhook_attempts')
+    op.drop_table('webhook_attempts')
     op.drop_index('ix_webhook_deliveries_status_next_attempt_at', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
     op.drop_table('webhook_endpoints')

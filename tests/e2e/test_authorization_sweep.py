@@ -99,6 +99,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/v1/admin/webhooks/{endpoint_id}"): OPERATOR,
     ("DELETE", "/v1/admin/webhooks/{endpoint_id}"): OPERATOR,
     ("GET", "/v1/admin/webhooks/deliveries"): OPERATOR,
+    ("GET", "/v1/admin/webhooks/deliveries/{delivery_id}/attempts"): OPERATOR,
     ("POST", "/v1/admin/webhooks/deliveries/{delivery_id}/retry"): OPERATOR,
     ("POST", "/v1/admin/users"): OPERATOR,
     ("PUT", "/v1/admin/users/{user_id}/roles"): OPERATOR,

@@ -48,6 +48,10 @@ def test_endpoints_crud_and_a_failed_delivery_retried(
         [delivery] = failed.json()["items"]
         assert (delivery["event_id"], delivery["last_status_code"]) == ("prize.paid:p", 503)
 
+        attempts = client.get(f"{HOOKS}/deliveries/{delivery['id']}/attempts", headers=operator)
+        assert [(a["attempt"], a["status_code"]) for a in attempts.json()] == [(1, 503)]
+        missing = client.get(f"{HOOKS}/deliveries/2147483647/attempts", headers=operator)
+        assert missing.status_code == 404
         server.status = 200
         retried = client.post(f"{HOOKS}/deliveries/{delivery['id']}/retry", headers=operator)
         assert retried.status_code == 200 and retried.json()["status"] == "pending"

@@ -28,6 +28,7 @@ from core.users.model import Role, User
 from core.webhooks import (
     WebhooksUnitOfWork,
     create_endpoint,
+    delivery_attempts,
     dispatch_once,
     list_deliveries,
     outbox_events,
@@ -197,6 +198,9 @@ def test_a_failing_endpoint_is_retried_with_backoff_then_failed_then_retried_by_
         [failed], _ = list_deliveries(uow, status="failed")
         assert (failed.attempts, failed.last_status_code, failed.last_error) == (3, 500, "HTTP 500")
         assert failed.next_attempt_at is None
+        log = delivery_attempts(uow, failed.id)
+        assert [(a.attempt, a.status_code) for a in log] == [(1, 500), (2, 500), (3, 500)]
+        assert log[0].next_attempt_at == pending.next_attempt_at and log[-1].next_attempt_at is None
         now[0] += timedelta(days=1)
         assert dispatch_once(uow, policy=policy, clock=lambda: now[0]).attempted == 0
 

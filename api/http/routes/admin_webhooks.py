@@ -10,6 +10,7 @@ from api.http.deps import IdPath, OperatorUser, PageParams, WebhooksUow
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.webhooks import (
+    AttemptOut,
     CreatedEndpointOut,
     DeliveryOut,
     DeliveryStatus,
@@ -58,6 +59,16 @@ def list_deliveries(
         items=[DeliveryOut.of(d) for d in found],
         next_cursor=None if last is None else encode_cursor(last),
     )
+
+
+@router.get(
+    "/deliveries/{delivery_id}/attempts",
+    response_model=list[AttemptOut],
+    responses={404: problem_doc("No such delivery")},
+)
+def list_attempts(delivery_id: IdPath, _: OperatorUser, uow: WebhooksUow) -> list[AttemptOut]:
+    """Each attempt of a delivery: status code or error, and when the next was due."""
+    return [AttemptOut.of(a) for a in webhooks.delivery_attempts(uow, delivery_id)]
 
 
 @router.post(

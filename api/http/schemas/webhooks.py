@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.outbox import EVENT_KINDS, MAX_URL_LENGTH, Delivery, Endpoint
+from core.outbox import EVENT_KINDS, MAX_URL_LENGTH, Attempt, Delivery, Endpoint
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -85,4 +85,22 @@ class DeliveryOut(BaseModel):
             next_attempt_at=delivery.next_attempt_at,
             delivered_at=delivery.delivered_at,
             updated_at=delivery.updated_at,
+        )
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    status_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    attempted_at: datetime
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptOut:
+        return cls(
+            attempt=attempt.attempt,
+            status_code=attempt.status_code,
+            error=attempt.error,
+            next_attempt_at=attempt.next_attempt_at,
+            attempted_at=attempt.attempted_at,
         )
