@@ -9,13 +9,17 @@ import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
 from core import webhooks
-from core.outbox import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+from core.outbox import RetryPolicy
 
 webhooks_cli = typer.Typer(help="Webhooks: deliver outbox events.", no_args_is_help=True)
 
-MaxAttempts = Annotated[
-    int, typer.Option("--max-attempts", min=1, max=100, help="Attempts before a delivery fails.")
-]
+MaxAttemptsOption = typer.Option(
+    "--max-attempts",
+    min=1,
+    max=100,
+    help="Attempts before a delivery fails (default: PAPERLEAGUE_WEBHOOK_MAX_ATTEMPTS, 8).",
+    show_default=False,
+)
 Timeout = Annotated[
     float, typer.Option("--timeout", min=0.1, max=120, help="Seconds to wait for an answer.")
 ]
@@ -23,7 +27,7 @@ Timeout = Annotated[
 
 @webhooks_cli.command("deliver")
 def deliver(
-    max_attempts: MaxAttempts = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: Annotated[int | None, MaxAttemptsOption] = None,
     timeout: Timeout = 10.0,
     loop: Annotated[
         bool, typer.Option("--loop", help="Keep delivering until interrupted (Ctrl-C).")
@@ -31,8 +35,9 @@ def deliver(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Deliver what is due once through (fan out new events, send due attempts), or --loop."""
-    policy = RetryPolicy(max_attempts=max_attempts)
-    with at_head(settings(database_url)) as database:
+    found = settings(database_url)
+    policy = RetryPolicy(max_attempts=max_attempts or found.webhook_max_attempts)
+    with at_head(found) as database:
         uow = webhooks.WebhooksUnitOfWork(database.sessions)
         if loop:
             stop = threading.Event()

@@ -3,16 +3,19 @@ retrying a failed one; members are refused."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
 from core.db import Database
 from core.outbox import RetryPolicy
 from core.outbox_store import record_event
 from core.users.model import Role, User
-from core.webhooks import WebhooksUnitOfWork, dispatch_once
+from core.webhooks import WebhooksUnitOfWork, create_endpoint, dispatch_once
+from tests.conftest import make_settings
 from tests.webhook_receiver import receiver
 
 Headers = dict[str, str]
@@ -101,3 +104,19 @@ def test_members_cannot_see_or_register_webhooks(
     body = {"url": "https://example.com/h", "kinds": ["level.up"]}
     assert client.post(HOOKS, json=body, headers=member).status_code == 403
     assert client.get(f"{HOOKS}/deliveries", headers=member).status_code == 403
+
+
+def test_the_app_runs_a_dispatcher_when_configured(db_url: str, database: Database) -> None:
+    app = create_app(
+        make_settings(db_url, webhook_dispatch_interval_seconds=0.05), database=database
+    )
+    uow = WebhooksUnitOfWork(database.sessions)
+    with receiver() as server, TestClient(app):
+        create_endpoint(uow, server.url, kinds=["level.up"], secret="y" * 16)
+        with uow:
+            record_event(uow.session, "level.up", {"member_id": 1}, "level.up:app")
+            uow.commit()
+        deadline = time.monotonic() + 20
+        while not server.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [got.headers["x-paperleague-event-id"] for got in server.received] == ["level.up:app"]
