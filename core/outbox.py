@@ -168,8 +168,13 @@ def verify_signature(
 def check_url(url: str) -> str:
     """``url`` if it is an absolute http(s) URL with a host, else ``RuleViolation``
     (``webhook_url``)."""
-    parts = urlsplit(url)
-    if len(url) > MAX_URL_LENGTH or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # refuses a port that is not 0-65535
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        usable = False
+    if len(url) > MAX_URL_LENGTH or not usable or any(c.isspace() for c in url):
         raise RuleViolation(
             "a webhook URL is an absolute http:// or https:// URL with a host",
             field="url",

@@ -167,7 +167,7 @@ def _checked_secret(secret: str | None) -> str:
         raise RuleViolation(
             f"a webhook secret is {MIN_SECRET_LENGTH} to 200 characters",
             field="secret",
-            rule=Rule.MAX_LENGTH if len(secret) > 200 else Rule.MINIMUM,
+            rule=Rule.MAX_LENGTH if len(secret) > 200 else "string_too_short",
         )
     return secret
 

@@ -82,7 +82,7 @@ def test_endpoints_crud_and_a_failed_delivery_retried(
         (
             {"url": "https://example.com/h", "kinds": ["pk.result"], "secret": "short"},
             "secret",
-            "minimum",
+            "string_too_short",
         ),
     ],
 )
@@ -120,3 +120,9 @@ def test_the_app_runs_a_dispatcher_when_configured(db_url: str, database: Databa
         while not server.received and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [got.headers["x-paperleague-event-id"] for got in server.received] == ["level.up:app"]
+
+
+def test_an_unparsable_url_is_422_not_500(client: TestClient, operator: Headers) -> None:
+    for url in ("http://[::1", "http://example.com:99999/"):
+        refused = client.post(HOOKS, json={"url": url, "kinds": ["level.up"]}, headers=operator)
+        assert refused.status_code == 422 and refused.json()["rule"] == "webhook_url"

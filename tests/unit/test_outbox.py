@@ -76,7 +76,17 @@ def test_backoff_attempts_start_at_one() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "example.com/hook", "http:///nohost", "", "http://" + "a" * 2000]
+    "url",
+    [
+        "ftp://example.com/x",
+        "example.com/hook",
+        "http:///nohost",
+        "",
+        "http://" + "a" * 2000,
+        "http://[::1",
+        "http://example.com:99999/",
+        "http://exa mple.com/",
+    ],
 )
 def test_a_bad_url_is_refused(url: str) -> None:
     with pytest.raises(RuleViolation) as refused:

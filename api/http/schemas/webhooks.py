@@ -20,7 +20,10 @@ class EndpointIn(BaseModel):
     url: str = Field(max_length=MAX_URL_LENGTH, description="An absolute http(s) URL")
     kinds: list[str] = Field(max_length=len(EVENT_KINDS), description=", ".join(EVENT_KINDS))
     secret: str | None = Field(
-        default=None, max_length=200, description="16-200 characters; generated when left out"
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="16-200 characters; generated when left out",
     )
 
 
