@@ -27,7 +27,6 @@ from core.db import Base, UtcDateTime, keyset_page
 from core.outbox import (
     DELIVERED,
     EVENT_KINDS,
-    FAILED,
     PENDING,
     Attempt,
     Delivery,
@@ -300,15 +299,3 @@ def lease_until(now: datetime, seconds: float) -> datetime:
     """When a claimed attempt's lease runs out."""
     return now + timedelta(seconds=seconds)
 
-
-__all__ = [
-    "DELIVERED",
-    "FAILED",
-    "PENDING",
-    "OutboxEventRow",
-    "OutboxRepository",
-    "WebhookDeliveryRow",
-    "WebhookEndpointRow",
-    "lease_until",
-    "record_event",
-]
