@@ -37,6 +37,8 @@ from contracts.registry import (
 from contracts.uow import ContentUnitOfWork
 from core.clock import utc_now
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
+from core.outbox import CERTIFICATE_FINAL
+from core.outbox_store import record_event
 
 logger = logging.getLogger("paperleague.contracts")
 
@@ -264,6 +266,22 @@ def _apply_finality(
             if row is not None and row.status == BatchStatus.ANCHORED.value:
                 row.status, row.finalized_at = BatchStatus.FINAL.value, now
                 repo.set_batch_content_status(batch_id, ContentStatus.FINAL)
+                record_event(
+                    uow.session,
+                    CERTIFICATE_FINAL,
+                    {
+                        "batch_id": row.id,
+                        "root": "0x" + row.root.hex(),
+                        "leaf_count": row.leaf_count,
+                        "chain_id": row.chain_id,
+                        "contract_address": row.contract_address,
+                        "tx_hash": row.tx_hash,
+                        "block_number": row.block_number,
+                        "finalized_at": now.isoformat(),
+                    },
+                    f"certificate.final:{row.id}",
+                    now=now,
+                )
         for batch_id in reorged:
             row = repo.lock_batch(batch_id)
             if row is not None and row.status == BatchStatus.ANCHORED.value:

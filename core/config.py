@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # this long.
     anchor_batch_size: int = Field(default=1000, ge=1, le=100_000)
     anchor_max_wait_seconds: int = Field(default=600, ge=1)
+    # Webhooks: > 0 runs a dispatcher thread in each serving process, passing after this many
+    # idle seconds (0: off; run `paperleague webhooks deliver --loop` instead).
+    webhook_dispatch_interval_seconds: float = Field(default=0, ge=0, le=3600)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
     # Failed sign-ins: free per username and per client address inside the window, then each
     # attempt waits 1, 2, 4 … seconds (from sign_in_first_delay_seconds, at most
     # sign_in_max_delay_seconds) after the last one.

@@ -208,6 +208,11 @@ class Rule(StrEnum):
     NOT_ANCHORED = "not_anchored", "an attestation (contest rules or results) not on chain yet"
     RULES_NOT_LOCKED = "rules_not_locked", "the contest's rules are fixed when trading starts"
 
+    # --- webhooks ----------------------------------------------------------------------------
+    WEBHOOK_URL = "webhook_url", "a webhook URL that is not an absolute http(s) URL with a host"
+    EVENT_KIND = "event_kind", "a webhook event kind that does not exist, or none given"
+    FAILED_ONLY = "failed_only", "a retry of a webhook delivery that has not failed"
+
     # --- simulation (CLI) --------------------------------------------------------------------
     SIMULATION_OPTION = "simulation_option", "a simulation option outside its allowed values"
     EMPTY_DATABASE = "empty_database", "the simulation needs an empty database"

@@ -17,6 +17,7 @@ from api.cli.schema import db_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
 from api.cli.users import user_cli
+from api.cli.webhooks import webhooks_cli
 
 cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
 cli.command("verify")(verify)
@@ -33,6 +34,7 @@ cli.add_typer(integrity_cli, name="integrity")
 cli.add_typer(privacy_cli, name="privacy")
 cli.add_typer(quiz_cli, name="quiz")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(webhooks_cli, name="webhooks")
 
 
 def main() -> None:

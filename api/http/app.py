@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -28,6 +29,7 @@ from api.http.routes import (
     admin_integrity,
     admin_ledger,
     admin_users,
+    admin_webhooks,
     auth,
     content,
     contests,
@@ -43,9 +45,10 @@ from api.http.routes import (
 )
 from api.http.store import IdempotencyStore
 from api.http.web import mount_web
-from core import migrations
+from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
+from core.outbox import RetryPolicy
 from core.signing import with_signing_secret
 from engine.uow import EngineCaches
 
@@ -66,8 +69,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if settings.migrate_on_start:
             await run_in_threadpool(migrations.upgrade, database.engine)
         anchoring = asyncio.create_task(auto_anchor(app))
+        stop_webhooks = start_webhook_dispatcher(settings, database)
         yield
         anchoring.cancel()
+        stop_webhooks()
         database.dispose()
 
     app = FastAPI(
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(quizzes.router)
     v1.include_router(quizzes.admin_router)
     v1.include_router(admin_audit.router)
+    v1.include_router(admin_webhooks.router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…
@@ -129,6 +135,30 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         trust_proxy_headers=settings.trust_proxy_headers,
     )
     return app
+
+
+def start_webhook_dispatcher(settings: Settings, database: Database) -> Callable[[], None]:
+    """Start the webhook dispatcher thread if configured; returns what stops it."""
+    if settings.webhook_dispatch_interval_seconds <= 0:
+        return lambda: None
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=webhooks.run_dispatcher,
+        args=(webhooks.WebhooksUnitOfWork(database.sessions), stop),
+        kwargs={
+            "interval_seconds": settings.webhook_dispatch_interval_seconds,
+            "policy": RetryPolicy(max_attempts=settings.webhook_max_attempts),
+        },
+        name="webhook-dispatcher",
+        daemon=True,
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return halt
 
 
 def app_from_environment() -> FastAPI:

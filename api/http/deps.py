@@ -21,6 +21,7 @@ from core.privacy.services import PrivacyUnitOfWork, require_consents
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
+from core.webhooks import WebhooksUnitOfWork
 from engine.contests import visibility
 from engine.contests.prize_rules import PrizeLimits
 from engine.uow import EngineUnitOfWork
@@ -83,6 +84,11 @@ async def _quiz_uow(database: DatabaseDep) -> QuizUnitOfWork:
 
 
 QuizUow = Annotated[QuizUnitOfWork, Depends(_quiz_uow)]
+async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:
+    return WebhooksUnitOfWork(database.sessions)
+
+
+WebhooksUow = Annotated[WebhooksUnitOfWork, Depends(_webhooks_uow)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

@@ -49,7 +49,8 @@ class LeaderboardRow:
     qualified: bool
     trades: int
     # Why an unranked row is unranked: ``one_account_per_person`` (another account of the same
-    # person ranks), ``not_qualified`` or ``no_metric``; None for a ranked row.
+    # person ranks), ``journal_notes`` (a filled order without a note, under
+    # notes_required_for_ranking), ``not_qualified`` or ``no_metric``; None for a ranked row.
     unranked_reason: str | None = None
 
 
@@ -160,7 +161,15 @@ def leaderboard(
             contest_id, contest.clock_ticks, [p.member_id for p in placings]
         )
         seconds = _second_accounts(uow, contest, board, placings)
-        rows = tuple(_row(p, details[p.member_id], seconds) for p in placings)
+        unnoted = (
+            uow.trading.members_with_unnoted_fills(contest_id)
+            if contest.notes_required_for_ranking
+            and any(not details[p.member_id].qualified for p in placings)
+            else set()
+        )
+        rows = tuple(
+            _row(p, details[p.member_id], seconds=seconds, unnoted=unnoted) for p in placings
+        )
         return Leaderboard(
             contest_id=contest_id,
             tick=contest.clock_ticks,
@@ -248,13 +257,17 @@ def _second_accounts(
     return {m for m in unranked if linked.get(m) in ranking_persons}
 
 
-def _row(placing: Placing, detail: Detail, seconds: set[int]) -> LeaderboardRow:
+def _row(
+    placing: Placing, detail: Detail, *, seconds: set[int], unnoted: set[int]
+) -> LeaderboardRow:
     reason = None
     if placing.rank is None:
         if placing.member_id in seconds:
             reason = Rule.ONE_ACCOUNT_PER_PERSON.value
+        elif not detail.qualified:
+            reason = "journal_notes" if placing.member_id in unnoted else "not_qualified"
         else:
-            reason = "no_metric" if placing.metric is None else "not_qualified"
+            reason = "no_metric"
     return LeaderboardRow(
         position=placing.position,
         rank=placing.rank,

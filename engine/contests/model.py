@@ -129,6 +129,7 @@ class Contest:
         """Whether the contest gives anything away: ranked, PK or draw prizes."""
         pk_prizes = self.pk.prizes if self.pk is not None else ()
         return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
+    notes_required_for_ranking: bool = False  # unranked without a note per filled order
 
 
 def contest_state(

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import RuleViolation
+from core.outbox import PK_RESULT
+from core.outbox_store import record_event
 from engine.contests.pk import (
     Outcome,
     Pairing,
@@ -158,11 +160,32 @@ def _judge(
         board.outcome = result.outcome.value
         board.awards_pending = bool(_award_of(result.outcome, pk))
         results.append(result)
+        _record_result(uow, contest.id, board, day)
     ratings = update_ratings(uow.pk.ratings(contest.id), results)
     uow.pk.save_ratings(contest.id, ratings.values())
     current.judged = True
     current.end_tick = contest.clock_ticks
     current.end_day = day
+
+
+def _record_result(uow: EngineUnitOfWork, contest_id: int, board: PkMatchRow, day: date) -> None:
+    """The ``pk.result`` outbox event of a judged board (in the clock's transaction)."""
+    record_event(
+        uow.session,
+        PK_RESULT,
+        {
+            "contest_id": contest_id,
+            "round_no": board.round_no,
+            "board": board.board,
+            "team_a": board.team_a,
+            "team_b": board.team_b,
+            "a_return": None if board.a_return is None else str(board.a_return),
+            "b_return": None if board.b_return is None else str(board.b_return),
+            "outcome": board.outcome,
+            "day": day.isoformat(),
+        },
+        f"pk.result:{board.id}",
+    )
 
 
 def round_returns(

@@ -83,6 +83,7 @@ class ContestDraft:
     metric: MetricSpec = field(default_factory=MetricSpec)
     secondary_metric: str | None = None
     qualification: Qualification = field(default_factory=Qualification)
+    notes_required_for_ranking: bool = False
     prizes: Sequence[PrizeLine] = ()
     teams: TeamSettings | None = None
     pk: PkSettings | None = None
@@ -106,6 +107,7 @@ LOCKED_AT_START = frozenset(
         "metric",
         "secondary_metric",
         "qualification",
+        "notes_required_for_ranking",
         "prizes",
         "teams",
         "pk",
@@ -286,6 +288,7 @@ def contest_of(
         metric=MetricSpec.from_json(row.metric),
         secondary_metric=row.secondary_metric,
         qualification=Qualification.from_json(row.qualification),
+        notes_required_for_ranking=row.notes_required_for_ranking,
         prizes=tuple(prize_table_from_json(row.prizes, at="prizes")),
         teams=TeamSettings.from_json(row.team_settings),
         pk=PkSettings.from_json(row.pk_settings),
@@ -328,6 +331,7 @@ def draft_of(row: ContestRow) -> ContestDraft:
         metric=MetricSpec.from_json(row.metric),
         secondary_metric=row.secondary_metric,
         qualification=Qualification.from_json(row.qualification),
+        notes_required_for_ranking=row.notes_required_for_ranking,
         prizes=tuple(prize_table_from_json(row.prizes, at="prizes")),
         teams=TeamSettings.from_json(row.team_settings),
         pk=PkSettings.from_json(row.pk_settings),
@@ -441,6 +445,10 @@ def _apply(row: ContestRow, draft: ContestDraft, changed: Any) -> None:
         "metric": ("metric", draft.metric.to_json()),
         "secondary_metric": ("secondary_metric", draft.secondary_metric),
         "qualification": ("qualification", draft.qualification.to_json()),
+        "notes_required_for_ranking": (
+            "notes_required_for_ranking",
+            draft.notes_required_for_ranking,
+        ),
         "prizes": ("prizes", [line.to_json() for line in draft.prizes]),
         "teams": ("team_settings", None if draft.teams is None else draft.teams.to_json()),
         "pk": ("pk_settings", None if draft.pk is None else draft.pk.to_json()),

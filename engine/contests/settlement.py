@@ -41,6 +41,7 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, DomainError
+from core.outbox import PRIZE_PAID, NewEvent
 from core.rule_codes import Rule
 from engine.contests import leaderboard, pk_rounds
 from engine.contests.metric_state import Game
@@ -377,6 +378,27 @@ def _pay(uow: EngineUnitOfWork, contest_id: int, prize: Prize, *, now: datetime)
         reference=f"contest:{contest_id}",
         item_key=prize.item_key,
         now=now,
+        events=[prize_paid_event(contest_id, prize)],
+    )
+
+
+def prize_paid_event(contest_id: int, prize: Prize) -> NewEvent:
+    """The ``prize.paid`` outbox event of one prize (id ``prize.paid:<award id>``)."""
+    return NewEvent(
+        PRIZE_PAID,
+        {
+            "contest_id": contest_id,
+            "award_id": prize.award_id,
+            "kind": prize.kind,
+            "line": prize.line,
+            "member_id": prize.member_id,
+            "team_id": prize.team_id,
+            "rank": prize.rank,
+            "points": prize.points,
+            "xp": prize.xp,
+            "item_key": prize.item_key,
+        },
+        f"prize.paid:{prize.award_id}",
     )
 
 

@@ -86,6 +86,10 @@ def record_tick(
         benchmark_close=benchmark_now,
     )
     measured = measure(book, game, benchmark_now)
+    if contest.notes_required_for_ranking:
+        measured = without_unnoted(
+            measured, book.member_ids, uow.trading.members_with_unnoted_fills(contest.id)
+        )
     book.reached_at = advance_reached_at(book.metric, book.reached_at, measured.metric, tick=tick)
     book.metric = measured.metric
     ranked = _rank(book, measured)
@@ -211,6 +215,15 @@ def measure(book: MetricState, game: Game, benchmark_now: float) -> Measured:
         qualified=qualified,
         total_return=rounded(base["total_return"]),
     )
+
+
+def without_unnoted(measured: Measured, member_ids: IntArray, unnoted: set[int]) -> Measured:
+    """``measured`` with the entries of ``unnoted`` (members with a filled order that has no
+    journal note, under ``notes_required_for_ranking``) not qualified: listed, unranked."""
+    if not unnoted:
+        return measured
+    noted = ~np.isin(member_ids, np.fromiter(unnoted, dtype=np.int64))
+    return replace(measured, qualified=measured.qualified & noted)
 
 
 def base_metrics(

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from core.clock import utc_now
 from core.errors import Conflict, DomainError, NotFound
+from engine.trading import journal
 from engine.trading.admission import OrderContext, OrderRefused, admit
 from engine.trading.closes import last_closes
 from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
@@ -24,14 +26,23 @@ from engine.trading.venue import NotEntered, Venue, require_contest, venue_of
 
 
 def place_order(
-    uow: TradingUnitOfWork, contest_id: int, member_id: int, request: OrderRequest
+    uow: TradingUnitOfWork,
+    contest_id: int,
+    member_id: int,
+    request: OrderRequest,
+    *,
+    note: str | None = None,
+    screening_terms: Sequence[str] = (),
 ) -> Order:
     """Admit and store an order; it fills no earlier than the next bar.
 
     A retry with the same ``client_order_id`` and the same fields returns the stored order; the
-    same id with other fields is a Conflict. A refused order writes nothing.
+    same id with other fields is a Conflict. A refused order writes nothing. ``note``: a trade
+    journal note stored with a new order in the same transaction, screened first against
+    ``screening_terms`` (``engine.trading.journal.check_note``; a refused note places nothing).
     """
-    outcome = place_orders(uow, contest_id, [(member_id, request)])[0]
+    notes = None if note is None else [journal.check_note(note, screening_terms)]
+    outcome = place_orders(uow, contest_id, [(member_id, request)], notes=notes)[0]
     if isinstance(outcome, Order):
         return outcome
     raise outcome
@@ -41,7 +52,11 @@ OrderOutcome = Order | DomainError
 
 
 def place_orders(
-    uow: TradingUnitOfWork, contest_id: int, requests: Sequence[tuple[int, OrderRequest]]
+    uow: TradingUnitOfWork,
+    contest_id: int,
+    requests: Sequence[tuple[int, OrderRequest]],
+    *,
+    notes: Sequence[str | None] | None = None,
 ) -> list[OrderOutcome]:
     """Many members' orders in one transaction (bots, the season simulation, bulk imports).
 
@@ -50,12 +65,16 @@ def place_orders(
     outcome list is aligned with ``requests``: the stored order, or the refusal (an
     ``OrderRefused``, ``NotEntered`` or ``Conflict``), which wrote nothing. What admission
     reads is loaded once for the batch's accounts (``_Desk``) and the admitted orders are
-    stored together, so a batch costs a handful of statements whatever its size.
+    stored together, so a batch costs a handful of statements whatever its size. ``notes``,
+    aligned with ``requests`` and already screened, are stored with the newly admitted orders.
     """
     with uow:
         desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests)
         judged = [desk.judge(member_id, request) for member_id, request in requests]
         stored = desk.store()
+        for outcome, note in zip(judged, notes or [None] * len(judged), strict=True):
+            if note is not None and isinstance(outcome, _Admitted):
+                uow.trading.set_note(stored[outcome.index].id, note, utc_now())
         uow.commit()
     return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
 

@@ -84,6 +84,8 @@ class ContestRow(Base):
     metric: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secondary_metric: Mapped[str | None] = mapped_column(String(24))
     qualification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # An entry with a filled order that has no journal note is listed unranked.
+    notes_required_for_ranking: Mapped[bool] = mapped_column(Boolean, default=False)
     prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     team_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pk_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -160,6 +162,17 @@ class OrderRow(Base):
     closed_day: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
+class OrderNoteRow(Base):
+    """A member's trade-journal note on one of their orders (edited in place: a journal entry,
+    not a ledger fact)."""
+
+    __tablename__ = "order_notes"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    note: Mapped[str] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FillRow(Base):

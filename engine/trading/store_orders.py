@@ -6,7 +6,7 @@ Fills and equity marks are append-only facts; an order's row moves through its s
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -27,8 +27,10 @@ from engine.trading.orders import (
 from engine.trading.store import (
     EQUITY,
     ORDERS,
+    AccountRow,
     EquityRow,
     FillRow,
+    OrderNoteRow,
     OrderRow,
     bulk_insert,
     fill_of,
@@ -133,6 +135,39 @@ class OrdersRepository:
     def order(self, account_id: int, order_id: int) -> Order | None:
         row = self.session.get(OrderRow, order_id)
         return order_of(row) if row is not None and row.account_id == account_id else None
+
+    def set_note(self, order_id: int, note: str, now: datetime) -> None:
+        """Attach or replace the journal note of an order."""
+        row = self.session.get(OrderNoteRow, order_id)
+        if row is None:
+            self.session.add(OrderNoteRow(order_id=order_id, note=note, updated_at=now))
+        else:
+            row.note, row.updated_at = note, now
+
+    def notes_of(self, order_ids: Iterable[int]) -> dict[int, str]:
+        """order id → its note (orders without one absent)."""
+        wanted = list(set(order_ids))
+        if not wanted:
+            return {}
+        stmt = select(OrderNoteRow.order_id, OrderNoteRow.note).where(
+            OrderNoteRow.order_id.in_(wanted)
+        )
+        return {row[0]: row[1] for row in self.session.execute(stmt)}
+
+    def members_with_unnoted_fills(self, contest_id: int) -> set[int]:
+        """Members of the contest with a (partly) filled order that has no journal note."""
+        stmt = (
+            select(AccountRow.member_id)
+            .join(OrderRow, OrderRow.account_id == AccountRow.id)
+            .outerjoin(OrderNoteRow, OrderNoteRow.order_id == OrderRow.id)
+            .where(
+                OrderRow.contest_id == contest_id,
+                OrderRow.filled_qty > 0,
+                OrderNoteRow.order_id.is_(None),
+            )
+            .distinct()
+        )
+        return set(self.session.scalars(stmt))
 
     def open_orders(self, *, contest_id: int, account_id: int | None = None) -> list[Order]:
         stmt = select(ORDERS).where(

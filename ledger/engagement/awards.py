@@ -11,6 +11,8 @@ from typing import Any
 
 from core.clock import utc_now
 from core.errors import RuleViolation
+from core.outbox import LEVEL_UP, NewEvent
+from core.outbox_store import record_event
 from ledger.earning import Award, multiplied
 from ledger.engagement.configuration import current_levels
 from ledger.engagement.items import OutOfStock, stock_left
@@ -118,6 +120,21 @@ def pay_many(
         ]
     if events:
         uow.engagement.add_all(events)
+        for event in events:
+            record_event(
+                uow.session,
+                LEVEL_UP,
+                {
+                    "member_id": event.member_id,
+                    "level": event.level,
+                    "lifetime_xp": event.lifetime_xp,
+                    "table_version": event.table_version,
+                    "transfer_id": event.transfer_id,
+                    "occurred_at": event.occurred_at.isoformat(),
+                },
+                f"level.up:{event.transfer_id}:{event.level}",
+                now=now,
+            )
     return made
 
 
@@ -131,8 +148,12 @@ def award(
     reference: str = "",
     item_key: str | None = None,
     now: datetime | None = None,
+    events: Sequence[NewEvent] = (),
 ) -> list[Transfer]:
     """Pay points, XP and optionally one reward item, idempotently by ``award_id``.
+
+    ``events`` are outbox events recorded in the award's transaction (so they exist iff the
+    award committed; a replay records none twice).
 
     Contest prizes arrive here from the engine with deterministic ids
     (e.g. ``prize:<contest>:<member>``), so settlement can run again without paying twice.
@@ -161,7 +182,10 @@ def award(
     def pay_award() -> list[Transfer]:
         if item_key is not None:
             _require_stock(uow, item_key, requests)
-        return pay(uow, member_id, requests, now=moment)
+        paid = pay(uow, member_id, requests, now=moment)
+        for event in events:
+            record_event(uow.session, event.kind, event.payload, event.event_id, now=moment)
+        return paid
 
     return _guarded(uow, requests, pay_award, now=moment)
 

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, NotFound
+from core.outbox import REDEMPTION_CREATED
+from core.outbox_store import record_event
 from ledger.catalog import Redemption, RedemptionStatus, RewardItem, check_redeemable
 from ledger.engagement.items import OutOfStock, item_of, stock_left
 from ledger.engagement.summaries import summary_in
@@ -74,6 +76,21 @@ def redeem(
                 created_at=moment,
             )
             uow.engagement.add(record)
+            record_event(
+                uow.session,
+                REDEMPTION_CREATED,
+                {
+                    "redemption_id": redemption_id,
+                    "member_id": member_id,
+                    "item_id": item_id,
+                    "item_key": item.key,
+                    "cost_points": item.cost_points,
+                    "needs_fulfilment": item.needs_fulfilment,
+                    "created_at": moment.isoformat(),
+                },
+                f"redemption.created:{redemption_id}",
+                now=moment,
+            )
             uow.commit()
             return _redemption(uow, record)
     except LedgerRefusal as refusal:

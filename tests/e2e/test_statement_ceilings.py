@@ -16,7 +16,8 @@ from core.db import Database
 from core.users.model import Role, User
 from tests.e2e.test_trading_api import contest, entered  # noqa: F401 (fixture)
 
-CHECK_IN_CEILING = 16
+# 150 XP crosses a level: one more statement, the level.up outbox event's INSERT.
+CHECK_IN_CEILING = 17
 PLACE_ORDER_CEILING = 10
 
 
@@ -60,6 +61,7 @@ def test_a_check_in_locks_the_ledger_once_and_stays_under_its_ceiling(
     assert len(_reading(statements, "ledger_head")) == 1, statements
     assert len(_reading(statements, "ledger_level_tables")) == 1, statements
     assert len(_reading(statements, "ledger_earning_rules")) == 1, statements
+    assert sum(s.startswith("INSERT INTO outbox_events") for s in statements) == 1
     assert len(statements) <= CHECK_IN_CEILING, "\n".join(statements)
 
 

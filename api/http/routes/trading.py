@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
 
+from api.http.chain_deps import ContentUow
 from api.http.deps import (
     CurrentUser,
+    DatabaseDep,
     EngineUow,
     IdPath,
     OptionalUser,
@@ -25,14 +27,18 @@ from api.http.schemas.trading import (
     BarOut,
     EquityPoint,
     InstrumentOut,
+    NoteIn,
+    NoteOut,
     OrderIn,
     OrderOut,
     PositionOut,
 )
+from contracts.services import compliance_terms
+from contracts.uow import ContentUnitOfWork
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
 from engine.market.model import Market
-from engine.trading import order_desk, services, views
+from engine.trading import journal, order_desk, services, views
 from engine.trading.orders import OrderStatus
 
 router = APIRouter(
@@ -68,13 +74,45 @@ def place_order(
     body: OrderIn,
     user: CurrentUser,
     uow: EngineUow,
+    database: DatabaseDep,
     key: IdempotencyKey = None,
 ) -> OrderOut:
-    """Place an order; it fills no earlier than the next bar the contest clock reveals."""
+    """Place an order (optionally with a journal note); it fills from the next revealed bar."""
     request = body.to_request()
     if request.client_order_id is None and key is not None:
         request = replace(request, client_order_id=keyed_client_order_id(key))
-    return OrderOut.of(order_desk.place_order(uow, contest_id, user.id, request))
+    # The compliance terms are read only for a note: an order without one costs no query more.
+    terms = () if body.note is None else compliance_terms(ContentUnitOfWork(database.sessions))
+    order = order_desk.place_order(
+        uow, contest_id, user.id, request, note=body.note, screening_terms=terms
+    )
+    note = journal.notes_of(uow, [order.id]).get(order.id) if body.note is not None else None
+    return OrderOut.of(order, note=note)
+
+
+@router.put(
+    "/contests/{contest_id}/orders/{order_id}/note",
+    response_model=NoteOut,
+    responses={422: problem_doc("Blank, too long, or a prohibited claim (`terms` names them)")},
+)
+def put_note(
+    contest_id: VisibleContestId,
+    order_id: IdPath,
+    body: NoteIn,
+    user: CurrentUser,
+    uow: EngineUow,
+    content: ContentUow,
+) -> NoteOut:
+    """Attach or replace the trade-journal note of one of your orders."""
+    saved = journal.set_note(
+        uow,
+        contest_id,
+        member_id=user.id,
+        order_id=order_id,
+        note=body.note,
+        terms=compliance_terms(content),
+    )
+    return NoteOut(order_id=saved.order_id, note=saved.note, updated_at=saved.updated_at)
 
 
 @router.get("/contests/{contest_id}/orders", response_model=Page[OrderOut])
@@ -94,8 +132,9 @@ def list_orders(
         after=decode_cursor(page.cursor),
         limit=page.limit,
     )
+    notes = journal.notes_of(uow, [o.id for o in orders])
     return Page(
-        items=[OrderOut.of(o) for o in orders],
+        items=[OrderOut.of(o, note=notes.get(o.id)) for o in orders],
         next_cursor=None if following is None else encode_cursor(following),
     )
 
@@ -104,8 +143,9 @@ def list_orders(
 def get_order(
     contest_id: VisibleContestId, order_id: IdPath, user: CurrentUser, uow: EngineUow
 ) -> OrderOut:
-    """One of your orders."""
-    return OrderOut.of(services.get_order(uow, contest_id, user.id, order_id))
+    """One of your orders, with its journal note."""
+    order = services.get_order(uow, contest_id, user.id, order_id)
+    return OrderOut.of(order, note=journal.notes_of(uow, [order.id]).get(order.id))
 
 
 @router.delete(

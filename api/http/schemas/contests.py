@@ -263,6 +263,9 @@ class ContestIn(_Strict):
     metric: MetricIn = Field(default_factory=MetricIn)
     secondary_metric: str | None = Field(default=None, max_length=24)
     qualification: QualificationIn = Field(default_factory=QualificationIn)
+    notes_required_for_ranking: bool = Field(
+        default=False, description="Unranked unless every filled order has a journal note"
+    )
     prizes: list[PrizeLineIn] = Field(default_factory=list, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
@@ -293,6 +296,7 @@ class ContestPatch(_Patch):
         "draws",
         "disclosures",
         "entry_fee_points",
+        "notes_required_for_ranking",
     )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -311,6 +315,7 @@ class ContestPatch(_Patch):
     metric: MetricIn | None = None
     secondary_metric: str | None = Field(default=None, max_length=24)
     qualification: QualificationIn | None = None
+    notes_required_for_ranking: bool | None = None
     prizes: list[PrizeLineIn] | None = Field(default=None, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
@@ -355,6 +360,7 @@ class ContestOut(BaseModel):
     metric: dict[str, Any]
     secondary_metric: str | None
     qualification: dict[str, bool | int]
+    notes_required_for_ranking: bool
     prizes: list[PrizeLineOut]
     teams: dict[str, Any] | None
     pk: dict[str, Any] | None
@@ -391,6 +397,7 @@ class ContestOut(BaseModel):
             metric=c.metric.to_json(),
             secondary_metric=c.secondary_metric,
             qualification=c.qualification.to_json(),
+            notes_required_for_ranking=c.notes_required_for_ranking,
             prizes=[PrizeLineOut(**line.to_json()) for line in c.prizes],
             teams=None if c.teams is None else c.teams.to_json(),
             pk=None if c.pk is None else c.pk.to_json(),

@@ -43,8 +43,12 @@ class LeaderboardRowOut(BaseModel):
     equity: MoneyStr
     qualified: bool
     trades: int
-    unranked_reason: Literal["one_account_per_person", "not_qualified", "no_metric"] | None = Field(
-        default=None, description="Why an unranked row is unranked; null when ranked"
+    unranked_reason: (
+        Literal["one_account_per_person", "journal_notes", "not_qualified", "no_metric"] | None
+    ) = Field(
+        default=None,
+        description="Why an unranked row is unranked (journal_notes: a filled order without a "
+        "note, under notes_required_for_ranking); null when ranked",
     )
 
     @classmethod

@@ -5,13 +5,14 @@ Money, prices and quantities travel as decimal strings (as Alpaca sends them), n
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from engine.market.model import Bar, Board, Instrument
+from engine.trading.journal import MAX_NOTE_LENGTH
 from engine.trading.orders import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from engine.trading.stats import Statistics
 from engine.trading.views import AccountSummary, PositionView
@@ -56,6 +57,11 @@ class OrderIn(BaseModel):
     client_order_id: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"
     )
+    note: str | None = Field(
+        default=None,
+        max_length=MAX_NOTE_LENGTH,
+        description="A trade-journal note (screened for prohibited claims)",
+    )
 
     def to_request(self) -> OrderRequest:
         return OrderRequest(
@@ -69,6 +75,20 @@ class OrderIn(BaseModel):
             stop_price=self.stop_price,
             client_order_id=self.client_order_id,
         )
+
+
+class NoteIn(BaseModel):
+    """A trade-journal note for an order (replaces the one it has)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
+
+
+class NoteOut(BaseModel):
+    order_id: int
+    note: str
+    updated_at: datetime
 
 
 class OrderOut(BaseModel):
@@ -90,9 +110,10 @@ class OrderOut(BaseModel):
     reserved_cash: MoneyStr
     submitted_day: date = Field(description="Clock day when accepted; fills from the next bar")
     closed_day: date | None
+    note: str | None = Field(default=None, description="Your trade-journal note")
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, *, note: str | None = None) -> OrderOut:
         r = order.request
         return cls(
             id=order.id,
@@ -113,6 +134,7 @@ class OrderOut(BaseModel):
             reserved_cash=order.reserved_cash,
             submitted_day=order.submitted_day,
             closed_day=order.closed_day,
+            note=note,
         )
 
 
