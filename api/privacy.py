@@ -36,6 +36,9 @@ SECTIONS: tuple[Section, ...] = (
 # (table, column) that refers to users but holds no member's personal data → why.
 EXEMPT: dict[tuple[str, str], str] = {
     ("attestations", "subject"): "the attested contest's id, not a member",
+    ("audit_entries", "actor_id"): "the operator audit log, kept by law and policy (at least six "
+    "months, append-only); it names people by id and redacts names from requests",
+    ("audit_entries", "subject"): "the audited subject (e.g. user:12) by id; see actor_id",
 }
 
 BLOCKERS: tuple[ErasureBlocker, ...] = (engine_privacy.erasure_blockers,)

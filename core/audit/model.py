@@ -21,7 +21,11 @@ ACTION_SYNTAX = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+"  # "contest.update"
 MAX_ACTION = 64
 MAX_SUBJECT = 200
 _ACTION = re.compile(ACTION_SYNTAX)
-_SECRET = re.compile(r"password|secret|token|private", re.IGNORECASE)
+# Credentials, and a member's names and contacts: the log outlives a member's erasure (PIPL),
+# so it keeps ids (the subject names the user by id), never names.
+_SECRET = re.compile(
+    r"password|secret|token|private|username|display_name|email|phone", re.IGNORECASE
+)
 REDACTED = "[redacted]"
 
 
@@ -200,7 +204,8 @@ def check_retention_days(days: int) -> int:
 
 def redacted(value: JsonValue) -> JsonValue:
     """``value`` with every object field named like a secret (password, secret, token,
-    private …) replaced by ``"[redacted]"``: request summaries never keep credentials."""
+    private …) or like personal data (username, display name, email, phone) replaced by
+    ``"[redacted]"``: request summaries keep neither credentials nor names."""
     if isinstance(value, dict):
         return {
             key: REDACTED if _SECRET.search(str(key)) else redacted(item)
