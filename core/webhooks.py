@@ -205,6 +205,15 @@ def retry_delivery(
     return delivery
 
 
+def get_delivery(uow: WebhooksUnitOfWork, delivery_id: int) -> Delivery:
+    """One delivery; ``NotFound`` for an unknown id."""
+    with uow.reading():
+        row = uow.outbox.delivery(delivery_id)
+        if row is None:
+            raise NotFound(f"no webhook delivery {delivery_id}", field="delivery_id")
+        return uow.outbox.to_delivery(row)
+
+
 def delivery_attempts(uow: WebhooksUnitOfWork, delivery_id: int) -> list[Attempt]:
     """The attempts of one delivery, oldest first (a retried delivery numbers anew from 1)."""
     with uow.reading():

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from core.audit.model import AuditDraft, JsonValue, redacted
 from core.audit.services import AuditUnitOfWork, as_json, record
+from core.config import Settings
 from core.db import Database
 from core.errors import DomainError
 from core.hashchain import canonical_json
@@ -147,18 +148,22 @@ def _actor(kwargs: Mapping[str, Any]) -> int | None:
 
 def _summary(request: Request, kwargs: Mapping[str, Any]) -> JsonValue:
     """Method, path, request id and the route's own parameters (bodies, path and query
-    values); services, units of work and the operator are left out, secrets redacted."""
-    params = {
-        name: _json(value)
-        for name, value in kwargs.items()
-        if value is None or isinstance(value, BaseModel | str | int | float | date)
-    }
+    values); services, units of work, the app's settings (a database URL holds its password)
+    and the operator are left out, secrets redacted."""
+    params = {name: _json(value) for name, value in kwargs.items() if _is_param(value)}
     return {
         "method": request.method,
         "path": request.url.path,
         "request_id": getattr(request.state, "request_id", None),
         "params": redacted(params),
     }
+
+
+def _is_param(value: Any) -> bool:
+    """Whether a route argument is a request parameter (a body, a path or query value)."""
+    if isinstance(value, Settings):  # a dependency, and a BaseModel too
+        return False
+    return value is None or isinstance(value, BaseModel | str | int | float | date)
 
 
 def _json(value: Any) -> JsonValue:

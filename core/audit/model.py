@@ -23,8 +23,10 @@ MAX_SUBJECT = 200
 _ACTION = re.compile(ACTION_SYNTAX)
 # Credentials, and a member's names and contacts: the log outlives a member's erasure (PIPL),
 # so it keeps ids (the subject names the user by id), never names.
+# A database URL may carry its password (postgresql://user:password@host/db).
 _SECRET = re.compile(
-    r"password|secret|token|private|username|display_name|email|phone", re.IGNORECASE
+    r"password|secret|token|private|database_url|username|display_name|email|phone",
+    re.IGNORECASE,
 )
 REDACTED = "[redacted]"
 
@@ -204,8 +206,8 @@ def check_retention_days(days: int) -> int:
 
 def redacted(value: JsonValue) -> JsonValue:
     """``value`` with every object field named like a secret (password, secret, token,
-    private …) or like personal data (username, display name, email, phone) replaced by
-    ``"[redacted]"``: request summaries keep neither credentials nor names."""
+    private, database URL …) or like personal data (username, display name, email, phone)
+    replaced by ``"[redacted]"``: request summaries keep neither credentials nor names."""
     if isinstance(value, dict):
         return {
             key: REDACTED if _SECRET.search(str(key)) else redacted(item)

@@ -170,6 +170,7 @@ def _decide(
     response_model=ReviewCaseOut,
     responses=_DECISION_RESPONSES,
 )
+@audited("content.approve", subject="content:{content_id}", state=states.content_review)
 def approve(
     content_id: IdPath, body: DecisionIn, operator: OperatorUser, uow: ContentUow
 ) -> ReviewCaseOut:
@@ -182,6 +183,7 @@ def approve(
     response_model=ReviewCaseOut,
     responses=_DECISION_RESPONSES,
 )
+@audited("content.reject", subject="content:{content_id}", state=states.content_review)
 def reject(
     content_id: IdPath, body: DecisionIn, operator: OperatorUser, uow: ContentUow
 ) -> ReviewCaseOut:

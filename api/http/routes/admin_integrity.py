@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import EngineUow, IdPath, OperatorUser, PageParams, SettingsDep
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
@@ -32,6 +34,7 @@ router = APIRouter(
 
 
 @router.post("/scan", response_model=ScanOut, responses={404: problem_doc("No such contest")})
+@audited("integrity.scan", subject="integrity:cases", state=states.integrity_cases)
 def scan(body: ScanIn, _: OperatorUser, uow: EngineUow, settings: SettingsDep) -> ScanOut:
     """Run the detectors and open a case for every new finding."""
     report = services.scan(
@@ -68,6 +71,7 @@ def get_case(case_id: IdPath, _: OperatorUser, uow: EngineUow) -> CaseOut:
     response_model=CaseOut,
     responses={404: problem_doc("No case"), 409: problem_doc("Already decided otherwise")},
 )
+@audited("integrity.decide", subject="integrity_case:{case_id}", state=states.integrity_case)
 def decide(case_id: IdPath, body: DecisionIn, operator: OperatorUser, uow: EngineUow) -> CaseOut:
     """Decide a case: `same_person` links its accounts, `distinct` dismisses it for good."""
     case = services.decide(

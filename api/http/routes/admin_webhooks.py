@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import IdPath, OperatorUser, PageParams, WebhooksUow
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
@@ -36,6 +38,7 @@ def list_endpoints(_: OperatorUser, uow: WebhooksUow) -> list[EndpointOut]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CreatedEndpointOut)
+@audited("webhook.create", subject="webhook:{result.id}", state=states.webhook_endpoint)
 def create_endpoint(body: EndpointIn, _: OperatorUser, uow: WebhooksUow) -> CreatedEndpointOut:
     """Register an endpoint for some event kinds; the response shows its secret, once."""
     created = webhooks.create_endpoint(uow, body.url, kinds=body.kinds, secret=body.secret)
@@ -76,6 +79,11 @@ def list_attempts(delivery_id: IdPath, _: OperatorUser, uow: WebhooksUow) -> lis
     response_model=DeliveryOut,
     responses={404: problem_doc("No such delivery"), 409: problem_doc("Not failed")},
 )
+@audited(
+    "webhook_delivery.retry",
+    subject="webhook_delivery:{delivery_id}",
+    state=states.webhook_delivery,
+)
 def retry_delivery(delivery_id: IdPath, _: OperatorUser, uow: WebhooksUow) -> DeliveryOut:
     """Send a failed delivery again (due now, with a fresh set of attempts)."""
     return DeliveryOut.of(webhooks.retry_delivery(uow, delivery_id))
@@ -88,6 +96,7 @@ def get_endpoint(endpoint_id: IdPath, _: OperatorUser, uow: WebhooksUow) -> Endp
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut, responses=NOT_FOUND)
+@audited("webhook.update", subject="webhook:{endpoint_id}", state=states.webhook_endpoint)
 def update_endpoint(
     endpoint_id: IdPath, body: EndpointPatch, _: OperatorUser, uow: WebhooksUow
 ) -> EndpointOut:
@@ -100,6 +109,7 @@ def update_endpoint(
 
 
 @router.delete("/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@audited("webhook.delete", subject="webhook:{endpoint_id}", state=states.webhook_endpoint)
 def delete_endpoint(endpoint_id: IdPath, _: OperatorUser, uow: WebhooksUow) -> Response:
     """Remove an endpoint and its deliveries."""
     webhooks.delete_endpoint(uow, endpoint_id)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from api import privacy
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import ClientAddress, CurrentUser, IdPath, OperatorUser, PrivacyUow
 from api.http.problems import problem_doc
 from api.http.schemas.privacy import (
@@ -67,6 +69,11 @@ def list_documents(uow: PrivacyUow) -> list[ConsentDocumentOut]:
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentDocumentOut,
     responses={422: problem_doc("Empty or too long title or text")},
+)
+@audited(
+    "consent_document.publish",
+    subject="consent_document:{result.kind}:{result.version}",
+    state=states.consent_document,
 )
 def publish_document(
     body: ConsentDocumentIn, operator: OperatorUser, uow: PrivacyUow
@@ -170,6 +177,7 @@ def member_data_export(user_id: IdPath, _: OperatorUser, uow: PrivacyUow) -> Res
         409: problem_doc("A live contest entry or an unpaid prize (erasure_blocked)"),
     },
 )
+@audited("user.erase", subject="user:{user_id}", state=states.user)
 def erase_member(
     user_id: IdPath, body: EraseIn, operator: OperatorUser, uow: PrivacyUow
 ) -> ErasureOut:

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from api.http import audit_states as states
+from api.http.audit import audited
 from api.http.deps import CurrentUser, IdPath, OperatorUser, PageParams, QuizUow
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
@@ -49,6 +51,7 @@ def _next(following: int | None) -> str | None:
 
 
 @admin_router.post("/questions", status_code=status.HTTP_201_CREATED, response_model=QuestionOut)
+@audited("quiz_question.create", subject="quiz_question:{result.id}", state=states.quiz_question)
 def create_question(body: QuestionIn, operator: OperatorUser, uow: QuizUow) -> QuestionOut:
     """Add a single- or multiple-choice question to the bank."""
     return QuestionOut.of(quizzes.create_question(uow, body.to_draft(), operator_id=operator.id))
@@ -70,6 +73,7 @@ def get_question(question_id: IdPath, _: OperatorUser, uow: QuizUow) -> Question
 
 
 @admin_router.put("/questions/{question_id}", response_model=QuestionOut, responses=NO_QUESTION)
+@audited("quiz_question.update", subject="quiz_question:{question_id}", state=states.quiz_question)
 def put_question(
     question_id: IdPath, body: QuestionIn, _: OperatorUser, uow: QuizUow
 ) -> QuestionOut:
@@ -80,6 +84,7 @@ def put_question(
 @admin_router.delete(
     "/questions/{question_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NO_QUESTION
 )
+@audited("quiz_question.delete", subject="quiz_question:{question_id}", state=states.quiz_question)
 def delete_question(question_id: IdPath, _: OperatorUser, uow: QuizUow) -> Response:
     """Remove a question from the bank (saved quizzes keep their copy)."""
     quizzes.delete_question(uow, question_id)
@@ -90,6 +95,7 @@ def delete_question(question_id: IdPath, _: OperatorUser, uow: QuizUow) -> Respo
 
 
 @admin_router.post("/quizzes", status_code=status.HTTP_201_CREATED, response_model=QuizAdminOut)
+@audited("quiz.create", subject="quiz:{result.id}", state=states.quiz)
 def create_quiz(body: QuizIn, operator: OperatorUser, uow: QuizUow) -> QuizAdminOut:
     """Schedule a quiz (a draft until published) from questions of the bank."""
     return QuizAdminOut.of(quizzes.create_quiz(uow, body.to_spec(), operator_id=operator.id))
@@ -106,6 +112,7 @@ def get_quiz_admin(quiz_id: IdPath, _: OperatorUser, uow: QuizUow) -> QuizAdminO
     response_model=QuizAdminOut,
     responses={**NO_QUIZ, 409: problem_doc("The quiz has opened (`quiz_opened`)")},
 )
+@audited("quiz.update", subject="quiz:{quiz_id}", state=states.quiz)
 def put_quiz(quiz_id: IdPath, body: QuizIn, _: OperatorUser, uow: QuizUow) -> QuizAdminOut:
     """Replace a quiz before it opens."""
     return QuizAdminOut.of(quizzes.update_quiz(uow, quiz_id, body.to_spec()))
@@ -116,6 +123,7 @@ def put_quiz(quiz_id: IdPath, body: QuizIn, _: OperatorUser, uow: QuizUow) -> Qu
     response_model=QuizAdminOut,
     responses={**NO_QUIZ, 409: problem_doc("The quiz has closed (`quiz_closed`)")},
 )
+@audited("quiz.publish", subject="quiz:{quiz_id}", state=states.quiz)
 def publish_quiz(quiz_id: IdPath, _: OperatorUser, uow: QuizUow) -> QuizAdminOut:
     """Show the quiz to members; safe to repeat."""
     return QuizAdminOut.of(quizzes.publish_quiz(uow, quiz_id))
@@ -126,6 +134,7 @@ def publish_quiz(quiz_id: IdPath, _: OperatorUser, uow: QuizUow) -> QuizAdminOut
     response_model=QuizSettlementOut,
     responses={**NO_QUIZ, 409: problem_doc("The quiz has not closed (`quiz_not_closed`)")},
 )
+@audited("quiz.settle", subject="quiz:{quiz_id}", state=states.quiz)
 def settle_quiz(quiz_id: IdPath, _: OperatorUser, uow: QuizUow) -> QuizSettlementOut:
     """Freeze a closed quiz's prizes and pay the unpaid ones; safe to repeat (pays once)."""
     return QuizSettlementOut.of(quizzes.settle_quiz(uow, quiz_id))
