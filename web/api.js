@@ -10,6 +10,8 @@ const PREFIX = "/v1";
 const TOKEN_KEY = "paperleague.token";
 const USER_KEY = "paperleague.user";
 export const UNAUTHENTICATED_EVENT = "paperleague:unauthenticated";
+// A write refused until the member accepts the terms in force (403 consent_required).
+export const CONSENT_EVENT = "paperleague:consent-required";
 
 /** A refused or failed API call, shaped by its problem+json body. */
 export class ApiError extends Error {
@@ -87,6 +89,9 @@ async function request(method, path, { query, json, body, idempotent = false } =
   const payload = await response.json().catch(() => ({}));
   if (!response.ok) {
     if (response.status === 401 && token) window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
+    if (response.status === 403 && payload.rule === "consent_required") {
+      window.dispatchEvent(new Event(CONSENT_EVENT));
+    }
     throw new ApiError(response.status, payload);
   }
   return payload;

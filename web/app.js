@@ -3,7 +3,7 @@
  * (see routes.js for the page contract). Pages talk only to the public /v1 API (api.js).
  */
 
-import { UNAUTHENTICATED_EVENT, session } from "./api.js";
+import { CONSENT_EVENT, UNAUTHENTICATED_EVENT, session } from "./api.js";
 import { LOCALES, LOCALE_EVENT, applyDefaultConventions, chooseLocale, locale, t } from "./i18n.js";
 import { HOME, NAV, ROUTES } from "./routes.js";
 import { REDRAW_EVENT, go, h, loading, problemBox } from "./ui.js";
@@ -88,6 +88,10 @@ window.addEventListener(REDRAW_EVENT, show);
 window.addEventListener(UNAUTHENTICATED_EVENT, () => {
   session.signOut();
   go(`/login?next=${encodeURIComponent(location_().path)}`);
+});
+window.addEventListener(CONSENT_EVENT, () => {
+  const { path } = location_();
+  if (path !== "/consent") go(`/consent?next=${encodeURIComponent(path)}`);
 });
 document.getElementById("skip-link").addEventListener("click", (event) => {
   event.preventDefault();  // a plain #view link would be read as a route

@@ -12,6 +12,7 @@ export const HOME = "/contests";
 
 export const ROUTES = [
   { path: "/login", load: () => import("./pages/login.js"), public: true },
+  { path: "/consent", load: () => import("./pages/consent.js") },
   { path: "/signup", load: () => import("./pages/signup.js"), public: true },
   { path: "/contests", load: () => import("./pages/lobby.js") },
   { path: "/contests/:id", load: () => import("./pages/contest.js") },

@@ -199,9 +199,8 @@ def require_consents(uow: PrivacyUnitOfWork, user: User) -> None:
     (the terms). Nothing published, nothing required."""
     with uow.reading():
         for kind in REQUIRED_KINDS:
-            state = consent_state(
-                kind, uow.consents.latest(kind), uow.consents.last_record(user.id, kind)
-            )
+            latest, accepted = uow.consents.standing(user.id, kind)
+            state = ConsentState(kind, latest, accepted)
             if not state.current:
                 raise ConsentRequired(
                     f"accept {kind.value} version {state.latest_version} first "

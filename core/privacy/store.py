@@ -188,6 +188,29 @@ class ConsentRepository:
         )
         return [row.to_record() for row in self.session.scalars(stmt)]
 
+    def standing(self, user_id: UserId, kind: ConsentKind) -> tuple[int | None, int | None]:
+        """The latest published version of ``kind`` and the version the member's last record
+        accepts (None: none published; never accepted, or withdrawn), in one statement: the
+        consent gate runs before every member write."""
+        latest = (
+            select(func.max(ConsentDocumentRow.version))
+            .where(ConsentDocumentRow.kind == kind.value)
+            .scalar_subquery()
+        )
+        mine = (
+            select(ConsentRecordRow)
+            .where(ConsentRecordRow.user_id == user_id, ConsentRecordRow.kind == kind.value)
+            .order_by(ConsentRecordRow.id.desc())
+            .limit(1)
+        )
+        version = mine.with_only_columns(ConsentRecordRow.version).scalar_subquery()
+        action = mine.with_only_columns(ConsentRecordRow.action).scalar_subquery()
+        newest, last_version, last_action = self.session.execute(
+            select(latest, version, action)
+        ).one()
+        accepted = last_version if last_action == ConsentAction.ACCEPT.value else None
+        return newest, accepted
+
     def last_record(self, user_id: UserId, kind: ConsentKind) -> ConsentRecord | None:
         row = self.session.scalar(
             select(ConsentRecordRow)

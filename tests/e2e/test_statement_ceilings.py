@@ -17,8 +17,13 @@ from core.users.model import Role, User
 from tests.e2e.test_trading_api import contest, entered  # noqa: F401 (fixture)
 
 # 150 XP crosses a level: one more statement, the level.up outbox event's INSERT.
-CHECK_IN_CEILING = 17
-PLACE_ORDER_CEILING = 10
+# Each includes the consent gate before a member's write (one statement: core.privacy).
+CHECK_IN_CEILING = 18
+PLACE_ORDER_CEILING = 11
+
+
+def _consent_gate(statements: list[str]) -> list[str]:
+    return [s for s in statements if "consent_" in s]
 
 
 @contextmanager
@@ -62,6 +67,7 @@ def test_a_check_in_locks_the_ledger_once_and_stays_under_its_ceiling(
     assert len(_reading(statements, "ledger_level_tables")) == 1, statements
     assert len(_reading(statements, "ledger_earning_rules")) == 1, statements
     assert sum(s.startswith("INSERT INTO outbox_events") for s in statements) == 1
+    assert len(_consent_gate(statements)) == 1, statements
     assert len(statements) <= CHECK_IN_CEILING, "\n".join(statements)
 
 
@@ -84,4 +90,5 @@ def test_placing_an_order_stays_under_its_ceiling(
         placed = client.post(f"/v1/contests/{contest_id}/orders", json=order, headers=headers)
     assert placed.status_code == 201, placed.text
     assert sum(s.startswith("INSERT INTO orders") for s in statements) == 1
+    assert len(_consent_gate(statements)) == 1, statements
     assert len(statements) <= PLACE_ORDER_CEILING, "\n".join(statements)

@@ -32,7 +32,11 @@ from ledger.quizzes import services as quizzes
 router = APIRouter(
     prefix="/quizzes",
     tags=["quizzes"],
-    responses={401: problem_doc("Not authenticated"), 404: problem_doc("No such quiz")},
+    responses={
+        401: problem_doc("Not authenticated"),
+        403: problem_doc("Accept the terms in force first (consent_required)"),
+        404: problem_doc("No such quiz"),
+    },
 )
 admin_router = APIRouter(
     prefix="/admin/quiz",
