@@ -121,3 +121,22 @@ def test_language_and_colours_follow_the_market_until_chosen(page: Any, world: W
     expect(page.locator(f"article[data-contest='{world.cn_contest['id']}']")).to_contain_text(
         "¥1,000,000.00"
     )
+
+
+def test_new_terms_send_a_member_to_accept_them_and_back(page: Any, world: World) -> None:
+    """A write refused with consent_required opens the consent page; accepting the new terms
+    returns the member to the page, where the write now goes through."""
+    expect = _expect()
+    _member(world, "tess")
+    body = {"kind": "terms", "title": "Terms of use", "body": "Play fair.\nOne person, one entry."}
+    ok(world.http.post("/v1/admin/consent-documents", json=body, headers=world.operator), 201)
+    _sign_in(page, "tess")
+    page.click("a[href='#/points']")
+    page.click("#check-in")
+    expect(page.locator("h1")).to_have_text("Terms and consents")
+    expect(page.locator(".consent-text")).to_contain_text("One person, one entry.")
+    shoot(page, "consent")
+    page.click("button[data-kind=terms]")
+    expect(page.locator("#points-balance")).to_be_visible()  # back on the points page
+    page.click("#check-in")
+    expect(page.locator("[data-streak='1']")).to_contain_text("1-day streak")

@@ -99,15 +99,15 @@ def test_operator_creates_a_contest_and_its_game_fields_lock(page: Any, world: W
     expect(page.locator(".verify-result .notice.success")).to_be_visible()
     shoot(page, "admin-ledger")
 
-    page.goto("/#/admin/audit")  # the season, contest and edit above, each an audit entry
+    page.goto("/#/admin/audit")  # the contest and its clock above, each an audit entry
     expect(page.locator("h1")).to_have_text("Audit log")
-    expect(page.locator("tr[data-seq]").first).to_be_visible()
+    expect(page.locator("tr[data-seq]").first).to_contain_text("contest.advance_clock")
     audit = page.locator("form.audit-form")
-    audit.locator("[name=action]").fill("contest.update")
+    audit.locator("[name=action]").fill("contest.create")
     audit.locator("[name=search]").click()
     newest = page.locator("tr[data-seq]").first
-    expect(newest).to_contain_text("contest.update")
-    expect(newest).to_contain_text('"capacity": 60')  # the edit above, after
+    expect(newest).to_contain_text("contest.create")
+    expect(newest).to_contain_text('"title": "Operator cup"')  # the contest above, after
     page.click("#verify-audit")
     expect(page.locator(".verify-result .notice.success")).to_be_visible()
     shoot(page, "admin-audit")
