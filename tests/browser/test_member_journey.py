@@ -111,6 +111,10 @@ def test_member_signs_up_joins_trades_and_ranks(page: Any, world: World) -> None
     expect(board.locator("tfoot.sticky-me tr.me")).to_contain_text("Alice")
     shoot(page, "leaderboard")
     shoot(page, "leaderboard", phone=True)
+    # The official rules, generated from the locked (and anchored) settings, in Chinese here.
+    page.click("#official-rules summary")
+    expect(page.locator("#official-rules h3")).to_contain_text("A-share cup")
+    expect(page.locator("#official-rules [data-section]").first).to_be_visible()
     page.click(f"a[href='#/contests/{contest_id}/leaderboard?view=around']")
     expect(board.locator("tbody tr.me")).to_contain_text("Alice")
 

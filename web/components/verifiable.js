@@ -3,13 +3,13 @@
  * each saved as JSON that anyone can check with OpenZeppelin's merkle-tree and a chain node. */
 
 import { ApiError, api } from "../api.js";
-import { t } from "../i18n.js";
+import { locale, t } from "../i18n.js";
 import { busy, h, section } from "../ui.js";
 
 const LOCKED = new Set(["running", "finished", "settled"]);
 
 export function verifiableSection(contest) {
-  if (!LOCKED.has(contest.state)) return null;
+  if (!LOCKED.has(contest.state)) return officialRulesSection(contest);
   const status = h("p", { class: "hint", role: "status" });
   const save = (path, name) => async (event) => {
     status.textContent = "";
@@ -31,7 +31,8 @@ export function verifiableSection(contest) {
       onclick: save(`/contests/${contest.id}/results/certificate`, `paperleague-contest-${contest.id}-result.json`) },
     t("verifiable.result")));
   }
-  return section(t("verifiable.title"), h("p", { class: "hint" }, t("verifiable.hint")), ...buttons, status);
+  return section(t("verifiable.title"), officialRulesSection(contest),
+    h("p", { class: "hint" }, t("verifiable.hint")), ...buttons, status);
 }
 
 function saveJson(document, name) {
@@ -42,4 +43,28 @@ function saveJson(document, name) {
   link.click();
   link.remove();
   window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The contest's official rules (GET /v1/contests/{id}/official-rules, in the page's language):
+ * prizes, conditions, dates, eligibility, organiser, draw method and disclosures, generated from
+ * the contest's settings; once trading starts they are the locked, anchored rules. */
+export function officialRulesSection(contest, code = null) {
+  const body = h("div", { class: "official-rules-body" }, h("p", { class: "hint" }, t("common.loading")));
+  const details = h("details", { class: "official-rules", id: "official-rules" },
+    h("summary", {}, t("verifiable.official_rules")), body);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || details.dataset.loaded) return;
+    details.dataset.loaded = "true";
+    try {
+      const rules = await api.get(`/contests/${contest.id}/official-rules`, { lang: locale(), code });
+      body.replaceChildren(h("h3", {}, rules.title), ...rules.sections.map((s) =>
+        h("section", { "data-section": s.key }, h("h4", {}, s.title),
+          h("ul", {}, s.lines.map((line) => h("li", {}, line))))));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      delete details.dataset.loaded;
+      body.replaceChildren(h("p", { class: "hint" }, error.detail ?? t("verifiable.unavailable")));
+    }
+  });
+  return details;
 }

@@ -679,4 +679,5 @@ export default {
   "consent.action.accept": "Accepted the {kind} v{version} on {at}",
   "consent.action.withdraw": "Withdrew the {kind} v{version} on {at}",
   "rule.consent_required": "Accept the terms in force first",
+  "verifiable.official_rules": "Official rules",
 };

@@ -678,4 +678,5 @@ export default {
   "consent.action.accept": "{at} 同意了{kind}第 {version} 版",
   "consent.action.withdraw": "{at} 撤回了{kind}第 {version} 版",
   "rule.consent_required": "请先同意现行用户协议",
+  "verifiable.official_rules": "正式比赛规则",
 };

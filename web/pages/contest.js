@@ -8,6 +8,7 @@ import { canJoin, joinForm } from "../components/join.js";
 import { orderTicket } from "../components/order_ticket.js";
 import { ordersPanel } from "../components/orders.js";
 import { positionsPanel } from "../components/positions.js";
+import { officialRulesSection } from "../components/verifiable.js";
 import { t } from "../i18n.js";
 import { h, notice, redraw, section } from "../ui.js";
 
@@ -40,6 +41,7 @@ function notEntered(root, contest, code) {
   root.append(section(t("contest.not_entered"),
     canJoin(contest)
       ? joinForm(contest, redraw, code)
-      : notice(t("contest.closed_for_entries"))));
+      : notice(t("contest.closed_for_entries")),
+    officialRulesSection(contest, code)));
   return null;
 }
