@@ -31,6 +31,22 @@ content_cli = typer.Typer(help="Content certification: anchoring and review.", n
 EXIT_INVALID, EXIT_UNCHECKED = 1, 2
 _MARK = {CheckStatus.PASSED: "ok  ", CheckStatus.FAILED: "FAIL", CheckStatus.SKIPPED: "skip"}
 
+RpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc",
+        help="JSON-RPC URL of a node of the certificate's chain (default "
+        "PAPERLEAGUE_CHAIN_RPC_URL, else the local node of the data directory, else the "
+        "in-process chain).",
+        show_default=False,
+    ),
+]
+
+
+def certificate_chain(rpc: str | None) -> OnChainReader:
+    """The chain a ``verify`` command reads: ``--rpc``, else the settings' chain."""
+    return OnChainReader(connect(rpc) if rpc else chain_for(get_settings()))
+
 
 def verify(
     certificate: Annotated[
@@ -40,16 +56,7 @@ def verify(
         Path,
         typer.Option("--content", exists=True, dir_okay=False, help="The certified content."),
     ],
-    rpc: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc",
-            help="JSON-RPC URL of a node of the certificate's chain (default "
-            "PAPERLEAGUE_CHAIN_RPC_URL, else the local node of the data directory, else the "
-            "in-process chain).",
-            show_default=False,
-        ),
-    ] = None,
+    rpc: RpcOption = None,
 ) -> None:
     """Verify a certificate against the content and the chain, without any database.
 
@@ -60,7 +67,7 @@ def verify(
         typer.echo(f"INVALID: {exc.detail}")
         raise typer.Exit(EXIT_INVALID) from exc
     try:
-        reader = OnChainReader(connect(rpc) if rpc else chain_for(get_settings()))
+        reader = certificate_chain(rpc)
         verdict = verify_certificate(parsed, content.read_bytes(), reader)
     except (Unavailable, OSError) as exc:
         typer.echo(f"error: cannot read the chain: {exc}", err=True)

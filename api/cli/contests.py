@@ -11,12 +11,9 @@ from typing import Annotated
 import typer
 
 from api.cli.audit import record_cli_action
-from api.cli.content import EXIT_INVALID, EXIT_UNCHECKED, show_verdict
+from api.cli.content import EXIT_INVALID, EXIT_UNCHECKED, RpcOption, certificate_chain, show_verdict
 from api.cli.database import DatabaseUrl, at_head, settings
 from contracts.attestations import parse_attestation_certificate
-from contracts.chain import connect
-from contracts.chain_reader import OnChainReader
-from core.config import get_settings
 from core.errors import DomainError, Unavailable
 from engine import clock as contest_clock
 from engine.clock import ClockReport
@@ -127,15 +124,7 @@ def verify(
         Path,
         typer.Argument(exists=True, dir_okay=False, help="A contest rules or results CERT.json."),
     ],
-    rpc: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc",
-            help="JSON-RPC URL of a node of the certificate's chain (default "
-            "PAPERLEAGUE_CHAIN_RPC_URL, else the in-process chain).",
-            show_default=False,
-        ),
-    ] = None,
+    rpc: RpcOption = None,
 ) -> None:
     """Verify a contest rules or results certificate against the chain, without any database.
 
@@ -146,13 +135,15 @@ def verify(
         typer.echo(f"INVALID: {exc.detail}")
         raise typer.Exit(EXIT_INVALID) from exc
     try:
-        reader = OnChainReader(connect(rpc or get_settings().chain_rpc_url))
+        reader = certificate_chain(rpc)
         verdict = notary.verify_contest_certificate(parsed, reader)
     except (Unavailable, OSError) as exc:
         typer.echo(f"error: cannot read the chain: {exc}", err=True)
         raise typer.Exit(EXIT_UNCHECKED) from exc
     show_verdict(verdict)
     typer.echo(f"VALID: {parsed.kind} of contest {parsed.subject}, values {list(parsed.values)}")
+
+
 @contest_cli.command("rules")
 def rules(
     contest_id: Annotated[int, typer.Argument(help="The contest.")],
