@@ -19,6 +19,8 @@ export const ROUTES = [
   { path: "/contests/:id/leaderboard", load: () => import("./pages/leaderboard.js") },
   { path: "/contests/:id/team", load: () => import("./pages/team.js") },
   { path: "/points", load: () => import("./pages/points.js") },
+  { path: "/quizzes", load: () => import("./pages/quizzes.js") },
+  { path: "/quizzes/:id", load: () => import("./pages/quizzes.js") },
   { path: "/verify", load: () => import("./pages/verify.js"), public: true },
   { path: "/author", load: () => import("./pages/author.js"), roles: ["author"] },
   { path: "/admin", load: () => import("./pages/admin.js"), roles: ["operator"] },
@@ -30,12 +32,15 @@ export const ROUTES = [
   { path: "/admin/ledger", load: () => import("./pages/admin_ledger.js"), roles: ["operator"] },
   { path: "/admin/reviews", load: () => import("./pages/admin_reviews.js"), roles: ["operator"] },
   { path: "/admin/audit", load: () => import("./pages/admin_audit.js"), roles: ["operator"] },
+  { path: "/admin/analytics", load: () => import("./pages/admin_analytics.js"), roles: ["operator"] },
+  { path: "/admin/webhooks", load: () => import("./pages/admin_webhooks.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */
 export const NAV = [
   { href: "#/contests", label: "nav.contests", match: "/contests" },
   { href: "#/points", label: "nav.points", match: "/points" },
+  { href: "#/quizzes", label: "nav.quizzes", match: "/quizzes" },
   { href: "#/author", label: "nav.author", match: "/author", roles: ["author"] },
   { href: "#/admin", label: "nav.admin", match: "/admin", roles: ["operator"] },
   { href: "#/verify", label: "nav.verify", match: "/verify" },

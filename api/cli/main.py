@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.analytics import analytics_cli
 from api.cli.audit import audit_cli
 from api.cli.checks import check
 from api.cli.content import content_cli, verify
@@ -35,6 +36,7 @@ cli.add_typer(privacy_cli, name="privacy")
 cli.add_typer(quiz_cli, name="quiz")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(webhooks_cli, name="webhooks")
+cli.add_typer(analytics_cli, name="analytics")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from api.http.middleware import (
 )
 from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.http.routes import (
+    admin_analytics,
     admin_audit,
     admin_checks,
     admin_content,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(quizzes.admin_router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
+    v1.include_router(admin_analytics.router)
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…

@@ -105,6 +105,11 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/me/erasure-request"): SIGNED_IN,
     # operators only
     ("GET", "/v1/admin/users"): OPERATOR,
+    ("GET", "/v1/admin/analytics/overview"): OPERATOR,
+    ("GET", "/v1/admin/analytics/retention"): OPERATOR,
+    ("GET", "/v1/admin/analytics/funnel"): OPERATOR,
+    ("GET", "/v1/admin/analytics/liability"): OPERATOR,
+    ("GET", "/v1/admin/analytics/reward-cost"): OPERATOR,
     ("GET", "/v1/admin/webhooks"): OPERATOR,
     ("POST", "/v1/admin/webhooks"): OPERATOR,
     ("GET", "/v1/admin/webhooks/{endpoint_id}"): OPERATOR,
