@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Integer,
     Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -101,7 +103,13 @@ def _end(window: Window) -> datetime:
 
 
 def _in(column: Any, user_ids: Population) -> ColumnElement[bool]:
-    return literal(True) if user_ids is None else column.in_(sorted(user_ids))
+    return literal(True) if user_ids is None else column.in_(_listed(sorted(user_ids)))
+
+
+def _listed(values: list[Any]) -> BindParameter[Any]:
+    # Rendered into the SQL text, not one bound variable per member: a segment of any size
+    # stays inside SQLite's variable limit (the values are ints and account names we built).
+    return bindparam(None, values, expanding=True, literal_execute=True)
 
 
 class AnalyticsRepository:
@@ -274,7 +282,7 @@ class AnalyticsRepository:
         accounts = (
             BalanceRow.account.like(MEMBER_POINTS)
             if user_ids is None
-            else BalanceRow.account.in_(sorted(points_account(m) for m in user_ids))
+            else BalanceRow.account.in_(_listed(sorted(points_account(m) for m in user_ids)))
         )
         row = self.session.execute(
             select(
@@ -292,7 +300,9 @@ class AnalyticsRepository:
         accounts = (
             TransferRow.credit_account.like(MEMBER_POINTS)
             if user_ids is None
-            else TransferRow.credit_account.in_(sorted(points_account(m) for m in user_ids))
+            else TransferRow.credit_account.in_(
+                _listed(sorted(points_account(m) for m in user_ids))
+            )
         )
         rows = self.session.execute(
             select(TransferRow.reason, func.sum(TransferRow.amount), func.count())

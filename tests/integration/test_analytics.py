@@ -121,6 +121,10 @@ def _liability_is_the_ledger_s_balances(uow: AnalyticsUnitOfWork, world: Analyti
     assert owed.cost_cny == Decimal("1.90")
     only_b = analytics.points_liability(uow, Audience(user_ids=world.of("b")), points_cny_rate=RATE)
     assert (only_b.posted, only_b.held) == (50, 40)
+    # A segment larger than SQLite's bound-variable limit still works (ids render inline).
+    huge = Audience(user_ids=frozenset(range(1, 40_001)))
+    assert analytics.points_liability(uow, huge, points_cny_rate=RATE).posted == 230
+    assert analytics.engagement_funnel(uow, WINDOW, huge)[0].members == 5
 
 
 def _reward_cost_leaves_out_cancelled_redemptions(
