@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from engine.market.feeds import MinuteBar
 from engine.market.sessions import ExchangeSessions, TradingSession
@@ -36,7 +37,7 @@ from engine.trading.execution import (
     execute_day,
 )
 from engine.trading.orders import Fill, Order, OrderRequest, OrderType, Reason, TimeInForce
-from engine.trading.portfolio import Portfolio
+from engine.trading.portfolio import Portfolio, mark_holdings
 from engine.trading.rules import PriceBand, RulePack
 
 # A quote older than this (since its minute ended) stops new orders for the symbol.
@@ -164,3 +165,41 @@ def close_session(resting: Sequence[RestingOrder], session: TradingSession) -> l
             if after != r.order:
                 closed.append(after)
     return closed
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteTick:
+    """What one minute did to a venue: the matching's outcome, every account's equity at the
+    minute's closes (aligned with the portfolios given) and the ranking by equity."""
+
+    venue: VenueDay
+    equity: list[Decimal]
+    ranking: list[int]  # account ids, highest equity first, ties by account id
+
+
+def tick_minute(
+    portfolios: Sequence[Portfolio],
+    resting: Mapping[int, Sequence[RestingOrder]],
+    market: MinuteMarket,
+    rules: RulePack,
+    *,
+    last_prices: Mapping[str, Decimal],
+) -> MinuteTick:
+    """One intraday tick of a venue: match the resting orders of the accounts that have any
+    (``run_minute``), mark every account at the minute's closes (``last_prices`` for symbols
+    without a bar this minute) and rank by equity. Portfolios are booked in place."""
+    traders = [(p, resting[p.account_id]) for p in portfolios if p.account_id in resting]
+    venue = run_minute(traders, market, rules)
+    prices = {**last_prices, **{s: bar.close for s, bar in market.bars.items()}}
+    equity = mark_holdings(
+        [p.cash for p in portfolios],
+        [{s: pos.qty for s, pos in p.positions.items()} for p in portfolios],
+        prices,
+    )
+    return MinuteTick(venue, equity, rank_by_equity(portfolios, equity))
+
+
+def rank_by_equity(portfolios: Sequence[Portfolio], equity: Sequence[Decimal]) -> list[int]:
+    """Account ids by equity, highest first; equal equity ranks the lower account id first."""
+    order = sorted(range(len(portfolios)), key=lambda i: (-equity[i], portfolios[i].account_id))
+    return [portfolios[i].account_id for i in order]

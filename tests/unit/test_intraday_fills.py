@@ -23,6 +23,7 @@ from engine.trading.intraday import (
     close_session,
     run_minute,
     session_gate,
+    tick_minute,
 )
 from engine.trading.orders import OrderStatus, Reason
 from engine.trading.portfolio import Portfolio, Position
@@ -183,3 +184,15 @@ def test_a_day_order_queued_after_the_close_survives_it() -> None:
     after = RestingOrder(replace(day_limit, id=2), SESSION.close + timedelta(minutes=1))
     (expired,) = close_session([before, after], SESSION)
     assert expired.id == 1 and expired.reason is Reason.DAY_ENDED
+
+
+def test_a_minute_tick_matches_marks_at_the_minute_closes_and_ranks() -> None:
+    bar = MINUTES[20]
+    rich, poor = _portfolio(), Portfolio(2, D(1_000), D(1_000))
+    buy = RestingOrder(replace(order(request(symbol=SYMBOL)), account_id=2), SESSION.open)
+    tick = tick_minute([poor, rich], {2: [buy]}, _market(bar), RULES, last_prices={SYMBOL: D(1)})
+    assert (
+        tick.venue.fills == [] and tick.venue.changed[0].reason is Reason.INSUFFICIENT_BUYING_POWER
+    )
+    assert tick.equity == [D(1_000), D(10_000_000) + 100_000 * bar.close]
+    assert tick.ranking == [1, 2]
