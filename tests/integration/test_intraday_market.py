@@ -28,6 +28,7 @@ from engine.market.synthetic_intraday import SyntheticIntradayFeed
 from engine.market.tape import tape_from_db
 from engine.uow import EngineUnitOfWork
 from tests import contest_builders as build
+from tests.concurrency import race
 from tests.contest_builders import NOW
 
 # Thursday 26 September 2024 .. Tuesday 8 October: National Day week falls in between.
@@ -117,3 +118,26 @@ def test_a_contest_ending_on_a_saturday_finishes_on_the_friday_before(
     from engine.contests import services as contests
 
     assert contests.get_contest(engine_uow, contest.id, now=NOW).state is ContestState.FINISHED
+
+
+@pytest.mark.postgres_only
+def test_feeds_storing_the_same_minutes_at_once_store_each_minute_once(pg_url: str) -> None:
+    """Two pollers (a worker and its restart) storing overlapping minutes of one session."""
+    database = Database.connect(pg_url)
+    uow = MarketUnitOfWork(database.sessions)
+    instruments = synthetic_universe(Market.CN, 2, seed=9)
+    with uow:
+        uow.market.add_instruments(instruments)
+        uow.commit()
+    minutes = SyntheticIntradayFeed(instruments, seed=9, start=START, sessions=1).all_minutes()
+    halves = [minutes[: len(minutes) * 2 // 3], minutes[len(minutes) // 3 :]]
+    stored = race(
+        2,
+        lambda i: store_minute_bars(
+            MarketUnitOfWork(database.sessions), halves[i], source="synthetic-intraday"
+        ),
+    )
+    with uow.reading():
+        kept = uow.minutes.minute_bars_of_day([i.symbol for i in instruments], START)
+    database.dispose()
+    assert sum(stored) == len(minutes) == len(kept)
