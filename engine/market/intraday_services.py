@@ -8,6 +8,7 @@ stored bar, a daily bar already stored for that day is kept as it is.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,7 @@ from datetime import date
 from core.errors import RuleViolation
 from engine.market.feeds import MinuteBar
 from engine.market.intraday import check_minute_bar, daily_from_minutes
-from engine.market.model import Instrument, Market, Symbol
+from engine.market.model import Bar, Instrument, Market, Symbol
 from engine.market.services import MarketUnitOfWork, _refuse_mixed_sources
 from engine.market.sessions import sessions_for
 from engine.market.synthetic import synthetic_universe
@@ -64,10 +65,11 @@ def derive_daily_bars(uow: MarketUnitOfWork, symbols: Iterable[Symbol], day: dat
     with uow:
         minutes = uow.minutes.minute_bars_of_day(wanted, day)
         sources = uow.minutes.sources_of(wanted, day)
-        stored = 0
+        by_source: dict[str, list[Bar]] = defaultdict(list)
         for bar in daily_from_minutes(minutes, local_day=lambda _: day):
             _refuse_mixed_sources(uow.market, bar.symbol, sources[bar.symbol])
-            stored += uow.market.put_bars([bar], source=sources[bar.symbol])
+            by_source[sources[bar.symbol]].append(bar)
+        stored = sum(uow.market.put_bars(bars, source=s) for s, bars in by_source.items())
         uow.commit()
     return stored
 
