@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # idle seconds (0: off; run `paperleague webhooks deliver --loop` instead).
     webhook_dispatch_interval_seconds: float = Field(default=0, ge=0, le=3600)
     webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Intraday: an order is refused (rule stale_feed) once its symbol's last minute bar ended
+    # this long ago (engine.trading.intraday.session_gate's stale_after).
+    intraday_stale_after_seconds: int = Field(default=120, ge=1, le=86_400)
     # Failed sign-ins: free per username and per client address inside the window, then each
     # attempt waits 1, 2, 4 … seconds (from sign_in_first_delay_seconds, at most
     # sign_in_max_delay_seconds) after the last one.

@@ -144,6 +144,10 @@ class Rule(StrEnum):
     HIGH_LOW = "high_low", "a bar whose open or close lies outside its low … high"
     VOLUME = "volume", "a volume that is negative or not a whole number"
     MONOTONIC_DATES = "monotonic_dates", "bar dates that do not strictly increase"
+    MONOTONIC_STARTS = "monotonic_starts", "minute bar starts that do not strictly increase"
+    TIMEZONE = "timezone", "a minute bar start without a UTC offset"
+    WHOLE_MINUTE = "whole_minute", "a minute bar that does not start on a whole minute"
+    OUTSIDE_SESSION = "outside_session", "a minute bar outside its exchange's trading session"
 
     # --- ledger ------------------------------------------------------------------------------
     KNOWN_ACCOUNT = "known_account", "an account the ledger does not know"
@@ -248,6 +252,11 @@ class Rule(StrEnum):
     DAY_ENDED = "day_ended", "a day order that expired at the close"
     CANCELED_BY_MEMBER = "canceled_by_member", "an order the member canceled"
     CONTEST_ENDED = "contest_ended", "an order open when the contest ended"
+    SESSION_CLOSED = (
+        "session_closed",
+        "a market, IOC or FOK order while the exchange is closed (limit and stop orders queue)",
+    )
+    STALE_FEED = "stale_feed", "an order while the symbol's quote feed has gone quiet"
 
 
 # Pydantic's own error types, as FastAPI reports them (docs.pydantic.dev, "Validation Errors").

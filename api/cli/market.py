@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +12,19 @@ import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
 from core.errors import DomainError
+from engine.market.intraday_services import (
+    derive_daily_bars,
+    install_synthetic_intraday,
+    store_minute_bars,
+)
 from engine.market.model import Board, InvalidBars, Market, PriceSource, cn_board, instrument_for
 from engine.market.services import MarketUnitOfWork, ensure_bars, import_csv, install_synthetic
+from engine.market.sessions import sessions_for
+from engine.market.tape import parse_minute_bars
 
-market_cli = typer.Typer(help="Market data: instruments and daily bars.", no_args_is_help=True)
+market_cli = typer.Typer(
+    help="Market data: instruments, daily and minute bars.", no_args_is_help=True
+)
 
 # Exit status of a refused import (invalid file), as for other usage errors.
 EXIT_INVALID = 2
@@ -133,3 +142,62 @@ def market_synth(
         f"installed {len(instruments)} {market.value} instruments ({first} .. {last}) "
         f"with {len(instruments) * days} bars from {start.date()} (seed {seed})"
     )
+
+
+@market_cli.command("intraday")
+def market_intraday(
+    market: Annotated[Market, typer.Option(help="CN (XSHG sessions) or US (XNYS).")] = Market.CN,
+    count: Annotated[int, typer.Option(min=1, max=500, help="Number of instruments.")] = 10,
+    seed: Annotated[int, typer.Option(help="Same seed, same minutes.")] = 0,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
+    ] = datetime(2024, 10, 8),
+    sessions: Annotated[int, typer.Option(min=1, max=20, help="Exchange sessions.")] = 3,
+    tape: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Store this tape CSV (symbol,start,open,high,low,close,volume) instead.",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Store minute bars (a seeded synthetic intraday market, or a recorded tape) and the
+    daily bars derived from them."""
+    with _market(database_url) as uow:
+        try:
+            if tape is not None:
+                minutes, daily, days = _store_tape(uow, tape.read_text(encoding="utf-8-sig"))
+                what = f"tape {tape.name}"
+            else:
+                done = install_synthetic_intraday(
+                    uow, market, count=count, seed=seed, start=start.date(), sessions=sessions
+                )
+                minutes, daily, days = done.minute_bars, done.daily_bars, done.days
+                what = f"{count} synthetic {market.value} instruments (seed {seed})"
+        except InvalidBars as exc:
+            typer.echo(f"error: {exc.detail} (rule {exc.rule}); nothing stored", err=True)
+            raise typer.Exit(EXIT_INVALID) from exc
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}; nothing stored", err=True)
+            raise typer.Exit(1) from exc
+    span = f"{days[0]} .. {days[-1]}" if days else "no sessions"
+    typer.echo(f"{what}: {minutes} new minute bars, {daily} new daily bars ({span})")
+
+
+def _store_tape(uow: MarketUnitOfWork, text: str) -> tuple[int, int, tuple[date, ...]]:
+    bars = parse_minute_bars(text)
+    symbols = sorted({b.symbol for b in bars})
+    with uow:
+        known = uow.market.instruments_of(symbols)
+        uow.market.add_instruments(
+            instrument_for(s, source="tape") for s in symbols if s not in known
+        )
+        uow.commit()
+    minutes = store_minute_bars(uow, bars, source="tape")
+    with uow.reading():
+        instruments = uow.market.instruments_of(symbols)
+    days = sorted({sessions_for(instruments[b.symbol].market).local_day(b.start) for b in bars})
+    daily = sum(derive_daily_bars(uow, symbols, day) for day in days)
+    return minutes, daily, tuple(days)

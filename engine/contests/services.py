@@ -50,6 +50,7 @@ from engine.contests.spec import (
     prize_table_from_json,
 )
 from engine.contests.store import SeasonRow
+from engine.market.sessions import sessions_for
 from engine.trading.rules import rule_pack
 from engine.trading.store import ContestRow
 from engine.trading.venue import require_contest
@@ -151,6 +152,7 @@ def create_contest(
         seasons.refuse_if_ended(season, moment)
         draft = _normalized(draft, season)
         _check_contest(uow, draft, season)
+        draft = _resolved_end(uow, draft, season)
         _check_prize_rules(draft, season, limits or PrizeLimits())
         row = _row_of(draft, season)
         row.draw_seed = new_draw_seed()
@@ -188,6 +190,7 @@ def update_contest(
             row.draw_seed = new_draw_seed()
         draft = _normalized(replace(draft_of(row), **dict(changes)), season)
         _check_contest(uow, draft, season)
+        draft = _resolved_end(uow, draft, season)
         _check_prize_rules(draft, season, limits or PrizeLimits())
         entries = uow.contests.entry_count(contest_id)
         if draft.capacity is not None and draft.capacity < entries:
@@ -418,6 +421,19 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
             raise RuleViolation(
                 "no stored bars in the trading window", field="trading_start", rule="has_bars"
             )
+
+
+def _resolved_end(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow) -> ContestDraft:
+    """The draft with ``trading_end`` moved back to the window's last trading day, so a
+    window ending on a weekend or holiday still finishes (the clock ends at ``trading_end``).
+    Replay: the last day with stored bars; live: the last session of the market's calendar."""
+    start, end = draft.trading_start, draft.trading_end
+    if DataSource(season.data_source) is DataSource.REPLAY:
+        days = uow.market.trading_days(tuple(draft.universe or ()), start, end)
+        last = days[-1] if days else None
+    else:
+        last = sessions_for(season.market).last_trading_day(end, not_before=start)
+    return draft if last is None or last == end else replace(draft, trading_end=last)
 
 
 def _row_of(draft: ContestDraft, season: SeasonRow) -> ContestRow:

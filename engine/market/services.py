@@ -35,6 +35,7 @@ from engine.market.model import (
     missing_ranges,
 )
 from engine.market.store import MarketRepository
+from engine.market.store_intraday import MinuteBarRepository
 from engine.market.synthetic import SyntheticMarket, synthetic_universe
 
 CSV_SOURCE = "csv"
@@ -43,9 +44,11 @@ SYNTHETIC_SOURCE = SyntheticMarket.name
 
 class MarketUnitOfWork(UnitOfWork):
     market: MarketRepository
+    minutes: MinuteBarRepository
 
     def _bind(self, session: Session) -> None:
         self.market = MarketRepository(session)
+        self.minutes = MinuteBarRepository(session)
 
 
 @dataclass(frozen=True, slots=True)

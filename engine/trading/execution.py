@@ -15,8 +15,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from engine.market.model import Bar
-from engine.trading.matching import Match, executable_qty, match, qty_decimals, round_down_to_lot
+from engine.trading.matching import (
+    Match,
+    PriceBar,
+    executable_qty,
+    match,
+    qty_decimals,
+    round_down_to_lot,
+)
 from engine.trading.orders import Fill, Order, OrderStatus, Reason, Side, TimeInForce
 from engine.trading.portfolio import ZERO, Portfolio, money
 from engine.trading.rules import PriceBand, RulePack
@@ -24,10 +30,11 @@ from engine.trading.rules import PriceBand, RulePack
 
 @dataclass(frozen=True, slots=True)
 class TradingDay:
-    """The bar each symbol printed on ``day`` (a suspended symbol has none) and its band."""
+    """The bar each symbol printed on ``day`` (a suspended symbol has none) and its band; an
+    intraday tick passes the minute's bars (``engine.trading.intraday``)."""
 
     day: date
-    bars: Mapping[str, Bar]
+    bars: Mapping[str, PriceBar]
     bands: Mapping[str, PriceBand | None]
     lots: Mapping[str, int]
 
@@ -45,8 +52,11 @@ def execute_day(
     rules: RulePack,
     *,
     recent_day_trades: int = 0,
+    ends_day: bool = True,
 ) -> DayResult:
-    """Fill what the day allows, then cancel or expire by time in force."""
+    """Fill what the day allows, then cancel or expire by time in force. ``ends_day=False``
+    (one minute of a session): IOC and FOK still end after the bar they met, day orders stay
+    open until the session closes."""
     matched = [(order, _match(order, market, rules)) for order in orders if order.status.is_open]
     matched.sort(key=_priority)
     state = {order.id: order for order, _ in matched}
@@ -72,7 +82,7 @@ def execute_day(
         booked = portfolio.apply(fill)
         fills.append(booked)
         state[order.id] = _after_fill(current, booked)
-    final = [_end_of_day(order, market.day) for order in state.values()]
+    final = [_end_of_bar(order, market.day, ends_day=ends_day) for order in state.values()]
     return DayResult(orders=sorted(final, key=lambda o: o.id), fills=fills)
 
 
@@ -302,7 +312,14 @@ def _after_fill(order: Order, fill: Fill) -> Order:
     )
 
 
-def _end_of_day(order: Order, day: date) -> Order:
+def _end_of_bar(order: Order, day: date, *, ends_day: bool) -> Order:
+    if ends_day or order.request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        return end_of_day(order, day)
+    return order
+
+
+def end_of_day(order: Order, day: date) -> Order:
+    """``order`` once its day is over: IOC and FOK remainders canceled, day orders expired."""
     if not order.status.is_open:
         return order
     tif = order.request.time_in_force

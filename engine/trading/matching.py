@@ -1,4 +1,7 @@
-"""Deterministic fill model: where and how much an order fills on one daily bar.
+"""Deterministic fill model: where and how much an order fills on one bar, daily or minute.
+
+Daily and intraday trading share this one code path: ``match`` reads only a bar's open, high,
+low and volume (``PriceBar``), which a daily ``Bar`` and a ``MinuteBar`` both have.
 
 The rules (documented for members, see README "Fill model"):
 
@@ -21,12 +24,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from typing import Protocol
 
-from engine.market.model import Bar
 from engine.trading.orders import Order, OrderRequest, OrderType, Reason, Side
 from engine.trading.rules import PriceBand, RulePack
 
 BPS = Decimal("0.0001")
+
+
+class PriceBar(Protocol):
+    """What matching reads of a bar: a daily ``Bar`` or an intraday ``MinuteBar``."""
+
+    @property
+    def open(self) -> Decimal: ...
+    @property
+    def high(self) -> Decimal: ...
+    @property
+    def low(self) -> Decimal: ...
+    @property
+    def close(self) -> Decimal: ...
+    @property
+    def volume(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +59,7 @@ class Match:
 NO_MATCH = Match()
 
 
-def match(order: Order, bar: Bar, rules: RulePack, band: PriceBand | None = None) -> Match:
+def match(order: Order, bar: PriceBar, rules: RulePack, band: PriceBand | None = None) -> Match:
     """Where ``order`` fills on ``bar`` (quantity is decided by ``executable_qty``)."""
     request = order.request
     if request.type is OrderType.MARKET:
@@ -56,7 +74,7 @@ def match(order: Order, bar: Bar, rules: RulePack, band: PriceBand | None = None
 def _market(
     side: Side,
     reference: Decimal,
-    bar: Bar,
+    bar: PriceBar,
     rules: RulePack,
     band: PriceBand | None,
     *,
@@ -76,7 +94,7 @@ def _market(
     return Match(price=price, triggered=True)
 
 
-def _limit(side: Side, limit: Decimal, bar: Bar, band: PriceBand | None) -> Match:
+def _limit(side: Side, limit: Decimal, bar: PriceBar, band: PriceBand | None) -> Match:
     if side is Side.BUY:
         if bar.low > limit:
             return NO_MATCH
@@ -90,7 +108,9 @@ def _limit(side: Side, limit: Decimal, bar: Bar, band: PriceBand | None) -> Matc
     return NO_MATCH if locked else Match(price=price)
 
 
-def _stop(order: Order, stop: Decimal, bar: Bar, rules: RulePack, band: PriceBand | None) -> Match:
+def _stop(
+    order: Order, stop: Decimal, bar: PriceBar, rules: RulePack, band: PriceBand | None
+) -> Match:
     side = order.request.side
     if order.triggered:
         reference = bar.open
@@ -103,7 +123,7 @@ def _stop(order: Order, stop: Decimal, bar: Bar, rules: RulePack, band: PriceBan
     return _market(side, reference, bar, rules, band, reject=False)
 
 
-def _stop_limit(order: Order, bar: Bar, band: PriceBand | None) -> Match:
+def _stop_limit(order: Order, bar: PriceBar, band: PriceBand | None) -> Match:
     request = order.request
     side, stop, limit = request.side, _required(request.stop_price), _required(request.limit_price)
     if order.triggered or _crossed(side, bar.open, stop):

@@ -81,6 +81,8 @@ class Reason(StrEnum):
     DAY_ENDED = "day_ended"
     CANCELED_BY_MEMBER = "canceled_by_member"
     CONTEST_ENDED = "contest_ended"
+    SESSION_CLOSED = "session_closed"
+    STALE_FEED = "stale_feed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.market.store import MarketRepository
+from engine.market.store_intraday import MinuteBarRepository
 from engine.trading.books_cache import BooksCache
 from engine.trading.store_accounts import TradingRepository
 from ledger.services import LedgerUnitOfWork
@@ -17,6 +18,7 @@ class TradingUnitOfWork(LedgerUnitOfWork):
 
     trading: TradingRepository
     market: MarketRepository
+    minutes: MinuteBarRepository
 
     def __init__(self, sessions: sessionmaker[Session], *, books: BooksCache | None = None):
         super().__init__(sessions)
@@ -26,6 +28,7 @@ class TradingUnitOfWork(LedgerUnitOfWork):
         super()._bind(session)
         self.trading = TradingRepository(session)
         self.market = MarketRepository(session)
+        self.minutes = MinuteBarRepository(session)
 
     def source(self) -> str:
         """The database this unit of work talks to (the key of process-local caches)."""
