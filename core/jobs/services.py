@@ -1,11 +1,11 @@
 """Running due windows: claim each in its own transaction, run it, record how it ended.
 
 ``run_due`` is what one worker tick does for one job: enumerate the due windows (catch-up
-included), and for each, in order, claim it (``job_runs``; a window another worker holds or
-did is skipped), run it through the job's service call, and mark it done or failed. A failure
-stops the rest of its series for this tick (a later bar never runs before an earlier one of the
-same contest succeeded); other series go on. A worker that dies mid-window leaves a claim whose
-lease ends; the next worker to see the window retakes it.
+included), and for each, in order, claim it (``job_runs``; a window done, or out of attempts,
+is skipped), run it through the job's service call, and mark it done or failed. A failure, or a
+window another worker holds, stops the rest of its series for this tick (a later bar never runs
+before an earlier one of the same contest succeeded); other series go on. A worker that dies
+mid-window leaves a claim whose lease ends; the next worker to see the window retakes it.
 """
 
 from __future__ import annotations
@@ -113,7 +113,12 @@ def _run_series(
         if not claim(
             uow, job.name, window, worker=worker, now=now, lease=lease, max_attempts=max_attempts
         ):
-            outcomes.append(RunOutcome(job.name, window.key, SKIPPED))
+            with uow.reading():
+                holder = uow.runs.holder(job.name, window, now=now)
+            if holder is not None:  # the series goes on after the holder's run, in order
+                outcomes.append(RunOutcome(job.name, window.key, SKIPPED, f"held by {holder}"))
+                break
+            outcomes.append(RunOutcome(job.name, window.key, SKIPPED))  # done, or out of attempts
             continue
         try:
             summary = job.run(window, now)

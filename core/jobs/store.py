@@ -169,5 +169,14 @@ class JobRunsRepository:
         found = self.session.scalar(stmt)
         return None if found is None else as_utc(found)
 
+    def holder(self, job: str, window: Window, *, now: datetime) -> str | None:
+        """The worker whose lease on the window is still running at ``now``, if any."""
+        stmt = select(JobRunRow.worker).where(
+            self._where(job, window),
+            JobRunRow.status == RunStatus.CLAIMED.value,
+            JobRunRow.lease_until >= now,
+        )
+        return self.session.scalar(stmt)
+
     def run_of(self, job: str, window: Window) -> JobRunRow | None:
         return self.session.scalar(select(JobRunRow).where(self._where(job, window)))

@@ -60,16 +60,19 @@ def test_a_restart_after_a_crash_mid_window_retakes_the_stale_claim(database: Da
         ran.append(("b", window.key))
         return "ok"
 
-    # restarted within the lease: the crashed claim still holds its window and the rest wait
+    # restarted within the lease: the crashed claim still holds its window, the rest wait
     early = jobs.run_due(
         uow, _job(windows, healthy), worker="b", now=NOW + timedelta(minutes=1), lease=LEASE
     )
-    assert [o.result for o in early] == [jobs.SKIPPED, jobs.SKIPPED, jobs.RAN]
+    assert [(o.result, o.detail) for o in early] == [
+        (jobs.SKIPPED, ""),
+        (jobs.SKIPPED, "held by a"),
+    ]
     # once the lease has ended, the stale claim is retaken, and done windows are not rerun
     late = NOW + LEASE + timedelta(seconds=1)
     outcomes = jobs.run_due(uow, _job(windows, healthy), worker="b", now=late, lease=LEASE)
-    assert [o.result for o in outcomes] == [jobs.SKIPPED, jobs.RAN, jobs.SKIPPED]
-    assert ran == [("a", windows[0].key), ("b", windows[2].key), ("b", windows[1].key)]
+    assert [o.result for o in outcomes] == [jobs.SKIPPED, jobs.RAN, jobs.RAN]
+    assert ran == [("a", windows[0].key), ("b", windows[1].key), ("b", windows[2].key)]
     rows = _rows(database)
     assert {row.status for row in rows.values()} == {RunStatus.DONE}
     assert rows[windows[1].key].worker == "b" and rows[windows[1].key].attempts == 2
