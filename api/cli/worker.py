@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from datetime import timedelta
 from typing import Annotated
 
@@ -64,6 +66,10 @@ def worker(
     are caught up. Exit status of --once: 1 when a window failed."""
     found = settings(database_url)
     logging.basicConfig(level=found.log_level, format="%(asctime)s %(name)s %(message)s")
+    if not once:  # a running worker always says what it runs; --once prints its outcomes
+        worker_log = logging.getLogger("paperleague.worker")
+        worker_log.setLevel(min(logging.INFO, logging.getLogger().getEffectiveLevel()))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-look lines: noise
     with at_head(found) as database:
         every = standard_jobs(database, found, replay_pace=timedelta(seconds=replay_pace))
         known = {job.name: job for job in every}
@@ -77,8 +83,11 @@ def worker(
         chosen = [known[name] for name in dict.fromkeys(wanted)] if wanted else every
         runner = Worker(database, chosen, worker_id(), lease=timedelta(seconds=lease))
         if not once:
+            stop = threading.Event()
+            # systemd and docker stop with SIGTERM: finish the windows running, then exit
+            signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
             try:
-                runner.serve()
+                runner.serve(stop)
             except KeyboardInterrupt:
                 pass
             return
