@@ -5,12 +5,14 @@ included), and for each, in order, claim it (``job_runs``; a window done, or out
 is skipped), run it through the job's service call, and mark it done or failed. A failure, or a
 window another worker holds, stops the rest of its series for this tick (a later bar never runs
 before an earlier one of the same contest succeeded); other series go on. A worker that dies
-mid-window leaves a claim whose lease ends; the next worker to see the window retakes it.
+mid-window leaves a claim whose lease ends (a live worker renews its lease while it runs); the
+next worker to see the window retakes it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -71,6 +73,37 @@ def finish(
         return finished
 
 
+class Heartbeat:
+    """While a window runs, renew the worker's lease every third of it, so that a long run
+    is not taken for a dead worker's; a failed renewal is logged and retried."""
+
+    def __init__(
+        self, uow: JobsUnitOfWork, job: str, window: Window, *, worker: str, lease: timedelta
+    ) -> None:
+        self._args = (uow, job, window, worker, lease)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        uow, job, window, worker, lease = self._args
+        mine = JobsUnitOfWork(uow.sessions)  # its own sessions: the run holds the caller's
+        while not self._stop.wait(lease.total_seconds() / 3):
+            try:
+                with mine:
+                    mine.runs.renew(job, window, worker=worker, until=utc_now() + lease)
+                    mine.commit()
+            except Exception:  # e.g. SQLite busy under the run's own write: next beat
+                log.warning("%s %s: could not renew the lease", job, window.key, exc_info=True)
+
+
 def due_windows(uow: JobsUnitOfWork, job: Job, now: datetime) -> list[Window]:
     """The job's windows due at ``now``, from its last done run, without duplicates, in order."""
     with uow.reading():
@@ -121,7 +154,8 @@ def _run_series(
             outcomes.append(RunOutcome(job.name, window.key, SKIPPED))  # done, or out of attempts
             continue
         try:
-            summary = job.run(window, now)
+            with Heartbeat(uow, job.name, window, worker=worker, lease=lease):
+                summary = job.run(window, now)
         except Exception as exc:  # a job's failure is recorded, and the worker goes on
             error = f"{type(exc).__name__}: {exc}"
             finish(uow, job.name, window, worker=worker, now=utc_now(), error=error)

@@ -151,6 +151,21 @@ class JobRunsRepository:
         )
         return self.session.execute(stmt).first() is not None
 
+    def renew(self, job: str, window: Window, *, worker: str, until: datetime) -> bool:
+        """Extend the worker's lease on its running window to ``until`` (a heartbeat)."""
+        stmt = (
+            update(JobRunRow)
+            .where(
+                self._where(job, window),
+                JobRunRow.worker == worker,
+                JobRunRow.status == RunStatus.CLAIMED.value,
+            )
+            .values(lease_until=until)
+            .returning(JobRunRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return self.session.execute(stmt).first() is not None
+
     def last_done(self, job: str) -> datetime | None:
         """The greatest due time of the job's done windows (where catch-up starts)."""
         stmt = select(func.max(JobRunRow.due_at)).where(

@@ -4,6 +4,8 @@ failure is recorded, holds back the rest of its series, and is retried."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -145,8 +147,6 @@ def test_last_done_is_where_periodic_catch_up_starts(database: Database) -> None
 
 
 def test_the_scheduled_worker_looks_at_once_on_start_and_stops(database: Database) -> None:
-    import threading
-
     from api.worker import Worker
 
     windows = _windows(["contest:1"], 2)
@@ -169,3 +169,38 @@ def test_the_scheduled_worker_looks_at_once_on_start_and_stops(database: Databas
     assert not serving.is_alive()
     rows = _rows(database)
     assert [rows[w.key].status for w in windows] == [RunStatus.DONE, RunStatus.DONE]
+
+
+def test_a_long_run_renews_its_lease_so_no_other_worker_takes_it(database: Database) -> None:
+    uow = jobs.JobsUnitOfWork(database.sessions)
+    (window,) = _windows(["contest:1"], 1)
+    lease = timedelta(seconds=0.6)
+    started, release = threading.Event(), threading.Event()
+    others: list[str] = []
+
+    def slow(window: Window, now: datetime) -> str:
+        started.set()
+        release.wait(timeout=20)
+        return "ok"
+
+    def other(window: Window, now: datetime) -> str:
+        others.append(window.key)
+        return "ok"
+
+    first = threading.Thread(
+        target=jobs.run_due,
+        args=(uow, _job([window], slow)),
+        kwargs={"worker": "a", "lease": lease},
+    )
+    first.start()
+    try:
+        assert started.wait(timeout=20)
+        time.sleep(1.5)  # well past the first lease: only the heartbeat keeps it
+        second = jobs.run_due(
+            jobs.JobsUnitOfWork(database.sessions), _job([window], other), worker="b", lease=lease
+        )
+    finally:
+        release.set()
+        first.join(timeout=20)
+    assert others == [] and second[0].detail == "held by a"
+    assert _rows(database)[window.key].status == RunStatus.DONE
