@@ -12,7 +12,7 @@ and its awards is caught up by the next call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -141,19 +141,25 @@ def advance_contest_clock(
     return advance_clock(uow, contest_id, bars=bars, until=until, now=moment)
 
 
-def tick_due_contests(
-    uow: EngineUnitOfWork, *, bars: int = 1, now: datetime | None = None
-) -> list[ClockReport]:
-    """The scheduler's call (cron, a systemd timer): advance every contest that is due, i.e.
-    running, or waiting with its registration closed; a contest without a closing time starts
-    only on an operator's clock call. Contests of ended seasons are left alone."""
+CLOCK_DUE = (ContestState.WAITING, ContestState.RUNNING)
+
+
+def due_contest_ids(
+    uow: EngineUnitOfWork,
+    *,
+    now: datetime | None = None,
+    states: Sequence[ContestState] = CLOCK_DUE,
+) -> list[int]:
+    """The contests in ``states`` at ``now``, ascending; by default those a scheduler
+    advances: running, or waiting with their registration closed (a contest without a closing
+    time starts only on an operator's clock call). ``FINISHED`` ones are due for settlement."""
     moment = now or utc_now()
     due: list[int] = []
     after = None
     while True:
         page, after = contests.list_contests(
             uow,
-            states=[ContestState.WAITING, ContestState.RUNNING],
+            states=states,
             after=after,
             limit=200,
             now=moment,
@@ -161,8 +167,48 @@ def tick_due_contests(
         due += [c.id for c in page]
         if after is None:
             break
+    return sorted(due)
+
+
+@dataclass(frozen=True, slots=True)
+class DueDays:
+    """The trading days a contest's clock would reveal now, ascending; ``live`` tells a live
+    contest (days that have ended) from a replay one (its next stored day)."""
+
+    days: list[date]
+    live: bool
+
+
+def due_days(uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = None) -> DueDays:
+    """The trading days the contest's clock would reveal at ``now``: a live contest's stored
+    days that have ended (all of them: a scheduler that missed some catches up); a replay
+    contest's next stored day (it walks as fast as it is called). No days for a settled contest
+    or an ended season."""
+    moment = now or utc_now()
+    with uow.reading():
+        row = require_contest(uow, contest_id)
+        season = seasons.require_season(uow, row.season_id or 0)
+        live = DataSource(season.data_source) is DataSource.LIVE
+        if row.settled_at is not None or seasons.has_ended(season, moment):
+            return DueDays([], live)
+        v = venue_of(row)
+        start = v.trading_start if v.clock_day is None else v.clock_day + timedelta(days=1)
+        if live:
+            end = min(v.trading_end, local_today(moment, zone(season.timezone)) - timedelta(days=1))
+            return DueDays(
+                uow.market.trading_days(v.universe, start, end) if start <= end else [], live
+            )
+        return DueDays(uow.market.trading_days(v.universe, start, v.trading_end)[:1], live)
+
+
+def tick_due_contests(
+    uow: EngineUnitOfWork, *, bars: int = 1, now: datetime | None = None
+) -> list[ClockReport]:
+    """The scheduler's call (cron, a systemd timer): advance every contest that is due (see
+    ``due_contest_ids``). Contests of ended seasons are left alone."""
+    moment = now or utc_now()
     reports = []
-    for contest_id in sorted(due):
+    for contest_id in due_contest_ids(uow, now=moment):
         try:
             reports.append(advance_contest_clock(uow, contest_id, bars=bars, now=moment))
         except seasons.SeasonEnded:

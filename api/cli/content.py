@@ -23,7 +23,7 @@ from core.errors import DomainError, Unavailable
 from core.users import services as user_services
 from core.users.model import Role
 from engine.uow import EngineUnitOfWork
-from notary import contests as notary
+from notary.rounds import anchor_round
 
 content_cli = typer.Typer(help="Content certification: anchoring and review.", no_args_is_help=True)
 
@@ -102,12 +102,11 @@ def anchor(
         uow = ContentUnitOfWork(database.sessions)
         try:
             registry = anchoring.registry_for(uow, chain_for(found))
-            batch = anchoring.anchor_pending(uow, registry, limit=limit)
-            finality = anchoring.refresh_finality(
-                uow, registry, confirmations=found.chain_confirmations
-            )
             engine = EngineUnitOfWork(database.sessions)
-            report = notary.notarize(engine, uow, registry, confirmations=found.chain_confirmations)
+            anchored = anchor_round(
+                uow, engine, registry, confirmations=found.chain_confirmations, limit=limit
+            )
+            batch, finality, report = anchored.batch, anchored.finality, anchored.attestations
         except DomainError as exc:
             typer.echo(f"error: {exc.detail} (pending content stays pending)", err=True)
             raise typer.Exit(1) from exc

@@ -53,18 +53,15 @@ def ledger_expire(context: typer.Context, database_url: DatabaseUrl = None) -> N
     from ledger import engagement
 
     with _ledger(database_url) as uow:
-        holds = ledger_services.expire_holds(uow)
-        with uow.reading():
-            days = engagement.current_rules(uow).points_expiry_days
-        expired = [] if days is None else ledger_services.expire_points(uow, days=days)
-        if holds or expired:
-            after = {"holds_released": len(holds), "members_expired": len(expired)}
+        report = engagement.expire_due(uow)
+        if report.holds or report.expired:
+            after = {"holds_released": len(report.holds), "members_expired": len(report.expired)}
             record_cli_action(
                 context, uow.sessions, action="ledger.expire", subject="ledger", after=after
             )
-    typer.echo(f"released {len(holds)} lapsed holds")
+    typer.echo(f"released {len(report.holds)} lapsed holds")
     typer.echo(
         "points never expire (no points_expiry_days in the earning rules)"
-        if days is None
-        else f"expired {sum(t.amount for t in expired)} points from {len(expired)} members"
+        if report.days is None
+        else f"expired {report.points_expired} points from {len(report.expired)} members"
     )

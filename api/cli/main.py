@@ -19,12 +19,14 @@ from api.cli.serve import serve
 from api.cli.simulate import simulate_season
 from api.cli.users import user_cli
 from api.cli.webhooks import webhooks_cli
+from api.cli.worker import worker
 
 cli = typer.Typer(help="PaperLeague: contest-grade investment simulator.", no_args_is_help=True)
 cli.command("verify")(verify)
 cli.command("simulate")(simulate_season)
 cli.command("serve")(serve)
 cli.command("check")(check)
+cli.command("worker")(worker)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(ledger_cli, name="ledger")

@@ -9,6 +9,7 @@ import contracts.store  # noqa: F401
 import contracts.store_attestations  # noqa: F401
 import core.audit.store  # noqa: F401
 import core.integrity.store  # noqa: F401
+import core.jobs.store  # noqa: F401
 import core.outbox_store  # noqa: F401
 import core.privacy.store  # noqa: F401
 import core.users.store  # noqa: F401

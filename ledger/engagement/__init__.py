@@ -22,6 +22,7 @@ from ledger.engagement.configuration import (
     set_earning_rules,
     set_levels,
 )
+from ledger.engagement.expiry import ExpiryReport, expire_due
 from ledger.engagement.items import OutOfStock, create_item, list_items, stock_left
 from ledger.engagement.redemptions import (
     get_redemption,
@@ -36,6 +37,7 @@ from ledger.engagement.tasks import TaskCompletion, complete_task
 __all__ = [
     "AlreadyCheckedIn",
     "CheckIn",
+    "ExpiryReport",
     "OutOfStock",
     "PointsSummary",
     "Redemption",
@@ -47,6 +49,7 @@ __all__ = [
     "complete_referral",
     "complete_task",
     "create_item",
+    "expire_due",
     "current_levels",
     "current_rules",
     "get_redemption",

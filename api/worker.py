@@ -1,0 +1,270 @@
+"""``paperleague worker``: the one owner of the scheduled jobs.
+
+Jobs (each a ``core.jobs.Job``: a name, its due windows, how to run one):
+
+- ``contest.day`` — per contest and trading day: the contest clock reveals the day (fills,
+  end-of-day marks, standings, PK rounds ending that day, then the PK and referral awards), the
+  same ``engine.clock.advance_contest_clock`` the operator's clock button and ``contest clock``
+  call. A live contest catches up every ended day; a replay contest walks one day per
+  ``--replay-pace`` (a day by default).
+- ``contest.settle`` — per finished contest: ``engine.contests.settlement.settle_contest``.
+- ``ledger.expire`` — per day at 00:30 Beijing time: lapsed holds and old points
+  (``ledger.engagement.expire_due``, as of the window's run time, so a missed day catches up
+  exactly as if it had run on time).
+- ``content.anchor`` — every 10 minutes: ``notary.rounds.anchor_round`` (content, contests'
+  rules and results, finality), as ``content anchor`` does.
+- ``webhooks.deliver`` — every minute: ``core.webhooks.dispatch_once``.
+
+The intraday tick (per contest, per minute bar) registers the same way: a ``Job`` whose due
+function lists ``Window(f"contest:{id}", bar_time, bar_time)`` for every bar since the contest's
+last tick, and whose run function ticks that bar.
+
+Why APScheduler 3.x, and our own claims table. The jobs are few, database-bound, and must run
+exactly once per (job, series, bar), with missed windows caught up, on SQLite (the embedded
+default) as on PostgreSQL. APScheduler 3 (mature, maintained, no broker) supplies the triggers
+and the in-process guarantees: one running instance per job (``max_instances=1``; an overrun
+tick is skipped), missed ticks coalesced into one. Exactly-once across processes is
+``job_runs``: a claim is a unique row (INSERT … ON CONFLICT DO NOTHING) in its own transaction,
+with a lease a restarted worker retakes. Task queues (rq, arq, dramatiq, Celery beat) need a
+broker (Redis, RabbitMQ) even for a single-node install and enqueue on a clock with no catch-up
+of the windows nobody enqueued; procrastinate is PostgreSQL-only; huey's periodic tasks fire
+at the minute with no catch-up. APScheduler 4 is still pre-release. Scale-out (issue 17): more
+``paperleague worker`` processes share the work through the claims; a Redis queue can later
+carry windows to them, with ``job_runs`` staying the record of what ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from contracts import anchoring
+from contracts.chain import chain_for
+from contracts.uow import ContentUnitOfWork
+from core import webhooks
+from core.clock import utc_now
+from core.config import Settings
+from core.db import Database
+from core.jobs import services as job_services
+from core.jobs.model import Job, RunOutcome, Window, daily_windows, periodic_windows
+from core.outbox import RetryPolicy
+from engine import clock as contest_clock
+from engine.contests import settlement
+from engine.contests.model import ContestState
+from engine.trading.services import venue
+from engine.uow import EngineUnitOfWork
+from ledger import engagement
+from ledger.services import LedgerUnitOfWork
+from notary.rounds import anchor_round
+
+log = logging.getLogger("paperleague.worker")
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+EXPIRY_AT = time(0, 30)  # local time of the daily expiry
+ANCHOR_EVERY = timedelta(minutes=10)
+MAX_BARS = 1000  # the clock's most days per call
+REPLAY_PACE = timedelta(days=1)  # a replay contest's scheduled days, at most one per pace
+
+
+def worker_id() -> str:
+    """This process, as ``job_runs.worker`` names it: host, pid and a random tag."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _contest_id(window: Window) -> int:
+    return int(window.series.removeprefix("contest:"))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def contest_day_job(database: Database, *, replay_pace: timedelta = REPLAY_PACE) -> Job:
+    """Per contest and trading day: reveal the day through the contest clock. A live contest
+    catches up every ended day; a replay contest reveals its next day once ``replay_pace`` has
+    passed since its last one (members need time between bars; the operator's clock call
+    walks it faster)."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        uow = EngineUnitOfWork(database.sessions)
+        runs = job_services.JobsUnitOfWork(database.sessions)
+        for contest_id in contest_clock.due_contest_ids(uow, now=now):
+            series = f"contest:{contest_id}"
+            due = contest_clock.due_days(uow, contest_id, now=now)
+            if not due.live and due.days:
+                with runs.reading():
+                    last = runs.runs.last_finished("contest.day", series)
+                if last is not None and now - last < replay_pace:
+                    continue
+            for day in due.days:
+                yield Window(series, day, _day_start(day))
+
+    def run(window: Window, now: datetime) -> str:
+        if not isinstance(window.bar, date):
+            raise TypeError(f"{window.key}: a contest day's bar is a date")
+        uow = EngineUnitOfWork(database.sessions)
+        report = contest_clock.advance_contest_clock(
+            uow, _contest_id(window), bars=MAX_BARS, until=window.bar, now=now
+        )
+        shown = ", ".join(day.isoformat() for day in report.days) or "no new bar"
+        return f"revealed {shown}: {report.fills} fills, clock at {report.clock_day}"
+
+    return Job("contest.day", due, run, every=timedelta(minutes=1))
+
+
+def contest_settle_job(database: Database) -> Job:
+    """Per finished contest: pay its prizes (a refusal fails the window; it is retried)."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        uow = EngineUnitOfWork(database.sessions)
+        for contest_id in contest_clock.due_contest_ids(
+            uow, now=now, states=(ContestState.FINISHED,)
+        ):
+            end = venue(uow, contest_id).trading_end
+            yield Window(f"contest:{contest_id}", end, _day_start(end))
+
+    def run(window: Window, now: datetime) -> str:
+        report = settlement.settle_contest(
+            EngineUnitOfWork(database.sessions), _contest_id(window), now=now
+        )
+        if not report.settled:
+            raise RuntimeError(f"not settled: {len(report.refused)} prizes refused")
+        return f"settled: {report.paid_now} prizes paid now, {report.already_paid} already"
+
+    return Job("contest.settle", due, run, every=timedelta(minutes=5))
+
+
+def ledger_expire_job(database: Database) -> Job:
+    """Daily at 00:30 Beijing time: lapsed holds and old points, as of the run time."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        return daily_windows(last_done, now, at=EXPIRY_AT, tz=BEIJING, series="ledger")
+
+    def run(window: Window, now: datetime) -> str:
+        report = engagement.expire_due(LedgerUnitOfWork(database.sessions), now=window.due_at)
+        return (
+            f"released {len(report.holds)} holds, expired {report.points_expired} points "
+            f"from {len(report.expired)} members"
+        )
+
+    return Job("ledger.expire", due, run, every=timedelta(minutes=5))
+
+
+def content_anchor_job(database: Database, found: Settings) -> Job:
+    """Every 10 minutes: anchor pending content and contests' attestations, advance finality."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        # a missed round is not worth replaying: one round anchors whatever is pending
+        return periodic_windows(last_done, now, every=ANCHOR_EVERY, series="chain", catch_up=False)
+
+    def run(window: Window, now: datetime) -> str:
+        content = ContentUnitOfWork(database.sessions)
+        registry = anchoring.registry_for(content, chain_for(found))
+        anchored = anchor_round(
+            content,
+            EngineUnitOfWork(database.sessions),
+            registry,
+            confirmations=found.chain_confirmations,
+        )
+        batch = "nothing pending" if anchored.batch is None else f"batch {anchored.batch.id}"
+        return f"{batch}, {len(anchored.attestations.anchored)} attestations anchored"
+
+    return Job("content.anchor", due, run, every=ANCHOR_EVERY)
+
+
+def webhooks_deliver_job(database: Database, found: Settings) -> Job:
+    """Every minute: fan out new outbox events and send the due deliveries."""
+    policy = RetryPolicy(max_attempts=found.webhook_max_attempts)
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        every = timedelta(minutes=1)  # one look delivers everything due: no replay
+        return periodic_windows(last_done, now, every=every, series="outbox", catch_up=False)
+
+    def run(window: Window, now: datetime) -> str:
+        report = webhooks.dispatch_once(
+            webhooks.WebhooksUnitOfWork(database.sessions), policy=policy
+        )
+        return f"{report.fanned_out} fanned out, {report.delivered} delivered"
+
+    return Job("webhooks.deliver", due, run, every=timedelta(minutes=1))
+
+
+def standard_jobs(
+    database: Database, found: Settings, *, replay_pace: timedelta = REPLAY_PACE
+) -> list[Job]:
+    """Every scheduled job of an installation, in the order a ``--once`` run takes them."""
+    return [
+        contest_day_job(database, replay_pace=replay_pace),
+        contest_settle_job(database),
+        ledger_expire_job(database),
+        content_anchor_job(database, found),
+        webhooks_deliver_job(database, found),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A worker over ``database``: its id, its jobs, its lease on a claim."""
+
+    database: Database
+    jobs: Sequence[Job]
+    worker: str
+    lease: timedelta = job_services.DEFAULT_LEASE
+
+    def run_job(self, job: Job, *, now: datetime | None = None) -> list[RunOutcome]:
+        """One look at ``job``: run what is due (and no other worker did)."""
+        uow = job_services.JobsUnitOfWork(self.database.sessions)
+        try:
+            return job_services.run_due(uow, job, worker=self.worker, now=now, lease=self.lease)
+        except Exception:  # enumerating failed (e.g. the database is away): try next tick
+            log.exception("%s: could not list its due windows", job.name)
+            return [RunOutcome(job.name, "", job_services.FAILED, "could not list due windows")]
+
+    def run_once(self, *, now: datetime | None = None) -> list[RunOutcome]:
+        """Everything due now, each job in turn (``paperleague worker --once``)."""
+        moment = now or utc_now()
+        return [outcome for job in self.jobs for outcome in self.run_job(job, now=moment)]
+
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Run every job on its interval until interrupted (or ``stop`` is set): each job
+        looks at once on start (catch-up), then every ``job.every``."""
+        scheduler = BlockingScheduler(timezone=UTC)
+        for job in self.jobs:
+            scheduler.add_job(
+                self._look(job),
+                IntervalTrigger(seconds=job.every.total_seconds(), timezone=UTC),
+                id=job.name,
+                name=job.name,
+                next_run_time=utc_now(),
+                max_instances=1,  # a look still running when the next is due: skip the next
+                coalesce=True,  # ticks missed while busy or asleep: one look, which catches up
+                misfire_grace_time=None,
+            )
+        if stop is not None:
+            threading.Thread(target=_stop_when, args=(stop, scheduler), daemon=True).start()
+        log.info("worker %s: %s", self.worker, ", ".join(job.name for job in self.jobs))
+        scheduler.start()
+
+    def _look(self, job: Job) -> Callable[[], None]:
+        return lambda: log_outcomes(self.run_job(job))
+
+
+def _stop_when(stop: threading.Event, scheduler: BlockingScheduler) -> None:
+    stop.wait()
+    scheduler.shutdown(wait=True)
+
+
+def log_outcomes(outcomes: Iterable[RunOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.result == job_services.SKIPPED:
+            log.info("%s %s: skipped (another worker holds or did it)", outcome.job, outcome.key)
