@@ -245,6 +245,10 @@ class Rule(StrEnum):
     DAY_ENDED = "day_ended", "a day order that expired at the close"
     CANCELED_BY_MEMBER = "canceled_by_member", "an order the member canceled"
     CONTEST_ENDED = "contest_ended", "an order open when the contest ended"
+    CORPORATE_ACTION = (
+        "corporate_action",
+        "an open order canceled at the open of its symbol's split ex-date (its prices are stale)",
+    )
 
 
 # Pydantic's own error types, as FastAPI reports them (docs.pydantic.dev, "Validation Errors").

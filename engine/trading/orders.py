@@ -81,6 +81,7 @@ class Reason(StrEnum):
     DAY_ENDED = "day_ended"
     CANCELED_BY_MEMBER = "canceled_by_member"
     CONTEST_ENDED = "contest_ended"
+    CORPORATE_ACTION = "corporate_action"
 
 
 @dataclass(frozen=True, slots=True)
