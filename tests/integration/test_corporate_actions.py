@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from api.cli import market as cli_market
 from api.cli.main import cli
 from core.db import Database
 from core.users.model import User
@@ -31,7 +32,8 @@ from tests.corporate_builders import (
     contest_on_it,
     install_market,
 )
-from tests.engine_builders import request
+from tests.engine_builders import request, us_stock
+from tests.yahoo import offline_source, recorded
 
 D = Decimal
 
@@ -128,10 +130,12 @@ def test_csv_import_is_all_or_nothing_and_refuses_unknown_symbols(uow: EngineUni
     assert stored == ACTIONS and [a.kind for a in stored] == [ActionKind.DIVIDEND, ActionKind.SPLIT]
 
 
-def test_cli_imports_actions_and_exits_2_on_a_bad_file(
-    db_url: str, database: Database, tmp_path: Path
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+def test_cli_imports_and_fetches_actions_and_exits_2_on_a_bad_file(
+    db_url: str, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_market(EngineUnitOfWork(database.sessions), with_actions=False)
+    uow = EngineUnitOfWork(database.sessions)
+    install_market(uow, with_actions=False)
     runner = CliRunner()
     good = tmp_path / "actions.csv"
     good.write_text(ACTIONS_CSV)
@@ -144,3 +148,21 @@ def test_cli_imports_actions_and_exits_2_on_a_bad_file(
     bad.write_text("symbol,ex_date,kind,ratio\n600000.SS,2024-13-01,split,2\n")
     result = runner.invoke(cli, ["market", "actions", "import", str(bad), "--database-url", db_url])
     assert result.exit_code == 2 and "rule date" in result.output
+
+    with uow:
+        uow.market.add_instruments([us_stock("NVDA")])
+        uow.commit()
+    source, _ = offline_source({"NVDA": [recorded("nvda_actions_chart.json")]}, tmp_path)
+    monkeypatch.setattr(cli_market, "make_actions_source", lambda: source)
+    args = ["market", "actions", "fetch", "NVDA", "ZZZNOPE", "--start", "2024-01-01"]
+    result = runner.invoke(
+        cli, [*args, "--end", "2024-12-31", "--as-traded", "--database-url", db_url]
+    )
+    assert result.exit_code == 1  # ZZZNOPE failed; NVDA is stored
+    assert "NVDA: 3 actions, 3 new" in result.output and "ZZZNOPE: error" in result.output
+    with uow.reading():
+        assert [a.kind for a in uow.market.actions_of("NVDA")] == [
+            ActionKind.DIVIDEND,
+            ActionKind.SPLIT,
+            ActionKind.DIVIDEND,
+        ]

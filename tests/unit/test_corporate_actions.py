@@ -39,7 +39,7 @@ prices = st.decimals(min_value=D("0.50"), max_value=D("2000"), places=2)
 quantities = st.integers(min_value=-5_000, max_value=50_000).filter(bool).map(D)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(qty=quantities, price=prices, ratio=ratios, whole=st.booleans())
 def test_a_split_conserves_value_and_pnl(qty: D, price: D, ratio: Fraction, whole: bool) -> None:
     action = split("AAA", DAY, ratio)
