@@ -15,6 +15,8 @@ A **dividend** pays ``cash_per_share`` (currency units, pre-tax: no withholding 
 modelled) for every share held at the close before the ex-date, to the cent; a short pays it.
 It is booked as realized P&L of the position (income, like a gain), so the conservation
 identity ``cash + Σ qty × price = starting cash + realized + unrealized − fees`` stays exact.
+The cash is credited at the ex-date's open, not on the later pay date: the price drops by the
+dividend that morning, and crediting it then keeps the equity curve continuous.
 
 The ex-date's **reference price** (除权除息参考价) is ``(previous close − Σ cash) ÷ Π ratio``
 to the cent: what the exchange bases the ex-date's price band on, and what keeps a replay's

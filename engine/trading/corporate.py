@@ -14,7 +14,9 @@ choice here, since the contest's orders are mostly day orders, and the member se
 dividend leaves open orders as they are (no price reduction, unlike rule 5330's default).
 
 The ex-date's reference price replaces the previous close for the day's price band and for
-marking a symbol that does not trade that day, so a split shows no fake loss.
+marking a symbol that does not trade that day, so a split shows no fake loss. An action stored
+after the clock has passed its ex-date is not applied backwards (the books of later days were
+ranked already); import actions before their ex-date.
 """
 
 from __future__ import annotations
