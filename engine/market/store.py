@@ -349,16 +349,25 @@ class MarketRepository:
 
     def previous_closes(self, symbols: Iterable[Symbol], day: date) -> dict[Symbol, Decimal]:
         """``previous_close`` for many symbols in one query (symbols with no earlier bar absent)."""
+        return {s: close for s, (_, close) in self.previous_closes_dated(symbols, day).items()}
+
+    def previous_closes_dated(
+        self, symbols: Iterable[Symbol], day: date
+    ) -> dict[Symbol, tuple[date, Decimal]]:
+        """``previous_closes`` with the day of each close, in one query."""
         last = (
             select(BARS.c.symbol, func.max(BARS.c.day).label("day"))
             .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day < day)
             .group_by(BARS.c.symbol)
             .subquery()
         )
-        stmt = select(BARS.c.symbol, BARS.c.close).join(
+        stmt = select(BARS.c.symbol, BARS.c.day, BARS.c.close).join(
             last, (BARS.c.symbol == last.c.symbol) & (BARS.c.day == last.c.day)
         )
-        return {symbol: tidy_price(close) for symbol, close in self.session.execute(stmt)}
+        return {
+            symbol: (bar_day, tidy_price(close))
+            for symbol, bar_day, close in self.session.execute(stmt)
+        }
 
     def bar_sources(self, symbol: Symbol) -> set[str]:
         """The sources the symbol's stored bars came from."""
@@ -460,9 +469,7 @@ class MarketRepository:
     def actions_of(self, symbol: Symbol) -> list[CorporateAction]:
         """The symbol's stored actions, by ex-date."""
         c = CorporateActionRow
-        rows = self.session.scalars(
-            select(c).where(c.symbol == symbol).order_by(c.ex_date, c.kind)
-        )
+        rows = self.session.scalars(select(c).where(c.symbol == symbol).order_by(c.ex_date, c.kind))
         return [row.to_action() for row in rows]
 
     # --- helpers ------------------------------------------------------------------------------

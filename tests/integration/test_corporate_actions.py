@@ -4,6 +4,7 @@ holder, open orders in a split symbol canceled, and an equity curve with no fake
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -17,8 +18,13 @@ from core.db import Database
 from core.users.model import User
 from engine import clock
 from engine.market.corporate_actions import ActionKind, InvalidCorporateAction, split
-from engine.market.model import UnknownSymbol
-from engine.market.services import MarketUnitOfWork, import_actions_csv, store_actions
+from engine.market.model import Board, Market, UnknownSymbol
+from engine.market.services import (
+    MarketUnitOfWork,
+    import_actions_csv,
+    import_csv,
+    store_actions,
+)
 from engine.trading import order_desk, services, views
 from engine.trading.corporate import apply_actions_on
 from engine.trading.orders import OrderStatus, Reason
@@ -27,6 +33,7 @@ from engine.uow import EngineUnitOfWork
 from tests.corporate_builders import (
     ACTIONS,
     ACTIONS_CSV,
+    BARS,
     EX_DATE,
     SYMBOL,
     contest_on_it,
@@ -166,3 +173,33 @@ def test_cli_imports_and_fetches_actions_and_exits_2_on_a_bad_file(
             ActionKind.SPLIT,
             ActionKind.DIVIDEND,
         ]
+
+
+def test_a_symbol_suspended_across_its_split_is_marked_at_the_carried_price(
+    uow: EngineUnitOfWork, make_user: Callable[..., User]
+) -> None:
+    install_market(uow, with_actions=False)  # SYMBOL trades every day: the calendar
+    halted = "600002.SS"
+    two_days = "\n".join(BARS.splitlines()[:3]) + "\n"  # 01-02 and 01-03, then suspended
+    import_csv(uow, two_days, symbol=halted, market=Market.CN, name="HALT", board=Board.MAIN)  # type: ignore[arg-type]
+    store_actions(uow, [split(halted, EX_DATE, Fraction(2))], source="csv")  # type: ignore[arg-type]
+    venue = services.create_venue(
+        uow,
+        title="halted",
+        market=Market.CN,
+        universe=[SYMBOL, halted],
+        starting_cash=D(100_000),
+        trading_start=date(2024, 1, 2),
+        trading_end=date(2024, 1, 5),
+    )
+    contest, member = venue.contest_id, make_user()
+    services.open_account(uow, contest, member.id)
+    clock.advance_clock(uow, contest)
+    order_desk.place_order(uow, contest, member.id, request(symbol=halted, qty="1000"))
+    clock.advance_clock(uow, contest)
+    before = views.account_summary(uow, contest, member.id).equity
+    clock.advance_clock(uow, contest, bars=2)  # the ex-date and the day after, both halted
+    assert [p.qty for p in views.positions(uow, contest, member.id)] == [2000]
+    summary = views.account_summary(uow, contest, member.id)
+    assert summary.positions_value == 2000 * D("6.75")  # 13.50 carried over the 2:1 split
+    assert [e for _, _, e in views.portfolio_history(uow, contest, member.id)][-3:] == [before] * 3
