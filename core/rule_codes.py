@@ -257,6 +257,10 @@ class Rule(StrEnum):
         "a market, IOC or FOK order while the exchange is closed (limit and stop orders queue)",
     )
     STALE_FEED = "stale_feed", "an order while the symbol's quote feed has gone quiet"
+    CORPORATE_ACTION = (
+        "corporate_action",
+        "an open order canceled at the open of its symbol's split ex-date (its prices are stale)",
+    )
 
 
 # Pydantic's own error types, as FastAPI reports them (docs.pydantic.dev, "Validation Errors").

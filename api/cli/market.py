@@ -6,30 +6,53 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
 from core.errors import DomainError
+from engine.market.corporate_actions import InvalidCorporateAction
 from engine.market.intraday_services import (
     derive_daily_bars,
     install_synthetic_intraday,
     store_minute_bars,
 )
 from engine.market.model import Board, InvalidBars, Market, PriceSource, cn_board, instrument_for
-from engine.market.services import MarketUnitOfWork, ensure_bars, import_csv, install_synthetic
+from engine.market.services import (
+    MarketUnitOfWork,
+    ensure_bars,
+    import_actions_csv,
+    import_csv,
+    install_synthetic,
+    store_actions,
+)
 from engine.market.sessions import sessions_for
 from engine.market.tape import parse_minute_bars
 
+if TYPE_CHECKING:
+    from engine.market.yfinance_source import YFinanceSource
+
 market_cli = typer.Typer(
-    help="Market data: instruments, daily and minute bars.", no_args_is_help=True
+    help="Market data: instruments, daily and minute bars, corporate actions.", no_args_is_help=True
 )
+actions_cli = typer.Typer(
+    help="Corporate actions (dividends, splits / 送转) applied on their ex-dates.",
+    no_args_is_help=True,
+)
+market_cli.add_typer(actions_cli, name="actions")
 
 # Exit status of a refused import (invalid file), as for other usage errors.
 EXIT_INVALID = 2
 
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")]
+
+
+def make_actions_source() -> YFinanceSource:
+    """The source of ``market actions fetch`` (tests replace it with an offline one)."""
+    from engine.market.yfinance_source import YFinanceSource
+
+    return YFinanceSource()
 
 
 def make_source(*, auto_adjust: bool) -> PriceSource:
@@ -201,3 +224,60 @@ def _store_tape(uow: MarketUnitOfWork, text: str) -> tuple[int, int, tuple[date,
     days = sorted({sessions_for(instruments[b.symbol].market).local_day(b.start) for b in bars})
     daily = sum(derive_daily_bars(uow, symbols, day) for day in days)
     return minutes, daily, tuple(days)
+
+
+@actions_cli.command("import")
+def actions_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV: symbol,ex_date,kind,cash_per_share,ratio"
+        ),
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import dividends and splits from a CSV file; all or nothing (exit 2 on an invalid row)."""
+    with _market(database_url) as uow:
+        try:
+            stored = import_actions_csv(uow, file)
+        except InvalidCorporateAction as exc:
+            typer.echo(f"error: {exc.detail} (rule {exc.rule}); nothing stored", err=True)
+            raise typer.Exit(EXIT_INVALID) from exc
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}; nothing stored", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"stored {stored} new corporate actions")
+
+
+@actions_cli.command("fetch")
+def actions_fetch(
+    symbols: Annotated[list[str], typer.Argument(help="Yahoo symbols, e.g. AAPL 600519.SS")],
+    start: Day,
+    end: Day,
+    as_traded: Annotated[
+        bool,
+        typer.Option(
+            "--as-traded/--yahoo-adjusted",
+            help="Also splits, dividends as paid then: for bars as traded from another "
+            "vendor. Default: dividends only, split-adjusted like Yahoo's own bars.",
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Fetch dividends (and splits) from Yahoo Finance; exit 1 when any symbol failed."""
+    if end < start:
+        raise typer.BadParameter("--end is before --start")
+    source = make_actions_source()
+    failed = 0
+    with _market(database_url) as uow:
+        for symbol in symbols:
+            try:
+                found = source.actions(symbol, start.date(), end.date(), as_traded=as_traded)
+                stored = store_actions(uow, found, source=source.name)
+            except DomainError as exc:
+                failed += 1
+                typer.echo(f"{symbol}: error: {exc.detail}")
+                continue
+            typer.echo(f"{symbol}: {len(found)} actions, {stored} new")
+    if failed:
+        raise typer.Exit(1)

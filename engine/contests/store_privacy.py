@@ -1,9 +1,9 @@
 """The engine's section of a member's data (PIPL export and erasure), and what blocks erasure.
 
-Contest entries, orders, fills, positions, equity, standings, teams and prizes are contest
-results other members were ranked against and prizes were paid from: they stay, under the
-pseudonymised id (they hold ids, never names; leaderboards then show the pseudonym). Follows are
-the member's own social graph: deleted.
+Contest entries, orders, fills, positions, equity, corporate actions applied, standings, teams
+and prizes are contest results other members were ranked against and prizes were paid from:
+they stay, under the pseudonymised id (they hold ids, never names; leaderboards then show the
+pseudonym). Follows are the member's own social graph: deleted.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ ACCOUNT_TABLES = (
     ("fills", "account_id"),
     ("positions", "account_id"),
     ("equity_history", "account_id"),
+    ("corporate_action_applications", "account_id"),
 )
 MEMBER_TABLES = (
     ("leaderboard_snapshots", "member_id"),

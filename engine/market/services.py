@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from core.clock import utc_now
 from core.errors import Conflict, DomainError
 from core.uow import UnitOfWork
+from engine.market.corporate_actions import CorporateAction
+from engine.market.csv_actions import parse_actions
 from engine.market.csv_import import parse_bars
 from engine.market.model import (
     CURRENCY,
@@ -179,6 +181,22 @@ def import_csv(
         _refuse_mixed_sources(uow.market, symbol, CSV_SOURCE)
         uow.market.add_instruments([instrument])
         stored = uow.market.put_bars(bars, source=CSV_SOURCE)
+        uow.commit()
+    return stored
+
+
+def import_actions_csv(uow: MarketUnitOfWork, text_or_path: str | Path) -> int:
+    """Store the corporate actions of a CSV file or text (``engine.market.csv_actions``);
+    returns how many were new. All or nothing: an invalid row or an unknown symbol stores
+    nothing; actions already stored are kept as they are."""
+    actions = parse_actions(_csv_text(text_or_path))
+    return store_actions(uow, actions, source=CSV_SOURCE)
+
+
+def store_actions(uow: MarketUnitOfWork, actions: Iterable[CorporateAction], *, source: str) -> int:
+    """Store ``actions`` (their symbols must be known instruments); returns how many were new."""
+    with uow:
+        stored = uow.market.put_actions(actions, source=source)
         uow.commit()
     return stored
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
     delete,
     func,
     select,
@@ -31,7 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.clock import utc_now
 from core.db import Amount, Base, UtcDateTime, keyset_page
+from engine.market.corporate_actions import ActionKind, CorporateAction
 from engine.market.model import (
     Bar,
     Board,
@@ -117,6 +121,42 @@ class PriceCoverageRow(Base):
     first_day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_day: Mapped[date] = mapped_column(Date)
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CorporateActionRow(Base):
+    """A dividend or split of a symbol on its ex-date (``engine.market.corporate_actions``):
+    a fact like a bar, stored once per (symbol, ex-date, kind) and never replaced."""
+
+    __tablename__ = "corporate_actions"
+    __table_args__ = (
+        UniqueConstraint("symbol", "ex_date", "kind"),
+        CheckConstraint("kind IN ('dividend', 'split')", name="known_kind"),
+        CheckConstraint(
+            "cash_per_share >= 0 AND ratio_numerator > 0 AND ratio_denominator > 0",
+            name="positive_terms",
+        ),
+        # the clock looks actions up by ex-date first.
+        Index("ix_corporate_actions_ex_date_symbol", "ex_date", "symbol"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(ForeignKey("instruments.symbol"))
+    ex_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    cash_per_share: Mapped[Decimal] = mapped_column(PRICE)
+    ratio_numerator: Mapped[int] = mapped_column(Integer)
+    ratio_denominator: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+    def to_action(self) -> CorporateAction:
+        return CorporateAction(
+            symbol=self.symbol,
+            ex_date=self.ex_date,
+            kind=ActionKind(self.kind),
+            cash_per_share=tidy_price(self.cash_per_share),
+            ratio=Fraction(self.ratio_numerator, self.ratio_denominator),
+        )
 
 
 BARS: Table = PriceBarRow.__table__  # type: ignore[assignment]
@@ -309,16 +349,25 @@ class MarketRepository:
 
     def previous_closes(self, symbols: Iterable[Symbol], day: date) -> dict[Symbol, Decimal]:
         """``previous_close`` for many symbols in one query (symbols with no earlier bar absent)."""
+        return {s: close for s, (_, close) in self.previous_closes_dated(symbols, day).items()}
+
+    def previous_closes_dated(
+        self, symbols: Iterable[Symbol], day: date
+    ) -> dict[Symbol, tuple[date, Decimal]]:
+        """``previous_closes`` with the day of each close, in one query."""
         last = (
             select(BARS.c.symbol, func.max(BARS.c.day).label("day"))
             .where(BARS.c.symbol.in_(list(symbols)), BARS.c.day < day)
             .group_by(BARS.c.symbol)
             .subquery()
         )
-        stmt = select(BARS.c.symbol, BARS.c.close).join(
+        stmt = select(BARS.c.symbol, BARS.c.day, BARS.c.close).join(
             last, (BARS.c.symbol == last.c.symbol) & (BARS.c.day == last.c.day)
         )
-        return {symbol: tidy_price(close) for symbol, close in self.session.execute(stmt)}
+        return {
+            symbol: (bar_day, tidy_price(close))
+            for symbol, bar_day, close in self.session.execute(stmt)
+        }
 
     def bar_sources(self, symbol: Symbol) -> set[str]:
         """The sources the symbol's stored bars came from."""
@@ -357,6 +406,71 @@ class MarketRepository:
             for first, last in merged
         )
         self.session.flush()
+
+    # --- corporate actions --------------------------------------------------------------------
+
+    def put_actions(self, actions: Iterable[CorporateAction], *, source: str) -> int:
+        """Store the actions whose (symbol, ex-date, kind) is not stored yet; returns how many
+        were new. Stored actions are never replaced (an applied one must not change)."""
+        rows = [
+            {
+                "symbol": a.symbol,
+                "ex_date": a.ex_date,
+                "kind": a.kind.value,
+                "cash_per_share": a.cash_per_share,
+                "ratio_numerator": a.ratio.numerator,
+                "ratio_denominator": a.ratio.denominator,
+                "source": source,
+                "created_at": utc_now(),
+            }
+            for a in actions
+        ]
+        for symbol in sorted({str(row["symbol"]) for row in rows}):
+            self.require_instrument(symbol)
+        inserted = 0
+        table: Table = CorporateActionRow.__table__  # type: ignore[assignment]
+        for row in rows:  # a handful per symbol and year: one statement each is fine
+            stmt = (
+                self._insert(table)
+                .values(**row)
+                .on_conflict_do_nothing(
+                    index_elements=[table.c.symbol, table.c.ex_date, table.c.kind]
+                )
+                .returning(table.c.id)
+            )
+            inserted += len(self.session.execute(stmt).all())
+        return inserted
+
+    def actions_between(
+        self, symbols: Iterable[Symbol], after: date, through: date
+    ) -> list[tuple[int, CorporateAction]]:
+        """(id, action) of ``symbols`` with ``after < ex_date <= through``, by ex-date, then
+        dividends before splits (a same-day dividend is per share held before the split)."""
+        wanted = list(set(symbols))
+        if not wanted:
+            return []
+        c = CorporateActionRow
+        stmt = (
+            select(c)
+            .where(c.ex_date > after, c.ex_date <= through, c.symbol.in_(wanted))
+            .order_by(c.ex_date, c.symbol, c.kind, c.id)  # 'dividend' < 'split'
+        )
+        return [(row.id, row.to_action()) for row in self.session.scalars(stmt)]
+
+    def actions_by_id(self, ids: Iterable[int]) -> dict[int, CorporateAction]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(
+            select(CorporateActionRow).where(CorporateActionRow.id.in_(wanted))
+        )
+        return {row.id: row.to_action() for row in rows}
+
+    def actions_of(self, symbol: Symbol) -> list[CorporateAction]:
+        """The symbol's stored actions, by ex-date."""
+        c = CorporateActionRow
+        rows = self.session.scalars(select(c).where(c.symbol == symbol).order_by(c.ex_date, c.kind))
+        return [row.to_action() for row in rows]
 
     # --- helpers ------------------------------------------------------------------------------
 

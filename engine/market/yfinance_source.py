@@ -18,10 +18,12 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from core.errors import DomainError
+from engine.market.corporate_actions import CorporateAction, dividend, split
 from engine.market.model import (
     BASIS,
     Bar,
@@ -124,6 +126,38 @@ class YFinanceSource:
                 results[symbol] = error
         return results
 
+    def actions(
+        self, symbol: Symbol, start: date, end: date, *, as_traded: bool = False
+    ) -> list[CorporateAction]:
+        """Dividends (and with ``as_traded``, splits) with ``start <= ex-date <= end``, from
+        ``Ticker.actions`` (Yahoo's chart events over the symbol's whole history).
+
+        Yahoo's daily prices are split-adjusted (``auto_adjust=False`` undoes only dividends),
+        and so are its dividend amounts. Bars from this source already contain every split:
+        applying the splits too would count them twice, so by default only the dividends come,
+        as Yahoo states them (per split-adjusted share, matching its bars). ``as_traded=True``
+        is for bars as traded from another vendor: it adds the splits (Yahoo's ratio as a
+        float, read as the nearest fraction with denominator ≤ 1000) and turns each dividend
+        back into the amount paid per share then (× every later split's ratio).
+        """
+        from yfinance.exceptions import YFRateLimitError
+
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                frame = self._yf.Ticker(symbol, session=self.session).actions
+                break
+            except YFRateLimitError:
+                if attempt == self.max_attempts:
+                    raise MarketDataUnavailable(
+                        symbol,
+                        f"Yahoo rate limit (HTTP 429) persisted after {attempt} attempts",
+                    ) from None
+                self.sleep(self.base_delay * 2 ** (attempt - 1))
+            except Exception as error:
+                raise MarketDataUnavailable(symbol, f"{type(error).__name__}: {error}") from None
+        found = yahoo_actions(symbol, frame, as_traded=as_traded)
+        return [a for a in found if start <= a.ex_date <= end]
+
     def describe(self, symbol: Symbol) -> Instrument | None:
         """The instrument as Yahoo named it in the last successful fetch of ``symbol``."""
         return self._described.get(symbol)
@@ -214,6 +248,33 @@ def _bars(symbol: Symbol, frame: Any) -> list[Bar]:
         )
         for i, day in enumerate(days)
     ]
+
+
+def yahoo_actions(symbol: Symbol, frame: Any, *, as_traded: bool) -> list[CorporateAction]:
+    """The rows of a ``Ticker.actions`` frame as actions, oldest first (see ``actions``)."""
+    if frame is None or frame.empty:
+        return []
+    days = [timestamp.date() for timestamp in frame.index]
+    none = [0.0] * len(days)
+    cash = frame["Dividends"].tolist() if "Dividends" in frame.columns else none
+    ratios = frame["Stock Splits"].tolist() if "Stock Splits" in frame.columns else none
+    splits = [
+        split(symbol, day, Fraction(str(r)).limit_denominator(1000))
+        for day, r in zip(days, ratios, strict=True)
+        if r and r == r and r != 1  # 0: no split that day; NaN never a split
+    ]
+    dividends = []
+    for day, amount in zip(days, cash, strict=True):
+        if not amount or amount != amount:
+            continue
+        per_share = Decimal(str(amount))
+        if as_traded:
+            for later in splits:
+                if later.ex_date > day:
+                    per_share = per_share * later.ratio.numerator / later.ratio.denominator
+        dividends.append(dividend(symbol, day, tidy_price(per_share.quantize(Decimal("1e-6")))))
+    found = dividends + (splits if as_traded else [])
+    return sorted(found, key=lambda a: (a.ex_date, a.kind.value))
 
 
 def _decimal(value: float) -> Decimal:

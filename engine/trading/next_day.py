@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from engine.trading.books_cache import Holdings, KeptBooks
 from engine.trading.closes import closes_before
+from engine.trading.corporate import apply_actions_on
 from engine.trading.execution import PDT_PRIOR_DAYS, TradingDay, run_day
 from engine.trading.orders import Fill, Order
 from engine.trading.portfolio import Portfolio, mark_holdings
@@ -42,7 +43,8 @@ def trade_next_day(
     if day is None or (until is not None and day > until):
         return None
     bars = uow.market.bars_on(day, v.universe)
-    previous = closes_before(uow, v, day)
+    # Ex-date first: actions booked at the open, the reference price standing in for the close.
+    previous = apply_actions_on(uow, v, day, closes_before(uow, v, day))
     instruments = uow.market.instruments_of(v.universe)
     for symbol in set(v.universe) - set(instruments):
         uow.market.require_instrument(symbol)  # raises UnknownSymbol

@@ -83,6 +83,7 @@ class Reason(StrEnum):
     CONTEST_ENDED = "contest_ended"
     SESSION_CLOSED = "session_closed"
     STALE_FEED = "stale_feed"
+    CORPORATE_ACTION = "corporate_action"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ from typing import Any
 
 from core.errors import Conflict, NotFound
 from engine.market.model import Bar, Instrument, Market
+from engine.trading.corporate import applied_history, replay_with_actions
 from engine.trading.orders import Order, OrderStatus, Reason
-from engine.trading.portfolio import replay, same_books
+from engine.trading.portfolio import same_books
 from engine.trading.rules import rule_pack
 from engine.trading.store import (
     ContestRow,
@@ -146,7 +147,9 @@ def check_books(uow: TradingUnitOfWork, contest_id: int) -> list[str]:
         accounts = uow.trading.accounts(contest_id)
         stored = uow.trading.portfolios(accounts)
         for account in accounts:
-            derived = replay(account.id, account.starting_cash, uow.trading.fills(account.id))
+            fills = uow.trading.fills(account.id)
+            applied = applied_history(uow, account.id)
+            derived = replay_with_actions(account.id, account.starting_cash, fills, applied)
             problems += [
                 f"account {account.id}: {p}" for p in same_books(stored[account.id], derived)
             ]

@@ -212,7 +212,28 @@ class EquityRow(Base):
     equity: Mapped[Decimal] = mapped_column(MONEY)
 
 
+class ActionApplicationRow(Base):
+    """One corporate action applied to one account's position, once (its primary key): the
+    fact ``check_books`` replays beside the fills, and what it did (signed quantities, cash)."""
+
+    __tablename__ = "corporate_action_applications"
+    __table_args__ = (Index("ix_corporate_action_applications_contest_day", "contest_id", "day"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("trading_accounts.id"), primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corporate_actions.id"), primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"))
+    # The contest day it was applied on: the ex-date, or the contest's first day after it.
+    day: Mapped[date] = mapped_column(Date)
+    reference_price: Mapped[Decimal] = mapped_column(PRICE)
+    whole_shares: Mapped[bool] = mapped_column(Boolean)
+    qty_before: Mapped[Decimal] = mapped_column(QTY)
+    qty_after: Mapped[Decimal] = mapped_column(QTY)
+    cash: Mapped[Decimal] = mapped_column(MONEY)
+    released_cost: Mapped[Decimal] = mapped_column(MONEY)
+
+
 ACCOUNTS = cast(Table, AccountRow.__table__)
+APPLICATIONS = cast(Table, ActionApplicationRow.__table__)
 POSITIONS = cast(Table, PositionRow.__table__)
 ORDERS = cast(Table, OrderRow.__table__)
 EQUITY = cast(Table, EquityRow.__table__)

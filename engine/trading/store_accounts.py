@@ -17,12 +17,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine.market.corporate_actions import Entitlement
+from engine.trading.corporate import Application
 from engine.trading.portfolio import Portfolio, Position
 from engine.trading.store import (
     ACCOUNTS,
+    APPLICATIONS,
     POSITIONS,
     AccountBook,
     AccountRow,
+    ActionApplicationRow,
     ContestRow,
     PositionRow,
     _position_of,
@@ -247,6 +251,80 @@ class TradingRepository(OrdersRepository):
                 ),
                 added,
             )
+
+    # corporate actions
+
+    def holders(self, contest_id: int, symbols: Iterable[str]) -> list[int]:
+        """Accounts of the contest with a non-zero position in any of ``symbols``, by id."""
+        wanted = list(set(symbols))
+        if not wanted:
+            return []
+        stmt = (
+            select(PositionRow.account_id)
+            .join(AccountRow, AccountRow.id == PositionRow.account_id)
+            .where(
+                AccountRow.contest_id == contest_id,
+                PositionRow.symbol.in_(wanted),
+                PositionRow.qty != 0,
+            )
+            .distinct()
+            .order_by(PositionRow.account_id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def applied(
+        self, account_ids: Iterable[int], action_ids: Iterable[int]
+    ) -> set[tuple[int, int]]:
+        """(account, action) pairs among these already applied."""
+        accounts, actions = list(set(account_ids)), list(set(action_ids))
+        if not accounts or not actions:
+            return set()
+        a = ActionApplicationRow
+        stmt = select(a.account_id, a.action_id).where(
+            a.account_id.in_(accounts), a.action_id.in_(actions)
+        )
+        return {(account, action) for account, action in self.session.execute(stmt)}
+
+    def add_applications(self, contest_id: int, applications: Sequence[Application]) -> None:
+        """Record applied actions; the (account, action) key refuses a second application."""
+        if not applications:
+            return
+        self.session.connection().execute(
+            APPLICATIONS.insert(),
+            [
+                {
+                    "account_id": a.account_id,
+                    "action_id": a.action_id,
+                    "contest_id": contest_id,
+                    "day": a.day,
+                    "reference_price": a.reference,
+                    "whole_shares": a.whole_shares,
+                    "qty_before": a.entitlement.qty_before,
+                    "qty_after": a.entitlement.qty_after,
+                    "cash": a.entitlement.cash,
+                    "released_cost": a.entitlement.released_cost,
+                }
+                for a in applications
+            ],
+        )
+
+    def applications_of(self, account_id: int) -> list[Application]:
+        """The account's applied actions, by day, in the order they were applied."""
+        a = ActionApplicationRow
+        rows = self.session.scalars(
+            select(a).where(a.account_id == account_id).order_by(a.day, a.action_id)
+        )
+        return [
+            Application(
+                account_id=row.account_id,
+                action_id=row.action_id,
+                day=row.day,
+                reference=row.reference_price,
+                whole_shares=row.whole_shares,
+                entitlement=Entitlement(row.qty_before, row.qty_after, row.cash, row.released_cost),
+            )
+            for row in rows
+        ]
 
     def referral_pending(self, contest_id: int) -> list[int]:
         """Members of the contest whose first fill's referral reward is still to be fired."""

@@ -341,6 +341,7 @@ export default {
   "rule.day_ended": "Day order expired",
   "rule.canceled_by_member": "Canceled by you",
   "rule.contest_ended": "Contest ended",
+  "rule.corporate_action": "Canceled for a split on its ex-date",
   "rule.registration_closed": "Registration is closed",
   "rule.invite_code": "Invite code required or wrong",
   "rule.one_entry": "Already joined",

@@ -340,6 +340,7 @@ export default {
   "rule.day_ended": "当日有效订单已过期",
   "rule.canceled_by_member": "已由你撤单",
   "rule.contest_ended": "比赛已结束",
+  "rule.corporate_action": "因除权（拆股/送转）于除权日撤单",
   "rule.registration_closed": "报名已截止",
   "rule.invite_code": "需要正确的邀请码",
   "rule.one_entry": "你已报名",
