@@ -19,6 +19,7 @@ export const ROUTES = [
   { path: "/contests/:id/leaderboard", load: () => import("./pages/leaderboard.js") },
   { path: "/contests/:id/team", load: () => import("./pages/team.js") },
   { path: "/points", load: () => import("./pages/points.js") },
+  { path: "/onboarding", load: () => import("./pages/onboarding.js") },
   { path: "/verify", load: () => import("./pages/verify.js"), public: true },
   { path: "/author", load: () => import("./pages/author.js"), roles: ["author"] },
   { path: "/admin", load: () => import("./pages/admin.js"), roles: ["operator"] },
@@ -30,6 +31,7 @@ export const ROUTES = [
   { path: "/admin/ledger", load: () => import("./pages/admin_ledger.js"), roles: ["operator"] },
   { path: "/admin/reviews", load: () => import("./pages/admin_reviews.js"), roles: ["operator"] },
   { path: "/admin/audit", load: () => import("./pages/admin_audit.js"), roles: ["operator"] },
+  { path: "/admin/segments", load: () => import("./pages/admin_segments.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */

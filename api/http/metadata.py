@@ -11,6 +11,7 @@ import core.audit.store  # noqa: F401
 import core.integrity.store  # noqa: F401
 import core.outbox_store  # noqa: F401
 import core.privacy.store  # noqa: F401
+import core.segments.store  # noqa: F401
 import core.users.store  # noqa: F401
 import engine.contests.store  # noqa: F401
 import engine.contests.store_rules  # noqa: F401
