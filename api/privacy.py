@@ -16,6 +16,7 @@ from core.privacy import services
 from core.privacy.sections import ErasureBlocker, Section
 from core.privacy.services import PrivacyUnitOfWork
 from core.privacy.store import ACCOUNT_SECTION, CONSENTS_SECTION
+from core.segments.store_privacy import SEGMENTS_SECTION
 from core.users.model import UserId
 from engine.contests import store_privacy as engine_privacy
 from engine.integrity.store_privacy import INTEGRITY_SECTION
@@ -27,6 +28,7 @@ SECTIONS: tuple[Section, ...] = (
     CONSENTS_SECTION,
     LEDGER_SECTION,
     QUIZ_SECTION,
+    SEGMENTS_SECTION,
     engine_privacy.ENGINE_SECTION,
     CONTENT_SECTION,
     INTEGRITY_SECTION,

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         default_factory=lambda: {"CN": Decimal(50_000)}
     )
     points_cny_rate: Decimal = Field(default=Decimal("0.01"), ge=0, allow_inf_nan=False)
+    # Behavioural tags (`paperleague segments refresh-tags`): active_trader = this many orders
+    # in the last 7 days; dormant = no check-in or order for this many days; new = joined less
+    # than this many days ago; high_level = at or above this level.
+    segment_active_trader_orders: int = Field(default=5, ge=1)
+    segment_dormant_days: int = Field(default=14, ge=1)
+    segment_new_days: int = Field(default=7, ge=1)
+    segment_high_level: int = Field(default=5, ge=1)
 
     @field_validator("database_url")
     @classmethod

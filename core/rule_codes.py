@@ -198,6 +198,12 @@ class Rule(StrEnum):
     ALREADY_ANSWERED = "already_answered", "a question already answered or timed out"
     NOT_SERVED = "not_served", "an answer to a question that has not been served"
 
+    # --- segments and targeting ---------------------------------------------------------------
+    MAX_DEPTH = "max_depth", "a segment definition nested deeper than allowed"
+    KNOWN_SEGMENT = "known_segment", "a target segment or segment key that names no segment"
+    SEGMENT_TAKEN = "segment_taken", "another segment already has this key"
+    SEGMENT_REQUIRED = "segment_required", "the member is outside the segment this is offered to"
+
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"
     NEAR_DUPLICATE = "near_duplicate", "content too similar to content already registered"

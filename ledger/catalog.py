@@ -24,6 +24,7 @@ class RewardItem:
     valid_until: datetime | None
     needs_fulfilment: bool
     created_at: datetime
+    target_segment: str | None = None  # only its members may redeem (core.segments)
 
 
 class RedemptionStatus(StrEnum):

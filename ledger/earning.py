@@ -25,6 +25,7 @@ class TaskRule:
     per_week_cap: int | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    target_segment: str | None = None  # offered and paid to its members only (core.segments)
 
     def open_at(self, moment: datetime) -> bool:
         return (self.starts_at is None or moment >= self.starts_at) and (

@@ -21,6 +21,7 @@ export const ROUTES = [
   { path: "/points", load: () => import("./pages/points.js") },
   { path: "/quizzes", load: () => import("./pages/quizzes.js") },
   { path: "/quizzes/:id", load: () => import("./pages/quizzes.js") },
+  { path: "/onboarding", load: () => import("./pages/onboarding.js") },
   { path: "/verify", load: () => import("./pages/verify.js"), public: true },
   { path: "/author", load: () => import("./pages/author.js"), roles: ["author"] },
   { path: "/admin", load: () => import("./pages/admin.js"), roles: ["operator"] },
@@ -34,6 +35,7 @@ export const ROUTES = [
   { path: "/admin/audit", load: () => import("./pages/admin_audit.js"), roles: ["operator"] },
   { path: "/admin/analytics", load: () => import("./pages/admin_analytics.js"), roles: ["operator"] },
   { path: "/admin/webhooks", load: () => import("./pages/admin_webhooks.js"), roles: ["operator"] },
+  { path: "/admin/segments", load: () => import("./pages/admin_segments.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */

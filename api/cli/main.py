@@ -15,6 +15,7 @@ from api.cli.market import market_cli
 from api.cli.privacy import privacy_cli
 from api.cli.quizzes import quiz_cli
 from api.cli.schema import db_cli
+from api.cli.segments import segments_cli
 from api.cli.serve import serve
 from api.cli.simulate import simulate_season
 from api.cli.users import user_cli
@@ -36,6 +37,7 @@ cli.add_typer(contest_cli, name="contest")
 cli.add_typer(integrity_cli, name="integrity")
 cli.add_typer(privacy_cli, name="privacy")
 cli.add_typer(quiz_cli, name="quiz")
+cli.add_typer(segments_cli, name="segments")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(webhooks_cli, name="webhooks")
 cli.add_typer(analytics_cli, name="analytics")

@@ -39,6 +39,7 @@ from api.http.routes import (
     points,
     privacy,
     quizzes,
+    segments,
     settlement,
     teams,
     trading,
@@ -50,6 +51,7 @@ from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
 from core.outbox import RetryPolicy
+from core.segments.services import members_of
 from core.signing import with_signing_secret
 from engine.uow import EngineCaches
 
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.engine_caches = EngineCaches()
+    app.state.segment_resolver = members_of  # analytics per segment
     install_problem_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)
@@ -114,6 +117,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(privacy.public_router)
     v1.include_router(quizzes.router)
     v1.include_router(quizzes.admin_router)
+    v1.include_router(segments.router)
+    v1.include_router(segments.admin_router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
     v1.include_router(admin_analytics.router)

@@ -13,6 +13,7 @@ from api.http.schemas.content import PolicyIO, TermsIO
 from api.http.schemas.contests import ContestOut, SeasonOut
 from api.http.schemas.engagement import EarningRulesIO, LevelIO, LevelsOut, RedemptionOut
 from api.http.schemas.quizzes import QuestionOut, QuizOut
+from api.http.schemas.segments import SegmentOut
 from api.http.schemas.settlement import PrizeListOut
 from api.http.schemas.webhooks import DeliveryOut, EndpointOut
 from contracts import services as content_services
@@ -23,6 +24,8 @@ from core.db import Database
 from core.errors import NotFound
 from core.privacy import services as privacy_services
 from core.privacy.services import PrivacyUnitOfWork
+from core.segments import services as segment_services
+from core.segments.uow import SegmentsUnitOfWork
 from core.users import services as user_services
 from core.users.services import UsersUnitOfWork
 from core.webhooks import WebhooksUnitOfWork
@@ -193,3 +196,14 @@ def webhook_endpoint(database: Database, key: str) -> JsonValue:
 def webhook_delivery(database: Database, key: str) -> JsonValue:
     """A delivery: status, attempts, last answer and when it is next due."""
     return DeliveryOut.of(webhooks.get_delivery(WebhooksUnitOfWork(database.sessions), int(key)))
+
+
+def segment(database: Database, key: str) -> JsonValue:
+    """A segment: key, name, definition and its size when read."""
+    found = segment_services.get_segment(SegmentsUnitOfWork(database.sessions), key)
+    return SegmentOut.of(found).model_dump(mode="json")
+
+
+def segment_tags(database: Database, key: str) -> JsonValue:
+    """How many members hold each behavioural tag."""
+    return dict(segment_services.tag_counts(SegmentsUnitOfWork(database.sessions)))

@@ -18,6 +18,7 @@ from core.errors import PermissionDenied, Unauthenticated
 from core.integrity.model import ClientSignal
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.privacy.services import PrivacyUnitOfWork, require_consents
+from core.segments.uow import SegmentsUnitOfWork
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
@@ -84,6 +85,15 @@ async def _quiz_uow(database: DatabaseDep) -> QuizUnitOfWork:
 
 
 QuizUow = Annotated[QuizUnitOfWork, Depends(_quiz_uow)]
+
+
+async def _segments_uow(database: DatabaseDep) -> SegmentsUnitOfWork:
+    return SegmentsUnitOfWork(database.sessions)
+
+
+SegmentsUow = Annotated[SegmentsUnitOfWork, Depends(_segments_uow)]
+
+
 async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:
     return WebhooksUnitOfWork(database.sessions)
 

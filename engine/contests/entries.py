@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from core.clock import utc_now
 from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from core.segments.services import require_eligible
 from engine.contests.model import (
     registration_open,
 )
@@ -99,6 +100,7 @@ def join_contest(
                 field="contest_id",
                 rule="min_level",
             )
+        require_eligible(uow.session, member_id, row.target_segment, field="contest_id")
         account = uow.trading.add_account(contest_id, member_id, row.starting_cash)
         entry = Entry(contest_id, member_id, account.id, account.starting_cash, moment)
         uow.commit()

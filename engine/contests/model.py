@@ -123,6 +123,7 @@ class Contest:
     entry_fee_points: int = 0
     draw_commitment: str | None = None  # SHA-256 of the draw seed, public from the start
     draw_seed: str | None = None  # revealed once the contest is settled
+    target_segment: str | None = None  # only its members may join
 
     @property
     def has_prizes(self) -> bool:

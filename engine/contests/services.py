@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_
 from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
 from core.rule_codes import Rule
+from core.segments.services import check_target
 from engine.contests import seasons
 from engine.contests.model import (
     Contest,
@@ -91,6 +92,7 @@ class ContestDraft:
     draws: Sequence[DrawPrize] = ()
     disclosures: Disclosures = field(default_factory=Disclosures)
     entry_fee_points: int = 0
+    target_segment: str | None = None  # only its members may join (core.segments)
 
     @property
     def has_prizes(self) -> bool:
@@ -134,6 +136,7 @@ EDITABLE = LOCKED_AT_START | {
     "private",
     "invite_code",
     "disclosures",
+    "target_segment",
 }
 
 
@@ -312,6 +315,7 @@ def contest_of(
         entry_fee_points=row.entry_fee_points or 0,
         draw_commitment=None if row.draw_seed is None else draw_commitment(row.draw_seed),
         draw_seed=row.draw_seed if row.settled_at is not None else None,
+        target_segment=row.target_segment,
     )
 
 
@@ -341,6 +345,7 @@ def draft_of(row: ContestRow) -> ContestDraft:
         draws=tuple(draws_from_json(row.draws)),
         disclosures=Disclosures.from_json(row.disclosures),
         entry_fee_points=row.entry_fee_points or 0,
+        target_segment=row.target_segment,
     )
 
 
@@ -382,6 +387,7 @@ def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow
         raise RuleViolation("capacity must be at least 1", field="capacity", rule="minimum")
     if draft.min_level < 0:
         raise RuleViolation("min_level must be ≥ 0", field="min_level", rule="minimum")
+    check_target(uow.session, draft.target_segment)
     universe = tuple(draft.universe or ())
     outside = sorted(set(universe) - set(season.universe))
     if outside or not universe:
@@ -471,6 +477,7 @@ def _apply(row: ContestRow, draft: ContestDraft, changed: Any) -> None:
         "draws": ("draws", [line.to_json() for line in draft.draws]),
         "disclosures": ("disclosures", draft.disclosures.to_json()),
         "entry_fee_points": ("entry_fee_points", draft.entry_fee_points),
+        "target_segment": ("target_segment", draft.target_segment),
     }
     for name in changed:
         column, value = stored[name]

@@ -81,6 +81,8 @@ class ContestRow(Base):
     min_level: Mapped[int] = mapped_column(Integer, default=0)
     # Set for a private contest: joining requires it.
     invite_code: Mapped[str | None] = mapped_column(String(64))
+    # Set: only members of this segment (core.segments) may join.
+    target_segment: Mapped[str | None] = mapped_column(String(64))
     metric: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secondary_metric: Mapped[str | None] = mapped_column(String(24))
     qualification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

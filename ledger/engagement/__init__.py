@@ -32,7 +32,7 @@ from ledger.engagement.redemptions import (
 )
 from ledger.engagement.referrals import complete_referral, record_referral
 from ledger.engagement.summaries import PointsSummary, points_summary, summary_in
-from ledger.engagement.tasks import TaskCompletion, complete_task
+from ledger.engagement.tasks import TaskCompletion, complete_task, offered_tasks
 
 __all__ = [
     "AlreadyCheckedIn",
@@ -54,6 +54,7 @@ __all__ = [
     "current_rules",
     "get_redemption",
     "list_items",
+    "offered_tasks",
     "points_summary",
     "record_referral",
     "redeem",

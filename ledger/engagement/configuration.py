@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.clock import utc_now
+from core.errors import RuleViolation
+from core.segments.services import check_target
 from ledger.earning import Award, EarningRules, TaskRule, check_timezone
 from ledger.levels import DEFAULT_LEVELS, Level, LevelTable, Privileges, check_levels
 from ledger.services.unit_of_work import LedgerUnitOfWork
@@ -52,6 +54,13 @@ def set_earning_rules(
     """Publish a new version of the earning rules."""
     check_timezone(rules.timezone)
     with uow:
+        for key, task in sorted(rules.tasks.items()):
+            try:
+                check_target(uow.session, task.target_segment)
+            except RuleViolation as exc:
+                raise RuleViolation(
+                    exc.detail, field=f"tasks.{key}.target_segment", rule="known_segment"
+                ) from exc
         version = current_rules(uow).version + 1
         uow.engagement.add(
             EarningRulesRow(
@@ -104,6 +113,7 @@ def rules_to_json(rules: EarningRules) -> dict[str, Any]:
                 "per_week_cap": t.per_week_cap,
                 "starts_at": moment(t.starts_at),
                 "ends_at": moment(t.ends_at),
+                "target_segment": t.target_segment,
             }
             for key, t in rules.tasks.items()
         },
@@ -135,6 +145,7 @@ def rules_from_json(data: dict[str, Any], *, version: int) -> EarningRules:
                 t["per_week_cap"],
                 moment(t["starts_at"]),
                 moment(t["ends_at"]),
+                t.get("target_segment"),  # absent from rules published before segments
             )
             for key, t in data["tasks"].items()
         },

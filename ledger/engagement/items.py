@@ -6,6 +6,7 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
+from core.segments.services import check_target
 from ledger.catalog import ITEM_KEY, RewardItem
 from ledger.model import ISSUANCE, TransferRequest, item_asset, stock_account
 from ledger.services.transfers import append
@@ -29,6 +30,7 @@ def create_item(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
     needs_fulfilment: bool = False,
+    target_segment: str | None = None,
     now: datetime | None = None,
 ) -> RewardItem:
     """A catalog item and its initial stock (issued into ``stock:<key>``)."""
@@ -54,6 +56,7 @@ def create_item(
             valid_until=valid_until,
             needs_fulfilment=needs_fulfilment,
             created_at=moment,
+            target_segment=check_target(uow.session, target_segment),
         )
         uow.engagement.add(row)
         if stock > 0:
@@ -102,4 +105,5 @@ def item_of(row: RewardItemRow) -> RewardItem:
         valid_until=row.valid_until,
         needs_fulfilment=row.needs_fulfilment,
         created_at=row.created_at,
+        target_segment=row.target_segment,
     )

@@ -9,6 +9,7 @@ from core.clock import utc_now
 from core.errors import Conflict, NotFound
 from core.outbox import REDEMPTION_CREATED
 from core.outbox_store import record_event
+from core.segments.services import require_eligible
 from ledger.catalog import Redemption, RedemptionStatus, RewardItem, check_redeemable
 from ledger.engagement.items import OutOfStock, item_of, stock_left
 from ledger.engagement.summaries import summary_in
@@ -62,6 +63,7 @@ def redeem(
                 redeemed_before=_live_redemptions(uow, member_id, item_id),
                 now=moment,
             )
+            require_eligible(uow.session, member_id, item.target_segment, field="item_id")
             if stock_left(uow, item.key) < 1:
                 raise OutOfStock(f"{item.name} is out of stock", field="item_id", rule="in_stock")
             requests = _redemption_requests(redemption_id, member_id, item)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from core.clock import utc_now
 from core.errors import NotFound, RuleViolation
+from core.segments.services import is_eligible, require_eligible
 from ledger.earning import EarningRules, TaskRule, iso_week
 from ledger.engagement.awards import award_requests, pay, scaled
 from ledger.engagement.configuration import current_levels, current_rules
@@ -45,6 +46,7 @@ def complete_task(
         task = rules.tasks.get(task_key)
         if task is None:
             raise NotFound(f"no task {task_key!r}", field="task_key")
+        require_eligible(uow.session, member_id, task.target_segment, field="task_key")
         _check_task(uow, member_id, task, rules, moment)
         today = rules.local_day(moment)
         reward = scaled(task.award, _multiplier(uow, member_id).points_multiplier)
@@ -65,6 +67,18 @@ def complete_task(
         uow.engagement.add(row)
         uow.commit()
     return _completion(row)
+
+
+def offered_tasks(uow: LedgerUnitOfWork, member_id: int) -> list[TaskRule]:
+    """The tasks the current earning rules pay this member for, by key (a task targeted at a
+    segment the member is outside of is not offered)."""
+    with uow.reading():
+        tasks = current_rules(uow).tasks
+        return [
+            task
+            for _, task in sorted(tasks.items())
+            if is_eligible(uow.session, member_id, task.target_segment)
+        ]
 
 
 def _check_task(

@@ -22,6 +22,7 @@ from typing import Any
 
 from core.clock import utc_now
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
+from core.segments.services import check_target, require_eligible
 from ledger.earning import Award
 from ledger.engagement.awards import award
 from ledger.quizzes import model
@@ -72,6 +73,7 @@ class QuizSpec:
     seconds_per_question: int
     question_ids: tuple[int, ...]
     reward_tiers: tuple[RewardTier, ...] = ()
+    target_segment: str | None = None  # only its members may attempt (core.segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Quiz:
     reward_tiers: tuple[RewardTier, ...]
     published_at: datetime | None
     settled_at: datetime | None
+    target_segment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +287,7 @@ def start_attempt(
         if moment < quiz.opens_at:
             raise Conflict("the quiz has not opened", field="quiz_id", rule="quiz_not_open")
         _refuse_if_closed(quiz, moment)
+        require_eligible(uow.session, member_id, quiz.target_segment, field="quiz_id")
         try:
             attempt = uow.quizzes.add_attempt(
                 QuizAttemptRow(
@@ -553,6 +557,7 @@ def _write_quiz(uow: QuizUnitOfWork, row: QuizRow, spec: QuizSpec) -> None:
     row.seconds_per_question = spec.seconds_per_question
     row.questions = [_question_json(_question(found[qid])) for qid in spec.question_ids]
     row.reward_tiers = [_tier_json(tier) for tier in spec.reward_tiers]
+    row.target_segment = check_target(uow.session, spec.target_segment)
 
 
 def _record_timeouts(
@@ -747,6 +752,7 @@ def _quiz(row: QuizRow) -> Quiz:
         reward_tiers=tuple(_tiers(row)),
         published_at=row.published_at,
         settled_at=row.settled_at,
+        target_segment=row.target_segment,
     )
 
 

@@ -64,6 +64,8 @@ class QuizRow(Base):
     reward_tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Set: only members of this segment (core.segments) may attempt it.
+    target_segment: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

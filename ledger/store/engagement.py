@@ -116,6 +116,8 @@ class RewardItemRow(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     needs_fulfilment: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set: only members of this segment (core.segments) may redeem it.
+    target_segment: Mapped[str | None] = mapped_column(String(64))
 
 
 class RedemptionRow(Base):

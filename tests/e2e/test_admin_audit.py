@@ -248,6 +248,18 @@ SUCCEEDS: dict[tuple[str, str], Example] = {
         f"/v1/admin/webhooks/{x['POST /v1/admin/webhooks']['id']}",
         None,
     ),
+    ("POST", "/v1/admin/segments"): lambda c, w, x: (
+        "/v1/admin/segments",
+        {"key": "audited", "name": "Audited", "definition": {"tag": "new"}},
+    ),
+    ("POST", "/v1/admin/segments/preview"): lambda c, w, x: (
+        "/v1/admin/segments/preview",
+        {"definition": {"not": {"tag": "dormant"}}},
+    ),
+    ("POST", "/v1/admin/segment-tags/refresh"): lambda c, w, x: (
+        "/v1/admin/segment-tags/refresh",
+        None,
+    ),
     ("POST", "/v1/admin/seasons"): _season,
     ("PATCH", "/v1/admin/seasons/{season_id}"): lambda c, w, x: (
         f"/v1/admin/seasons/{w.season_id}",

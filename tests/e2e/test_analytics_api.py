@@ -82,7 +82,8 @@ def test_operators_read_every_figure_and_others_are_refused(
         _problem(client.get(f"/v1/admin/analytics/{path}", headers=member), 403)
         _problem(client.get(f"/v1/admin/analytics/{path}"), 401)
 
-    # Once the composition root installs a resolver, ?segment narrows every figure.
+    # With a resolver in place of the app's (core.segments), ?segment narrows every figure.
+    installed = app.state.segment_resolver
     app.state.segment_resolver = lambda _session, key: {"early": world.of("a", "b", "c")}[key]
     try:
         narrowed = get("overview", segment="early", **WINDOW).json()
@@ -90,4 +91,4 @@ def test_operators_read_every_figure_and_others_are_refused(
         assert [s["members"] for s in narrowed["funnel"]] == [3, 2, 1, 1, 1]
         _problem(get("liability", segment="late"), 422, "segment", "unknown_segment")
     finally:
-        del app.state.segment_resolver
+        app.state.segment_resolver = installed

@@ -180,6 +180,15 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
     ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/publish"): OPERATOR,
     ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/settlement"): OPERATOR,
+    # segments: members answer the questionnaire, operators define segments and refresh tags
+    ("GET", "/v1/me/onboarding"): SIGNED_IN,
+    ("PUT", "/v1/me/onboarding"): SIGNED_IN,
+    ("GET", "/v1/admin/segments"): OPERATOR,
+    ("POST", "/v1/admin/segments"): OPERATOR,
+    ("POST", "/v1/admin/segments/preview"): OPERATOR,
+    ("GET", "/v1/admin/segments/{key}"): OPERATOR,
+    ("GET", "/v1/admin/segment-tags"): OPERATOR,
+    ("POST", "/v1/admin/segment-tags/refresh"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -202,6 +211,7 @@ DUMMY = {
     "kind": "questionnaire",
     "quiz_id": "2147483647",
     "question_id": "2147483647",
+    "key": "no_such_segment",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

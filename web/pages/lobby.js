@@ -22,6 +22,7 @@ export async function render(root, { query }) {
   const more = h("button", { type: "button", hidden: true }, t("common.more"));
   root.append(
     h("h1", {}, t("lobby.title")),
+    ...(query.get("welcome") ? [welcome()] : []),
     h("nav", { class: "tabs", "aria-label": t("lobby.states") },
       Object.keys(TABS).map((name) => h("a", {
         href: `#/contests?tab=${name}${seasonId ? `&season=${seasonId}` : ""}`,
@@ -77,3 +78,10 @@ function card(contest, joined) {
 }
 
 const fact = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
+
+/** After sign-up: an offer to answer the onboarding questionnaire (every question optional). */
+function welcome() {
+  return h("p", { class: "notice info", role: "status", dataset: { welcome: "" } },
+    t("onboarding.offer"), " ",
+    h("a", { href: "#/onboarding?next=/contests" }, t("onboarding.offer_link")));
+}

@@ -17,6 +17,7 @@ export async function render(root) {
   const afterEarning = () => Promise.all([refreshBalance(), history.refresh()]);
   root.append(
     h("h1", {}, t("points.title")),
+    h("p", {}, h("a", { href: "#/onboarding?next=/points" }, t("onboarding.profile_link"))),
     h("div", { class: "points-grid" },
       section(t("points.balance_title"), balance),
       checkInSection(afterEarning)),

@@ -29,7 +29,7 @@ export function render(root) {
         await api.post("/auth/signup", body);
         await signIn(body.username, body.password);
       });
-      go(HOME);
+      go(`${HOME}?welcome=1`); // the lobby offers the onboarding questionnaire
     } catch (error) {
       showProblem(form, error);
     }

@@ -69,11 +69,10 @@ def check_in(user: CurrentUser, uow: LedgerUow, key: IdempotencyKey = None) -> C
 
 
 @router.get("/me/tasks", response_model=list[TaskOut])
-def my_tasks(_: CurrentUser, uow: LedgerUow) -> list[TaskOut]:
-    """The tasks the current earning rules pay for, with their awards, caps and windows."""
-    with uow.reading():
-        tasks = engagement.current_rules(uow).tasks
-    return [TaskOut.of(key, task) for key, task in sorted(tasks.items())]
+def my_tasks(user: CurrentUser, uow: LedgerUow) -> list[TaskOut]:
+    """The tasks the current earning rules pay the member for, with awards, caps and windows
+    (a task targeted at a segment the member is outside of is not listed)."""
+    return [TaskOut.of(task.key, task) for task in engagement.offered_tasks(uow, user.id)]
 
 
 @router.post(

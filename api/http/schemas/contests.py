@@ -274,6 +274,9 @@ class ContestIn(_Strict):
     entry_fee_points: int = Field(
         strict=True, default=0, ge=0, le=10**12, description="Refused beside any prize"
     )
+    target_segment: str | None = Field(
+        default=None, max_length=64, description="Only members of this segment may join"
+    )
 
     def to_draft(self) -> ContestDraft:
         fields = self.model_dump(exclude={"rules"})
@@ -322,6 +325,7 @@ class ContestPatch(_Patch):
     draws: list[DrawPrizeIn] | None = Field(default=None, max_length=100)
     disclosures: DisclosuresIn | None = None
     entry_fee_points: int | None = Field(strict=True, default=None, ge=0, le=10**12)
+    target_segment: str | None = Field(default=None, max_length=64, description="null: everyone")
 
     def changes(self) -> dict[str, Any]:
         fields = self.model_dump(exclude_unset=True)
@@ -372,6 +376,7 @@ class ContestOut(BaseModel):
     entry_fee_points: int
     draw_commitment: str | None = Field(description="SHA-256 (hex) of the draw seed")
     draw_seed: str | None = Field(description="The draw seed, revealed once settled")
+    target_segment: str | None = Field(description="Only members of this segment may join")
 
     @classmethod
     def of(cls, c: Contest) -> ContestOut:
@@ -409,6 +414,7 @@ class ContestOut(BaseModel):
             entry_fee_points=c.entry_fee_points,
             draw_commitment=c.draw_commitment,
             draw_seed=c.draw_seed,
+            target_segment=c.target_segment,
         )
 
 

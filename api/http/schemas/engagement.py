@@ -77,6 +77,9 @@ class TaskIn(BaseModel):
     per_week_cap: int | None = Field(default=None, strict=True, ge=1, le=7000)
     starts_at: Moment | None = None
     ends_at: Moment | None = None
+    target_segment: str | None = Field(
+        default=None, max_length=64, description="Offered and paid to this segment only"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> TaskIn:
@@ -96,6 +99,7 @@ class TaskOut(BaseModel):
     per_week_cap: int | None
     starts_at: datetime | None
     ends_at: datetime | None
+    target_segment: str | None = None
 
     @classmethod
     def of(cls, key: str, task: TaskRule) -> TaskOut:
@@ -107,6 +111,7 @@ class TaskOut(BaseModel):
             per_week_cap=task.per_week_cap,
             starts_at=task.starts_at,
             ends_at=task.ends_at,
+            target_segment=task.target_segment,
         )
 
 
@@ -140,6 +145,7 @@ class EarningRulesIO(BaseModel):
                     t.per_week_cap,
                     t.starts_at,
                     t.ends_at,
+                    t.target_segment,
                 )
                 for key, t in self.tasks.items()
             },
@@ -166,6 +172,7 @@ class EarningRulesIO(BaseModel):
                     per_week_cap=t.per_week_cap,
                     starts_at=t.starts_at,
                     ends_at=t.ends_at,
+                    target_segment=t.target_segment,
                 )
                 for k, t in rules.tasks.items()
             },
@@ -275,6 +282,9 @@ class RewardIn(BaseModel):
     valid_from: Moment | None = None
     valid_until: Moment | None = None
     needs_fulfilment: bool = Field(default=False, strict=True)
+    target_segment: str | None = Field(
+        default=None, max_length=64, description="Only members of this segment may redeem"
+    )
 
     @model_validator(mode="after")
     def _aware(self) -> RewardIn:
@@ -295,6 +305,7 @@ class RewardOut(BaseModel):
     valid_from: datetime | None
     valid_until: datetime | None
     needs_fulfilment: bool
+    target_segment: str | None = Field(default=None, description="Only its members may redeem")
 
     @classmethod
     def of(cls, item: RewardItem, stock_left: int) -> RewardOut:
@@ -309,6 +320,7 @@ class RewardOut(BaseModel):
             valid_from=item.valid_from,
             valid_until=item.valid_until,
             needs_fulfilment=item.needs_fulfilment,
+            target_segment=item.target_segment,
         )
 
 

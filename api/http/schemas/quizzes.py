@@ -118,6 +118,9 @@ class QuizIn(BaseModel):
     seconds_per_question: int = Field(strict=True, ge=1, le=600)
     question_ids: list[QuestionIdIn] = Field(max_length=MAX_QUESTIONS)
     reward_tiers: list[TierIO] = Field(default_factory=list, max_length=20)
+    target_segment: str | None = Field(
+        default=None, max_length=64, description="Only members of this segment may attempt"
+    )
 
     def to_spec(self) -> QuizSpec:
         return QuizSpec(
@@ -127,6 +130,7 @@ class QuizIn(BaseModel):
             seconds_per_question=self.seconds_per_question,
             question_ids=tuple(self.question_ids),
             reward_tiers=tuple(t.to_tier() for t in self.reward_tiers),
+            target_segment=self.target_segment,
         )
 
 
@@ -142,6 +146,7 @@ class QuizOut(BaseModel):
     reward_tiers: list[TierIO]
     published_at: datetime | None
     settled_at: datetime | None
+    target_segment: str | None = Field(description="Only members of this segment may attempt")
 
     @classmethod
     def of(cls, q: Quiz) -> QuizOut:
@@ -155,6 +160,7 @@ class QuizOut(BaseModel):
             reward_tiers=[TierIO.of(t) for t in q.reward_tiers],
             published_at=q.published_at,
             settled_at=q.settled_at,
+            target_segment=q.target_segment,
         )
 
 
