@@ -21,6 +21,7 @@ from tests.browser.world import PASSWORD, World, ok
 from tests.webhook_receiver import receiver
 
 pytestmark = pytest.mark.browser
+BARE = pytest.mark.parametrize("world", ["bare"], indirect=True)  # users only: no contests
 
 # Chromium logs every 4xx a fetch gets as a console error; the pages expect some (a 404 for
 # "no attempt yet", the 422 a bad window gets), so only those are let through.
@@ -93,6 +94,7 @@ def _quiz(world: World, *, seconds_open: float) -> tuple[int, datetime]:
     return made["id"], closes
 
 
+@BARE
 def test_a_member_takes_a_quiz_to_its_result_and_leaderboard(
     page: Any, world: World, console: list[str]
 ) -> None:
@@ -141,6 +143,7 @@ def test_a_member_takes_a_quiz_to_its_result_and_leaderboard(
     shoot(page, "quizzes-zh")
 
 
+@BARE
 def test_operator_sees_deliveries_and_retries_the_failed_one(
     page: Any, world: World, live_app: LiveApp, console: list[str]
 ) -> None:
@@ -193,6 +196,10 @@ def test_operator_sees_deliveries_and_retries_the_failed_one(
 
         page.locator("tr[data-endpoint] button[name=toggle]").click()
         expect(page.locator("tr[data-endpoint]")).to_contain_text("Paused")
+        page.select_option("#lang", "zh-CN")
+        expect(page.locator("tr[data-endpoint]")).to_contain_text("已暂停")
+        expect(page.locator("tr[data-status=delivered]").first).to_contain_text("已送达")
+        shoot(page, "admin-webhooks-zh")
     made = ok(world.http.get("/v1/admin/webhooks", headers=world.operator))
     assert [e["active"] for e in made] == [False]
 
