@@ -91,8 +91,11 @@ def live_app(sqlite_databases: SqliteDatabases) -> Iterator[LiveApp]:
 
 
 @pytest.fixture
-def world(live_app: LiveApp) -> Iterator[World]:
-    built = build_world(live_app.url, live_app.database, live_app.settings)
+def world(live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator[World]:
+    """The world of world.py; ``@pytest.mark.parametrize("world", ["bare"], indirect=True)``
+    asks for the bare one (users only)."""
+    bare = getattr(request, "param", "full") == "bare"
+    built = build_world(live_app.url, live_app.database, live_app.settings, bare=bare)
     yield built
     built.http.close()
 

@@ -71,15 +71,19 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-def build_world(url: str, database: Database, settings: Settings) -> World:
+def build_world(url: str, database: Database, settings: Settings, *, bare: bool = False) -> World:
+    """The whole world; ``bare``: only the operator and the rivals (no market, no contests, no
+    reward), for pages that need none, since the contests cost seconds a test."""
     uow = EngineUnitOfWork(database.sessions)
-    cn, us = _synthetic(uow, Market.CN, seed=11), _synthetic(uow, Market.US, seed=12)
     # One password hash for everyone, tokens issued directly: Argon2 costs ~0.1 s a call.
     accounts = [NewAccount("operator", roles=frozenset({Role.OPERATOR}))]
     accounts += [NewAccount(f"rival{n}", f"Rival {n}") for n in range(4)]
     created = users.create_users(UsersUnitOfWork(database.sessions), accounts, password=PASSWORD)
     operator, *rivals = [_bearer(user, settings) for user in created]
     http = httpx.Client(base_url=url, timeout=30)
+    if bare:
+        return World(url, http, operator, {}, {}, {}, [], rivals)
+    cn, us = _synthetic(uow, Market.CN, seed=11), _synthetic(uow, Market.US, seed=12)
     ok(
         http.post(
             "/v1/admin/rewards",

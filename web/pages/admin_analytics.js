@@ -4,7 +4,7 @@
  * with tables and text summaries beside every chart. */
 
 import { api } from "../api.js";
-import { formatDate, formatMoney, formatNumber, locale, t } from "../i18n.js";
+import { formatDate, formatMoney, formatNumber, hasText, locale, t } from "../i18n.js";
 import { busy, field, formAlert, h, section, showProblem, table } from "../ui.js";
 
 const count = (n) => formatNumber(n, { max: 0 });
@@ -58,7 +58,7 @@ export async function render(root, { query }) {
 }
 
 function draw(overview, retention, charts) {
-  const { participation: seen, funnel, liability, reward_cost: cost, window } = overview;
+  const { participation: seen, funnel, liability, reward_cost: cost, window: span } = overview;
   const kpi = (label, value, key) => h("div", { class: "figure", dataset: { kpi: key } },
     h("dt", {}, label), h("dd", {}, value));
   const cards = h("dl", { class: "figures card" },
@@ -70,7 +70,7 @@ function draw(overview, retention, charts) {
     kpi(t("analytics.issued"), count(cost.issued_points), "issued"),
     kpi(t("analytics.redeemed"), count(cost.redeemed_points), "redeemed"),
     kpi(t("analytics.redeemed_cny"), formatMoney(cost.redeemed_cny, "CN"), "redeemed_cny"));
-  const windowText = t("analytics.window", { from: formatDate(window.from), to: formatDate(window.to), days: window.days });
+  const windowText = t("analytics.window", { from: formatDate(span.from), to: formatDate(span.to), days: span.days });
 
   const activity = chartBox(t("analytics.activity_summary", {
     days: seen.days.length, active: count(seen.active_members),
@@ -106,7 +106,7 @@ function draw(overview, retention, charts) {
   }));
 
   return [
-    h("p", { class: "hint", dataset: { window: `${window.from}/${window.to}` } }, windowText,
+    h("p", { class: "hint", dataset: { window: `${span.from}/${span.to}` } }, windowText,
       overview.segment ? ` · ${t("analytics.segment")}: ${overview.segment}` : ""),
     cards,
     section(t("analytics.participation"), activity),
@@ -137,7 +137,7 @@ function draw(overview, retention, charts) {
         rows: cost.issued,
         empty: t("analytics.none_issued"),
         columns: [
-          { label: t("analytics.reason"), value: (r) => r.reason },
+          { label: t("analytics.reason"), value: (r) => (hasText(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason) },
           { label: t("analytics.points"), value: (r) => count(r.points), numeric: true },
           { label: t("analytics.transfers"), value: (r) => count(r.transfers), numeric: true },
         ],

@@ -3,7 +3,7 @@
  * (POST /attempt, GET /attempt/question, POST /attempt/answers); the score and review once
  * finished, and the leaderboard once the quiz closes. */
 
-import { allPages, api } from "../api.js";
+import { allPages, api, session } from "../api.js";
 import { formatDateTime, formatNumber, t } from "../i18n.js";
 import { busy, h, notice, problemBox, section, table } from "../ui.js";
 
@@ -36,7 +36,13 @@ async function renderQuiz(root, id) {
   const quiz = await api.get(`/quizzes/${id}`);
   const stage = h("div", { class: "quiz-stage", "aria-live": "polite" });
   let timer = null;
-  const stop = () => { if (timer) window.clearInterval(timer); timer = null; };
+  let turn = null;  // redraws when the quiz opens or closes (the leaderboard shows after)
+  const stop = () => {
+    if (timer) window.clearInterval(timer);
+    if (turn) window.clearTimeout(turn);
+    timer = null;
+    turn = null;
+  };
   root.append(
     h("p", {}, h("a", { href: "#/quizzes" }, t("quiz.back"))),
     h("h1", {}, quiz.title),
@@ -57,8 +63,12 @@ async function renderQuiz(root, id) {
 
   async function show() {
     stop();
-    const mine = await attempt();
     const now = phase(quiz);
+    const next = Date.parse(now === "upcoming" ? quiz.opens_at : quiz.closes_at) - Date.now();
+    if (now !== "closed" && next < DAY_MS) {
+      turn = window.setTimeout(() => show().catch((error) => stage.replaceChildren(problemBox(error))), next + 250);
+    }
+    const mine = await attempt();
     if (!mine) {
       if (now !== "open") return stage.replaceChildren(notice(t(`quiz.not_taken.${now}`)), now === "closed" ? await board() : "");
       const start = h("button", { type: "button", class: "primary", id: "quiz-start" }, t("quiz.start"));
@@ -134,21 +144,23 @@ async function renderQuiz(root, id) {
           t("quiz.correct_answer", { answer: names(r.options, r.correct_options) })),
         r.explanation ? h("p", {}, r.explanation) : null)))));
     } else {
-      parts.push(h("p", { class: "hint" }, t("quiz.review_after_close")));
+      parts.push(h("p", { class: "hint" }, t(mine.closed ? "quiz.none_answered" : "quiz.review_after_close")));
     }
     if (phase(quiz) === "closed") parts.push(await board());
     return parts;
   }
 
   async function board() {
+    const me = session.user()?.id;
     const placed = await api.get(`/quizzes/${id}/leaderboard`);
     return section(t("quiz.leaderboard"), table({
       caption: t("quiz.leaderboard"),
       rows: placed.items,
       empty: t("quiz.no_results"),
+      rowAttrs: (p) => ({ dataset: { member: p.member_id, me: String(p.member_id === me) } }),
       columns: [
         { label: t("quiz.rank"), value: (p) => String(p.rank), numeric: true },
-        { label: t("quiz.member"), value: (p) => String(p.member_id), numeric: true },
+        { label: t("quiz.member"), value: (p) => (p.member_id === me ? h("strong", {}, t("quiz.you")) : `#${p.member_id}`) },
         { label: t("quiz.correct"), value: (p) => String(p.correct_answers), numeric: true },
         { label: t("quiz.time"), value: (p) => formatNumber(p.time_ms / 1000, { max: 1 }), numeric: true },
       ],
@@ -159,4 +171,5 @@ async function renderQuiz(root, id) {
   return stop;
 }
 
+const DAY_MS = 86_400_000;  // a later turn is left to a reload (setTimeout overflows past ~24 days)
 const names = (options, indices) => (indices.length ? indices.map((i) => options[i]).join(", ") : "—");
