@@ -191,6 +191,12 @@ class Rule(StrEnum):
     ALREADY_ANSWERED = "already_answered", "a question already answered or timed out"
     NOT_SERVED = "not_served", "an answer to a question that has not been served"
 
+    # --- campaigns and experiments ----------------------------------------------------------
+    CAMPAIGN_BUDGET_EXHAUSTED = "campaign_budget_exhausted", "the campaign's budget is spent"
+    FREQUENCY_CAP_REACHED = "frequency_cap_reached", "the member's campaign cap for the period"
+    CAMPAIGN_WINDOW = "campaign_window", "a campaign that is not running now"
+    KNOWN_EXPERIMENT = "known_experiment", "a campaign names an experiment that does not exist"
+
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"
     NEAR_DUPLICATE = "near_duplicate", "content too similar to content already registered"

@@ -30,6 +30,7 @@ export const ROUTES = [
   { path: "/admin/ledger", load: () => import("./pages/admin_ledger.js"), roles: ["operator"] },
   { path: "/admin/reviews", load: () => import("./pages/admin_reviews.js"), roles: ["operator"] },
   { path: "/admin/audit", load: () => import("./pages/admin_audit.js"), roles: ["operator"] },
+  { path: "/admin/campaigns", load: () => import("./pages/admin_campaigns.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */

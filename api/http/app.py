@@ -22,6 +22,7 @@ from api.http.middleware import (
 from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.http.routes import (
     admin_audit,
+    admin_campaigns,
     admin_checks,
     admin_content,
     admin_contests,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(privacy.public_router)
     v1.include_router(quizzes.router)
     v1.include_router(quizzes.admin_router)
+    v1.include_router(admin_campaigns.router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
     app.include_router(health.router)

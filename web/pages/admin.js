@@ -23,6 +23,7 @@ export async function render(root) {
       h("a", { href: "#/admin/engagement" }, t("admin.engagement")),
       h("a", { href: "#/admin/ledger" }, t("admin.ledger")),
       h("a", { href: "#/admin/reviews" }, t("reviews.title")),
+      h("a", { href: "#/admin/campaigns" }, t("admin.campaigns")),
       h("a", { href: "#/admin/audit" }, t("audit.title"))),
     section(t("admin.participation"), h("div", { class: "chart-box" }, canvas), summary, figures),
     section(t("admin.seasons"), table({
