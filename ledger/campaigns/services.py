@@ -390,25 +390,6 @@ def experiment_results(uow: CampaignUnitOfWork, experiment_key: str) -> Experime
         )
 
 
-# --- checks -------------------------------------------------------------------------------------
-
-
-def check(uow: CampaignUnitOfWork) -> list[str]:
-    """Every campaign whose stored ``remaining`` differs from its budget less its grants, or
-    lies outside 0 … budget (empty when the books agree)."""
-    with uow.reading():
-        spent = uow.campaigns.spent_by_campaign()
-        problems = []
-        for row in uow.campaigns.campaigns():
-            used = spent.get(row.id, (0, 0))[0]
-            if row.remaining != row.budget - used or not 0 <= row.remaining <= row.budget:
-                problems.append(
-                    f"campaign {row.key}: remaining {row.remaining}, budget {row.budget}, "
-                    f"granted {used}"
-                )
-        return problems
-
-
 # --- mapping ------------------------------------------------------------------------------------
 
 

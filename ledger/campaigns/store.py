@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime
 from ledger.store.engagement import CheckInRow, TaskCompletionRow
+from ledger.store.transfers import TransferRow
 
 
 class ExperimentRow(Base):
@@ -173,6 +174,15 @@ class CampaignsRepository:
             CampaignGrantRow.campaign_id, func.sum(CampaignGrantRow.amount), func.count()
         ).group_by(CampaignGrantRow.campaign_id)
         return {cid: (int(total or 0), int(n)) for cid, total, n in self.session.execute(stmt)}
+
+    def paid_by_reference(self) -> dict[str, int]:
+        """Ledger reference (``campaign:<key>``) → units the ledger paid for campaign grants."""
+        stmt = (
+            select(TransferRow.reference, func.sum(TransferRow.amount))
+            .where(TransferRow.reason == "campaign")
+            .group_by(TransferRow.reference)
+        )
+        return {reference: int(total or 0) for reference, total in self.session.execute(stmt)}
 
     def participants(self, campaign_ids: Sequence[int]) -> set[int]:
         if not campaign_ids:

@@ -175,6 +175,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/admin/quiz/quizzes/{quiz_id}"): OPERATOR,
     ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/publish"): OPERATOR,
     ("POST", "/v1/admin/quiz/quizzes/{quiz_id}/settlement"): OPERATOR,
+    # campaigns and experiments: operators only (members see only the effects)
+    ("POST", "/v1/admin/campaigns"): OPERATOR,
+    ("GET", "/v1/admin/campaigns"): OPERATOR,
+    ("POST", "/v1/admin/campaigns/{key}/grants"): OPERATOR,
+    ("POST", "/v1/admin/experiments"): OPERATOR,
+    ("GET", "/v1/admin/experiments"): OPERATOR,
+    ("GET", "/v1/admin/experiments/{key}/results"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -197,6 +204,7 @@ DUMMY = {
     "kind": "questionnaire",
     "quiz_id": "2147483647",
     "question_id": "2147483647",
+    "key": "no-such-key",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

@@ -14,6 +14,7 @@ from core.errors import Conflict
 from core.users.model import Role, User
 from ledger import engagement
 from ledger.campaigns import services as campaigns
+from ledger.campaigns.checks import budget_problems
 from ledger.campaigns.model import CapPeriod, FrequencyCap
 from ledger.campaigns.store import CampaignGrantRow
 from ledger.campaigns.uow import CampaignUnitOfWork
@@ -74,7 +75,7 @@ def test_threads_race_for_the_last_budget_unit(
     status = campaigns.get_campaign(uow, "last")
     assert status.remaining == 0 and status.spent == status.spec.budget
     assert _count(database, CampaignGrantRow.campaign_id == status.id) == 3
-    assert campaigns.check(uow) == []
+    assert budget_problems(uow) == []
     assert verify(uow).ok
     if kind == "points":
         assert _count(database, TransferRow.reason == campaigns.REASON) == 3
