@@ -207,7 +207,8 @@ class EngagementPhase:
         present = np.zeros(n, dtype=np.bool_)
         present[: sim.signed_up] = [m.signed_up < day for m in sim.members]
         present &= (self.leaves_on > column) & (self.break_left == 0)
-        self.ab.expose(sim, day, present)
+        with sim.timings("engagement: A/B test"):
+            self.ab.expose(sim, day, present)
         who = np.flatnonzero(present & wants)
         self.break_left = np.maximum(self.break_left - 1, 0)
         new_breaks = present & starts_break
@@ -222,7 +223,8 @@ class EngagementPhase:
                 self.longest_streak[i] = max(self.longest_streak[i], made.streak)
                 minted += made.points
         sim.points.mint(day, "checkin", minted)
-        bonus = self.ab.pay(sim, day, who)
+        with sim.timings("engagement: A/B test"):
+            bonus = self.ab.pay(sim, day, who)
         for i, points in bonus.items():
             self.points_estimate[i] += points
         sim.points.mint(day, "campaign", sum(bonus.values()))

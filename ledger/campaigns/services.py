@@ -37,6 +37,7 @@ from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.earning import Award
 from ledger.engagement.awards import award_requests, pay
 from ledger.engagement.items import OutOfStock, stock_left
+from ledger.engagement.tasks import TaskCompletion, complete_task
 from ledger.model import (
     LedgerRequest,
     TransferRequest,
@@ -293,6 +294,36 @@ def grant(
     except LedgerRefusal as refusal:
         record_failures(uow, requests, refusal, now=moment)
         raise refusal.error from None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWithBonus:
+    task: TaskCompletion
+    bonus: Grant | None
+    refused: str | None  # the bonus's refusal rule (budget spent, cap reached), if refused
+
+
+def complete_task_with_bonus(
+    uow: CampaignUnitOfWork,
+    member_id: int,
+    task_key: str,
+    *,
+    completion_id: str,
+    campaign_key: str,
+    now: datetime | None = None,
+) -> TaskWithBonus:
+    """A task completion plus the bonus of the campaign the operator attached to it (the
+    variant's reward when the campaign runs an experiment). The task pays as it always does;
+    the bonus is granted under the operation ``task:<completion id>``, so a retry after a crash
+    between the two replays the task and pays the missing bonus once. A refused bonus (budget
+    spent, cap reached, campaign not running) leaves the task paid and says why."""
+    moment = now or utc_now()
+    done = complete_task(uow, member_id, task_key, completion_id=completion_id, now=moment)
+    try:
+        bonus = grant(uow, campaign_key, member_id, operation=f"task:{completion_id}", now=moment)
+    except (Conflict, RuleViolation) as refusal:
+        return TaskWithBonus(done, None, str(refusal.extensions.get("rule") or refusal.slug))
+    return TaskWithBonus(done, bonus, None)
 
 
 def _cap_period(

@@ -20,6 +20,7 @@ from ledger.campaigns import services as campaigns
 from ledger.campaigns.checks import budget_problems
 from ledger.campaigns.model import CapPeriod, FrequencyCap
 from ledger.campaigns.uow import CampaignUnitOfWork
+from ledger.earning import Award, EarningRules, TaskRule
 from ledger.services.verification import verify
 from tests import campaign_builders as build
 from tests.campaign_builders import DURING, ENDS, STARTS
@@ -207,3 +208,33 @@ def test_variants_are_sticky_change_the_reward_and_are_measured(
 
 def build_variants() -> tuple[model.Variant, ...]:
     return (model.Variant("a", 1, reward=5), model.Variant("b", 1, reward=20))
+
+
+def test_a_task_pays_its_campaign_bonus_once_and_keeps_paying_when_it_is_spent(
+    uow: CampaignUnitOfWork, operator: User, make_user: Callable[..., User]
+) -> None:
+    task = TaskRule("review", "Weekly review", Award(points=30))
+    engagement.set_earning_rules(
+        uow, EarningRules(tasks={"review": task}), operator_id=operator.id, now=STARTS
+    )
+    build.ab_experiment(uow, operator.id)
+    build.points_campaign(uow, operator.id, budget=20, reward=5, experiment_key="bonus")
+    member = make_user()
+    variant = model.assign("bonus", member.id, build_variants())
+    first = campaigns.complete_task_with_bonus(
+        uow, member.id, "review", completion_id="c1", campaign_key="spring", now=DURING
+    )
+    again = campaigns.complete_task_with_bonus(
+        uow, member.id, "review", completion_id="c1", campaign_key="spring", now=DURING
+    )
+    assert first == again and first.bonus is not None and first.bonus.amount == variant.reward
+    assert _points(uow, member.id) == 30 + (variant.reward or 0)
+    results = [
+        campaigns.complete_task_with_bonus(
+            uow, member.id, "review", completion_id=f"c{n}", campaign_key="spring", now=DURING
+        )
+        for n in range(2, 6)
+    ]
+    assert results[-1].refused == "campaign_budget_exhausted" and results[-1].bonus is None
+    paid_bonuses = sum(r.bonus.amount for r in [first, *results] if r.bonus is not None)
+    assert paid_bonuses <= 20 and _points(uow, member.id) == 5 * 30 + paid_bonuses
