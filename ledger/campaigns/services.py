@@ -268,10 +268,16 @@ def grant(
                 zone_name = uow.campaigns.member_timezone(member_id) or spec.timezone
                 variant = _exposed(uow, experiment, member_id, moment, zone_name)
             amount = spec.reward if variant is None or variant.reward is None else variant.reward
-            if not uow.campaigns.charge(row.id, amount):
+            charged = uow.campaigns.charge(row.id, amount)  # waits for a concurrent grant
+            done = uow.campaigns.grant(grant_id)
+            if done is not None:  # the same operation committed meanwhile: ours rolls back
+                return _replayed(uow, done, member_id)
+            if not charged:
                 raise model.budget_exhausted(uow.campaigns.remaining(row.id), amount)
             period = _cap_period(uow, spec, member_id, row.id, moment)
             requests = _requests(spec, member_id, amount, grant_id)
+            if spec.item_key is not None:
+                uow.ledger.lock_head()  # the stock cannot move between this check and the append
             if spec.item_key is not None and stock_left(uow, spec.item_key) < amount:
                 raise OutOfStock(
                     f"reward item {spec.item_key!r} is out of stock",

@@ -105,3 +105,22 @@ def test_one_members_concurrent_grants_respect_the_cap(
     assert _rules(outcomes) == ["frequency_cap_reached"] * (THREADS - 1), outcomes
     assert engagement.points_summary(uow, member.id).points.posted == 10
     assert campaigns.get_campaign(uow, "spring").remaining == 90
+
+
+def test_concurrent_retries_of_one_operation_pay_once(
+    database: Database, make_user: Callable[..., User]
+) -> None:
+    uow = CampaignUnitOfWork(database.sessions)
+    operator, member = make_user(Role.OPERATOR), make_user()
+    build.points_campaign(uow, operator.id)
+    outcomes = race(
+        THREADS,
+        lambda i: campaigns.grant(
+            CampaignUnitOfWork(database.sessions), "spring", member.id, operation="same", now=DURING
+        ),
+    )
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert len({o.id for o in outcomes}) == 1
+    assert engagement.points_summary(uow, member.id).points.posted == 10
+    assert campaigns.get_campaign(uow, "spring").remaining == 90
+    assert budget_problems(uow) == []
