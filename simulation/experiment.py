@@ -70,29 +70,39 @@ class CheckInBonusTest:
         self.exposed_at = np.full(n, -1, dtype=np.int64)  # calendar column of the exposure
         self.bonus_week = np.full(n, -1, dtype=np.int64)  # calendar column of the week's Monday
         self.refused: dict[str, int] = {}
+        self.spent = False  # the budget ran out: the operator's campaign has ended early
 
     def uplift(self, column: int) -> npt.NDArray[np.float64]:
-        """Each member's added check-in probability on the calendar day ``column``."""
+        """Each member's added check-in probability on the calendar day ``column`` (none once
+        the budget is spent: no bonus, no response)."""
         running = (self.exposed_at >= 0) & (column - self.exposed_at < ONBOARDING_DAYS)
+        running &= not self.spent
         return np.where(running & (self.arm == 1), ASSUMED_UPLIFT, 0.0)
 
     def expose(self, sim: SimulationContext, day: date, present: npt.NDArray[np.bool_]) -> None:
-        """Assign (and record) the variant of members present for the first time today."""
-        column = sim.calendar.calendar_index(day)
-        moment = sim.calendar.at(day, 0, 5)
+        """Assign (and record, in one transaction) the variant of members present for the
+        first time today."""
+        new = np.flatnonzero(present & (self.arm < 0))
+        if not len(new):
+            return
+        chosen = campaigns.expose_many(
+            self.uow,
+            KEY,
+            sim.user_ids(new),
+            timezone=str(sim.calendar.zone),
+            now=sim.calendar.at(day, 0, 5),
+        )
         names = [v.name for v in VARIANTS]
-        for i in np.flatnonzero(present & (self.arm < 0)):
-            name = campaigns.expose(
-                self.uow,
-                KEY,
-                sim.members[int(i)].user_id,
-                timezone=str(sim.calendar.zone),
-                now=moment,
-            )
-            self.arm[i], self.exposed_at[i] = names.index(name), column
+        column = sim.calendar.calendar_index(day)
+        for i in new:
+            self.arm[i] = names.index(chosen[sim.members[int(i)].user_id])
+            self.exposed_at[i] = column
 
     def pay(self, sim: SimulationContext, day: date, who: npt.NDArray[np.int64]) -> dict[int, int]:
-        """The week's bonus for members checking in today; member index → points paid."""
+        """The week's bonus for members checking in today; member index → points paid.
+        Once a grant is refused for the spent budget, the simulation stops asking."""
+        if self.spent:
+            return {}
         column = sim.calendar.calendar_index(day)
         monday = column - day.weekday()
         running = (self.exposed_at >= 0) & (column - self.exposed_at < ONBOARDING_DAYS)
@@ -108,6 +118,9 @@ class CheckInBonusTest:
             except DomainError as refusal:
                 rule = str(refusal.extensions.get("rule") or refusal.slug)
                 self.refused[rule] = self.refused.get(rule, 0) + 1
+                if rule == "campaign_budget_exhausted":
+                    self.spent = True
+                    break
                 continue
             self.bonus_week[i] = monday
             paid[int(i)] = made.amount

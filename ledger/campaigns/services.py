@@ -12,6 +12,7 @@ without a charge. The grant id ``campaign:<key>:<operation>`` makes a retried gr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -232,6 +233,35 @@ def expose(
         variant = _exposed(uow, experiment, member_id, moment, zone_name)
         uow.commit()
         return variant.name
+
+
+def expose_many(
+    uow: CampaignUnitOfWork,
+    experiment_key: str,
+    member_ids: Sequence[int],
+    *,
+    timezone: str = model.DEFAULT_ZONE,
+    now: datetime | None = None,
+) -> dict[int, str]:
+    """``expose`` for many members in one transaction (bulk imports, the season simulation):
+    member id → their variant."""
+    moment = now or utc_now()
+    if not member_ids:
+        return {}
+    with uow:
+        experiment = _require_experiment(uow, experiment_key)
+        chosen = {
+            member_id: _exposed(
+                uow,
+                experiment,
+                member_id,
+                moment,
+                uow.campaigns.member_timezone(member_id) or timezone,
+            ).name
+            for member_id in member_ids
+        }
+        uow.commit()
+        return chosen
 
 
 def grant(
