@@ -196,6 +196,9 @@ def test_variants_are_sticky_change_the_reward_and_are_measured(
         assert made.variant == variant.name and made.amount == variant.reward
         assert _points(uow, member.id) == variant.reward
         assert campaigns.expose(uow, "bonus", member.id, now=ENDS) == variant.name
+    assert campaigns.expose_many(uow, "bonus", [m.id for m in members], now=ENDS) == {
+        m.id: model.assign("bonus", m.id, build_variants()).name for m in members
+    }
     # retention: check in the day after the first exposure (local day in Shanghai)
     engagement.check_in(uow, members[0].id, now=DURING + timedelta(days=1))
     results = campaigns.experiment_results(uow, "bonus")
