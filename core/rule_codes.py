@@ -203,6 +203,11 @@ class Rule(StrEnum):
     KNOWN_SEGMENT = "known_segment", "a target segment or segment key that names no segment"
     SEGMENT_TAKEN = "segment_taken", "another segment already has this key"
     SEGMENT_REQUIRED = "segment_required", "the member is outside the segment this is offered to"
+    # --- campaigns and experiments ----------------------------------------------------------
+    CAMPAIGN_BUDGET_EXHAUSTED = "campaign_budget_exhausted", "the campaign's budget is spent"
+    FREQUENCY_CAP_REACHED = "frequency_cap_reached", "the member's campaign cap for the period"
+    CAMPAIGN_WINDOW = "campaign_window", "a campaign that is not running now"
+    KNOWN_EXPERIMENT = "known_experiment", "a campaign names an experiment that does not exist"
 
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"

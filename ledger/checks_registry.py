@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from core.checks import Check, DatabaseContext
 from ledger import checks
+from ledger.campaigns import checks as campaign_checks
+from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.quizzes import checks as quiz_checks
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
@@ -21,6 +23,10 @@ def _streaks(context: DatabaseContext) -> list[str]:
 
 def _quiz_attempts(context: DatabaseContext) -> list[str]:
     return quiz_checks.attempt_problems(QuizUnitOfWork(context.sessions))
+
+
+def _campaign_budgets(context: DatabaseContext) -> list[str]:
+    return campaign_checks.budget_problems(CampaignUnitOfWork(context.sessions))
 
 
 LEDGER_CHECK = "ledger.books"
@@ -45,5 +51,12 @@ CHECKS: list[Check[DatabaseContext]] = [
         description="every quiz attempt's position, finish and answer flags are those its "
         "recorded answers and the quiz's questions give",
         problems=_quiz_attempts,
+    ),
+    Check(
+        name="ledger.campaign_budgets",
+        package="ledger",
+        description="every campaign's remaining budget is its budget less its grants, and the "
+        "ledger paid exactly what its grants took",
+        problems=_campaign_budgets,
     ),
 ]

@@ -24,7 +24,8 @@ from ledger.earning import Award, EarningRules, TaskRule
 from ledger.levels import Level, Privileges
 from simulation.calendar import SeasonDay
 from simulation.context import SimulationContext
-from simulation.model import DailyEngagement, ItemFunnel
+from simulation.experiment import CheckInBonusTest
+from simulation.model import DailyEngagement, ExperimentReport, ItemFunnel
 
 CHECK_IN_HOUR, REDEEM_HOUR, TASK_HOUR, OPERATOR_HOUR = 8, 12, 21, 18
 CHECK_IN_BATCH = 2000  # members per check_in_many call (keeps IN lists short)
@@ -137,6 +138,8 @@ class EngagementPhase:
         self._rng = sim.rng("engagement.days")
         self._pending: list[_Pending] = []
         self._publish(sim, rng)
+        self.ab = CheckInBonusTest()
+        self.ab.setup(sim, sim.calendar.pre_season)
         appeal = np.array([entry.appeal for entry in CATALOG])
         self.wish = rng.choice(len(CATALOG), size=n, p=appeal / appeal.sum())
 
@@ -197,12 +200,15 @@ class EngagementPhase:
         """Check in today's members; returns their indexes."""
         n, column = sim.config.members, sim.calendar.calendar_index(day)
         rng = self._rng
-        wants = rng.random(n) < self.habit  # the same draws every day, whoever is signed up
+        # the same draws every day, whoever is signed up; the A/B test's arm shifts the odds
+        wants = rng.random(n) < self.habit + self.ab.uplift(column)
         starts_break = rng.random(n) < BREAK_CHANCE
         break_length = rng.integers(BREAK_DAYS[0], BREAK_DAYS[1] + 1, size=n)
         present = np.zeros(n, dtype=np.bool_)
         present[: sim.signed_up] = [m.signed_up < day for m in sim.members]
         present &= (self.leaves_on > column) & (self.break_left == 0)
+        with sim.timings("engagement: A/B test"):
+            self.ab.expose(sim, day, present)
         who = np.flatnonzero(present & wants)
         self.break_left = np.maximum(self.break_left - 1, 0)
         new_breaks = present & starts_break
@@ -217,6 +223,11 @@ class EngagementPhase:
                 self.longest_streak[i] = max(self.longest_streak[i], made.streak)
                 minted += made.points
         sim.points.mint(day, "checkin", minted)
+        with sim.timings("engagement: A/B test"):
+            bonus = self.ab.pay(sim, day, who)
+        for i, points in bonus.items():
+            self.points_estimate[i] += points
+        sim.points.mint(day, "campaign", sum(bonus.values()))
         self.check_ins[column] = len(who)
         sim.mark_active(day, who.tolist())
         return who
@@ -353,6 +364,10 @@ class EngagementPhase:
             streak_histogram={int(v): int(c) for v, c in zip(values, counts, strict=True)},
             best_streak=int(longest.max()) if longest.size else 0,
         )
+
+    def experiment(self) -> ExperimentReport:
+        """The season's A/B test, measured from the database."""
+        return self.ab.report()
 
     def funnels(self) -> tuple[ItemFunnel, ...]:
         return tuple(

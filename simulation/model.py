@@ -16,6 +16,7 @@ from pathlib import Path
 from core.checks import CheckReport
 from core.errors import RuleViolation
 from engine.market.model import Market
+from ledger.campaigns.services import CampaignStatus, ExperimentResults
 
 # Each market's local time zone: a season's calendar, and the programme's when it runs one market.
 MARKET_TIMEZONE = {Market.CN: "Asia/Shanghai", Market.US: "America/New_York"}
@@ -216,6 +217,17 @@ class LedgerAudit:
 
 
 @dataclass(frozen=True, slots=True)
+class ExperimentReport:
+    """The season's A/B test as the operator analytics measure it, with the campaign's budget
+    at the end, the bots' modelled response (``assumed_uplift``) and the refused grants."""
+
+    results: ExperimentResults
+    campaign: CampaignStatus
+    assumed_uplift: float
+    refused: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything the operator report shows; contest parts are empty until the contest phase."""
 
@@ -231,6 +243,7 @@ class ReportData:
     contests: tuple[ContestReport, ...] = ()
     pk: tuple[PkReport, ...] = ()  # one per contest with PK rounds
     checks: CheckReport = CheckReport(())  # every registered invariant check, after the audit
+    experiment: ExperimentReport | None = None  # the season's A/B test, when it ran
 
 
 @dataclass(frozen=True, slots=True)

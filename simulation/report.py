@@ -18,6 +18,7 @@ import numpy.typing as npt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from core.checks import CheckResult  # noqa: E402
+from ledger.campaigns.model import Lift, Rate  # noqa: E402
 from simulation import report_html as html_parts  # noqa: E402
 from simulation.model import ContestReport, PkReport, ReportData  # noqa: E402
 
@@ -32,6 +33,7 @@ SECTIONS = (
     ("points", "Points flow"),
     ("redemptions", "Redemption conversion"),
     ("retention", "Retention across PK rounds"),
+    ("experiment", "A/B test: the weekly check-in bonus"),
     ("content", "Content certification"),
     ("ledger", "Ledger audit"),
     ("checks", "Invariant checks"),
@@ -348,6 +350,59 @@ def _retention(data: ReportData) -> str:
     return html_parts.figure(plot, title="Weekly retention")
 
 
+def _pct(rate: Rate) -> str:
+    return f"{rate.value:.1%} ({rate.successes:,}/{rate.trials:,})"
+
+
+def _lift(lift: Lift | None) -> str:
+    if lift is None:
+        return "control"
+    return (
+        f"{lift.difference * 100:+.1f} pp [{lift.low * 100:+.1f}, {lift.high * 100:+.1f}], "
+        f"p = {lift.p_value:.3f}"
+    )
+
+
+def _experiment(data: ReportData) -> str:
+    ab = data.experiment
+    if ab is None:
+        return html_parts.note("No A/B test ran in this simulation.")
+    rows = [
+        (
+            v.name,
+            v.members,
+            _pct(v.participation),
+            _lift(v.participation_lift),
+            _pct(v.d1),
+            _lift(v.d1_lift),
+            _pct(v.d7),
+            _lift(v.d7_lift),
+        )
+        for v in ab.results.variants
+    ]
+    table = html_parts.table(
+        ("variant", "members", "participation", "lift", "D1", "lift", "D7", "lift"), rows
+    )
+    rewards = ", ".join(
+        f"{v.name} {v.reward or ab.campaign.spec.reward} points"
+        for v in ab.results.experiment.variants
+    )
+    c = ab.campaign
+    refused = ", ".join(f"{rule} {n:,}" for rule, n in ab.refused.items()) or "none"
+    return (
+        f"<p>Weekly bonus per variant: {html_parts.escape(rewards)}. Budget "
+        f"{c.spec.budget:,} points: {c.spent:,} spent in {c.grants:,} grants, "
+        f"{c.remaining:,} left; refused grants: {html_parts.escape(refused)}.</p>"
+        + table
+        + html_parts.note(
+            "Lift: the variant's rate minus the control's in percentage points, with its 95 % "
+            "interval and the two-sided p-value of the two-proportion z-test. The bots' response "
+            f"is modelled: the boost arm checks in {ab.assumed_uplift:.0%} more often while its "
+            "bonus runs; the table is what the operator analytics measure from the database."
+        )
+    )
+
+
 def _content(data: ReportData) -> str:
     c = data.content
     rows: list[tuple[Any, ...]] = [
@@ -409,6 +464,7 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "points": _points,
     "redemptions": _redemptions,
     "retention": _retention,
+    "experiment": _experiment,
     "content": _content,
     "ledger": _ledger,
     "checks": _checks,

@@ -141,6 +141,7 @@ def _season(
                 referrals=sim.referrals,
                 contests=outcome.contests,
                 pk=outcome.pk,
+                experiment=engagement.experiment(),
             )
         progress.advance(task)
     return outcome, data, verification, authors.reader()

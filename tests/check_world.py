@@ -36,10 +36,13 @@ from engine.trading import order_desk
 from engine.trading.store_accounts import TradingRepository
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
+from ledger.campaigns import services as campaigns
+from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.model import points_account
 from ledger.quizzes import services as quizzes
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
+from tests import campaign_builders as campaign_build
 from tests import contest_builders as build
 from tests import quiz_builders as quiz_build
 from tests.contest_builders import NOW
@@ -97,6 +100,12 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     quiz_id = quiz_build.quiz(quizzing, operator.id, quiz_build.bank(quizzing, operator.id))
     quiz_build.take(quizzing, quiz_id, members[0].id, right=2)  # finished: 2 right, 1 wrong
     quizzes.start_attempt(quizzing, quiz_id, members[1].id, now=quiz_build.OPENS)
+
+    campaigning = CampaignUnitOfWork(database.sessions)
+    campaign_build.points_campaign(campaigning, operator.id, key="checks")
+    campaigns.grant(
+        campaigning, "checks", members[2].id, operation="one", now=campaign_build.DURING
+    )
 
     registry = FakeRegistry()
     pieces = ContentUnitOfWork(database.sessions)
@@ -203,6 +212,12 @@ def corrupt_quiz_answer(world: CheckWorld) -> str:
     )
 
 
+def corrupt_campaign(world: CheckWorld) -> str:
+    """A campaign's budget given back without undoing its grant."""
+    _execute(world, "UPDATE campaigns SET remaining = remaining + 10 WHERE key = 'checks'")
+    return "campaign checks: remaining 100, budget 100 less grants 10 gives 90"
+
+
 def corrupt_anchor(world: CheckWorld) -> str:
     """The final batch's recorded block time is not the time the chain anchored its root."""
     _execute(
@@ -249,6 +264,7 @@ CORRUPTIONS = (
     ("ledger.books", corrupt_balance),
     ("ledger.streaks", corrupt_streak),
     ("ledger.quiz_attempts", corrupt_quiz_answer),
+    ("ledger.campaign_budgets", corrupt_campaign),
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
     ("privacy.erasures", corrupt_erasure),

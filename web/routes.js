@@ -36,6 +36,7 @@ export const ROUTES = [
   { path: "/admin/analytics", load: () => import("./pages/admin_analytics.js"), roles: ["operator"] },
   { path: "/admin/webhooks", load: () => import("./pages/admin_webhooks.js"), roles: ["operator"] },
   { path: "/admin/segments", load: () => import("./pages/admin_segments.js"), roles: ["operator"] },
+  { path: "/admin/campaigns", load: () => import("./pages/admin_campaigns.js"), roles: ["operator"] },
 ];
 
 /** Top bar links: `label` is an i18n key; `match` marks the link current for sub-pages. */

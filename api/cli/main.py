@@ -6,6 +6,7 @@ import typer
 
 from api.cli.analytics import analytics_cli
 from api.cli.audit import audit_cli
+from api.cli.campaigns import campaign_cli, experiment_cli
 from api.cli.checks import check
 from api.cli.content import content_cli, verify
 from api.cli.contests import contest_cli
@@ -38,6 +39,8 @@ cli.add_typer(integrity_cli, name="integrity")
 cli.add_typer(privacy_cli, name="privacy")
 cli.add_typer(quiz_cli, name="quiz")
 cli.add_typer(segments_cli, name="segments")
+cli.add_typer(campaign_cli, name="campaign")
+cli.add_typer(experiment_cli, name="experiment")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(webhooks_cli, name="webhooks")
 cli.add_typer(analytics_cli, name="analytics")

@@ -23,6 +23,7 @@ from api.http.problems import COMMON_PROBLEMS, install_problem_handlers
 from api.http.routes import (
     admin_analytics,
     admin_audit,
+    admin_campaigns,
     admin_checks,
     admin_content,
     admin_contests,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(quizzes.admin_router)
     v1.include_router(segments.router)
     v1.include_router(segments.admin_router)
+    v1.include_router(admin_campaigns.router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
     v1.include_router(admin_analytics.router)

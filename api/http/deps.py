@@ -26,6 +26,7 @@ from core.webhooks import WebhooksUnitOfWork
 from engine.contests import visibility
 from engine.contests.prize_rules import PrizeLimits
 from engine.uow import EngineUnitOfWork
+from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 
@@ -92,6 +93,13 @@ async def _segments_uow(database: DatabaseDep) -> SegmentsUnitOfWork:
 
 
 SegmentsUow = Annotated[SegmentsUnitOfWork, Depends(_segments_uow)]
+
+
+async def _campaign_uow(database: DatabaseDep) -> CampaignUnitOfWork:
+    return CampaignUnitOfWork(database.sessions)
+
+
+CampaignUow = Annotated[CampaignUnitOfWork, Depends(_campaign_uow)]
 
 
 async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:

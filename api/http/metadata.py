@@ -20,6 +20,7 @@ import engine.integrity.store  # noqa: F401
 import engine.market.store  # noqa: F401
 import engine.market.store_intraday  # noqa: F401
 import engine.trading.store  # noqa: F401
+import ledger.campaigns.store  # noqa: F401
 import ledger.quizzes.store  # noqa: F401
 import ledger.store.balances  # noqa: F401
 import ledger.store.engagement  # noqa: F401

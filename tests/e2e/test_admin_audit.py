@@ -231,6 +231,31 @@ SUCCEEDS: dict[tuple[str, str], Example] = {
         f"/v1/admin/quiz/questions/{x['POST /v1/admin/quiz/questions']['id']}",
         None,
     ),
+    ("POST", "/v1/admin/experiments"): lambda c, w, x: (
+        "/v1/admin/experiments",
+        {
+            "key": "audited-bonus",
+            "title": "Audited bonus",
+            "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1, "reward": 20}],
+        },
+    ),
+    ("POST", "/v1/admin/campaigns"): lambda c, w, x: (
+        "/v1/admin/campaigns",
+        {
+            "key": "audited-campaign",
+            "title": "Audited campaign",
+            "kind": "points",
+            "budget": 100,
+            "reward": 10,
+            "starts_at": "2020-01-01T00:00:00Z",
+            "ends_at": "2100-01-01T00:00:00Z",
+            "experiment_key": "audited-bonus",
+        },
+    ),
+    ("POST", "/v1/admin/campaigns/{key}/grants"): lambda c, w, x: (
+        "/v1/admin/campaigns/audited-campaign/grants",
+        {"member_id": w.user_ids["member"], "operation": "audit-sweep"},
+    ),
     ("POST", "/v1/admin/webhooks"): lambda c, w, x: (
         "/v1/admin/webhooks",
         {

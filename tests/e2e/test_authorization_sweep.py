@@ -189,6 +189,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/segments/{key}"): OPERATOR,
     ("GET", "/v1/admin/segment-tags"): OPERATOR,
     ("POST", "/v1/admin/segment-tags/refresh"): OPERATOR,
+    # campaigns and experiments: operators only (members see only the effects)
+    ("POST", "/v1/admin/campaigns"): OPERATOR,
+    ("GET", "/v1/admin/campaigns"): OPERATOR,
+    ("POST", "/v1/admin/campaigns/{key}/grants"): OPERATOR,
+    ("POST", "/v1/admin/experiments"): OPERATOR,
+    ("GET", "/v1/admin/experiments"): OPERATOR,
+    ("GET", "/v1/admin/experiments/{key}/results"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -211,7 +218,7 @@ DUMMY = {
     "kind": "questionnaire",
     "quiz_id": "2147483647",
     "question_id": "2147483647",
-    "key": "no_such_segment",
+    "key": "no_such_key",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

@@ -62,6 +62,12 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     assert sum(data.points.redeemed) == data.ledger.redeemed
     assert sum(data.points.expired) == data.ledger.expired
     assert data.content.certificates == data.content.registered > 0
+    # The season's A/B test: members exposed on their first day (one who never came is not),
+    # each in one arm, and the bonus charged to the campaign's budget.
+    ab = data.experiment
+    assert ab is not None and 0 < sum(v.members for v in ab.results.variants) <= data.members
+    assert ab.campaign.spent == sum(data.points.minted.get("campaign", ())) > 0
+    assert ab.campaign.spent + ab.campaign.remaining == ab.campaign.spec.budget
     assert data.content.final == data.content.certificates
     assert len(result.digest) == 64
     page = result.report_path.read_text(encoding="utf-8")

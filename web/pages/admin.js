@@ -26,7 +26,8 @@ export async function render(root) {
       h("a", { href: "#/admin/audit" }, t("audit.title")),
       h("a", { href: "#/admin/analytics" }, t("analytics.title")),
       h("a", { href: "#/admin/webhooks" }, t("webhooks.title")),
-      h("a", { href: "#/admin/segments" }, t("segments.title"))),
+      h("a", { href: "#/admin/segments" }, t("segments.title")),
+      h("a", { href: "#/admin/campaigns" }, t("admin.campaigns"))),
     section(t("admin.participation"), h("div", { class: "chart-box" }, canvas), summary, figures),
     section(t("admin.seasons"), table({
       caption: t("admin.seasons"),
