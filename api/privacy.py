@@ -19,6 +19,7 @@ from core.privacy.store import ACCOUNT_SECTION, CONSENTS_SECTION
 from core.users.model import UserId
 from engine.contests import store_privacy as engine_privacy
 from engine.integrity.store_privacy import INTEGRITY_SECTION
+from engine.leagues.store_privacy import LEAGUE_SECTION
 from ledger.quizzes.store_privacy import QUIZ_SECTION
 from ledger.store.privacy import LEDGER_SECTION
 
@@ -28,6 +29,7 @@ SECTIONS: tuple[Section, ...] = (
     LEDGER_SECTION,
     QUIZ_SECTION,
     engine_privacy.ENGINE_SECTION,
+    LEAGUE_SECTION,
     CONTENT_SECTION,
     INTEGRITY_SECTION,
     IDEMPOTENCY_SECTION,

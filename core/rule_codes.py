@@ -191,6 +191,15 @@ class Rule(StrEnum):
     ALREADY_ANSWERED = "already_answered", "a question already answered or timed out"
     NOT_SERVED = "not_served", "an answer to a question that has not been served"
 
+    # --- weekly leagues ------------------------------------------------------------------------
+    TEN_TIERS = "ten_tiers", "league rules that do not list tiers 1 … 10 in order"
+    TOP_TIER_PROMOTES = "top_tier_promotes", "a promotion zone in the top league tier"
+    BOTTOM_TIER_DEMOTES = "bottom_tier_demotes", "a demotion zone in the bottom league tier"
+    ZONES_FIT = "zones_fit", "promotion and demotion zones larger together than a cohort"
+    KNOWN_CONTEST = "known_contest", "league rules ranking by a contest that does not exist"
+    PREVIOUS_WEEK_OPEN = "previous_week_open", "a league week opened before the last one closed"
+    WEEK_NOT_OVER = "week_not_over", "a league week closed before it has ended"
+
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"
     NEAR_DUPLICATE = "near_duplicate", "content too similar to content already registered"

@@ -44,6 +44,7 @@ REASONS = frozenset(
         "referral",
         "contest_prize",
         "quiz_prize",
+        "league_reward",
         "redemption",
         "expiry",
         "adjustment",

@@ -19,6 +19,7 @@ export const ROUTES = [
   { path: "/contests/:id/leaderboard", load: () => import("./pages/leaderboard.js") },
   { path: "/contests/:id/team", load: () => import("./pages/team.js") },
   { path: "/points", load: () => import("./pages/points.js") },
+  { path: "/league", load: () => import("./pages/league.js") },
   { path: "/verify", load: () => import("./pages/verify.js"), public: true },
   { path: "/author", load: () => import("./pages/author.js"), roles: ["author"] },
   { path: "/admin", load: () => import("./pages/admin.js"), roles: ["operator"] },
@@ -36,6 +37,7 @@ export const ROUTES = [
 export const NAV = [
   { href: "#/contests", label: "nav.contests", match: "/contests" },
   { href: "#/points", label: "nav.points", match: "/points" },
+  { href: "#/league", label: "nav.league", match: "/league" },
   { href: "#/author", label: "nav.author", match: "/author", roles: ["author"] },
   { href: "#/admin", label: "nav.admin", match: "/admin", roles: ["operator"] },
   { href: "#/verify", label: "nav.verify", match: "/verify" },

@@ -35,6 +35,7 @@ from api.http.routes import (
     contests,
     health,
     leaderboard,
+    leagues,
     points,
     privacy,
     quizzes,
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(privacy.public_router)
     v1.include_router(quizzes.router)
     v1.include_router(quizzes.admin_router)
+    v1.include_router(leagues.router)
+    v1.include_router(leagues.admin_router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
     app.include_router(health.router)

@@ -24,6 +24,7 @@ from core.users.sign_in_limits import SignInLimits
 from core.webhooks import WebhooksUnitOfWork
 from engine.contests import visibility
 from engine.contests.prize_rules import PrizeLimits
+from engine.leagues.uow import LeagueUnitOfWork
 from engine.uow import EngineUnitOfWork
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
@@ -84,6 +85,13 @@ async def _quiz_uow(database: DatabaseDep) -> QuizUnitOfWork:
 
 
 QuizUow = Annotated[QuizUnitOfWork, Depends(_quiz_uow)]
+
+
+async def _league_uow(request: Request, database: DatabaseDep) -> LeagueUnitOfWork:
+    return LeagueUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
+
+
+LeagueUow = Annotated[LeagueUnitOfWork, Depends(_league_uow)]
 async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:
     return WebhooksUnitOfWork(database.sessions)
 
