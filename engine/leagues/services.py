@@ -9,10 +9,10 @@ in the default time zone.
 
 Closing mirrors quiz settlement: the first closer freezes the week (week row locked): final
 ranks, zones, next tiers, the members' new tiers and one payout row per rewarded member (unique
-per week and member). Then each unpaid payout is paid through ``ledger.engagement.awards.award``
-with the deterministic id ``league:<week>:<member>`` (a replay posts nothing) and marked paid;
-``closed_at`` is stamped once nothing is unpaid. Closing twice, or from two processes at once,
-pays once.
+per week and member). Then the unpaid payouts are paid as one group through
+``ledger.engagement.awards.award_many``, each with the deterministic id ``league:<week>:<member>``
+(a replay posts nothing), and marked paid; ``closed_at`` is stamped once nothing is unpaid.
+Closing twice, or from two processes at once, pays once.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from engine.leagues.store import (
 )
 from engine.leagues.uow import LeagueUnitOfWork
 from ledger.earning import Award
-from ledger.engagement.awards import award
+from ledger.engagement.awards import award_many
 
 REWARD_REASON = "league_reward"
 
@@ -411,29 +411,24 @@ def close_week(uow: LeagueUnitOfWork, week_id: int, *, now: datetime | None = No
     409 ``week_not_over`` before ``ends_at``."""
     moment = now or utc_now()
     frozen = _finalize(uow, week_id, moment)
-    paid_now = already = 0
+    unpaid = [p for p in frozen if p.paid_at is None]
+    paid_now = 0
     refused: list[tuple[str, str]] = []
-    for payout in frozen:
-        if payout.paid_at is not None:
-            already += 1
-            continue
+    if unpaid:
+        # One group, frozen membership: a rerun (or a concurrent closer) replays its transfers.
+        grants = [(p.member_id, Award(points=p.points, xp=p.xp), p.award_id) for p in unpaid]
         try:
-            award(
-                uow,
-                payout.member_id,
-                Award(points=payout.points, xp=payout.xp),
-                award_id=payout.award_id,
-                reason=REWARD_REASON,
-                reference=f"league_week:{week_id}",
-                now=moment,
+            award_many(
+                uow, grants, reason=REWARD_REASON, reference=f"league_week:{week_id}", now=moment
             )
-        except DomainError as error:  # one refused award must not stop the others
-            refused.append((payout.award_id, str(error.extensions.get("rule") or error.slug)))
-            continue
-        with uow:
-            marked = uow.leagues.mark_paid(payout.award_id, moment)
-            uow.commit()
-        paid_now, already = (paid_now + 1, already) if marked else (paid_now, already + 1)
+        except DomainError as error:  # refused as a whole: nothing posted, rerun to retry
+            rule = str(error.extensions.get("rule") or error.slug)
+            refused = [(p.award_id, rule) for p in unpaid]
+        else:
+            with uow:
+                paid_now = uow.leagues.mark_paid([p.award_id for p in unpaid], moment)
+                uow.commit()
+    already = len(frozen) - paid_now - len(refused)
     with uow:
         week = _require_week(uow, week_id, lock=True)
         if week.closed_at is None and uow.leagues.unpaid_count(week_id) == 0:

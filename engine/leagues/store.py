@@ -300,11 +300,14 @@ class LeaguesRepository:
         )
         return int(self.session.scalar(stmt) or 0)
 
-    def mark_paid(self, award_id: str, when: datetime) -> bool:
-        """Set ``paid_at`` unless set; False when another closer marked it first."""
+    def mark_paid(self, award_ids: Sequence[str], when: datetime) -> int:
+        """Set ``paid_at`` on those of the payouts not yet marked; how many this call marked
+        (another closer may have marked them first)."""
+        if not award_ids:
+            return 0
         result = self.session.execute(
             update(LeaguePayoutRow)
-            .where(LeaguePayoutRow.award_id == award_id, LeaguePayoutRow.paid_at.is_(None))
+            .where(LeaguePayoutRow.award_id.in_(list(award_ids)), LeaguePayoutRow.paid_at.is_(None))
             .values(paid_at=when)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)  # type: ignore[attr-defined]

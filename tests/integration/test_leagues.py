@@ -15,6 +15,7 @@ from core.users.model import Role, User
 from engine.leagues import checks
 from engine.leagues import services as leagues
 from engine.leagues.model import Basis, Zone
+from engine.leagues.store_privacy import erase_leagues, export_leagues
 from engine.leagues.uow import LeagueUnitOfWork
 from ledger import engagement
 from tests.league_builders import DURING, WEEK0, WEEK1, earn, small_config
@@ -131,3 +132,18 @@ def test_rules_refuse_an_unknown_contest_and_keep_open_weeks_unchanged(
     leagues.set_config(uow, small_config(), operator_id=operator.id, now=WEEK0)
     assert leagues.get_week(uow, week.id).config.cohort_size == 30
     assert leagues.get_config(uow).cohort_size == 4
+
+
+def test_a_members_league_data_is_exported_and_erasure_forgets_the_time_zone(
+    uow: LeagueUnitOfWork, database: Database, make_user: Callable[..., User]
+) -> None:
+    member = make_user()
+    leagues.set_time_zone(uow, member.id, "Europe/Paris", now=WEEK0)
+    leagues.open_week(uow, now=WEEK0)
+    with database.sessions() as session:
+        exported = export_leagues(session, member.id)
+        assert exported["profile"][0]["time_zone"] == "Europe/Paris"
+        assert [e["member_id"] for e in exported["entries"]] == [member.id]
+        assert erase_leagues(session, member.id) == {"league_members": 1}
+        session.commit()
+    assert leagues.profile(uow, member.id).time_zone == "Asia/Shanghai"

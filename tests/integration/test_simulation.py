@@ -62,6 +62,10 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     assert sum(data.points.redeemed) == data.ledger.redeemed
     assert sum(data.points.expired) == data.ledger.expired
     assert data.content.certificates == data.content.registered > 0
+    # Weekly leagues closed every ended week and paid; the quiz ran and paid its tiers.
+    assert data.leagues.weeks and all(w.rewards > 0 for w in data.leagues.weeks)
+    assert data.points.minted.get("league") and data.points.minted.get("quiz")
+    assert data.quiz.takers > 0 and data.quiz.prizes > 0
     assert data.content.final == data.content.certificates
     assert len(result.digest) == 64
     page = result.report_path.read_text(encoding="utf-8")
