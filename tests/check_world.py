@@ -32,6 +32,8 @@ from engine.contests.metric_state import MetricState
 from engine.contests.model import Contest
 from engine.contests.spec import Qualification
 from engine.contests.store_standings import StandingsRepository
+from engine.leagues import services as leagues
+from engine.leagues.uow import LeagueUnitOfWork
 from engine.trading import order_desk
 from engine.trading.store_accounts import TradingRepository
 from engine.uow import EngineUnitOfWork
@@ -41,6 +43,7 @@ from ledger.quizzes import services as quizzes
 from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 from tests import contest_builders as build
+from tests import league_builders as league_build
 from tests import quiz_builders as quiz_build
 from tests.contest_builders import NOW
 from tests.engine_builders import request
@@ -97,6 +100,10 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     quiz_id = quiz_build.quiz(quizzing, operator.id, quiz_build.bank(quizzing, operator.id))
     quiz_build.take(quizzing, quiz_id, members[0].id, right=2)  # finished: 2 right, 1 wrong
     quizzes.start_attempt(quizzing, quiz_id, members[1].id, now=quiz_build.OPENS)
+
+    league = LeagueUnitOfWork(database.sessions)
+    week = leagues.open_week(league, now=league_build.WEEK0)  # the members, scored 0: by id
+    leagues.close_week(league, week.id, now=league_build.WEEK1)
 
     registry = FakeRegistry()
     pieces = ContentUnitOfWork(database.sessions)
@@ -203,6 +210,22 @@ def corrupt_quiz_answer(world: CheckWorld) -> str:
     )
 
 
+def corrupt_league_cohort(world: CheckWorld) -> str:
+    """An empty second cohort in a tier whose members fit one."""
+    _execute(
+        world,
+        "INSERT INTO league_cohorts (week_id, tier, number) "
+        "SELECT week_id, tier, 99 FROM league_cohorts WHERE number = 1",
+    )
+    return "tier 1: cohort sizes [4, 0], the bounds give [4]"
+
+
+def corrupt_league_payout(world: CheckWorld) -> str:
+    """The first place's league reward stored larger than the week's reward table pays."""
+    _execute(world, "UPDATE league_payouts SET points = points + 1 WHERE rank = 1")
+    return "payouts differ from the reward table"
+
+
 def corrupt_anchor(world: CheckWorld) -> str:
     """The final batch's recorded block time is not the time the chain anchored its root."""
     _execute(
@@ -249,6 +272,8 @@ CORRUPTIONS = (
     ("ledger.books", corrupt_balance),
     ("ledger.streaks", corrupt_streak),
     ("ledger.quiz_attempts", corrupt_quiz_answer),
+    ("leagues.cohorts", corrupt_league_cohort),
+    ("leagues.payouts", corrupt_league_payout),
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
     ("privacy.erasures", corrupt_erasure),
