@@ -12,12 +12,17 @@ import pytest
 from core.db import Database
 from core.errors import Conflict, NotFound, RuleViolation
 from core.users.model import Role, User
+from engine import clock
+from engine.contests import entries, leaderboard
 from engine.leagues import checks
 from engine.leagues import services as leagues
 from engine.leagues.model import Basis, Zone
 from engine.leagues.store_privacy import erase_leagues, export_leagues
 from engine.leagues.uow import LeagueUnitOfWork
+from engine.trading import order_desk
 from ledger import engagement
+from tests import contest_builders as contest_build
+from tests.engine_builders import request
 from tests.league_builders import DURING, WEEK0, WEEK1, earn, small_config
 
 
@@ -147,3 +152,33 @@ def test_a_members_league_data_is_exported_and_erasure_forgets_the_time_zone(
         assert erase_leagues(session, member.id) == {"league_members": 1}
         session.commit()
     assert leagues.profile(uow, member.id).time_zone == "Asia/Shanghai"
+
+
+def test_a_cohort_ranked_by_a_contest_metric_puts_members_without_one_last(
+    uow: LeagueUnitOfWork, operator: User, make_user: Callable[..., User]
+) -> None:
+    season = contest_build.season(uow, operator, days=8, count=3)
+    contest = contest_build.contest(uow, season)
+    members = [make_user() for _ in range(3)]
+    for member in members[:2]:
+        entries.join_contest(uow, contest.id, member.id, now=contest_build.NOW)
+    symbols = list(contest.universe)
+    clock.advance_clock(uow, contest.id, now=contest_build.NOW)
+    order_desk.place_order(uow, contest.id, members[1].id, request(symbol=symbols[0], qty="1000"))
+    clock.advance_clock(uow, contest.id, bars=3, now=contest_build.NOW)
+    rules = small_config(basis=Basis.CONTEST, contest_id=contest.id)
+    leagues.set_config(uow, rules, operator_id=operator.id, now=WEEK0)
+    week = leagues.open_week(uow, now=WEEK0)
+    live = leagues.my_league(uow, members[0].id, now=DURING)
+    assert live.basis is Basis.CONTEST
+    board = leaderboard.current(uow, contest.id)
+    assert board is not None
+    expected = sorted(
+        members[:2],
+        key=lambda m: (-(board.placing_of(m.id).metric or 0), m.id),  # type: ignore[union-attr]
+    )
+    assert [p.member_id for p in live.places] == [m.id for m in expected] + [members[2].id]
+    assert live.places[-1].score is None  # not entered: no metric, ranked last
+    closed = leagues.close_week(uow, week.id, now=WEEK1)
+    assert [p.member_id for p in closed.payouts] == [m.id for m in expected]
+    assert checks.payout_problems(uow) == []
