@@ -48,10 +48,12 @@ class LeaguePhase:
         self._close_ended(sim, last, sim.calendar.at(last, 23, 50))
 
     def _choose_zones(self, sim: SimulationContext, moment: datetime) -> None:
+        chosen: dict[int, str] = {}
         for member in sim.members[self._zoned :]:
             if self._rng.random() < ELSEWHERE_SHARE:
-                zone = ZONES[int(self._rng.integers(len(ZONES)))]
-                leagues.set_time_zone(self._uow, member.user_id, zone, now=moment)
+                chosen[member.user_id] = ZONES[int(self._rng.integers(len(ZONES)))]
+        if chosen:
+            leagues.set_time_zones(self._uow, chosen, now=moment)
         self._zoned = len(sim.members)
 
     def _close_ended(self, sim: SimulationContext, day: date, moment: datetime) -> None:

@@ -19,14 +19,13 @@ from simulation.model import QuizReport
 QUIZ_DAY = 7  # trading day index (the second week)
 QUIZ_HOUR = 20  # local time
 SECONDS_PER_QUESTION = 20
-MAX_TAKERS = 40
+MAX_TAKERS = 12
 REWARD_REASON = "quiz"  # the points-flow log's name for quiz prizes
 BANK = (
     ("Which index tracks Shanghai-listed A-shares?", ("SSE Composite", "Nikkei 225", "DAX"), (0,)),
     ("A stop order becomes a market order when…", ("the stop price trades", "the day ends"), (0,)),
     ("Which are costs of a trade in China?", ("commission", "stamp duty", "a dividend"), (0, 1)),
     ("T+1 means shares bought today can be sold…", ("today", "the next trading day"), (1,)),
-    ("A diversified portfolio mainly lowers…", ("specific risk", "market risk"), (0,)),
 )
 TIERS = (
     RewardTier(TierBasis.RANK, 1, 1, points=120, xp=20),

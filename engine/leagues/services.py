@@ -17,7 +17,7 @@ Closing twice, or from two processes at once, pays once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -206,23 +206,25 @@ def set_time_zone(
     uow: LeagueUnitOfWork, member_id: int, time_zone: str, *, now: datetime | None = None
 ) -> MemberProfile:
     """Set the member's IANA time zone (it matches cohorts from the next week on)."""
-    name = model.check_time_zone(time_zone)
+    return set_time_zones(uow, {member_id: time_zone}, now=now)[0]
+
+
+def set_time_zones(
+    uow: LeagueUnitOfWork, zones: Mapping[int, str], *, now: datetime | None = None
+) -> list[MemberProfile]:
+    """Set several members' time zones in one transaction (members by id)."""
+    names = {member_id: model.check_time_zone(zone) for member_id, zone in zones.items()}
     with uow:
-        row = uow.leagues.member(member_id, lock=True)
-        if row is None:
-            fresh = LeagueMemberRow(
-                member_id=member_id,
-                tier=model.BOTTOM_TIER,
-                time_zone=name,
-                joined_at=now or utc_now(),
-            )
-            if not uow.leagues.add_member(fresh):
-                row = uow.leagues.member(member_id, lock=True)
-            else:
-                row = fresh
-        assert row is not None  # inserted here or by the concurrent writer
-        row.time_zone = name
-        made = _profile(row)
+        uow.leagues.ensure_members(
+            list(names),
+            tier=model.BOTTOM_TIER,
+            time_zone=model.DEFAULT_TIME_ZONE,
+            joined_at=now or utc_now(),
+        )
+        rows = uow.leagues.members_by_id(list(names), lock=True)
+        for row in rows:
+            row.time_zone = names[row.member_id]
+        made = [_profile(row) for row in rows]
         uow.commit()
         return made
 
@@ -273,18 +275,11 @@ def _form(
     uow: LeagueUnitOfWork, week: LeagueWeekRow, config: LeagueConfig, moment: datetime
 ) -> None:
     """Enrol active members without a profile, then write the week's cohorts and entries."""
-    profiles = {row.member_id: row for row in uow.leagues.members()}
     active = uow.leagues.active_member_ids()
-    for member_id in active:
-        if member_id not in profiles:
-            row = LeagueMemberRow(
-                member_id=member_id,
-                tier=model.BOTTOM_TIER,
-                time_zone=model.DEFAULT_TIME_ZONE,
-                joined_at=moment,
-            )
-            uow.leagues.add_member(row)
-            profiles[member_id] = row
+    uow.leagues.ensure_members(
+        active, tier=model.BOTTOM_TIER, time_zone=model.DEFAULT_TIME_ZONE, joined_at=moment
+    )
+    profiles = {row.member_id: row for row in uow.leagues.members()}
     prior = uow.leagues.xp_earned(
         active, week.starts_at - model.WEEK, week.starts_at, excluding=REWARD_REASON
     )

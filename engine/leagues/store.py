@@ -21,6 +21,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -154,15 +156,29 @@ class LeaguesRepository:
             self.session.scalars(select(LeagueMemberRow).order_by(LeagueMemberRow.member_id))
         )
 
-    def add_member(self, row: LeagueMemberRow) -> bool:
-        """Insert the profile; False when the member already has one (a concurrent insert)."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+    def ensure_members(
+        self, member_ids: Sequence[int], *, tier: int, time_zone: str, joined_at: datetime
+    ) -> None:
+        """Insert a profile for each member that has none (a concurrent insert is no error)."""
+        if not member_ids:
+            return
+        values = [
+            {"member_id": m, "tier": tier, "time_zone": time_zone, "joined_at": joined_at}
+            for m in member_ids
+        ]
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        for start in range(0, len(values), 1000):  # inside SQLite's bound-parameter limit
+            chunk = values[start : start + 1000]
+            self.session.execute(insert(LeagueMemberRow).values(chunk).on_conflict_do_nothing())
+
+    def members_by_id(
+        self, member_ids: Sequence[int], *, lock: bool = False
+    ) -> list[LeagueMemberRow]:
+        stmt = select(LeagueMemberRow).where(LeagueMemberRow.member_id.in_(list(member_ids)))
+        if lock:
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt.order_by(LeagueMemberRow.member_id)))
 
     def active_member_ids(self) -> list[int]:
         """Active users holding the member role."""
