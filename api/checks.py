@@ -15,6 +15,7 @@ from core.audit import checks as audit_checks
 from core.checks import Check, CheckReport, run
 from core.privacy import checks as privacy_checks
 from engine.contests import checks as contests_checks
+from engine.leagues import checks as leagues_checks
 from engine.trading import checks as trading_checks
 from ledger import checks_registry as ledger_checks
 
@@ -26,6 +27,7 @@ def registered_checks() -> list[Check[ChainContext]]:
     return [
         *trading_checks.CHECKS,
         *contests_checks.CHECKS,
+        *leagues_checks.CHECKS,
         *ledger_checks.CHECKS,
         *contracts_checks.CHECKS,
         *privacy_checks.checks(SECTIONS),

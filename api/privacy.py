@@ -20,6 +20,7 @@ from core.segments.store_privacy import SEGMENTS_SECTION
 from core.users.model import UserId
 from engine.contests import store_privacy as engine_privacy
 from engine.integrity.store_privacy import INTEGRITY_SECTION
+from engine.leagues.store_privacy import LEAGUE_SECTION
 from ledger.campaigns.store_privacy import CAMPAIGN_SECTION
 from ledger.quizzes.store_privacy import QUIZ_SECTION
 from ledger.store.privacy import LEDGER_SECTION
@@ -32,6 +33,7 @@ SECTIONS: tuple[Section, ...] = (
     SEGMENTS_SECTION,
     CAMPAIGN_SECTION,
     engine_privacy.ENGINE_SECTION,
+    LEAGUE_SECTION,
     CONTENT_SECTION,
     INTEGRITY_SECTION,
     IDEMPOTENCY_SECTION,

@@ -208,6 +208,14 @@ class Rule(StrEnum):
     FREQUENCY_CAP_REACHED = "frequency_cap_reached", "the member's campaign cap for the period"
     CAMPAIGN_WINDOW = "campaign_window", "a campaign that is not running now"
     KNOWN_EXPERIMENT = "known_experiment", "a campaign names an experiment that does not exist"
+    # --- weekly leagues ------------------------------------------------------------------------
+    TEN_TIERS = "ten_tiers", "league rules that do not list tiers 1 … 10 in order"
+    TOP_TIER_PROMOTES = "top_tier_promotes", "a promotion zone in the top league tier"
+    BOTTOM_TIER_DEMOTES = "bottom_tier_demotes", "a demotion zone in the bottom league tier"
+    ZONES_FIT = "zones_fit", "promotion and demotion zones larger together than a cohort"
+    KNOWN_CONTEST = "known_contest", "league rules ranking by a contest that does not exist"
+    PREVIOUS_WEEK_OPEN = "previous_week_open", "a league week opened before the last one closed"
+    WEEK_NOT_OVER = "week_not_over", "a league week closed before it has ended"
 
     # --- content and the chain ---------------------------------------------------------------
     ALLOWED_CONTENT_TYPE = "allowed_content_type", "a content type that is not accepted"

@@ -45,6 +45,7 @@ REASONS = frozenset(
         "contest_prize",
         "quiz_prize",
         "campaign",
+        "league_reward",
         "redemption",
         "expiry",
         "adjustment",

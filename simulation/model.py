@@ -228,6 +228,46 @@ class ExperimentReport:
 
 
 @dataclass(frozen=True, slots=True)
+class LeagueWeekReport:
+    """One closed league week: its size, tier movements and rewards."""
+
+    starts_on: date
+    cohorts: int
+    members: int
+    promoted: int
+    demoted: int
+    rewards: int
+    reward_points: int
+    reward_xp: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeagueReport:
+    """The weekly leagues, filled by the league phase: each closed week, the members per tier
+    (1 … 10) after each close, and the moves per tier summed over the season."""
+
+    weeks: tuple[LeagueWeekReport, ...] = ()
+    tiers_after: tuple[tuple[int, ...], ...] = ()  # per closed week: members entering tier 1 … 10
+    moves: tuple[tuple[int, int, int, int], ...] = ()  # (tier, promoted, stayed, demoted)
+    open_week_members: int = 0  # members in the week still open when the season ended
+
+
+@dataclass(frozen=True, slots=True)
+class QuizReport:
+    """The season's quiz, filled by the quiz phase (empty when it did not run)."""
+
+    title: str = ""
+    day: date | None = None
+    questions: int = 0
+    takers: int = 0
+    correct_histogram: dict[int, int] = field(default_factory=dict)  # correct answers → members
+    prizes: int = 0
+    prize_points: int = 0
+    prize_xp: int = 0
+    winners: tuple[tuple[int, int, int, int], ...] = ()  # (rank, member id, correct, time ms)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything the operator report shows; contest parts are empty until the contest phase."""
 
@@ -242,6 +282,8 @@ class ReportData:
     referrals: int
     contests: tuple[ContestReport, ...] = ()
     pk: tuple[PkReport, ...] = ()  # one per contest with PK rounds
+    leagues: LeagueReport = LeagueReport()
+    quiz: QuizReport = QuizReport()
     checks: CheckReport = CheckReport(())  # every registered invariant check, after the audit
     experiment: ExperimentReport | None = None  # the season's A/B test, when it ran
 

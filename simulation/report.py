@@ -18,6 +18,7 @@ import numpy.typing as npt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from core.checks import CheckResult  # noqa: E402
+from engine.leagues.model import tier_name  # noqa: E402
 from ledger.campaigns.model import Lift, Rate  # noqa: E402
 from simulation import report_html as html_parts  # noqa: E402
 from simulation.model import ContestReport, PkReport, ReportData  # noqa: E402
@@ -31,6 +32,8 @@ SECTIONS = (
     ("pk", "PK results"),
     ("participation", "Daily participation and check-in streaks"),
     ("points", "Points flow"),
+    ("leagues", "Weekly leagues"),
+    ("quiz", "Quiz competition"),
     ("redemptions", "Redemption conversion"),
     ("retention", "Retention across PK rounds"),
     ("experiment", "A/B test: the weekly check-in bonus"),
@@ -237,6 +240,76 @@ def _participation(data: ReportData) -> str:
 
     activity_chart = html_parts.figure(activity, title="Members per day", dates=True)
     return activity_chart + html_parts.figure(streaks, title="Streaks")
+
+
+def _leagues(data: ReportData) -> str:
+    report = data.leagues
+    if not report.weeks:
+        return '<p class="note">No league week ended during the season.</p>'
+    weeks = html_parts.table(
+        ("week of", "cohorts", "members", "promoted", "demoted", "rewards", "points", "XP"),
+        [
+            (
+                str(w.starts_on),
+                w.cohorts,
+                w.members,
+                w.promoted,
+                w.demoted,
+                w.rewards,
+                f"{w.reward_points:,}",
+                f"{w.reward_xp:,}",
+            )
+            for w in report.weeks
+        ],
+    )
+    moves = html_parts.table(
+        ("tier", "promoted", "stayed", "demoted"),
+        [(f"{tier} {tier_name(tier)}", up, stay, down) for tier, up, stay, down in report.moves],
+    )
+
+    def plot(ax: Axes) -> None:
+        shown = np.array(report.tiers_after, dtype=np.float64)
+        x = np.arange(1, len(shown) + 1)
+        bottom = np.zeros(len(shown))
+        for tier in range(shown.shape[1]):
+            if shown[:, tier].any():
+                ax.bar(x, shown[:, tier], bottom=bottom, label=tier_name(tier + 1))
+                bottom += shown[:, tier]
+        ax.set_xlabel("closed week")
+        ax.set_ylabel("members entering the next week")
+        ax.legend(fontsize=7, ncol=3)
+
+    still = f"<p>{report.open_week_members} members are in the week still running at the end.</p>"
+    chart = html_parts.figure(plot, title="Members per tier after each closed week")
+    return weeks + "<h3>Tier movements over the season</h3>" + moves + chart + still
+
+
+def _quiz(data: ReportData) -> str:
+    quiz = data.quiz
+    if quiz.day is None:
+        return '<p class="note">No quiz ran in this simulation.</p>'
+    facts = html_parts.table(
+        ("", "value"),
+        [
+            ("Quiz", f"{quiz.title} on {quiz.day}"),
+            ("Questions", quiz.questions),
+            ("Members who took it", quiz.takers),
+            ("Prizes paid", f"{quiz.prizes} ({quiz.prize_points:,} points, {quiz.prize_xp:,} XP)"),
+        ],
+    )
+    top = html_parts.table(
+        ("rank", "member id", "correct", "time (s)"),
+        [(rank, member, right, f"{ms / 1000:.1f}") for rank, member, right, ms in quiz.winners],
+    )
+
+    def plot(ax: Axes) -> None:
+        scores = list(range(quiz.questions + 1))
+        ax.bar(scores, [quiz.correct_histogram.get(n, 0) for n in scores], color="#55a868")
+        ax.set_xlabel("correct answers")
+        ax.set_ylabel("members")
+
+    chart = html_parts.figure(plot, title="Correct answers per member") if quiz.takers else ""
+    return facts + "<h3>Top of the leaderboard</h3>" + top + chart
 
 
 def _points(data: ReportData) -> str:
@@ -462,6 +535,8 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "pk": _pk,
     "participation": _participation,
     "points": _points,
+    "leagues": _leagues,
+    "quiz": _quiz,
     "redemptions": _redemptions,
     "retention": _retention,
     "experiment": _experiment,

@@ -37,6 +37,7 @@ from simulation.contest_phase import ContestPhase
 from simulation.context import Phase, SimulationContext, Timings
 from simulation.digest import season_digest
 from simulation.engagement_phase import EngagementPhase
+from simulation.league_phase import LeaguePhase
 from simulation.model import (
     MARKET_TIMEZONE,
     PointsFlow,
@@ -46,6 +47,7 @@ from simulation.model import (
     SimulationResult,
 )
 from simulation.population import Population
+from simulation.quiz_phase import QuizPhase
 from simulation.report import AUDITED, SECTIONS, draw_sections, write_report
 
 REPORT_NAME = "report.html"
@@ -103,8 +105,9 @@ def _season(
     sim: SimulationContext, url: str, timings: Timings
 ) -> tuple[ContestOutcome, ReportData, LedgerVerification, ChainReader]:
     population, engagement = Population(), EngagementPhase()
-    contests, authors = ContestPhase(), AuthorsPhase()
-    daily: list[Phase] = [population, engagement, contests, authors]
+    contests, authors, league = ContestPhase(), AuthorsPhase(), LeaguePhase()
+    quiz = QuizPhase()
+    daily: list[Phase] = [population, engagement, contests, authors, quiz, league]
     with _progress(sim.config.progress) as progress:
         task = progress.add_task("setting up the season", total=len(daily))
         for phase in daily:
@@ -120,7 +123,8 @@ def _season(
                     phase.on_day(sim, day)
             progress.advance(task)
         # Settlement first, so members can spend their prizes; the last anchors after that.
-        ending: list[Phase] = [contests, engagement, authors, population]
+        # Leagues close the weeks ended by the season's last day before members spend.
+        ending: list[Phase] = [contests, league, engagement, authors, population]
         task = progress.add_task("settling the season", total=len(ending) + 1)
         for phase in ending:
             with timings(phase.name):
@@ -142,6 +146,8 @@ def _season(
                 contests=outcome.contests,
                 pk=outcome.pk,
                 experiment=engagement.experiment(),
+                leagues=league.report(sim),
+                quiz=quiz.report(),
             )
         progress.advance(task)
     return outcome, data, verification, authors.reader()

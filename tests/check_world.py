@@ -32,6 +32,8 @@ from engine.contests.metric_state import MetricState
 from engine.contests.model import Contest
 from engine.contests.spec import Qualification
 from engine.contests.store_standings import StandingsRepository
+from engine.leagues import services as leagues
+from engine.leagues.uow import LeagueUnitOfWork
 from engine.trading import order_desk
 from engine.trading.store_accounts import TradingRepository
 from engine.uow import EngineUnitOfWork
@@ -44,6 +46,7 @@ from ledger.quizzes.uow import QuizUnitOfWork
 from ledger.services import LedgerUnitOfWork
 from tests import campaign_builders as campaign_build
 from tests import contest_builders as build
+from tests import league_builders as league_build
 from tests import quiz_builders as quiz_build
 from tests.contest_builders import NOW
 from tests.engine_builders import request
@@ -106,6 +109,9 @@ def build_world(database: Database, operator: User | None = None) -> CheckWorld:
     campaigns.grant(
         campaigning, "checks", members[2].id, operation="one", now=campaign_build.DURING
     )
+    league = LeagueUnitOfWork(database.sessions)
+    week = leagues.open_week(league, now=league_build.WEEK0)  # the members, scored 0: by id
+    leagues.close_week(league, week.id, now=league_build.WEEK1)
 
     registry = FakeRegistry()
     pieces = ContentUnitOfWork(database.sessions)
@@ -216,6 +222,20 @@ def corrupt_campaign(world: CheckWorld) -> str:
     """A campaign's budget given back without undoing its grant."""
     _execute(world, "UPDATE campaigns SET remaining = remaining + 10 WHERE key = 'checks'")
     return "campaign checks: remaining 100, budget 100 less grants 10 gives 90"
+def corrupt_league_cohort(world: CheckWorld) -> str:
+    """An empty second cohort in a tier whose members fit one."""
+    _execute(
+        world,
+        "INSERT INTO league_cohorts (week_id, tier, number) "
+        "SELECT week_id, tier, 99 FROM league_cohorts WHERE number = 1",
+    )
+    return "tier 1: cohort sizes [4, 0], the bounds give [4]"
+
+
+def corrupt_league_payout(world: CheckWorld) -> str:
+    """The first place's league reward stored larger than the week's reward table pays."""
+    _execute(world, "UPDATE league_payouts SET points = points + 1 WHERE rank = 1")
+    return "payouts differ from the reward table"
 
 
 def corrupt_anchor(world: CheckWorld) -> str:
@@ -265,6 +285,8 @@ CORRUPTIONS = (
     ("ledger.streaks", corrupt_streak),
     ("ledger.quiz_attempts", corrupt_quiz_answer),
     ("ledger.campaign_budgets", corrupt_campaign),
+    ("leagues.cohorts", corrupt_league_cohort),
+    ("leagues.payouts", corrupt_league_payout),
     ("contracts.anchors", corrupt_anchor),
     ("contracts.reviews", corrupt_review),
     ("privacy.erasures", corrupt_erasure),

@@ -11,6 +11,7 @@ from api.cli.checks import check
 from api.cli.content import content_cli, verify
 from api.cli.contests import contest_cli
 from api.cli.integrity import integrity_cli
+from api.cli.leagues import leagues_cli
 from api.cli.ledger import ledger_cli
 from api.cli.market import market_cli
 from api.cli.privacy import privacy_cli
@@ -41,6 +42,7 @@ cli.add_typer(quiz_cli, name="quiz")
 cli.add_typer(segments_cli, name="segments")
 cli.add_typer(campaign_cli, name="campaign")
 cli.add_typer(experiment_cli, name="experiment")
+cli.add_typer(leagues_cli, name="leagues")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(webhooks_cli, name="webhooks")
 cli.add_typer(analytics_cli, name="analytics")

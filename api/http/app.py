@@ -37,6 +37,7 @@ from api.http.routes import (
     contests,
     health,
     leaderboard,
+    leagues,
     points,
     privacy,
     quizzes,
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(segments.router)
     v1.include_router(segments.admin_router)
     v1.include_router(admin_campaigns.router)
+    v1.include_router(leagues.router)
+    v1.include_router(leagues.admin_router)
     v1.include_router(admin_audit.router)
     v1.include_router(admin_webhooks.router)
     v1.include_router(admin_analytics.router)

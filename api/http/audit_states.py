@@ -12,6 +12,7 @@ from dataclasses import asdict
 from api.http.schemas.content import PolicyIO, TermsIO
 from api.http.schemas.contests import ContestOut, SeasonOut
 from api.http.schemas.engagement import EarningRulesIO, LevelIO, LevelsOut, RedemptionOut
+from api.http.schemas.leagues import LeagueConfigIO, WeekOut
 from api.http.schemas.quizzes import QuestionOut, QuizOut
 from api.http.schemas.segments import SegmentOut
 from api.http.schemas.settlement import PrizeListOut
@@ -33,6 +34,8 @@ from engine.contests import seasons, settlement
 from engine.contests import services as contest_services
 from engine.integrity import services as integrity_services
 from engine.integrity.model import CaseStatus
+from engine.leagues import services as league_services
+from engine.leagues.uow import LeagueUnitOfWork
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
 from ledger import services as ledger_services
@@ -186,6 +189,18 @@ def quiz(database: Database, key: str) -> JsonValue:
     found = quiz_services.get_quiz(QuizUnitOfWork(database.sessions), int(key), operator=True)
     shown = QuizOut.of(found).model_dump(mode="json")
     return shown | {"question_ids": [question.id for question in found.questions]}
+
+
+def league_settings(database: Database, key: str) -> JsonValue:
+    """The league rules in force."""
+    config = league_services.get_config(LeagueUnitOfWork(database.sessions))
+    return LeagueConfigIO.of(config).model_dump(mode="json")
+
+
+def league_week(database: Database, key: str) -> JsonValue:
+    """A league week: window, size, rules and whether it is closed."""
+    found = league_services.get_week(LeagueUnitOfWork(database.sessions), int(key))
+    return WeekOut.of(found).model_dump(mode="json")
 
 
 def webhook_endpoint(database: Database, key: str) -> JsonValue:

@@ -25,6 +25,7 @@ from core.users.sign_in_limits import SignInLimits
 from core.webhooks import WebhooksUnitOfWork
 from engine.contests import visibility
 from engine.contests.prize_rules import PrizeLimits
+from engine.leagues.uow import LeagueUnitOfWork
 from engine.uow import EngineUnitOfWork
 from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.quizzes.uow import QuizUnitOfWork
@@ -100,6 +101,13 @@ async def _campaign_uow(database: DatabaseDep) -> CampaignUnitOfWork:
 
 
 CampaignUow = Annotated[CampaignUnitOfWork, Depends(_campaign_uow)]
+
+
+async def _league_uow(request: Request, database: DatabaseDep) -> LeagueUnitOfWork:
+    return LeagueUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
+
+
+LeagueUow = Annotated[LeagueUnitOfWork, Depends(_league_uow)]
 
 
 async def _webhooks_uow(database: DatabaseDep) -> WebhooksUnitOfWork:

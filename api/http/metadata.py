@@ -17,6 +17,7 @@ import core.users.store  # noqa: F401
 import engine.contests.store  # noqa: F401
 import engine.contests.store_rules  # noqa: F401
 import engine.integrity.store  # noqa: F401
+import engine.leagues.store  # noqa: F401
 import engine.market.store  # noqa: F401
 import engine.market.store_intraday  # noqa: F401
 import engine.trading.store  # noqa: F401

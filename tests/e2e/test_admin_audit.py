@@ -20,6 +20,9 @@ from core.db import Database
 from core.outbox import RetryPolicy
 from core.outbox_store import record_event
 from core.webhooks import WebhooksUnitOfWork, dispatch_once
+from engine.leagues import model as league_model
+from engine.leagues import services as leagues
+from engine.leagues.uow import LeagueUnitOfWork
 from ledger.quizzes import services as quizzes
 from tests.api_world import Served, World, world_on
 from tests.conftest import BACKENDS, PASSWORD
@@ -139,6 +142,13 @@ def _failed_delivery(client: TestClient, world: World, _: Context) -> tuple[str,
     return f"/v1/admin/webhooks/deliveries/{delivery['id']}/retry", None
 
 
+def _ended_league_week(client: TestClient, world: World, _: Context) -> tuple[str, Any]:
+    """A league week that ended last week (opened through the services: HTTP opens this one)."""
+    uow = LeagueUnitOfWork(_database(client).sessions)
+    past = leagues.open_week(uow, now=datetime.now(UTC) - 2 * league_model.WEEK)
+    return f"/v1/admin/leagues/weeks/{past.id}/close", None
+
+
 # In the order they run: a reversal undoes the grant before it, settlement follows the clock,
 # the policy holds claims for review before a held piece is decided, a scan opens the case
 # decided after it, a quiz uses the question created before it.
@@ -256,6 +266,12 @@ SUCCEEDS: dict[tuple[str, str], Example] = {
         "/v1/admin/campaigns/audited-campaign/grants",
         {"member_id": w.user_ids["member"], "operation": "audit-sweep"},
     ),
+    ("PUT", "/v1/admin/leagues/settings"): lambda c, w, x: (
+        "/v1/admin/leagues/settings",
+        _got(c, w, "/v1/admin/leagues/settings") | {"cohort_size": 20},
+    ),
+    ("POST", "/v1/admin/leagues/weeks"): lambda c, w, x: ("/v1/admin/leagues/weeks", None),
+    ("POST", "/v1/admin/leagues/weeks/{week_id}/close"): _ended_league_week,
     ("POST", "/v1/admin/webhooks"): lambda c, w, x: (
         "/v1/admin/webhooks",
         {

@@ -196,6 +196,17 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/admin/experiments"): OPERATOR,
     ("GET", "/v1/admin/experiments"): OPERATOR,
     ("GET", "/v1/admin/experiments/{key}/results"): OPERATOR,
+    # weekly leagues: members see their own cohort; operators keep the rules and the weeks
+    ("GET", "/v1/leagues/me"): SIGNED_IN,
+    ("GET", "/v1/leagues/me/history"): SIGNED_IN,
+    ("GET", "/v1/leagues/me/profile"): SIGNED_IN,
+    ("PUT", "/v1/leagues/me/profile"): SIGNED_IN,
+    ("GET", "/v1/admin/leagues/settings"): OPERATOR,
+    ("PUT", "/v1/admin/leagues/settings"): OPERATOR,
+    ("GET", "/v1/admin/leagues/weeks"): OPERATOR,
+    ("POST", "/v1/admin/leagues/weeks"): OPERATOR,
+    ("GET", "/v1/admin/leagues/weeks/{week_id}"): OPERATOR,
+    ("POST", "/v1/admin/leagues/weeks/{week_id}/close"): OPERATOR,
 }
 
 # Path parameters that name nothing: an allowed caller gets 404 (or 422), and nothing changes.
@@ -219,6 +230,7 @@ DUMMY = {
     "quiz_id": "2147483647",
     "question_id": "2147483647",
     "key": "no_such_key",
+    "week_id": "2147483647",
 }
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that revoke the caller's tokens: the sweeps would sign the world's users out, so they

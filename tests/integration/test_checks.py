@@ -38,6 +38,7 @@ def test_every_check_holds_over_a_sound_world_and_has_something_to_check(
         assert count("SELECT count(*) FROM contest_metric_state") == 1
         assert count("SELECT count(*) FROM ledger_checkins") == 7
         assert count("SELECT count(*) FROM quiz_answers") == 3
+        assert count("SELECT count(*) FROM league_payouts WHERE paid_at IS NOT NULL") == 4
         assert count("SELECT count(*) FROM anchor_batches WHERE status = 'final'") == 1
         assert count("SELECT count(*) FROM anchor_batches WHERE status = 'anchored'") == 1
 

@@ -68,6 +68,10 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     assert ab is not None and 0 < sum(v.members for v in ab.results.variants) <= data.members
     assert ab.campaign.spent == sum(data.points.minted.get("campaign", ())) > 0
     assert ab.campaign.spent + ab.campaign.remaining == ab.campaign.spec.budget
+    # Weekly leagues closed every ended week and paid; the quiz ran and paid its tiers.
+    assert data.leagues.weeks and all(w.rewards > 0 for w in data.leagues.weeks)
+    assert data.points.minted.get("league") and data.points.minted.get("quiz")
+    assert data.quiz.takers > 0 and data.quiz.prizes > 0
     assert data.content.final == data.content.certificates
     assert len(result.digest) == 64
     page = result.report_path.read_text(encoding="utf-8")

@@ -61,6 +61,7 @@ def test_every_value_the_api_sends_has_a_name() -> None:
     """Pages name enum values by key (`state.${contest.state}`): a new value needs its text."""
     from contracts.content import ReviewReason, ReviewStatus
     from engine.contests.model import ContestState
+    from engine.leagues.model import Basis, Zone
     from engine.market.model import Market
     from engine.trading.orders import OrderStatus, OrderType, Reason, Side, TimeInForce
     from ledger.catalog import RedemptionStatus
@@ -76,6 +77,8 @@ def test_every_value_the_api_sends_has_a_name() -> None:
         "redemption": RedemptionStatus,
         "review_status": ReviewStatus,
         "review_reason": ReviewReason,
+        "league.zone": Zone,
+        "league.basis": Basis,
     }
     known = _keys("en")
     missing = [f"{prefix}.{v.value}" for prefix, enum in families.items() for v in enum]
