@@ -49,6 +49,7 @@ from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
 from core.outbox import RetryPolicy
+from core.page_cache import page_cache_for
 from core.signing import with_signing_secret
 from engine.uow import EngineCaches
 
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.engine_caches = EngineCaches()
+    app.state.engine_caches = EngineCaches(pages=page_cache_for(settings.redis_url))
     install_problem_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)
