@@ -57,9 +57,12 @@ class PageCache(Protocol):
 
 
 class InProcessPageCache:
-    """The most recently used ``size`` values of this process, each for ``ttl_seconds``."""
+    """The most recently used ``size`` values of this process, each for ``ttl_seconds``.
 
-    def __init__(self, size: int = 4096, *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+    A bump reaches this process only, so with several workers and no Redis another worker's
+    bump shows here after the TTL (a minute) or the next tick, whichever comes first."""
+
+    def __init__(self, size: int = 4096, *, ttl_seconds: float = 60.0) -> None:
         self._size = size
         self._ttl = ttl_seconds
         self._kept: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -107,8 +110,8 @@ class InProcessPageCache:
 class RedisPageCache:
     """Values in Redis under ``prefix``: one cache for every worker that names the same server.
 
-    Errors are logged and read as misses (writes are dropped), except ``bump``: a writer that
-    cannot invalidate must not carry on as if it had, so it raises."""
+    Errors are logged and read as misses (writes are dropped), except ``bump``, which raises:
+    whether a failed invalidation is fatal is the writer's call."""
 
     def __init__(
         self, client: redis.Redis, *, prefix: str = "pl:", ttl_seconds: int = DEFAULT_TTL_SECONDS

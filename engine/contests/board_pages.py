@@ -19,6 +19,7 @@ window's chunks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +42,8 @@ from engine.contests.ranking import Standings
 from engine.trading.store import ContestRow
 from engine.trading.venue import NotEntered
 from engine.uow import EngineUnitOfWork
+
+log = logging.getLogger(__name__)
 
 CHUNK = 50  # positions per cached chunk
 RowEncoder = Callable[[LeaderboardRow], bytes]  # one row as it is served (no newline inside)
@@ -69,8 +72,13 @@ def board_scope(sessions: sessionmaker[Session]) -> str:
 
 def board_changed(pages: PageCache, sessions: sessionmaker[Session]) -> None:
     """Something boards show changed outside the tick (a display name, person links, a journal
-    note): every cached chunk of the database is recomputed on its next read."""
-    pages.bump(board_scope(sessions))
+    note): every cached chunk of the database is recomputed on its next read. The change has
+    committed already, so a cache that cannot be bumped is logged, not raised: its chunks
+    expire within the cache's TTL."""
+    try:
+        pages.bump(board_scope(sessions))
+    except Exception:
+        log.exception("page cache: the boards' revision could not be bumped")
 
 
 def note_changed(uow: EngineUnitOfWork, contest_id: int) -> None:
