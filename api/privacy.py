@@ -12,12 +12,14 @@ import json
 
 from api.http.store_privacy import IDEMPOTENCY_SECTION
 from contracts.store_privacy import CONTENT_SECTION
+from core.page_cache import PageCache
 from core.privacy import services
 from core.privacy.sections import ErasureBlocker, Section
 from core.privacy.services import PrivacyUnitOfWork
 from core.privacy.store import ACCOUNT_SECTION, CONSENTS_SECTION
 from core.segments.store_privacy import SEGMENTS_SECTION
 from core.users.model import UserId
+from engine.contests import board_pages
 from engine.contests import store_privacy as engine_privacy
 from engine.integrity.store_privacy import INTEGRITY_SECTION
 from engine.leagues.store_privacy import LEAGUE_SECTION
@@ -58,9 +60,18 @@ def export_file(uow: PrivacyUnitOfWork, user_id: UserId) -> tuple[str, bytes]:
 
 
 def erase(
-    uow: PrivacyUnitOfWork, user_id: UserId, *, operator_id: UserId, reason: str
+    uow: PrivacyUnitOfWork,
+    user_id: UserId,
+    *,
+    operator_id: UserId,
+    reason: str,
+    pages: PageCache | None = None,
 ) -> services.ErasureOutcome:
-    """Erase the member with every section, unless a blocker refuses (see core.privacy)."""
-    return services.erase_member(
+    """Erase the member with every section, unless a blocker refuses (see core.privacy); the
+    cached leaderboard pages of ``pages`` (which showed the member's name) are invalidated."""
+    outcome = services.erase_member(
         uow, user_id, sections=SECTIONS, blockers=BLOCKERS, operator_id=operator_id, reason=reason
     )
+    if pages is not None:
+        board_pages.board_changed(pages, uow.sessions)
+    return outcome

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Content anchoring: None = the in-process eth-tester chain; else a JSON-RPC node URL and
     # the anchorer's key (without a key the node's first unlocked account sends).
     chain_rpc_url: str | None = None
+    # Shared caches (leaderboard pages): a Redis URL (redis://host:6379/0) every API worker
+    # names; None: each process keeps its own (core.page_cache).
+    redis_url: str | None = None
     chain_private_key: SecretStr | None = None
     chain_confirmations: int = Field(default=2, ge=0)
     # Without chain_rpc_url: "local" = one anvil node per data directory, its state on disk, so

@@ -22,6 +22,7 @@ from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
 from engine.contests import pk_rounds, rules, seasons, standings
 from engine.contests import services as contests
+from engine.contests.leaderboard import keep_standings
 from engine.contests.model import ContestState, DataSource, local_today, zone
 from engine.trading.next_day import TradedDay, keep_books, trade_next_day
 from engine.trading.orders import Fill
@@ -108,7 +109,7 @@ def _day(
     after_commit: list[AfterCommit] = [partial(keep_books, uow, contest.id, traded)]
     if ranked is not None:
         key = (uow.source(), contest.id, contest.clock_ticks)
-        after_commit.append(partial(uow.caches.standings.put, key, ranked))
+        after_commit.append(partial(keep_standings, uow.caches, key, ranked))
     return traded, after_commit
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.integrity.store import PersonLinks, SignalRepository
+from core.page_cache import InProcessPageCache, PageCache
 from engine.contests.standings_cache import StandingsCache
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
@@ -28,10 +29,14 @@ class EngineCaches:
 
     books: BooksCache = field(default_factory=BooksCache)
     standings: StandingsCache = field(default_factory=StandingsCache)
+    # Serialized leaderboard pages and tick indexes: Redis when configured, so every worker
+    # shares them (engine.contests.board_pages).
+    pages: PageCache = field(default_factory=InProcessPageCache)
 
     def clear(self) -> None:
         self.books.clear()
         self.standings.clear()
+        self.pages.clear()
 
 
 class EngineUnitOfWork(TradingUnitOfWork):

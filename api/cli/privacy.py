@@ -11,6 +11,7 @@ from api import privacy
 from api.cli.database import DatabaseUrl, at_head, settings
 from core.db import Database
 from core.errors import DomainError
+from core.page_cache import page_cache_for
 from core.privacy.services import PrivacyUnitOfWork
 from core.users import services as users
 from core.users.model import Role, User
@@ -64,7 +65,8 @@ def privacy_erase(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Erase a member: personal data deleted, the account pseudonymised, the ledger kept."""
-    with at_head(settings(database_url)) as database:
+    configured = settings(database_url)
+    with at_head(configured) as database:
         try:
             executor = _user(database, operator)
             if not executor.has_any(Role.OPERATOR):
@@ -76,6 +78,7 @@ def privacy_erase(
                 member.id,
                 operator_id=executor.id,
                 reason=reason,
+                pages=page_cache_for(configured.redis_url),
             )
         except DomainError as exc:
             typer.echo(f"error: {exc.detail}", err=True)

@@ -16,6 +16,7 @@ from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
 from core.integrity.model import ClientSignal
+from core.page_cache import PageCache
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.privacy.services import PrivacyUnitOfWork, require_consents
 from core.segments.uow import SegmentsUnitOfWork
@@ -73,6 +74,13 @@ async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWo
 
 
 EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
+
+
+async def _page_cache(request: Request) -> PageCache:
+    return request.app.state.engine_caches.pages
+
+
+PageCacheDep = Annotated[PageCache, Depends(_page_cache)]
 
 
 async def _privacy_uow(database: DatabaseDep) -> PrivacyUnitOfWork:

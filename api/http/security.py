@@ -9,6 +9,9 @@ refused, so a token can never outlive the credentials, or the account, it was is
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,12 +50,48 @@ def issue_access_token(user: User, settings: Settings) -> tuple[str, int]:
     return token, int(lifetime.total_seconds())
 
 
+class VerifiedTokens:
+    """Tokens whose signature and claims this process has verified, with their expiry: a token
+    string is signed or not once and for all, so a member's next request skips the HMAC and
+    the claim checks, not the expiry (checked on every hit) nor the stamp (``token_user``)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[str, str], tuple[TokenSubject, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, secret: str, token: str) -> TokenSubject | None:
+        key = (secret, token)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None:
+                return None
+            if found[1] <= time.time():
+                del self._kept[key]
+                return None
+            self._kept.move_to_end(key)
+            return found[0]
+
+    def put(self, secret: str, token: str, subject: TokenSubject, expires: float) -> None:
+        with self._lock:
+            self._kept[(secret, token)] = (subject, expires)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+
+VERIFIED = VerifiedTokens()
+
+
 def token_subject(token: str, settings: Settings) -> TokenSubject | None:
     """The subject of a valid, unexpired token; ``None`` for anything else."""
+    secret = settings.signing_secret()
+    known = VERIFIED.get(secret, token)
+    if known is not None:
+        return known
     try:
         claims = jwt.decode(
             token,
-            settings.signing_secret(),
+            secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "stm", "exp", "iat", "iss"]},
@@ -60,9 +99,12 @@ def token_subject(token: str, settings: Settings) -> TokenSubject | None:
         stamp = claims["stm"]
         if not isinstance(stamp, str) or not stamp:
             return None
-        return TokenSubject(int(claims["sub"]), stamp)
+        subject = TokenSubject(int(claims["sub"]), stamp)
+        expires = float(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+    VERIFIED.put(secret, token, subject, expires)
+    return subject
 
 
 def user_id_from_token(token: str, settings: Settings) -> UserId | None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.db import Base, UtcDateTime, keyset_page
 from core.users.model import Role, User, UserId
@@ -101,9 +101,37 @@ class UserRepository:
         return row.to_user()
 
     def get(self, user_id: UserId) -> User | None:
-        # Roles joined in: one round trip (every authenticated request comes here).
-        row = self.session.get(UserRow, user_id, options=[joinedload(UserRow.roles)])
-        return None if row is None else row.to_user()
+        # Every authenticated request comes here: roles joined in (one round trip), and plain
+        # rows rather than ORM entities (no identity map, no collection loading).
+        user = UserRow.__table__.c
+        stmt = (
+            select(
+                user.id,
+                user.username,
+                user.display_name,
+                user.created_at,
+                user.is_active,
+                user.rank_history_public,
+                user.token_stamp,
+                UserRoleRow.__table__.c.role,
+            )
+            .outerjoin(UserRoleRow.__table__, UserRoleRow.__table__.c.user_id == user.id)
+            .where(user.id == user_id)
+        )
+        rows = self.session.execute(stmt).all()
+        if not rows:
+            return None
+        first = rows[0]
+        return User(
+            id=first.id,
+            username=first.username,
+            display_name=first.display_name,
+            roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+            created_at=first.created_at,
+            is_active=first.is_active,
+            rank_history_public=first.rank_history_public,
+            token_stamp=first.token_stamp,
+        )
 
     def credentials(self, username: str) -> tuple[User, str] | None:
         """The user and their password hash, for authentication."""

@@ -11,6 +11,7 @@ around-me lookup after a tick is a binary search; only the shown columns of the 
 from __future__ import annotations
 
 import bisect
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,10 +24,11 @@ from core.users.model import Role, User
 from engine.contests import entries
 from engine.contests.metric_state import Game
 from engine.contests.ranking import Placing, Standings
+from engine.contests.standings_cache import TickKey, decode_standings, encode_standings
 from engine.contests.store_standings import Detail
 from engine.trading.store import ContestRow
 from engine.trading.venue import NotEntered, require_contest
-from engine.uow import EngineUnitOfWork
+from engine.uow import EngineCaches, EngineUnitOfWork
 
 Scope = Literal["friends", "team"]
 MAX_AROUND = 50
@@ -109,23 +111,51 @@ def current(uow: EngineUnitOfWork, contest_id: int) -> Standings | None:
     tick had no entries. Usable inside an open transaction (it opens none); it reads the cache
     but fills it only from read transactions, which see committed ticks only."""
     contest = require_contest(uow, contest_id)
-    return _standings(uow, contest, remember=False)
+    return standings_of(uow, contest, remember=False)
 
 
-def _standings(uow: EngineUnitOfWork, contest: ContestRow, *, remember: bool) -> Standings | None:
+def standings_of(uow: EngineUnitOfWork, contest: ContestRow, *, remember: bool) -> Standings | None:
     if contest.clock_ticks == 0:
         return None
     key = (uow.source(), contest.id, contest.clock_ticks)
     found = uow.caches.standings.get(key)
     if found is not None:
         return found
+    kept = uow.caches.pages.get_many(scope_of(key[0]), [index_key(key)])[1][0]
+    if kept is not None:
+        found = decode_standings(kept)
+        uow.caches.standings.put(key, found)
+        return found
     rows = uow.standings.placings(contest.id, contest.clock_ticks)
     if not rows:
         return None
     found = Standings.from_rows(rows)
     if remember:
-        uow.caches.standings.put(key, found)
+        keep_standings(uow.caches, key, found)
     return found
+
+
+def index_key(key: TickKey) -> str:
+    """The shared cache's key of a committed tick's standings (its rank index)."""
+    source, contest_id, tick = key
+    return f"lb:{source_tag(source)}:{contest_id}:{tick}:index"
+
+
+def source_tag(source: str) -> str:
+    """A short stable name of a database for shared cache keys."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def scope_of(source: str) -> str:
+    """The page cache's revision scope of a database's boards (``board_pages``)."""
+    return f"board:{source_tag(source)}"
+
+
+def keep_standings(caches: EngineCaches, key: TickKey, standings: Standings) -> None:
+    """Keep a committed tick's standings in this process and in the shared cache (the clock
+    calls it after its commit; readers after reading a committed snapshot)."""
+    caches.standings.put(key, standings)
+    caches.pages.put_many([(index_key(key), encode_standings(standings))])
 
 
 # --- read services ----------------------------------------------------------------------------
@@ -149,27 +179,15 @@ def leaderboard(
     the viewer's row with up to ``k`` rows above and below (within the scope) instead of a page;
     otherwise rows follow position ``cursor`` (0 or None: from the top), ``limit`` at most.
     """
-    _check_paging(limit, cursor, k)
+    check_paging(limit, cursor, k)
     with uow.reading():
         contest = require_contest(uow, contest_id)
-        board = _standings(uow, contest, remember=True) or Standings.from_rows([])
+        board = standings_of(uow, contest, remember=True) or Standings.from_rows([])
         if around and uow.trading.account(contest_id, viewer_id) is None:
             raise NotEntered("around=me needs your entry in this contest", contest_id=contest_id)
         members = _scope_members(uow, contest_id, viewer_id, scope)
         placings, following = _window(board, viewer_id, members, limit, cursor or 0, around, k)
-        details = uow.standings.details(
-            contest_id, contest.clock_ticks, [p.member_id for p in placings]
-        )
-        seconds = _second_accounts(uow, contest, board, placings)
-        unnoted = (
-            uow.trading.members_with_unnoted_fills(contest_id)
-            if contest.notes_required_for_ranking
-            and any(not details[p.member_id].qualified for p in placings)
-            else set()
-        )
-        rows = tuple(
-            _row(p, details[p.member_id], seconds=seconds, unnoted=unnoted) for p in placings
-        )
+        rows = rows_of(uow, contest, board, placings)
         return Leaderboard(
             contest_id=contest_id,
             tick=contest.clock_ticks,
@@ -178,11 +196,31 @@ def leaderboard(
             ranked=board.ranked_count,
             rows=rows,
             next_cursor=following,
-            me=_my_place(board, viewer_id),
+            me=my_place(board, viewer_id),
         )
 
 
-def _check_paging(limit: int, cursor: int | None, k: int) -> None:
+def rows_of(
+    uow: EngineUnitOfWork, contest: ContestRow, board: Standings, placings: list[Placing]
+) -> tuple[LeaderboardRow, ...]:
+    """The shown rows of these placings of the contest's last tick (inside the caller's read
+    transaction): the snapshot's columns, today's display names and unranked reasons."""
+    details = uow.standings.details(
+        contest.id, contest.clock_ticks, [p.member_id for p in placings]
+    )
+    seconds = _second_accounts(uow, contest, board, placings)
+    unnoted = (
+        uow.trading.members_with_unnoted_fills(contest.id)
+        if contest.notes_required_for_ranking
+        and any(not details[p.member_id].qualified for p in placings)
+        else set()
+    )
+    return tuple(
+        _row(p, details[p.member_id], seconds=seconds, unnoted=unnoted) for p in placings
+    )
+
+
+def check_paging(limit: int, cursor: int | None, k: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise RuleViolation(f"limit must be 1 … {MAX_LIMIT}", field="limit", rule="range")
     if cursor is not None and cursor < 0:
@@ -282,7 +320,7 @@ def _row(
     )
 
 
-def _my_place(board: Standings, viewer_id: int) -> MyPlace | None:
+def my_place(board: Standings, viewer_id: int) -> MyPlace | None:
     position = board.position_of(viewer_id)
     if position is None:
         return None
@@ -293,7 +331,7 @@ def team_leaderboard(
     uow: EngineUnitOfWork, contest_id: int, *, limit: int = 50, cursor: int | None = None
 ) -> TeamLeaderboard:
     """A page of the contest's team board (the snapshot of its last tick)."""
-    _check_paging(limit, cursor, 0)
+    check_paging(limit, cursor, 0)
     with uow.reading():
         contest = require_contest(uow, contest_id)
         if contest.team_settings is None:

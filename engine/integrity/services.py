@@ -20,6 +20,7 @@ from core.errors import Conflict, NotFound, RuleViolation
 from core.integrity.model import SignalRecord
 from core.integrity.store import SignalRepository
 from core.rule_codes import Rule
+from engine.contests import board_pages
 from engine.integrity.detectors import DetectorSettings, Finding, FindingKind
 from engine.integrity.detectors import scan as detect
 from engine.integrity.model import Case, CaseStatus, Decision
@@ -152,6 +153,8 @@ def decide(
         if decision is Decision.SAME_PERSON:
             uow.persons.link(case.member_ids, case_id=case_id, at=moment)
         uow.commit()
+    if decision is Decision.SAME_PERSON:  # the boards' unranked reasons follow the links
+        board_pages.board_changed(uow.caches.pages, uow.sessions)
     return case
 
 

@@ -6,16 +6,26 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.http.deps import CurrentUser, EngineUow, IdPath, PageParams, VisibleContestId
+from api.http.deps import (
+    ContestIdPath,
+    CurrentUser,
+    EngineUow,
+    IdPath,
+    PageParams,
+    VisibleContestId,
+)
 from api.http.problems import problem_doc
 from api.http.schemas.leaderboard import (
     FollowOut,
     HistoryPointOut,
     LeaderboardOut,
     TeamLeaderboardOut,
+    board_page_json,
+    encode_row,
 )
 from core.pagination import decode_cursor
-from engine.contests import entries
+from core.users.model import Role
+from engine.contests import board_pages, entries, visibility
 from engine.contests import leaderboard as boards
 
 router = APIRouter(tags=["leaderboards"], responses={401: problem_doc("Not authenticated")})
@@ -37,7 +47,7 @@ MemberQuery = Annotated[
     },
 )
 def leaderboard(
-    contest_id: VisibleContestId,
+    contest_id: ContestIdPath,
     user: CurrentUser,
     uow: EngineUow,
     page: PageParams,
@@ -49,21 +59,36 @@ def leaderboard(
         Literal["friends", "team"] | None,
         Query(description="Only you and the members you follow, or your team"),
     ] = None,
-) -> LeaderboardOut:
+) -> Response:
     """The contest's leaderboard after the last tick: a page, or the rows around you; ranks are
     competition ranks, unqualified entries are listed unranked after the ranked ones."""
-    return LeaderboardOut.of(
-        boards.leaderboard(
+    operator = user.has_any(Role.OPERATOR)
+    cursor = decode_cursor(page.cursor)
+    if scope is None:  # the whole board: rows serialized once per tick, kept in the page cache
+        found = board_pages.board_page(
             uow,
             contest_id,
             user.id,
+            operator=operator,
+            encode=encode_row,
             limit=page.limit,
-            cursor=decode_cursor(page.cursor),
+            cursor=cursor,
             around=around == "me",
             k=k,
-            scope=scope,
         )
+        return Response(board_page_json(found), media_type="application/json")
+    visibility.check_visible(uow, contest_id, user.id, operator=operator)
+    board = boards.leaderboard(
+        uow,
+        contest_id,
+        user.id,
+        limit=page.limit,
+        cursor=cursor,
+        around=around == "me",
+        k=k,
+        scope=scope,
     )
+    return Response(LeaderboardOut.of(board).model_dump_json(), media_type="application/json")
 
 
 @router.get(

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response, status
 from api import privacy
 from api.http import audit_states as states
 from api.http.audit import audited
-from api.http.deps import ClientAddress, CurrentUser, IdPath, OperatorUser, PrivacyUow
+from api.http.deps import (
+    ClientAddress,
+    CurrentUser,
+    IdPath,
+    OperatorUser,
+    PageCacheDep,
+    PrivacyUow,
+)
 from api.http.problems import problem_doc
 from api.http.schemas.privacy import (
     ConsentDocumentIn,
@@ -179,8 +186,10 @@ def member_data_export(user_id: IdPath, _: OperatorUser, uow: PrivacyUow) -> Res
 )
 @audited("user.erase", subject="user:{user_id}", state=states.user)
 def erase_member(
-    user_id: IdPath, body: EraseIn, operator: OperatorUser, uow: PrivacyUow
+    user_id: IdPath, body: EraseIn, operator: OperatorUser, uow: PrivacyUow, pages: PageCacheDep
 ) -> ErasureOut:
     """Erase a member: personal data deleted, the account pseudonymised, the ledger kept."""
-    outcome = privacy.erase(uow, user_id, operator_id=operator.id, reason=body.reason)
+    outcome = privacy.erase(
+        uow, user_id, operator_id=operator.id, reason=body.reason, pages=pages
+    )
     return ErasureOut.of(outcome)

@@ -37,6 +37,7 @@ from contracts.services import compliance_terms
 from contracts.uow import ContentUnitOfWork
 from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
+from engine.contests import board_pages
 from engine.market.model import Market
 from engine.trading import journal, order_desk, services, views
 from engine.trading.orders import OrderStatus
@@ -112,6 +113,7 @@ def put_note(
         note=body.note,
         terms=compliance_terms(content),
     )
+    board_pages.note_changed(uow, contest_id)
     return NoteOut(order_id=saved.order_id, note=saved.note, updated_at=saved.updated_at)
 
 

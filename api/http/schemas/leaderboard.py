@@ -6,6 +6,7 @@ equity as money strings; ``next_cursor`` is opaque (it stands for a position).
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 
 from api.http.schemas.trading import MoneyStr
 from core.pagination import encode_cursor
+from engine.contests.board_pages import BoardPage
 from engine.contests.leaderboard import (
     Followed,
     HistoryPoint,
@@ -92,6 +94,25 @@ class LeaderboardOut(BaseModel):
             next_cursor=_cursor(board.next_cursor),
             me=MyPlaceOut.of(board.me),
         )
+
+
+def encode_row(row: LeaderboardRow) -> bytes:
+    """One row exactly as ``LeaderboardOut`` serializes it (compact JSON: no newline)."""
+    return LeaderboardRowOut.of(row).model_dump_json().encode()
+
+
+def board_page_json(page: BoardPage) -> bytes:
+    """The ``LeaderboardOut`` body of a cached page, byte for byte what the model would write,
+    around rows serialized once per tick (``encode_row``)."""
+    me = b"null" if page.me is None else MyPlaceOut.of(page.me).model_dump_json().encode()  # type: ignore[union-attr]
+    cursor = _cursor(page.next_cursor)
+    day = "null" if page.day is None else f'"{page.day.isoformat()}"'
+    head = (
+        f'{{"contest_id":{page.contest_id},"tick":{page.tick},"day":{day},'
+        f'"entries":{page.entries},"ranked":{page.ranked},"items":['
+    )
+    tail = f'],"next_cursor":{json.dumps(cursor)},"me":'
+    return b"".join((head.encode(), b",".join(page.rows), tail.encode(), me, b"}"))
 
 
 class TeamPlaceOut(BaseModel):

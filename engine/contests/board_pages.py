@@ -1,0 +1,181 @@
+"""Leaderboard pages served from the shared page cache (``EngineCaches.pages``).
+
+A committed tick's board never changes, so its rows are serialized once per tick and kept in
+chunks of ``CHUNK`` positions under (database, contest, tick, chunk): a page or an around-me
+window is at most three chunks, fetched in one round trip together with the cache's revision.
+The tick comes from the contest's row, read in the same transaction as the visibility check:
+the clock bumps it in the very transaction that commits the tick's snapshot, so once a tick has
+committed no reader can ask for an older tick's chunks, and a chunk written late by a reader of
+the older tick lands under the older key, where nobody looks any more.
+
+What a chunk shows that the tick does not fix (display names, unranked reasons under person
+links and journal notes) is as of the chunk's first read; the writers that change it call
+``board_changed``, which bumps the revision every chunk carries, so the next read recomputes.
+
+The viewer's own place (``me``) and the around-me window come from the tick's ``Standings``
+(kept per process, shared through the cache as the tick's rank index): O(log n) plus the
+window's chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import NotFound
+from core.page_cache import PageCache
+from engine.contests import visibility
+from engine.contests.leaderboard import (
+    LeaderboardRow,
+    MyPlace,
+    check_paging,
+    my_place,
+    rows_of,
+    scope_of,
+    standings_of,
+)
+from engine.contests.ranking import Standings
+from engine.trading.store import ContestRow
+from engine.trading.venue import NotEntered
+from engine.uow import EngineUnitOfWork
+
+log = logging.getLogger(__name__)
+
+CHUNK = 50  # positions per cached chunk
+RowEncoder = Callable[[LeaderboardRow], bytes]  # one row as it is served (no newline inside)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    """``engine.contests.leaderboard.Leaderboard`` with its rows already serialized."""
+
+    contest_id: int
+    tick: int
+    day: date | None
+    entries: int
+    ranked: int
+    rows: tuple[bytes, ...]
+    next_cursor: int | None
+    me: MyPlace | None
+
+
+def board_scope(sessions: sessionmaker[Session]) -> str:
+    """The revision scope of every cached board of the database ``sessions`` open (usable
+    outside a transaction)."""
+    bind = sessions.kw["bind"]
+    return scope_of(bind.engine.url.render_as_string(hide_password=True))
+
+
+def board_changed(pages: PageCache, sessions: sessionmaker[Session]) -> None:
+    """Something boards show changed outside the tick (a display name, person links, a journal
+    note): every cached chunk of the database is recomputed on its next read. The change has
+    committed already, so a cache that cannot be bumped is logged, not raised: its chunks
+    expire within the cache's TTL."""
+    try:
+        pages.bump(board_scope(sessions))
+    except Exception:
+        log.exception("page cache: the boards' revision could not be bumped")
+
+
+def note_changed(uow: EngineUnitOfWork, contest_id: int) -> None:
+    """A journal note changed: it shows on the board (an unranked reason) only in a contest
+    that requires notes for ranking."""
+    with uow.reading():
+        contest = uow.trading.contest(contest_id)
+        shown = contest is not None and contest.notes_required_for_ranking
+    if shown:
+        board_changed(uow.caches.pages, uow.sessions)
+
+
+def board_page(
+    uow: EngineUnitOfWork,
+    contest_id: int,
+    viewer_id: int,
+    *,
+    operator: bool,
+    encode: RowEncoder,
+    limit: int = 50,
+    cursor: int | None = None,
+    around: bool = False,
+    k: int = 5,
+) -> BoardPage:
+    """The unscoped page ``leaderboard.leaderboard`` computes, from the cache: a page after
+    position ``cursor`` or the viewer's row with ``k`` rows either side. A contest the viewer
+    may not see is the ``NotFound`` of a contest that does not exist."""
+    check_paging(limit, cursor, k)
+    # Before the transaction's snapshot: a chunk computed from it carries a revision no newer
+    # than what it saw, so a writer's bump after its commit can never be stamped on older rows.
+    scope = board_scope(uow.sessions)
+    revision = uow.caches.pages.revision(scope)
+    with uow.reading():
+        contest = uow.trading.contest(contest_id)
+        if contest is None or not visibility.may_see(uow, contest, viewer_id, operator=operator):
+            raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+        board = standings_of(uow, contest, remember=True) or Standings.from_rows([])
+        n = len(board)
+        following = None
+        if around:
+            position = board.position_of(viewer_id)
+            if position is None and uow.trading.account(contest_id, viewer_id) is None:
+                raise NotEntered(
+                    "around=me needs your entry in this contest", contest_id=contest_id
+                )
+            start, stop = (
+                (0, 0) if position is None else (max(position - 1 - k, 0), min(position + k, n))
+            )
+        else:
+            start = min(cursor or 0, n)
+            stop = min(start + limit, n)
+            following = stop if start < stop < n else None
+        rows = _rows(uow, contest, board, (start, stop), encode, scope=scope, revision=revision)
+        return BoardPage(
+            contest_id=contest_id,
+            tick=contest.clock_ticks,
+            day=contest.clock_day,
+            entries=n,
+            ranked=board.ranked_count,
+            rows=rows,
+            next_cursor=following,
+            me=my_place(board, viewer_id),
+        )
+
+
+def _rows(
+    uow: EngineUnitOfWork,
+    contest: ContestRow,
+    board: Standings,
+    span: tuple[int, int],
+    encode: RowEncoder,
+    *,
+    scope: str,
+    revision: int,
+) -> tuple[bytes, ...]:
+    """The serialized rows at positions ``start + 1 … stop``, chunk by chunk: a chunk stamped
+    with the cache's current revision is served as kept, any other is computed (and kept
+    stamped with ``revision``, read before the transaction, unless a bump came since)."""
+    start, stop = span
+    if start >= stop:
+        return ()
+    tag = scope.removeprefix("board:")
+    chunks = range(start // CHUNK, (stop - 1) // CHUNK + 1)
+    keys = [f"lb:{tag}:{contest.id}:{contest.clock_ticks}:rows:{c}" for c in chunks]
+    current, found = uow.caches.pages.get_many(scope, keys)
+    stamp = b"%d\n" % current
+    rows: list[bytes] = []
+    fresh: list[tuple[str, bytes]] = []
+    for chunk, key, kept in zip(chunks, keys, found, strict=True):
+        if kept is not None and current >= 0 and kept.startswith(stamp):
+            encoded = kept[len(stamp) :].split(b"\n")
+        else:
+            placings = board.top(CHUNK, after_position=chunk * CHUNK)
+            encoded = [encode(row) for row in rows_of(uow, contest, board, placings)]
+            if current == revision >= 0:
+                fresh.append((key, stamp + b"\n".join(encoded)))
+        first = chunk * CHUNK
+        rows += encoded[max(start - first, 0) : stop - first]
+    uow.caches.pages.put_many(fresh)
+    return tuple(rows)
