@@ -274,6 +274,9 @@ class ContestIn(_Strict):
     entry_fee_points: int = Field(
         strict=True, default=0, ge=0, le=10**12, description="Refused beside any prize"
     )
+    bar_interval: Literal["daily", "minute"] = Field(
+        default="daily", description="daily bars, or minute bars: a live intraday contest"
+    )
 
     def to_draft(self) -> ContestDraft:
         fields = self.model_dump(exclude={"rules"})
@@ -297,6 +300,7 @@ class ContestPatch(_Patch):
         "disclosures",
         "entry_fee_points",
         "notes_required_for_ranking",
+        "bar_interval",
     )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -316,6 +320,7 @@ class ContestPatch(_Patch):
     secondary_metric: str | None = Field(default=None, max_length=24)
     qualification: QualificationIn | None = None
     notes_required_for_ranking: bool | None = None
+    bar_interval: Literal["daily", "minute"] | None = None
     prizes: list[PrizeLineIn] | None = Field(default=None, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
@@ -372,6 +377,10 @@ class ContestOut(BaseModel):
     entry_fee_points: int
     draw_commitment: str | None = Field(description="SHA-256 (hex) of the draw seed")
     draw_seed: str | None = Field(description="The draw seed, revealed once settled")
+    bar_interval: str = Field(description="daily, or minute (live intraday)")
+    feed_status: str | None = Field(
+        description="A minute contest's feed: live, or feed_stale while matching is paused"
+    )
 
     @classmethod
     def of(cls, c: Contest) -> ContestOut:
@@ -409,6 +418,8 @@ class ContestOut(BaseModel):
             entry_fee_points=c.entry_fee_points,
             draw_commitment=c.draw_commitment,
             draw_seed=c.draw_seed,
+            bar_interval=c.bar_interval,
+            feed_status=c.feed_status,
         )
 
 
