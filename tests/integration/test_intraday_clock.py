@@ -20,7 +20,8 @@ from engine.market.intraday_services import install_synthetic_intraday, store_mi
 from engine.market.model import Market
 from engine.market.sessions import sessions_for
 from engine.trading import order_desk, services, store_orders
-from engine.trading.orders import OrderStatus
+from engine.trading.admission import OrderRefused
+from engine.trading.orders import OrderStatus, Reason
 from engine.uow import EngineUnitOfWork
 from tests.engine_builders import request
 from tests.integration.test_intraday_market import START
@@ -29,8 +30,9 @@ MINUTE = timedelta(minutes=1)
 
 
 def _at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
-    """Orders stored from now on are accepted at ``moment``."""
+    """Orders placed from now on are judged and accepted at ``moment``."""
     monkeypatch.setattr(store_orders, "utc_now", lambda: moment)
+    monkeypatch.setattr(order_desk, "utc_now", lambda: moment)
 
 
 def test_a_minute_contest_fills_at_the_next_bar_once_and_expires_day_orders_at_the_close(
@@ -60,26 +62,33 @@ def test_a_minute_contest_fills_at_the_next_bar_once_and_expires_day_orders_at_t
 
     first = run_intraday_tick(uow, contest, minutes[0], now=minutes[0] + MINUTE)
     assert first.ran and first.fills == () and not first.session_closed
-    # Accepted during minute 0: the bar of minute 0 (current at submission) never fills it.
     with uow.reading():
         bars = {b.start: b for b in uow.minutes.minute_bars_of_day([symbol], day)}
         close = uow.market.bars_on(day, [symbol])[symbol].close
     # A limit at the bottom of the day's band, below every minute's low: it rests all day.
     floor = (close * Decimal("0.9")).quantize(Decimal("0.01"), rounding="ROUND_UP")
     assert floor < min(b.low for b in bars.values())
+    # Before the first minute has ended there is no quote yet.
     _at(monkeypatch, minutes[0] + timedelta(seconds=30))
+    with pytest.raises(OrderRefused) as early:
+        order_desk.place_order(uow, contest, member.id, request(symbol=symbol))
+    assert early.value.reason is Reason.STALE_FEED
+    # Accepted during minute 1: its bar (current at submission) never fills it; minute 2 does.
+    _at(monkeypatch, minutes[1] + timedelta(seconds=30))
     buy = order_desk.place_order(uow, contest, member.id, request(symbol=symbol, qty="1000"))
     low = order_desk.place_order(
         uow, contest, member.id, request(symbol=symbol, type="limit", limit=str(floor))
     )
-    tick = run_intraday_tick(uow, contest, minutes[1], now=minutes[1] + MINUTE)
+    current = run_intraday_tick(uow, contest, minutes[1], now=minutes[1] + MINUTE)
+    assert current.ran and current.fills == ()
+    tick = run_intraday_tick(uow, contest, minutes[2], now=minutes[2] + MINUTE)
     assert tick.ran and [f.order_id for f in tick.fills] == [buy.id]
     fill = tick.fills[0]
-    assert fill.qty == 1000 and fill.price >= bars[minutes[1]].open  # a buy slips upward
+    assert fill.qty == 1000 and fill.price >= bars[minutes[2]].open  # a buy slips upward
     assert tick.ranking and tick.equity[0] < Decimal(1_000_000)  # fees and the spread
 
-    again = run_intraday_tick(uow, contest, minutes[1], now=minutes[1] + MINUTE)
-    earlier = run_intraday_tick(uow, contest, minutes[0], now=minutes[1] + MINUTE)
+    again = run_intraday_tick(uow, contest, minutes[2], now=minutes[2] + MINUTE)
+    earlier = run_intraday_tick(uow, contest, minutes[1], now=minutes[2] + MINUTE)
     assert not again.ran and not earlier.ran
     with uow.reading():
         account = uow.trading.account_books(contest)[0].id
@@ -103,17 +112,25 @@ def test_a_minute_contest_fills_at_the_next_bar_once_and_expires_day_orders_at_t
 
     # The next session has no minutes stored: the held symbol's feed is out.
     _at(monkeypatch, minutes[-1] + timedelta(hours=1))
+    with pytest.raises(OrderRefused) as closed:  # a market order needs the session open
+        order_desk.place_order(uow, contest, member.id, request("sell", symbol=symbol))
+    assert closed.value.reason is Reason.SESSION_CLOSED
+    # A limit day order queues for the next session's open.
     sell = order_desk.place_order(
         uow, contest, member.id, request("sell", symbol=symbol, type="limit", limit=str(floor))
     )
     late = following + 5 * MINUTE
+    _at(monkeypatch, late)
+    with pytest.raises(OrderRefused) as out:
+        order_desk.place_order(uow, contest, member.id, request("sell", symbol=symbol))
+    assert out.value.reason is Reason.STALE_FEED
     stale = run_intraday_tick(uow, contest, following, now=late)
     assert not stale.ran and stale.feed_stale == (symbol,) and stale.fills == ()
     with uow.reading():
         row = uow.trading.contest(contest)
         assert row is not None and intraday_clock.feed_status(row) == "feed_stale"
         assert row.intraday_bar == minutes[-1]  # the minute runs again once its bars arrive
-    previous = bars[minutes[1]]
+    previous = bars[minutes[2]]
     store_minute_bars(
         uow,
         [MinuteBar(i.symbol, following, *[previous.close] * 4, 10_000) for i in done.instruments],
