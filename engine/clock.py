@@ -96,6 +96,8 @@ def _day(
 ) -> tuple[TradedDay, list[AfterCommit]] | None:
     """One day inside the open transaction, and what to run once it commits. The first day
     also fixes the contest's rules (its snapshot, in this same transaction)."""
+    if contest.bar_interval == "minute":  # ticked per minute bar: engine.intraday_clock
+        return None
     first = contest.clock_day is None
     traded = trade_next_day(uow, contest, until)
     if traded is None:

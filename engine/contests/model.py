@@ -131,6 +131,15 @@ class Contest:
         pk_prizes = self.pk.prizes if self.pk is not None else ()
         return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
     notes_required_for_ranking: bool = False  # unranked without a note per filled order
+    bar_interval: str = "daily"  # "minute": a live intraday contest
+    feed_stale_since: datetime | None = None  # a minute contest's feed outage: matching paused
+
+    @property
+    def feed_status(self) -> str | None:
+        """A minute contest's feed: ``live``, or ``feed_stale`` while matching is paused."""
+        if self.bar_interval != "minute":
+            return None
+        return "feed_stale" if self.feed_stale_since is not None else "live"
 
 
 def contest_state(

@@ -93,6 +93,7 @@ class ContestDraft:
     disclosures: Disclosures = field(default_factory=Disclosures)
     entry_fee_points: int = 0
     target_segment: str | None = None  # only its members may join (core.segments)
+    bar_interval: str = "daily"  # or "minute": a live intraday contest (engine.intraday_clock)
 
     @property
     def has_prizes(self) -> bool:
@@ -117,6 +118,7 @@ LOCKED_AT_START = frozenset(
         "trading_start",
         "draws",
         "entry_fee_points",
+        "bar_interval",
     }
 )
 # Secret, so never in the public rules document (and still changeable after the start).
@@ -316,6 +318,8 @@ def contest_of(
         draw_commitment=None if row.draw_seed is None else draw_commitment(row.draw_seed),
         draw_seed=row.draw_seed if row.settled_at is not None else None,
         target_segment=row.target_segment,
+        bar_interval=row.bar_interval or "daily",
+        feed_stale_since=row.feed_stale_since,
     )
 
 
@@ -346,6 +350,7 @@ def draft_of(row: ContestRow) -> ContestDraft:
         disclosures=Disclosures.from_json(row.disclosures),
         entry_fee_points=row.entry_fee_points or 0,
         target_segment=row.target_segment,
+        bar_interval=row.bar_interval or "daily",
     )
 
 
@@ -366,6 +371,8 @@ def _normalized(draft: ContestDraft, season: SeasonRow) -> ContestDraft:
 
 
 def _check_contest(uow: EngineUnitOfWork, draft: ContestDraft, season: SeasonRow) -> None:
+    if draft.bar_interval not in ("daily", "minute"):
+        raise RuleViolation("bar_interval is daily or minute", field="bar_interval", rule="one_of")
     if not draft.title.strip():
         raise RuleViolation("a contest needs a title", field="title", rule="non_empty")
     if draft.starting_cash <= 0:
@@ -478,6 +485,7 @@ def _apply(row: ContestRow, draft: ContestDraft, changed: Any) -> None:
         "disclosures": ("disclosures", draft.disclosures.to_json()),
         "entry_fee_points": ("entry_fee_points", draft.entry_fee_points),
         "target_segment": ("target_segment", draft.target_segment),
+        "bar_interval": ("bar_interval", draft.bar_interval),
     }
     for name in changed:
         column, value = stored[name]

@@ -10,14 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from core.clock import utc_now
+from core.config import get_settings
 from core.errors import Conflict, DomainError, NotFound
+from engine.market.sessions import sessions_for
 from engine.trading import journal
 from engine.trading.admission import OrderContext, OrderRefused, admit
 from engine.trading.closes import last_closes
+from engine.trading.intraday import session_gate
 from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
 from engine.trading.portfolio import Portfolio
 from engine.trading.store import AccountRow, order_of_request
@@ -90,6 +93,10 @@ class _Closes:
         if self._closes is None:
             self._closes = last_closes(self._uow, self._venue, day)
         return self._closes
+
+
+# How far back a minute contest's order looks for its symbol's last quote (a long weekend).
+QUOTE_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +214,11 @@ class _Desk:
         instrument = self.instruments.get(request.symbol)
         if instrument is None:
             instrument = self.uow.market.require_instrument(request.symbol)
-        prices = self.closes.get(day)
+        if venue.bar_interval == "minute":
+            prices, band_base = self._intraday_prices(request)
+        else:
+            prices = self.closes.get(day)
+            band_base = prices.get(request.symbol)
         last_close = prices.get(request.symbol)
         if last_close is None:
             raise OrderRefused(
@@ -218,12 +229,37 @@ class _Desk:
             rules=venue.rules,
             instrument=instrument,
             last_close=last_close,
-            band=venue.rules.price_band(instrument.board, last_close),
+            band=venue.rules.price_band(instrument.board, band_base),
             portfolio=self._portfolio(account),
             open_orders=tuple(self.open[account.id]),
             orders_today=self.today.get(account.id, 0),
             prices=prices,
         )
+
+    def _intraday_prices(self, request: OrderRequest) -> tuple[dict[str, Decimal], Decimal | None]:
+        """A minute contest's gate (``session_closed`` / ``stale_feed``, at the wall clock) and
+        prices: the symbol's last minute close, and the band from the previous session's close
+        (never the day's own close, which is not printed yet)."""
+        now = utc_now()
+        calendar = sessions_for(self.venue.market)
+        ended = now - timedelta(minutes=1)  # bars that started by then have ended by now
+        quotes = self.uow.minutes.minute_bars([request.symbol], now - QUOTE_LOOKBACK, ended)
+        quote = quotes[-1] if quotes else None
+        stale_after = timedelta(seconds=get_settings().intraday_stale_after_seconds)
+        session_gate(
+            request,
+            at=now,
+            calendar=calendar,
+            listed=True,  # the universe was checked
+            last_quote=quote,
+            stale_after=stale_after,
+        )
+        day = calendar.local_day(now)
+        previous = self.uow.market.previous_closes([request.symbol], day)
+        prices = {**self.closes.get(self.venue.clock_day or day), **previous}
+        if quote is not None:
+            prices[request.symbol] = quote.close
+        return prices, previous.get(request.symbol)
 
     def _portfolio(self, account: AccountRow) -> Portfolio:
         found = self.portfolios.get(account.id)

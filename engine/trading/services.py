@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, RuleViolation
 from engine.market.model import Bar, Instrument, Market
 from engine.trading.corporate import applied_history, replay_with_actions
 from engine.trading.orders import Order, OrderStatus, Reason
@@ -40,9 +40,13 @@ def create_venue(
     trading_start: date,
     trading_end: date,
     rule_overrides: dict[str, Any] | None = None,
+    bar_interval: str = "daily",
 ) -> Venue:
-    """A contest's trading state: rules are validated and instruments must exist."""
+    """A contest's trading state: rules are validated and instruments must exist;
+    ``bar_interval`` "minute" makes it a live intraday contest (``engine.intraday_clock``)."""
     rule_pack(market, rule_overrides)  # raises RuleViolation naming the bad field
+    if bar_interval not in ("daily", "minute"):
+        raise RuleViolation("bar_interval is daily or minute", field="bar_interval", rule="one_of")
     with uow:
         for symbol in universe:
             uow.market.require_instrument(symbol)
@@ -55,6 +59,7 @@ def create_venue(
                 universe=list(universe),
                 trading_start=trading_start,
                 trading_end=trading_end,
+                bar_interval=bar_interval,
             )
         )
         venue = venue_of(row)

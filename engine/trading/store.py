@@ -98,6 +98,12 @@ class ContestRow(Base):
     entry_fee_points: Mapped[int] = mapped_column(Integer, default=0)
     draw_seed: Mapped[str | None] = mapped_column(String(64))
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # "daily" (one tick per revealed day) or "minute" (live intraday: one tick per minute bar).
+    bar_interval: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
+    # A minute contest's last ticked bar start (the idempotency pointer of its intraday ticks)
+    # and, while its feed is out, since when matching has been paused (status ``feed_stale``).
+    intraday_bar: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    feed_stale_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
 

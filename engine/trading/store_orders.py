@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from core.clock import utc_now
+from core.clock import as_utc, utc_now
 from core.db import keyset_page
 from engine.trading.orders import (
     OPEN_STATUSES,
@@ -177,6 +177,17 @@ class OrdersRepository:
         if account_id is not None:
             stmt = stmt.where(OrderRow.account_id == account_id)
         return [order_of(row) for row in self.session.execute(stmt.order_by(OrderRow.id))]
+
+    def resting_orders(self, *, contest_id: int) -> list[tuple[Order, datetime]]:
+        """The contest's open orders (by id) and the instant each was accepted (UTC)."""
+        stmt = select(ORDERS).where(
+            OrderRow.contest_id == contest_id,
+            OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        return [
+            (order_of(row), as_utc(row.created_at))
+            for row in self.session.execute(stmt.order_by(OrderRow.id))
+        ]
 
     def orders_page(
         self, account_id: int, *, status: Sequence[str] | None, after: int | None, limit: int

@@ -31,11 +31,17 @@ class Venue:
     trading_start: date
     trading_end: date
     clock_day: date | None
+    bar_interval: str = "daily"  # "minute": a live intraday contest
 
     @property
     def trading(self) -> bool:
-        """Orders are taken from the first revealed bar until the clock reaches the last day."""
-        return self.clock_day is not None and self.clock_day < self.trading_end
+        """Orders are taken from the first revealed bar until the clock reaches the last day
+        (a minute contest's clock day is the session being traded: its last day trades too)."""
+        if self.clock_day is None:
+            return False
+        if self.bar_interval == "minute":
+            return self.clock_day <= self.trading_end
+        return self.clock_day < self.trading_end
 
 
 def venue_of(row: ContestRow) -> Venue:
@@ -48,6 +54,7 @@ def venue_of(row: ContestRow) -> Venue:
         trading_start=row.trading_start,
         trading_end=row.trading_end,
         clock_day=row.clock_day,
+        bar_interval=row.bar_interval or "daily",
     )
 
 

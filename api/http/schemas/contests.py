@@ -277,6 +277,9 @@ class ContestIn(_Strict):
     target_segment: str | None = Field(
         default=None, max_length=64, description="Only members of this segment may join"
     )
+    bar_interval: Literal["daily", "minute"] = Field(
+        default="daily", description="daily bars, or minute bars: a live intraday contest"
+    )
 
     def to_draft(self) -> ContestDraft:
         fields = self.model_dump(exclude={"rules"})
@@ -300,6 +303,7 @@ class ContestPatch(_Patch):
         "disclosures",
         "entry_fee_points",
         "notes_required_for_ranking",
+        "bar_interval",
     )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -319,6 +323,7 @@ class ContestPatch(_Patch):
     secondary_metric: str | None = Field(default=None, max_length=24)
     qualification: QualificationIn | None = None
     notes_required_for_ranking: bool | None = None
+    bar_interval: Literal["daily", "minute"] | None = None
     prizes: list[PrizeLineIn] | None = Field(default=None, max_length=100)
     teams: TeamSettingsIn | None = None
     pk: PkSettingsIn | None = None
@@ -377,6 +382,10 @@ class ContestOut(BaseModel):
     draw_commitment: str | None = Field(description="SHA-256 (hex) of the draw seed")
     draw_seed: str | None = Field(description="The draw seed, revealed once settled")
     target_segment: str | None = Field(description="Only members of this segment may join")
+    bar_interval: str = Field(description="daily, or minute (live intraday)")
+    feed_status: str | None = Field(
+        description="A minute contest's feed: live, or feed_stale while matching is paused"
+    )
 
     @classmethod
     def of(cls, c: Contest) -> ContestOut:
@@ -415,6 +424,8 @@ class ContestOut(BaseModel):
             draw_commitment=c.draw_commitment,
             draw_seed=c.draw_seed,
             target_segment=c.target_segment,
+            bar_interval=c.bar_interval,
+            feed_status=c.feed_status,
         )
 
 
