@@ -276,6 +276,9 @@ class Rule(StrEnum):
         "a market, IOC or FOK order while the exchange is closed (limit and stop orders queue)",
     )
     STALE_FEED = "stale_feed", "an order while the symbol's quote feed has gone quiet"
+    MINUTE_ONLY = "minute_only", "an intraday tick of a contest that trades on daily bars"
+    TRADING_MINUTE = "trading_minute", "a bar time that does not start a minute of the session"
+    TRADING_WINDOW = "trading_window", "a bar time outside the contest's trading days"
     CORPORATE_ACTION = (
         "corporate_action",
         "an open order canceled at the open of its symbol's split ex-date (its prices are stale)",

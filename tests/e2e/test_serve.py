@@ -22,14 +22,14 @@ def test_serve_answers_health_and_docs(tmp_path: Path) -> None:
     command = [str(Path(sys.executable).parent / "paperleague"), "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine imports slowly
         while True:
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "server did not start in 30 s"
+                assert time.monotonic() < deadline, "server did not start in 90 s"
                 time.sleep(0.2)
         assert health.json() == {"status": "ok"}
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
