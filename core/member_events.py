@@ -49,6 +49,12 @@ def sse_frame(event: MemberEvent) -> str:
 
 
 HEARTBEAT = ": heartbeat\n\n"
+READY = "ready"
+
+
+def ready_frame(cursor: int) -> str:
+    """The first event of every stream: the cursor it starts after (no feed event of its own)."""
+    return f"id: {cursor}\nevent: {READY}\ndata: {json.dumps({'cursor': cursor})}\n\n"
 
 
 def parse_cursor(value: str | None) -> int | None:

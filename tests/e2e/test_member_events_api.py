@@ -55,6 +55,9 @@ def frames(text: str) -> list[dict[str, Any]]:
                 continue
             name, _, value = line.partition(": ")
             fields[name] = value
+        if fields.get("event") == "ready":  # where the stream starts
+            assert json.loads(fields["data"]) == {"cursor": int(fields["id"])}
+            continue
         if "data" in fields:
             data = json.loads(fields["data"])
             assert fields["id"] == str(data["id"]) and fields["event"] == data["kind"]
@@ -141,6 +144,7 @@ def test_an_idle_stream_sends_heartbeats(
 ) -> None:
     body = client.get("/v1/me/events", headers=login(make_user())).text
     assert body.startswith("retry: ")
+    assert "event: ready\n" in body
     assert body.count(": heartbeat\n\n") >= 2
 
 

@@ -28,7 +28,13 @@ from api.http.security import issue_stream_token, stream_token_user, token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import Unauthenticated
-from core.member_events import HEARTBEAT, MemberEvent, parse_cursor, sse_frame
+from core.member_events import (
+    HEARTBEAT,
+    MemberEvent,
+    parse_cursor,
+    ready_frame,
+    sse_frame,
+)
 from core.member_events_store import MemberEventsRepository
 from core.users.model import User
 
@@ -113,8 +119,9 @@ async def _frames(
 ) -> AsyncIterator[str]:
     poll, beat = settings.event_stream_poll_seconds, settings.event_stream_heartbeat_seconds
     started = last_sent = time.monotonic()
-    # The reconnect delay EventSource waits after the stream ends, in milliseconds.
-    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n"
+    # The reconnect delay EventSource waits after the stream ends (ms), and where this stream
+    # starts: a client that reconnects after it with ``after=`` misses nothing meanwhile.
+    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(cursor)
     while True:
         events = await anyio.to_thread.run_sync(_read, database, user_id, cursor)
         for event in events:
