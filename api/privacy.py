@@ -12,6 +12,7 @@ import json
 
 from api.http.store_privacy import IDEMPOTENCY_SECTION
 from contracts.store_privacy import CONTENT_SECTION
+from core.member_events_privacy import MEMBER_EVENTS_SECTION
 from core.page_cache import PageCache
 from core.privacy import services
 from core.privacy.sections import ErasureBlocker, Section
@@ -39,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     CONTENT_SECTION,
     INTEGRITY_SECTION,
     IDEMPOTENCY_SECTION,
+    MEMBER_EVENTS_SECTION,
 )
 
 # (table, column) that refers to users but holds no member's personal data → why.

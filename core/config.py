@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # Intraday: an order is refused (rule stale_feed) once its symbol's last minute bar ended
     # this long ago (engine.trading.intraday.session_gate's stale_after).
     intraday_stale_after_seconds: int = Field(default=120, ge=1, le=86_400)
+    # The live event stream (GET /v1/me/events): how often it polls the member's feed, how
+    # often an idle stream sends a heartbeat comment, how long one stream lasts before it ends
+    # (EventSource reconnects with Last-Event-ID), and how long a ``?stream_token=`` is valid.
+    event_stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    event_stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
+    event_stream_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    stream_token_seconds: int = Field(default=60, ge=5, le=3600)
     # Failed sign-ins: free per username and per client address inside the window, then each
     # attempt waits 1, 2, 4 … seconds (from sign_in_first_delay_seconds, at most
     # sign_in_max_delay_seconds) after the last one.

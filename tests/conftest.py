@@ -102,6 +102,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "database_url": url,
         "jwt_secret": TEST_SECRET,
         "log_level": "WARNING",
+        # A live event stream ends this soon, so a test reading one (or a route sweep) ends.
+        "event_stream_max_seconds": 0.2,
+        "event_stream_poll_seconds": 0.05,
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

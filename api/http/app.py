@@ -35,6 +35,7 @@ from api.http.routes import (
     auth,
     content,
     contests,
+    events,
     health,
     leaderboard,
     leagues,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_users.router)
     v1.include_router(admin_ledger.router)
     v1.include_router(points.router)
+    v1.include_router(events.router)
     v1.include_router(admin_engagement.router)
     v1.include_router(content.router)
     v1.include_router(admin_content.router)

@@ -10,6 +10,7 @@ import contracts.store_attestations  # noqa: F401
 import core.audit.store  # noqa: F401
 import core.integrity.store  # noqa: F401
 import core.jobs.store  # noqa: F401
+import core.member_events_store  # noqa: F401
 import core.outbox_store  # noqa: F401
 import core.privacy.store  # noqa: F401
 import core.segments.store  # noqa: F401

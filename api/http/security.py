@@ -132,6 +132,54 @@ def token_user(
     return user
 
 
+STREAM_AUDIENCE = "paperleague:events"
+
+
+def issue_stream_token(user: User, settings: Settings) -> tuple[str, int]:
+    """A short-lived token that opens ``user``'s event stream (``?stream_token=``: an
+    EventSource cannot send headers) and nothing else: its audience keeps it from passing as
+    an access token, and it names the token stamp, so signing out everywhere revokes it."""
+    now = utc_now()
+    lifetime = timedelta(seconds=settings.stream_token_seconds)
+    claims = {
+        "sub": str(user.id),
+        "stm": user.token_stamp,
+        "iat": now,
+        "exp": now + lifetime,
+        "iss": ISSUER,
+        "aud": STREAM_AUDIENCE,
+    }
+    token = jwt.encode(claims, settings.signing_secret(), algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
+
+
+def stream_token_user(
+    token: str, settings: Settings, sessions: sessionmaker[Session]
+) -> User | None:
+    """The active user a valid, unexpired, unrevoked stream token was issued to, else None."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.signing_secret(),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            audience=STREAM_AUDIENCE,
+            options={"require": ["sub", "stm", "exp", "iat", "iss", "aud"]},
+        )
+        user_id, stamp = int(claims["sub"]), claims["stm"]
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    with sessions() as session:
+        user = UserRepository(session).get(user_id)
+    if user is None or not user.is_active:
+        return None
+    if not secrets.compare_digest(user.token_stamp.encode(), stamp.encode()):
+        return None
+    return user
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header."""
     if not authorization:

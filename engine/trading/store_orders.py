@@ -19,12 +19,15 @@ from sqlalchemy.orm import Session
 
 from core.clock import as_utc, utc_now
 from core.db import keyset_page
+from core.member_events import ORDER_FILL, ORDER_STATUS
+from core.member_events_store import record_account_events
 from engine.trading.orders import (
     OPEN_STATUSES,
     Fill,
     Order,
 )
 from engine.trading.store import (
+    ACCOUNTS,
     EQUITY,
     ORDERS,
     AccountRow,
@@ -202,7 +205,9 @@ class OrdersRepository:
         return [order_of(row) for row in rows], following
 
     def update_orders(self, orders: Iterable[Order]) -> None:
-        """Store the orders' new states, one statement for all of them."""
+        """Store the orders' new states, one statement for all of them, and announce each to
+        its member (an ``order.status`` member event, one more statement for all of them)."""
+        orders = list(orders)
         now = utc_now()
         rows = [
             {
@@ -227,6 +232,12 @@ class OrdersRepository:
             .where(ORDERS.c.id == bindparam("order"))
             .values({name: bindparam(name) for name in names}),
             rows,
+        )
+        record_account_events(
+            self.session,
+            ACCOUNTS,
+            [(order.account_id, ORDER_STATUS, _status_payload(order)) for order in orders],
+            now=now,
         )
 
     # fills and equity
@@ -253,6 +264,12 @@ class OrdersRepository:
                 }
                 for f in fills
             ],
+        )
+        record_account_events(
+            self.session,
+            ACCOUNTS,
+            [(f.account_id, ORDER_FILL, _fill_payload(contest_id, f)) for f in fills],
+            now=utc_now(),
         )
 
     def fills(self, account_id: int) -> list[Fill]:
@@ -299,3 +316,38 @@ class OrdersRepository:
             .order_by(EquityRow.day)
         )
         return [(day, cash, equity) for day, cash, equity in self.session.execute(stmt)]
+
+
+def _status_payload(order: Order) -> dict[str, object]:
+    return {
+        "order_id": order.id,
+        "account_id": order.account_id,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "status": order.status.value,
+        "reason": order.reason.value if order.reason else None,
+        "filled_qty": _number(order.filled_qty),
+        "filled_value": _number(order.filled_value),
+        "fees": _number(order.fees),
+    }
+
+
+def _fill_payload(contest_id: int, fill: Fill) -> dict[str, object]:
+    return {
+        "contest_id": contest_id,
+        "order_id": fill.order_id,
+        "account_id": fill.account_id,
+        "symbol": fill.symbol,
+        "side": fill.side.value,
+        "qty": _number(fill.qty),
+        "price": _number(fill.price),
+        "value": _number(fill.value),
+        "fees": _number(fill.fees),
+        "day": fill.day.isoformat(),
+    }
+
+
+def _number(value: Decimal) -> str:
+    """A decimal as the API writes it: no trailing zeros (``100``, ``10.5``)."""
+    return format(value.normalize(), "f") if value else "0"

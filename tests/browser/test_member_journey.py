@@ -90,7 +90,7 @@ def test_member_signs_up_joins_trades_and_ranks(page: Any, world: World) -> None
     expect(page.locator(f"tr[data-order='{limit_order}'][data-status=canceled]")).to_be_visible()
 
     world.advance(contest_id, 3)
-    page.reload()
+    # No reload: the live event stream reports the fill and the page refreshes its orders.
     expect(page.locator(f"tr[data-symbol='{symbol}']")).to_be_visible()
     expect(page.locator("tr[data-status=filled]")).to_have_count(1)
     expect(page.locator(".chart-box canvas")).to_be_visible()

@@ -60,6 +60,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/rewards"): SIGNED_IN,
     ("POST", "/v1/rewards/{item_id}/redemptions"): SIGNED_IN,
     ("GET", "/v1/me/redemptions"): SIGNED_IN,
+    # the live event stream (ends after event_stream_max_seconds, short in tests)
+    ("GET", "/v1/me/events"): SIGNED_IN,
+    ("POST", "/v1/me/events/token"): SIGNED_IN,
     # content: authors register; certificates are the caller's own (operators see all)
     ("POST", "/v1/content"): AUTHOR,
     ("GET", "/v1/me/content"): AUTHOR,
