@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # often an idle stream sends a heartbeat comment, how long one stream lasts before it ends
     # (EventSource reconnects with Last-Event-ID), and how long a ``?stream_token=`` is valid.
     event_stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Wake a stream as soon as its member's events commit (core.member_events_wakeup); off,
+    # a stream finds them at its next poll (the bench's poll-only side).
+    event_stream_wakeup: bool = True
     event_stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
     event_stream_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     stream_token_seconds: int = Field(default=60, ge=5, le=3600)

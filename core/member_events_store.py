@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime
 from core.member_events import MEMBER_EVENT_KINDS, EventPayload, MemberEvent
+from core.member_events_wakeup import announce
 
 
 class MemberEventRow(Base):
@@ -56,7 +57,8 @@ def record_account_events(
 ) -> None:
     """Add ``(account id, kind, payload)`` events for the accounts' members, in ``session``'s
     open transaction, with one executemany ``INSERT … SELECT`` (the member id is the account
-    row's ``member_id``, so the caller need not read it)."""
+    row's ``member_id``, so the caller need not read it), and announce them to the members'
+    live streams on commit (``core.member_events_wakeup``: one ``pg_notify`` on PostgreSQL)."""
     if not events:
         return
     for _, kind, _ in events:
@@ -76,6 +78,7 @@ def record_account_events(
             for account, kind, payload in events
         ],
     )
+    announce(session, accounts_table, (account for account, _, _ in events))
 
 
 class MemberEventsRepository:

@@ -1,7 +1,8 @@
 """The live push stream: a member's own events (order fills and statuses) as server-sent events.
 
-``GET /v1/me/events`` (``text/event-stream``) polls the member's ``member_events`` by cursor
-every ``event_stream_poll_seconds`` and sends each with its ``id:``, so a client that
+``GET /v1/me/events`` (``text/event-stream``) reads the member's ``member_events`` by cursor
+when a commit wakes it (``core.member_events_wakeup``), at the latest every
+``event_stream_poll_seconds``, and sends each with its ``id:``, so a client that
 reconnects with ``Last-Event-ID`` resumes after the last event it got: no gaps, no
 duplicates. Idle streams send a heartbeat comment every ``event_stream_heartbeat_seconds``;
 a stream ends when its client disconnects or after ``event_stream_max_seconds`` (EventSource
@@ -36,6 +37,7 @@ from core.member_events import (
     sse_frame,
 )
 from core.member_events_store import MemberEventsRepository
+from core.member_events_wakeup import waiter as wakeup_waiter
 from core.users.model import User
 
 router = APIRouter(tags=["events"], responses={401: problem_doc("Not authenticated")})
@@ -119,6 +121,9 @@ async def _frames(
 ) -> AsyncIterator[str]:
     poll, beat = settings.event_stream_poll_seconds, settings.event_stream_heartbeat_seconds
     started = last_sent = time.monotonic()
+    # Taken before the first read: a commit from now on ends the wait early (the poll is the
+    # safety net for a wake-up that never comes).
+    wakeup = wakeup_waiter(database, user_id, enabled=settings.event_stream_wakeup)
     # The reconnect delay EventSource waits after the stream ends (ms), and where this stream
     # starts: a client that reconnects after it with ``after=`` misses nothing meanwhile.
     yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(cursor)
@@ -136,4 +141,4 @@ async def _frames(
         if now - started >= settings.event_stream_max_seconds or await request.is_disconnected():
             return
         if len(events) < BATCH:
-            await anyio.sleep(poll)
+            await wakeup.wait(poll)
