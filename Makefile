@@ -48,7 +48,7 @@ $(CONTRACTS_NPM_STAMP): contracts/package-lock.json
 # Every benchmark, then one table: bench/results/latest.md and latest.json (bench/suite.py).
 # `make bench BENCH_ARGS=--quick` for a short run. One target per area too; see bench/README.md.
 # Its own .PHONY line: the bench/ directory would otherwise count as the target, up to date.
-.PHONY: bench bench-ledger bench-engine bench-leaderboard bench-api
+.PHONY: bench bench-ledger bench-engine bench-leaderboard bench-api bench-intraday bench-push
 bench: $(STAMP) contracts-npm
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
@@ -72,6 +72,14 @@ bench-anchoring: $(STAMP)
 # next to a no-op endpoint of the same server. `API_ARGS="--profile DIR"` samples it with py-spy.
 bench-api: $(STAMP) contracts-npm
 	$(BIN)/python -m bench.api $(BENCH_ARGS) $(API_ARGS)
+
+# One minute tick of 100,000 accounts × 50 symbols against the daily tick of the same venue.
+bench-intraday: $(STAMP)
+	$(BIN)/python -m bench.intraday $(BENCH_ARGS)
+
+# Quote-to-push latency of the live event stream on PostgreSQL: wake-up on commit vs poll only.
+bench-push: $(STAMP) contracts-npm
+	$(BIN)/python -m bench.push_latency $(BENCH_ARGS)
 
 # Rebuilds contracts/build/ContentRegistry.json with the solcjs pinned in contracts/package-lock.json
 # (also installs anvil for the integration tests). Only after editing ContentRegistry.sol; the build

@@ -270,14 +270,23 @@ def server_command(kind: str, *, port: int, workers: int) -> list[str]:
 
 
 @contextmanager
-def serve(url: str, secret: str, *, kind: str, workers: int, log: Path) -> Iterator[Server]:
-    """Server ``kind`` serving the app on a free loopback port until the block ends."""
+def serve(
+    url: str,
+    secret: str,
+    *,
+    kind: str,
+    workers: int,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """Server ``kind`` serving the app on a free loopback port until the block ends; ``env``:
+    more ``PAPERLEAGUE_*`` settings for it."""
     port = _free_port()
     command = server_command(kind, port=port, workers=workers)
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
-            env=server_environment(url, secret, log.parent),
+            env=server_environment(url, secret, log.parent) | (env or {}),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -214,6 +214,51 @@ def api_rows(payload: Payload) -> list[Row]:
     ]
 
 
+def intraday_rows(payload: Payload) -> list[Row]:
+    """One minute tick against the daily tick of the same venue, in the same run."""
+    r = payload.get("results")
+    if not r:
+        return []
+    plan = payload.get("plan", {})
+    return [
+        Row(
+            "intraday",
+            f"minute tick, {plan.get('accounts', 0):,} accounts × {plan.get('symbols', 0)} "
+            "symbols (match, mark, rank)",
+            r["minute_tick_seconds"] * 1e3,
+            r["daily_tick_seconds"] * 1e3,
+            "ms",
+            "the daily tick of the same venue",
+            higher_is_better=False,
+            note=f"minute ÷ daily = {r['ratio_minute_to_daily']:.2f}",
+        )
+    ]
+
+
+def push_latency_rows(payload: Payload) -> list[Row]:
+    """Quote-to-push latency p50 and p99 with the wake-up on commit against the poll alone."""
+    results = {r["mode"]: r for r in payload.get("results", [])}
+    wake, poll = results.get("wake-up"), results.get("poll only")
+    if wake is None:
+        return []
+    plan = payload.get("plan", {})
+    every = plan.get("poll_seconds", "?")
+    return [
+        Row(
+            "push_latency",
+            f"quote → order.fill push {key}, {plan.get('members', 0)} streams, PostgreSQL",
+            wake[f"{key}_ms"],
+            None if poll is None else poll[f"{key}_ms"],
+            "ms",
+            f"poll only, every {every} s",
+            higher_is_better=False,
+            note=f"tick {wake['tick_ms_median']:.0f} ms, store {wake['store_ms_median']:.0f} ms "
+            f"of it; push alone p50 {wake['push_p50_ms']:.0f} ms",
+        )
+        for key in ("p50", "p99")
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Bench:
     """A benchmark module and the result files its rows come from."""
@@ -228,6 +273,8 @@ BENCHES = (
     Bench("leaderboard", (("leaderboard.json", leaderboard_rows),)),
     Bench("anchoring", (("anchoring.json", anchoring_rows),)),
     Bench("api", (("api.json", api_rows),)),
+    Bench("intraday", (("intraday.json", intraday_rows),)),
+    Bench("push_latency", (("push_latency.json", push_latency_rows),)),
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench import api, leaderboard, ledger, suite
+from bench import api, leaderboard, ledger, push_latency, suite
 
 
 def test_ledger_rows_put_transfers_per_second_next_to_pgbench_tps() -> None:
@@ -177,6 +177,66 @@ def test_anchoring_rows_compare_batches_with_anchoring_alone() -> None:
     ]
     assert [r.ratio for r in rows] == [pytest.approx(100), pytest.approx(1000)]
     assert suite.markdown_table(rows).splitlines()[-1].split(" | ")[4] == "1,000×"
+
+
+def test_intraday_rows_put_the_minute_tick_next_to_the_daily_tick() -> None:
+    payload = {
+        "plan": {"accounts": 100_000, "symbols": 50},
+        "results": {
+            "daily_tick_seconds": 2.0,
+            "minute_tick_seconds": 1.0,
+            "ratio_minute_to_daily": 0.5,
+        },
+    }
+    (row,) = suite.intraday_rows(payload)
+    assert (row.ours, row.peer, row.units) == (1000.0, 2000.0, "ms")
+    assert row.ratio == pytest.approx(2) and "100,000 accounts × 50 symbols" in row.workload
+    assert row.note == "minute ÷ daily = 0.50"
+    assert suite.intraday_rows({"skipped": "x", "results": {}}) == []
+
+
+def _push_figures(p50: float, p99: float) -> dict[str, float]:
+    return {
+        "samples": 100,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": p99 + 1,
+        "push_p50_ms": p50 - 100,
+        "push_p99_ms": p99 - 100,
+        "store_ms_median": 10.0,
+        "tick_ms_median": 90.0,
+    }
+
+
+def test_push_latency_rows_compare_the_wake_up_with_the_poll_of_the_same_run() -> None:
+    payload = push_latency.results_payload(
+        {"wake-up": _push_figures(120.0, 200.0), "poll only": _push_figures(480.0, 700.0)},
+        plan=push_latency.QUICK,
+        quick=True,
+        cpu_busy_before=None,
+        wall_seconds=1.0,
+    )
+    assert payload["ratio_poll_p50_to_wake_p50"] == 4.0
+    p50, p99 = suite.push_latency_rows(json.loads(json.dumps(payload)))
+    assert (p50.ours, p50.peer, p50.units, p50.higher_is_better) == (120.0, 480.0, "ms", False)
+    assert p50.ratio == pytest.approx(payload["ratio_poll_p50_to_wake_p50"])
+    assert p99.ratio == pytest.approx(3.5) and "p99" in p99.workload
+    assert p50.peer_name == "poll only, every 0.5 s"
+    assert "tick 90 ms" in p50.note and "push alone p50 20 ms" in p50.note
+    assert suite.push_latency_rows({"skipped": "no PostgreSQL", "results": []}) == []
+
+
+def test_push_latency_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert push_latency.percentile(values, 0.5) == 50.0
+    assert push_latency.percentile(values, 0.99) == 99.0
+    assert push_latency.percentile([7.0], 0.99) == 7.0
+
+
+def test_every_bench_of_the_suite_is_a_module_of_bench() -> None:
+    here = Path(suite.__file__).parent
+    assert [b.name for b in suite.BENCHES if not (here / f"{b.name}.py").exists()] == []
+    assert {"intraday", "push_latency"} <= {b.name for b in suite.BENCHES}
 
 
 def test_the_table_has_a_line_per_row_and_the_json_carries_ratios() -> None:
