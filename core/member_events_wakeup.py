@@ -208,9 +208,10 @@ class Listener:
                     while self._needed():
                         for note in conn.notifies(timeout=CHECK_EVERY):
                             HUB.wake(member_ids(note.payload))
-            except psycopg.Error as exc:
+            except Exception as exc:  # whatever broke, listen again: the poll covers meanwhile
                 self.listening.clear()
-                log.info("member events listener: %s; reconnecting in %.2f s", exc, pause)
+                level = logging.INFO if isinstance(exc, psycopg.Error) else logging.WARNING
+                log.log(level, "member events listener: %s; reconnecting in %.2f s", exc, pause)
                 time.sleep(pause)
                 pause = min(pause * 2, RECONNECT_MOST)
         self.listening.clear()
