@@ -17,8 +17,9 @@ store and tick times are printed too: they are part of every latency, and what i
 push.
 
 The client, the store and the tick run in the bench process (the tick in a thread), the server
-and PostgreSQL beside it on the same CPUs. SQLite is not measured: its wake-up reaches only the
-streams of the writing process, and here the writer (the bench) is not the server.
+and PostgreSQL beside it on the same CPUs. On SQLite (embedded, one process) the server is
+uvicorn in a thread of the bench process, since its wake-up reaches only the streams of the
+process that writes; it shares the GIL with the client and the tick.
 
 Run with ``python -m bench.push_latency [--quick]``; results go to
 bench/results/push_latency.json.
@@ -27,12 +28,14 @@ bench/results/push_latency.json.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,12 +47,14 @@ from typing import Any
 from unittest import mock
 
 import httpx
+import uvicorn
 from pydantic import SecretStr
 
+from api.http.app import create_app
 from api.http.security import issue_access_token
 from bench import harness
-from bench.api import serve
-from bench.harness import BenchFailure, postgres_database, write_results
+from bench.api import _free_port, serve
+from bench.harness import BenchFailure, postgres_database
 from core import migrations
 from core.config import Settings
 from core.db import Database
@@ -70,7 +75,7 @@ from engine.uow import EngineUnitOfWork
 START = date(2024, 9, 26)  # the session before the contest's (its closes are the bands' base)
 MINUTE = timedelta(minutes=1)
 PASSWORD = "bench-password-1"  # noqa: S105 - throwaway accounts in a throwaway database
-MODES = {"wake-up": "true", "poll only": "false"}  # PAPERLEAGUE_EVENT_STREAM_WAKEUP
+MODES = {"wake-up": True, "poll only": False}  # the server's event_stream_wakeup
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,31 +317,46 @@ def summary(latencies: list[float], pushes: list[float], rounds: list[Round]) ->
     }
 
 
+Results = dict[tuple[str, str], dict[str, Any]]  # (database, mode) → figures
+
+
+def ratios(results: Results) -> dict[str, float | None]:
+    """Per database: poll-only p50 ÷ wake-up p50."""
+    found: dict[str, float | None] = {}
+    for database in dict.fromkeys(db for db, _ in results):
+        wake, poll = results.get((database, "wake-up")), results.get((database, "poll only"))
+        ok = wake is not None and poll is not None and wake["p50_ms"] > 0
+        found[database] = round(poll["p50_ms"] / wake["p50_ms"], 2) if ok else None  # type: ignore[index]
+    return found
+
+
 def results_payload(
-    results: dict[str, dict[str, Any]],
+    results: Results,
     *,
     plan: Plan,
     quick: bool,
     cpu_busy_before: float | None,
     wall_seconds: float,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What bench/results/push_latency.json holds: per mode its latencies, and the ratio."""
-    wake, poll = results.get("wake-up"), results.get("poll only")
-    ratio = poll["p50_ms"] / wake["p50_ms"] if wake and poll and wake["p50_ms"] > 0 else None
+    """What bench/results/push_latency.json holds: per database and mode its latencies, and
+    per database the ratio; ``notes``: a database left out and why."""
     head = harness.payload_head(
         quick=quick, plan=plan, machine=harness.machine_info(), cpu_busy_before=cpu_busy_before
     )
     return head | {
-        "results": [{"mode": mode} | figures for mode, figures in results.items()],
-        "ratio_poll_p50_to_wake_p50": None if ratio is None else round(ratio, 2),
+        "results": [{"database": db, "mode": mode} | r for (db, mode), r in results.items()],
+        "ratio_poll_p50_to_wake_p50": ratios(results),
+        "notes": notes or {},
         "wall_seconds": round(wall_seconds, 1),
     }
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    header = ["mode", "p50", "p99", "max", "push p50", "store", "tick", "samples"]
+def table(results: Results) -> str:
+    header = ["database", "mode", "p50", "p99", "max", "push p50", "store", "tick", "samples"]
     rows = [
         [
+            database,
             mode,
             f"{r['p50_ms']:,.1f} ms",
             f"{r['p99_ms']:,.1f} ms",
@@ -346,48 +366,109 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{r['tick_ms_median']:,.1f} ms",
             f"{r['samples']:,}",
         ]
-        for mode, r in results.items()
+        for (database, mode), r in results.items()
     ]
-    return harness.markdown(header, rows)
+    return harness.markdown(header, rows, align="llrrrrrrr")
+
+
+@contextmanager
+def serve_in_process(url: str, secret: str, *, wakeup: bool, poll: float) -> Iterator[str]:
+    """The app on SQLite, served by uvicorn in a thread of this process (embedded: the bench's
+    writes wake its streams); yields the base URL."""
+    settings = Settings(
+        database_url=url,
+        environment="production",
+        jwt_secret=SecretStr(secret),
+        log_level="WARNING",
+        event_stream_wakeup=wakeup,
+        event_stream_poll_seconds=poll,
+    )
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="bench-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise BenchFailure("the in-process server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def run_database(
+    database: str, url: str, secret: str, plan: Plan, scratch: Path
+) -> dict[str, dict[str, Any]]:
+    """Seed ``url``, then every mode's rounds against a server of it; figures by mode."""
+    print(f"  {database}: seeding {plan.members} members and a minute contest …", flush=True)
+    market = seed(url, plan)
+    settings = Settings(database_url=url, environment="production", jwt_secret=SecretStr(secret))
+    tokens = [issue_access_token(m, settings)[0] for m in market.members]
+    quotes = Quotes(url, market)
+    figures = {}
+    try:
+        for mode, wakeup in MODES.items():
+            print(f"  {database}, {mode}: {plan.rounds} quotes …", flush=True)
+            server: contextlib.AbstractContextManager[str]
+            if database == "sqlite":
+                server = serve_in_process(url, secret, wakeup=wakeup, poll=plan.poll_seconds)
+            else:
+                server = _served(url, secret, wakeup=wakeup, poll=plan.poll_seconds, log=scratch)
+            with server as base_url:
+                figures[mode] = asyncio.run(measure(base_url, quotes, tokens, plan))
+    finally:
+        quotes.database.dispose()
+    return figures
+
+
+@contextmanager
+def _served(url: str, secret: str, *, wakeup: bool, poll: float, log: Path) -> Iterator[str]:
+    """``paperleague serve --workers 1`` in its own process; yields the base URL."""
+    env = {
+        "PAPERLEAGUE_EVENT_STREAM_WAKEUP": str(wakeup).lower(),
+        "PAPERLEAGUE_EVENT_STREAM_POLL_SECONDS": str(poll),
+    }
+    out = log / f"server-{str(wakeup).lower()}.log"
+    with serve(url, secret, kind="serve", workers=1, log=out, env=env) as server:
+        yield server.base_url
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = harness.parser("push_latency", __doc__, quick="30 members, 5 quotes per mode")
     parser.add_argument("--postgres-url", default=harness.DEFAULT_POSTGRES_URL)
+    parser.add_argument(
+        "--database", action="append", choices=["postgresql", "sqlite"], help="only this one"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     run = harness.Run.begin("push latency", plan, quick=args.quick)
-    unavailable = harness.postgres_unavailable(args.postgres_url)
-    if unavailable is not None:
-        print(f"\nWARNING: {unavailable}; the push latency bench needs PostgreSQL, skipped")
-        write_results(args.output, {"skipped": unavailable, "quick": args.quick, "results": []})
-        return 0
     secret = secrets.token_urlsafe(48)
-    results: dict[str, dict[str, Any]] = {}
+    results: Results = {}
+    notes: dict[str, str] = {}
+    wanted = args.database or ["postgresql", "sqlite"]
     try:
-        with (
-            postgres_database(args.postgres_url, "push") as url,
-            tempfile.TemporaryDirectory(prefix="pl_bench_push_") as scratch,
-        ):
-            print(f"  seeding {plan.members} members and a minute contest …", flush=True)
-            market = seed(url, plan)
-            settings = Settings(
-                database_url=url, environment="production", jwt_secret=SecretStr(secret)
-            )
-            tokens = [issue_access_token(m, settings)[0] for m in market.members]
-            quotes = Quotes(url, market)
-            try:
-                for mode, wakeup in MODES.items():
-                    print(f"  {mode}: {plan.rounds} quotes …", flush=True)
-                    env = {
-                        "PAPERLEAGUE_EVENT_STREAM_WAKEUP": wakeup,
-                        "PAPERLEAGUE_EVENT_STREAM_POLL_SECONDS": str(plan.poll_seconds),
-                    }
-                    log = Path(scratch) / f"server-{wakeup}.log"
-                    with serve(url, secret, kind="serve", workers=1, log=log, env=env) as server:
-                        results[mode] = asyncio.run(measure(server.base_url, quotes, tokens, plan))
-            finally:
-                quotes.database.dispose()
+        with tempfile.TemporaryDirectory(prefix="pl_bench_push_") as scratch:
+            if "postgresql" in wanted:
+                unavailable = harness.postgres_unavailable(args.postgres_url)
+                if unavailable is not None:
+                    print(f"\nWARNING: {unavailable}; the PostgreSQL rows are skipped")
+                    notes["postgresql"] = unavailable
+                else:
+                    with postgres_database(args.postgres_url, "push") as url:
+                        for mode, r in run_database(
+                            "postgresql", url, secret, plan, Path(scratch)
+                        ).items():
+                            results["postgresql", mode] = r
+            if "sqlite" in wanted:
+                url = f"sqlite:///{Path(scratch) / 'push.db'}"
+                for mode, r in run_database("sqlite", url, secret, plan, Path(scratch)).items():
+                    results["sqlite", mode] = r
     except BenchFailure as failure:
         return harness.failed(failure)
     payload = results_payload(
@@ -396,14 +477,19 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         cpu_busy_before=run.cpu_busy_before,
         wall_seconds=run.wall_seconds,
+        notes=notes,
     )
     print("\n" + table(results))
+    shown = ", ".join(
+        f"{db} {harness.format_ratio(r)}" for db, r in payload["ratio_poll_p50_to_wake_p50"].items()
+    )
     print(
         f"\n* {plan.members} members, each an open stream and a resting limit order filled "
         f"by every quote; {plan.rounds} quotes per mode; quote = store + tick of a minute bar "
         f"(A-share rules, {plan.symbols} symbols); push = latency less its round's store and "
-        f"tick (medians shown). Poll only: every {plan.poll_seconds} s. "
-        f"poll p50 ÷ wake-up p50 = {harness.format_ratio(payload['ratio_poll_p50_to_wake_p50'])}"
+        f"tick (medians shown). Poll only: every {plan.poll_seconds} s. PostgreSQL: "
+        "`paperleague serve --workers 1` in its own process; SQLite: uvicorn in a thread of "
+        f"the bench (embedded). poll p50 ÷ wake-up p50: {shown or 'n/a'}"
     )
     return run.finish(args.output, payload)
 

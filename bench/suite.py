@@ -236,27 +236,32 @@ def intraday_rows(payload: Payload) -> list[Row]:
 
 
 def push_latency_rows(payload: Payload) -> list[Row]:
-    """Quote-to-push latency p50 and p99 with the wake-up on commit against the poll alone."""
-    results = {r["mode"]: r for r in payload.get("results", [])}
-    wake, poll = results.get("wake-up"), results.get("poll only")
-    if wake is None:
-        return []
+    """Quote-to-push latency p50 and p99 with the wake-up on commit against the poll alone,
+    per database."""
+    results = {(r["database"], r["mode"]): r for r in payload.get("results", [])}
     plan = payload.get("plan", {})
     every = plan.get("poll_seconds", "?")
-    return [
-        Row(
-            "push_latency",
-            f"quote → order.fill push {key}, {plan.get('members', 0)} streams, PostgreSQL",
-            wake[f"{key}_ms"],
-            None if poll is None else poll[f"{key}_ms"],
-            "ms",
-            f"poll only, every {every} s",
-            higher_is_better=False,
-            note=f"tick {wake['tick_ms_median']:.0f} ms, store {wake['store_ms_median']:.0f} ms "
-            f"of it; push alone p50 {wake['push_p50_ms']:.0f} ms",
-        )
-        for key in ("p50", "p99")
-    ]
+    rows = []
+    for database in dict.fromkeys(db for db, _ in results):
+        wake, poll = results.get((database, "wake-up")), results.get((database, "poll only"))
+        if wake is None:
+            continue
+        for key in ("p50", "p99"):
+            rows.append(
+                Row(
+                    "push_latency",
+                    f"quote → order.fill push {key}, {plan.get('members', 0)} streams, {database}",
+                    wake[f"{key}_ms"],
+                    None if poll is None else poll[f"{key}_ms"],
+                    "ms",
+                    f"poll only, every {every} s",
+                    higher_is_better=False,
+                    note=f"of it tick {wake['tick_ms_median']:.0f} ms, store "
+                    f"{wake['store_ms_median']:.0f} ms; "
+                    f"push alone p50 {wake['push_p50_ms']:.0f} ms",
+                )
+            )
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

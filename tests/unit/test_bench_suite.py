@@ -210,17 +210,23 @@ def _push_figures(p50: float, p99: float) -> dict[str, float]:
 
 def test_push_latency_rows_compare_the_wake_up_with_the_poll_of_the_same_run() -> None:
     payload = push_latency.results_payload(
-        {"wake-up": _push_figures(120.0, 200.0), "poll only": _push_figures(480.0, 700.0)},
+        {
+            ("postgresql", "wake-up"): _push_figures(120.0, 200.0),
+            ("postgresql", "poll only"): _push_figures(480.0, 700.0),
+            ("sqlite", "wake-up"): _push_figures(150.0, 250.0),
+        },
         plan=push_latency.QUICK,
         quick=True,
         cpu_busy_before=None,
         wall_seconds=1.0,
     )
-    assert payload["ratio_poll_p50_to_wake_p50"] == 4.0
-    p50, p99 = suite.push_latency_rows(json.loads(json.dumps(payload)))
+    assert payload["ratio_poll_p50_to_wake_p50"] == {"postgresql": 4.0, "sqlite": None}
+    p50, p99, lone_p50, _ = suite.push_latency_rows(json.loads(json.dumps(payload)))
     assert (p50.ours, p50.peer, p50.units, p50.higher_is_better) == (120.0, 480.0, "ms", False)
-    assert p50.ratio == pytest.approx(payload["ratio_poll_p50_to_wake_p50"])
+    assert p50.ratio == pytest.approx(payload["ratio_poll_p50_to_wake_p50"]["postgresql"])
     assert p99.ratio == pytest.approx(3.5) and "p99" in p99.workload
+    assert p50.workload.endswith(", postgresql") and lone_p50.workload.endswith(", sqlite")
+    assert lone_p50.peer is None and lone_p50.ratio is None  # its poll-only side is missing
     assert p50.peer_name == "poll only, every 0.5 s"
     assert "tick 90 ms" in p50.note and "push alone p50 20 ms" in p50.note
     assert suite.push_latency_rows({"skipped": "no PostgreSQL", "results": []}) == []
