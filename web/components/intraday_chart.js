@@ -7,6 +7,8 @@ import { formatDate, formatPrice, t } from "../i18n.js";
 import { h, section } from "../ui.js";
 
 const MINUTE_MS = 60_000;
+// Minutes are labelled in the exchange's own time (09:30–15:00 in Shanghai, wherever the viewer is).
+const EXCHANGE_ZONE = { CN: "Asia/Shanghai", US: "America/New_York" };
 
 export function intradayChart(contest) {
   const canvas = h("canvas", { role: "img", "aria-label": t("intraday.empty") });
@@ -18,7 +20,7 @@ export function intradayChart(contest) {
   async function show(symbol) {
     const minutes = await api.get(`/market/${encodeURIComponent(symbol)}/minutes`, { contest_id: contest.id });
     if (destroyed || !canvas.isConnected) return;
-    const { labels, closes } = withGaps(minutes.bars);
+    const { labels, closes } = withGaps(minutes.bars, EXCHANGE_ZONE[contest.market]);
     const text = minutes.bars.length
       ? t("intraday.summary", { symbol, day: formatDate(minutes.day), bars: minutes.bars.length, last: formatPrice(minutes.bars.at(-1).close) })
       : t("intraday.empty");
@@ -50,11 +52,11 @@ export function intradayChart(contest) {
   return { el, show, destroy };
 }
 
-/** Labels (local HH:MM) and closes, with a null point wherever minutes are missing. */
-function withGaps(bars) {
+/** Labels (exchange-local HH:MM) and closes, with a null point wherever minutes are missing. */
+function withGaps(bars, timeZone) {
   const labels = [];
   const closes = [];
-  const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
   let previous = null;
   for (const bar of bars) {
     const at = new Date(bar.start);
