@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.db import Database
@@ -31,7 +31,7 @@ def fresh(database: Database) -> Iterator[tuple[Instrument, tuple[date, ...]]]:
     """One new symbol per example, all with two sessions of minutes."""
     uow = EngineUnitOfWork(database.sessions)
     done = install_synthetic_intraday(
-        uow, Market.CN, count=EXAMPLES + 2, seed=7, start=START, sessions=2
+        uow, Market.CN, count=EXAMPLES + 4, seed=7, start=START, sessions=2
     )
     return iter([(i, done.days) for i in done.instruments])
 
@@ -42,6 +42,9 @@ def fresh(database: Database) -> Iterator[tuple[Instrument, tuple[date, ...]]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(ticked=st.integers(min_value=0, max_value=24), day=st.sampled_from([0, 1]))
+@example(ticked=0, day=0)  # every edge, whatever the draw
+@example(ticked=0, day=1)
+@example(ticked=1, day=1)
 def test_nothing_after_the_last_ticked_minute_is_visible(
     database: Database,
     fresh: Iterator[tuple[Instrument, tuple[date, ...]]],
@@ -87,9 +90,8 @@ def test_nothing_after_the_last_ticked_minute_is_visible(
         if ticked:
             assert (quote.intraday, quote.at) == (True, minutes[ticked - 1])
             assert quote.price == shown[-1].close
-        else:
-            assert quote.intraday is False
-            assert quote.day is None or quote.day < session.day
+        else:  # the last minute of an earlier session, or no price at all
+            assert (quote.intraday, quote.day) == ((True, days[0]) if day else (False, None))
         daily = services.visible_bars(
             uow, symbol, start=session.day, end=session.day, contest_id=contest_id
         )
