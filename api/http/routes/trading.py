@@ -200,7 +200,11 @@ def portfolio_history(
     ]
 
 
-@market_router.get("/instruments", response_model=Page[InstrumentOut])
+@market_router.get(
+    "/instruments",
+    response_model=Page[InstrumentOut],
+    responses={401: problem_doc("Bad bearer token"), 404: problem_doc("Unknown contest")},
+)
 def instruments(
     uow: EngineUow,
     page: PageParams,
