@@ -42,6 +42,7 @@ from api.http.routes import (
     points,
     privacy,
     quizzes,
+    quotes,
     segments,
     settlement,
     teams,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     v1.include_router(admin_content.router)
     v1.include_router(trading.router)
     v1.include_router(trading.market_router)
+    v1.include_router(quotes.router)
     v1.include_router(teams.router)
     v1.include_router(contests.router)
     v1.include_router(leaderboard.router)

@@ -232,12 +232,29 @@ class MarketRepository:
         return instrument
 
     def instruments(
-        self, *, market: Market | None = None, after: str | None = None, limit: int = 100
+        self,
+        *,
+        market: Market | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        query: str | None = None,
+        symbols: Iterable[Symbol] | None = None,
     ) -> list[Instrument]:
-        """Instruments ordered by symbol, the ``limit`` after symbol ``after`` (keyset paging)."""
+        """Instruments ordered by symbol, the ``limit`` after symbol ``after`` (keyset paging);
+        ``query`` keeps those whose symbol starts with it or whose name contains it (either
+        case), ``symbols`` those among them (a contest's universe)."""
         stmt = select(InstrumentRow)
         if market is not None:
             stmt = stmt.where(InstrumentRow.market == market.value)
+        if query:
+            # Symbols are upper case; names compare lower-cased (a Chinese name is its own case).
+            wanted = query.strip()
+            stmt = stmt.where(
+                InstrumentRow.symbol.startswith(wanted.upper(), autoescape=True)
+                | func.lower(InstrumentRow.name).contains(wanted.lower(), autoescape=True)
+            )
+        if symbols is not None:
+            stmt = stmt.where(InstrumentRow.symbol.in_(list(symbols)))
         rows, _ = keyset_page(
             self.session, stmt, key=InstrumentRow.symbol, after=after, limit=limit
         )

@@ -16,8 +16,9 @@ from typing import Any
 
 from core.errors import Conflict, NotFound, RuleViolation
 from engine.market.model import Bar, Instrument, Market
+from engine.market.sessions import sessions_for
 from engine.trading.corporate import applied_history, replay_with_actions
-from engine.trading.orders import Order, OrderStatus, Reason
+from engine.trading.orders import Fill, Order, OrderStatus, Reason
 from engine.trading.portfolio import same_books
 from engine.trading.rules import rule_pack
 from engine.trading.store import (
@@ -130,6 +131,19 @@ def list_orders(
         return uow.trading.orders_page(account.id, status=status, after=after, limit=limit)
 
 
+def list_fills(
+    uow: TradingUnitOfWork, contest_id: int, member_id: int, *, after: int | None, limit: int
+) -> tuple[list[tuple[int, Fill]], int | None]:
+    """The member's fills in the contest (their trade history), newest first, keyset paged
+    by fill id; the second value is the cursor of the next page."""
+    with uow.reading():
+        account = require_account(uow, contest_id, member_id)
+        found = uow.trading.fills_page(account.id, before=after, limit=limit + 1)
+    if len(found) > limit:
+        return found[:limit], found[limit - 1][0]
+    return found, None
+
+
 def pay_referrals(uow: TradingUnitOfWork, contest_id: int, *, now: datetime | None = None) -> int:
     """Fire the ledger's referral reward for members whose first trade just filled (only
     members who came through a referral have one to fire), then clear their flags."""
@@ -200,7 +214,7 @@ def visible_bars(
 def _horizon(uow: TradingUnitOfWork, symbol: str) -> date | None:
     """The earliest clock of the running contests with a bar of ``symbol`` still to reveal."""
     clocks = []
-    for row in uow.trading.running_contests():
+    for row in uow.trading.running_contests(minute_last_day=True):
         if symbol not in row.universe:
             continue
         clock = _clock_or_eve(row)
@@ -211,15 +225,38 @@ def _horizon(uow: TradingUnitOfWork, symbol: str) -> date | None:
 
 
 def _clock_or_eve(row: ContestRow) -> date:
-    """The last day the contest's clock revealed, or the eve of its first trading day."""
-    return row.clock_day if row.clock_day is not None else row.trading_start - timedelta(days=1)
+    """The last day the contest's clock revealed, or the eve of its first trading day. A
+    minute contest's clock day is the session it trades: that day's bar (its close) is revealed
+    only once the session's last minute is ticked."""
+    if row.clock_day is None:
+        return row.trading_start - timedelta(days=1)
+    if row.bar_interval == "minute" and not _session_ticked(row, row.clock_day):
+        return row.clock_day - timedelta(days=1)
+    return row.clock_day
+
+
+def _session_ticked(row: ContestRow, day: date) -> bool:
+    session = sessions_for(row.market).session(day)
+    last = row.intraday_bar
+    return session is None or (last is not None and last + timedelta(minutes=1) >= session.close)
 
 
 def list_instruments(
-    uow: TradingUnitOfWork, *, market: Market | None, after: str | None, limit: int
+    uow: TradingUnitOfWork,
+    *,
+    market: Market | None,
+    after: str | None,
+    limit: int,
+    query: str | None = None,
+    contest_id: int | None = None,
 ) -> tuple[list[Instrument], str | None]:
+    """Instruments by symbol; ``query`` searches a symbol prefix or a name substring (the
+    trading screen's symbol search), ``contest_id`` keeps the contest's universe."""
     with uow.reading():
-        found = uow.market.instruments(market=market, after=after, limit=limit + 1)
+        universe = None if contest_id is None else require_contest(uow, contest_id).universe
+        found = uow.market.instruments(
+            market=market, after=after, limit=limit + 1, query=query, symbols=universe
+        )
     if len(found) > limit:
         return found[:limit], found[limit - 1].symbol
     return found, None

@@ -57,11 +57,16 @@ class TradingRepository(OrdersRepository):
         """Every contest's id, in order."""
         return list(self.session.scalars(select(ContestRow.id).order_by(ContestRow.id)))
 
-    def running_contests(self) -> list[ContestRow]:
-        """Contests whose clock has not reached the end of their trading window."""
-        stmt = select(ContestRow).where(
-            (ContestRow.clock_day.is_(None)) | (ContestRow.clock_day < ContestRow.trading_end)
-        )
+    def running_contests(self, *, minute_last_day: bool = False) -> list[ContestRow]:
+        """Contests whose clock has not reached the end of their trading window.
+        ``minute_last_day``: also minute contests trading (or done with) their last session,
+        whose clock day is their last day while its minutes are still being revealed."""
+        running = (ContestRow.clock_day.is_(None)) | (ContestRow.clock_day < ContestRow.trading_end)
+        if minute_last_day:
+            running |= (ContestRow.bar_interval == "minute") & (
+                ContestRow.clock_day == ContestRow.trading_end
+            )
+        stmt = select(ContestRow).where(running)
         return list(self.session.scalars(stmt))
 
     # accounts

@@ -276,6 +276,16 @@ class OrdersRepository:
         stmt = select(FillRow).where(FillRow.account_id == account_id).order_by(FillRow.id)
         return [fill_of(row) for row in self.session.scalars(stmt)]
 
+    def fills_page(
+        self, account_id: int, *, before: int | None, limit: int
+    ) -> list[tuple[int, Fill]]:
+        """The account's fills newest first, with their ids, the ``limit`` before id ``before``."""
+        stmt = select(FillRow).where(FillRow.account_id == account_id)
+        if before is not None:
+            stmt = stmt.where(FillRow.id < before)
+        stmt = stmt.order_by(FillRow.id.desc()).limit(limit)
+        return [(row.id, fill_of(row)) for row in self.session.scalars(stmt)]
+
     def fills_on_days(
         self, account_ids: Iterable[int], days: Iterable[date]
     ) -> dict[int, list[Fill]]:

@@ -68,7 +68,12 @@ export function orderTicket(contest, { onPlaced }) {
     hint();
     form.elements.qty.focus();
   }
-  return { el: form, prefill };
+  /** Put a symbol on the ticket (the symbol search's pick) and show its lot and last close. */
+  function setSymbol(symbol) {
+    form.elements.symbol.value = symbol;
+    hint();
+  }
+  return { el: form, prefill, setSymbol };
 }
 
 /** The body of POST …/orders: only the fields this order type and sizing use. */

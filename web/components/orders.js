@@ -7,12 +7,13 @@ import { busy, h, problemBox, ruleName, section, table } from "../ui.js";
 
 const OPEN = ["new", "partially_filled"];
 
-export function ordersPanel(contest, { onChange }) {
+/** `showOpen: false` leaves the open orders to the order book (minute contests). */
+export function ordersPanel(contest, { onChange, showOpen = true }) {
   const open = h("div");
   const recent = h("div");
   const alert = h("div");
   const el = h("div", { class: "stack" },
-    section(t("orders.open"), alert, open),
+    showOpen ? section(t("orders.open"), alert, open) : null,
     section(t("orders.recent"), recent));
   const url = `/contests/${contest.id}/orders`;
 
@@ -42,7 +43,7 @@ export function ordersPanel(contest, { onChange }) {
 
   async function refresh() {
     const [live, latest] = await Promise.all([
-      api.get(url, { status: OPEN, limit: 100 }),
+      showOpen ? api.get(url, { status: OPEN, limit: 100 }) : { items: [] },
       api.get(url, { limit: 20 }),
     ]);
     open.replaceChildren(table({

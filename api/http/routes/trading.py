@@ -22,6 +22,7 @@ from api.http.deps import (
 )
 from api.http.problems import problem_doc
 from api.http.schemas.common import Day, Page
+from api.http.schemas.quotes import FillOut
 from api.http.schemas.trading import (
     AccountOut,
     BarOut,
@@ -162,6 +163,20 @@ def cancel_order(
     return OrderOut.of(services.cancel_order(uow, contest_id, user.id, order_id))
 
 
+@router.get("/contests/{contest_id}/fills", response_model=Page[FillOut])
+def list_fills(
+    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow, page: PageParams
+) -> Page[FillOut]:
+    """Your trade history in the contest: every fill, newest first."""
+    found, following = services.list_fills(
+        uow, contest_id, user.id, after=decode_cursor(page.cursor), limit=page.limit
+    )
+    return Page(
+        items=[FillOut.of(fill_id, f) for fill_id, f in found],
+        next_cursor=None if following is None else encode_cursor(following),
+    )
+
+
 @router.get("/contests/{contest_id}/account", response_model=AccountOut)
 def account(contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow) -> AccountOut:
     """Cash, equity, buying power and performance statistics at the clock's last close."""
@@ -169,9 +184,7 @@ def account(contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow) -> 
 
 
 @router.get("/contests/{contest_id}/positions", response_model=list[PositionOut])
-def positions(
-    contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow
-) -> list[PositionOut]:
+def positions(contest_id: VisibleContestId, user: CurrentUser, uow: EngineUow) -> list[PositionOut]:
     """Your positions, marked at the clock's last close."""
     return [PositionOut.of(p) for p in views.positions(uow, contest_id, user.id)]
 
@@ -187,13 +200,30 @@ def portfolio_history(
     ]
 
 
-@market_router.get("/instruments", response_model=Page[InstrumentOut])
+@market_router.get(
+    "/instruments",
+    response_model=Page[InstrumentOut],
+    responses={401: problem_doc("Bad bearer token"), 404: problem_doc("Unknown contest")},
+)
 def instruments(
-    uow: EngineUow, page: PageParams, market: Market | None = None
+    uow: EngineUow,
+    page: PageParams,
+    contest_id: VisibleContestQuery,
+    market: Market | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=64, description="A symbol prefix or a name substring (any case)"),
+    ] = None,
 ) -> Page[InstrumentOut]:
-    """Tradable instruments: symbol, name, market, board, currency, lot size."""
+    """Tradable instruments: symbol, name, market, board, currency, lot size; ``q`` searches
+    them, ``contest_id`` keeps the contest's universe."""
     found, following = services.list_instruments(
-        uow, market=market, after=decode_cursor(page.cursor, kind=str), limit=page.limit
+        uow,
+        market=market,
+        after=decode_cursor(page.cursor, kind=str),
+        limit=page.limit,
+        query=q,
+        contest_id=contest_id,
     )
     return Page(
         items=[InstrumentOut.of(i) for i in found],
