@@ -1,7 +1,10 @@
-"""The live push stream: a member's own events (order fills and statuses) as server-sent events.
+"""The live push stream: a member's own events (order fills and statuses) and their contests'
+broadcasts (rank changes, live minute ranks, PK results, feed status) as server-sent events.
 
 ``GET /v1/me/events`` (``text/event-stream``) polls the member's ``member_events`` by cursor
-every ``event_stream_poll_seconds`` and sends each with its ``id:``, so a client that
+every ``event_stream_poll_seconds`` (``engine.contests.live_feed.FeedReader``: up to the commit
+fence, broadcasts personalized, those with nothing new for the member skipped) and sends each
+with its ``id:``, so a client that
 reconnects with ``Last-Event-ID`` resumes after the last event it got: no gaps, no
 duplicates. Idle streams send a heartbeat comment every ``event_stream_heartbeat_seconds``;
 a stream ends when its client disconnects or after ``event_stream_max_seconds`` (EventSource
@@ -26,17 +29,16 @@ from api.http.deps import CurrentUser, DatabaseDep, SettingsDep, oauth2_scheme
 from api.http.problems import problem_doc
 from api.http.security import issue_stream_token, stream_token_user, token_user
 from core.config import Settings
-from core.db import Database
 from core.errors import Unauthenticated
 from core.member_events import (
     HEARTBEAT,
-    MemberEvent,
     parse_cursor,
     ready_frame,
     sse_frame,
 )
-from core.member_events_store import MemberEventsRepository
 from core.users.model import User
+from engine.contests.live_feed import FeedBatch, FeedReader
+from engine.uow import EngineUnitOfWork
 
 router = APIRouter(tags=["events"], responses={401: problem_doc("Not authenticated")})
 
@@ -99,33 +101,31 @@ def my_events(
     cursor = parse_cursor(last_event_id)
     if cursor is None:
         cursor = after
-    if cursor is None:
-        with database.sessions() as session:
-            cursor = MemberEventsRepository(session).last_id(user.id)
+    uow = EngineUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
+    reader = FeedReader.from_now(uow, user.id) if cursor is None else FeedReader(user.id, cursor)
     return StreamingResponse(
-        _frames(request, database, settings, user.id, cursor),
+        _frames(request, uow, settings, reader),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _read(database: Database, user_id: int, cursor: int) -> list[MemberEvent]:
-    with database.sessions() as session:
-        return MemberEventsRepository(session).after(user_id, cursor, limit=BATCH)
+def _read(uow: EngineUnitOfWork, reader: FeedReader) -> FeedBatch:
+    return reader.read(uow, limit=BATCH)
 
 
 async def _frames(
-    request: Request, database: Database, settings: Settings, user_id: int, cursor: int
+    request: Request, uow: EngineUnitOfWork, settings: Settings, reader: FeedReader
 ) -> AsyncIterator[str]:
     poll, beat = settings.event_stream_poll_seconds, settings.event_stream_heartbeat_seconds
     started = last_sent = time.monotonic()
     # The reconnect delay EventSource waits after the stream ends (ms), and where this stream
     # starts: a client that reconnects after it with ``after=`` misses nothing meanwhile.
-    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(cursor)
+    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(reader.cursor)
     while True:
-        events = await anyio.to_thread.run_sync(_read, database, user_id, cursor)
+        batch = await anyio.to_thread.run_sync(_read, uow, reader)
+        events = batch.events
         for event in events:
-            cursor = event.id
             yield sse_frame(event)
         now = time.monotonic()
         if events:
@@ -135,5 +135,5 @@ async def _frames(
             yield HEARTBEAT
         if now - started >= settings.event_stream_max_seconds or await request.is_disconnected():
             return
-        if len(events) < BATCH:
+        if not batch.full:
             await anyio.sleep(poll)
