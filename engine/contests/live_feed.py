@@ -233,12 +233,15 @@ class FeedReader:
 
     @classmethod
     def from_now(cls, uow: EngineUnitOfWork, member_id: int) -> FeedReader:
-        """A reader that starts after everything committed so far."""
+        """A reader that starts after the newest committed row: "now" is that row, so a
+        transaction still in flight with a lower id counts as before the stream (as any start
+        without a cursor must draw a line); those with higher ids reach it once the fence
+        passes them."""
         reader = cls(member_id, 0)
         with uow.reading():
             repo = MemberEventsRepository(uow.session)
-            fence = repo.fence(reader.fence)
-            reader.cursor = repo.newest_id() if fence is None else fence
+            repo.fence(reader.fence)
+            reader.cursor = repo.newest_id()
         return reader
 
     def read(self, uow: EngineUnitOfWork, *, limit: int) -> FeedBatch:

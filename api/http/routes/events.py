@@ -86,7 +86,16 @@ StreamUser = Annotated[User, Depends(_stream_user)]
 @router.get(
     "/me/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {EVENT_STREAM: {}}, "description": "The member's events"}},
+    responses={
+        200: {
+            "content": {EVENT_STREAM: {}},
+            "description": (
+                "The member's events: `order.fill`, `order.status`, and for the contests the"
+                " member has an account in `rank.change`, `rank.live`, `pk.result` (the"
+                " member's team's boards) and `contest.feed`"
+            ),
+        }
+    },
 )
 def my_events(
     request: Request,
