@@ -23,10 +23,14 @@ personalizes each broadcast:
   what this connection sent, keeps a reconnecting stream's answer the same.
 - ``pk.result``: sent only to members of the board's two teams, with their team's outcome.
 - ``contest.feed``: sent as written to every member of the contest.
+
+The commit fence (``core.member_events.CommitFence``) is observed once per database per
+process for all the streams polling together (``SharedFence``).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -217,6 +221,39 @@ LIVE_RANKINGS = LiveRankings()
 
 
 @dataclass(slots=True)
+class _Observed:
+    fence: CommitFence = field(default_factory=CommitFence)
+    started: int = -1  # the ticket of the last observation's start
+    value: int | None = None
+
+
+class SharedFence:
+    """The commit fence of each database, shared by every stream of the process: a fence is a
+    lower bound that stays true, so any stream may use any observation that began after it
+    asked. Streams that poll together (a wake-up reaches them all at once) wait for one
+    observation instead of each making their own (two small queries)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tickets = itertools.count()
+        self._observed: dict[str, _Observed] = {}
+
+    def upto(self, uow: EngineUnitOfWork) -> int | None:
+        """The fence for a read about to start (None: no fence needed, see the repository)."""
+        asked = next(self._tickets)
+        with self._lock:
+            observed = self._observed.setdefault(uow.source(), _Observed())
+            if observed.started > asked:  # began after we asked: it saw what we would
+                return observed.value
+            observed.started = next(self._tickets)
+            observed.value = MemberEventsRepository(uow.session).fence(observed.fence)
+            return observed.value
+
+
+FENCES = SharedFence()
+
+
+@dataclass(slots=True)
 class FeedBatch:
     events: list[MemberEvent]
     full: bool  # the read hit its limit: read on without waiting
@@ -228,7 +265,7 @@ class FeedReader:
 
     member_id: int
     cursor: int
-    fence: CommitFence = field(default_factory=CommitFence)
+    fences: SharedFence = FENCES
     rankings: LiveRankings = LIVE_RANKINGS
 
     @classmethod
@@ -239,16 +276,15 @@ class FeedReader:
         passes them."""
         reader = cls(member_id, 0)
         with uow.reading():
-            repo = MemberEventsRepository(uow.session)
-            repo.fence(reader.fence)
-            reader.cursor = repo.newest_id()
+            reader.fences.upto(uow)  # the fence starts its watch no later than the stream
+            reader.cursor = MemberEventsRepository(uow.session).newest_id()
         return reader
 
     def read(self, uow: EngineUnitOfWork, *, limit: int) -> FeedBatch:
         """The member's next events (personalized), at most ``limit`` rows read."""
         with uow.reading():
+            upto = self.fences.upto(uow)
             repo = MemberEventsRepository(uow.session)
-            upto = repo.fence(self.fence)
             rows = repo.after(self.member_id, self.cursor, limit=limit, upto=upto)
             events = [e for row in rows if (e := self._personal(uow, row)) is not None]
         if rows:

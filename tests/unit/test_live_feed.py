@@ -4,14 +4,23 @@ tick, a minute's live ranking and a PK board, and the commit fence."""
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.member_events import CommitFence
 from core.member_events_store import pack_ids, unpack_ids
-from engine.contests.live_feed import LiveRanking, live_rank, pk_result, rank_change
+from engine.contests import live_feed
+from engine.contests.live_feed import (
+    LiveRanking,
+    SharedFence,
+    live_rank,
+    pk_result,
+    rank_change,
+)
 from engine.contests.ranking import rank
 
 PAYLOAD = {"contest_id": 7, "tick": 2, "day": "2026-01-05"}
@@ -141,3 +150,71 @@ def test_the_fence_waits_for_a_lower_id_that_commits_last() -> None:
     assert fence.observe(12, frozenset({3})) == 11  # xid 1 ended: 10 and 11 are settled
     assert fence.observe(12, frozenset()) == 12
     assert fence.observe(5, frozenset()) == 12  # never moves back
+
+
+class _Tickets:
+    """``itertools.count`` that tells how many tickets were taken."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.changed = threading.Condition()
+
+    def __iter__(self) -> _Tickets:
+        return self
+
+    def __next__(self) -> int:
+        with self.changed:
+            self.taken += 1
+            self.changed.notify_all()
+            return self.taken
+
+
+def test_streams_that_ask_during_an_observation_share_the_next_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A observes (slowly); B and C ask meanwhile. They cannot use A's (it began before they
+    asked), so one more observation runs and the other of the two reuses it: two in all."""
+    entered, release = threading.Event(), threading.Event()
+    observations: list[int] = []
+
+    class Repository:
+        def __init__(self, session: object) -> None:
+            pass
+
+        def fence(self, fence: CommitFence) -> int:
+            observations.append(len(observations) + 1)
+            if len(observations) == 1:
+                entered.set()
+                assert release.wait(30)
+            return 100 * len(observations)
+
+    class Uow:
+        session = None
+
+        def source(self) -> str:
+            return "db"
+
+    monkeypatch.setattr(live_feed, "MemberEventsRepository", Repository)
+    shared = SharedFence()
+    tickets = _Tickets()
+    shared._tickets = tickets  # type: ignore[assignment]
+    got: dict[str, int | None] = {}
+
+    def ask(name: str) -> None:
+        got[name] = shared.upto(Uow())  # type: ignore[arg-type]
+
+    first = threading.Thread(target=ask, args=("a",))
+    first.start()
+    assert entered.wait(30)
+    waiters = [threading.Thread(target=ask, args=(n,)) for n in "bc"]
+    for waiter in waiters:
+        waiter.start()
+    with tickets.changed:  # A's ask and start, then B's and C's asks
+        assert tickets.changed.wait_for(lambda: tickets.taken >= 4, timeout=30)
+    release.set()
+    for thread in [first, *waiters]:
+        thread.join(30)
+    assert observations == [1, 2]
+    assert got == {"a": 100, "b": 200, "c": 200}
+    # Asked after every observation began: a new one.
+    assert shared.upto(Uow()) == 300  # type: ignore[arg-type]
