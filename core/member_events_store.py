@@ -6,6 +6,8 @@ little-endian int64, the last ``LIVE_BARS_KEPT`` bars kept)."""
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -127,13 +129,19 @@ def record_broadcast(
 
 
 def pack_ids(ids: Sequence[int]) -> bytes:
-    return b"".join(int(i).to_bytes(8, "little", signed=True) for i in ids)
+    """Ids as little-endian int64, 8 bytes each (100,000 ids: 800 kB, packed in C)."""
+    packed = array("q", ids)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
 
 
 def unpack_ids(packed: bytes) -> list[int]:
-    return [
-        int.from_bytes(packed[i : i + 8], "little", signed=True) for i in range(0, len(packed), 8)
-    ]
+    ids = array("q")
+    ids.frombytes(packed)
+    if sys.byteorder == "big":
+        ids.byteswap()
+    return ids.tolist()
 
 
 def record_live_ranking(
