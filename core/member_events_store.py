@@ -206,7 +206,9 @@ class MemberEventsRepository:
 
     def fence(self, fence: CommitFence) -> int | None:
         """Advance ``fence`` and return it; ``None`` where ids are drawn in commit order (SQLite
-        lets one writer at a time hold the database, from its first write to its commit)."""
+        lets one writer at a time hold the database, from its first write to its commit).
+        On PostgreSQL, ``pg_stat_activity.backend_xid`` shows every session's xid to any role,
+        and only this database's sessions count."""
         if self.session.get_bind().dialect.name != "postgresql":
             return None
         drawn = self.session.scalar(
