@@ -1,7 +1,10 @@
 """The member event feed's section of a member's data (PIPL export and erasure).
 
 Events are notices of the member's own order fills and statuses (the facts stay in the
-trading tables): exported, and deleted on erasure.
+trading tables): exported, and deleted on erasure. A contest's broadcasts (rank changes, live
+ranks, PK results, feed status: ``user_id`` NULL) name no member; a stream personalizes them
+as it reads, so they are no member's data. The minute live rankings hold member ids only, for
+a contest's newest few bars.
 """
 
 from __future__ import annotations

@@ -139,6 +139,16 @@ def announce(session: Session, accounts_table: Table, account_ids: Iterable[int]
     connection.execute(members, {"channel": CHANNEL, "limit": PAYLOAD_LIMIT, "ids": ids})
 
 
+def announce_everyone(session: Session) -> None:
+    """Announce, in ``session``'s open transaction, events every stream should look at (a
+    contest's broadcast): delivered when the transaction commits, never if it rolls back."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.info[_PENDING] = True
+        return
+    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
     if session.info.pop(_PENDING, False):

@@ -18,6 +18,10 @@ restart never run a minute twice (the row lock serializes them).
 and none ending within ``stale_after`` of ``now``, pauses the contest's matching: nothing
 fills, the pointer stays (the minute is run again once its bars arrive) and the contest records
 ``feed_stale_since`` — the status ``feed_stale`` its API shows. Never a fill at a stale price.
+
+**Live streams** (``engine.contests.live_feed``): each minute that runs stores its ranking
+once (member ids by equity) and broadcasts ``rank.live``; the feed going stale or recovering
+broadcasts ``contest.feed``; the session close's standings tick broadcasts ``rank.change``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from decimal import Decimal
 
 from core.clock import utc_now
 from core.errors import RuleViolation
-from engine.contests import pk_rounds, rules, standings
+from engine.contests import live_feed, pk_rounds, rules, standings
 from engine.market.feeds import MinuteBar
 from engine.market.sessions import TradingSession, sessions_for
 from engine.trading.closes import closes_before
@@ -162,8 +166,11 @@ def _tick(
     if stale:
         if contest.feed_stale_since is None:
             contest.feed_stale_since = now
+            live_feed.broadcast_feed(uow, v.contest_id, stale=stale, at=now)
         return IntradayTick(v.contest_id, bar_start, ran=False, feed_stale=tuple(stale)), []
-    contest.feed_stale_since = None
+    if contest.feed_stale_since is not None:
+        contest.feed_stale_since = None
+        live_feed.broadcast_feed(uow, v.contest_id, stale=(), at=now)
     if first:
         rules.lock_rules(uow, contest, now=now)
     contest.clock_day = day
@@ -175,7 +182,7 @@ def _tick(
     prices = {**previous, **{s: m.close for s, m in earlier.items()}}
     prices |= {s: m.close for s, m in bars.items()}
     equity = mark_holdings([b.cash for b in after], [held.get(b.id, {}) for b in after], prices)
-    contest.intraday_bar = bar_start
+    previous_bar, contest.intraday_bar = contest.intraday_bar, bar_start
     after_commit: list[_AfterCommit] = []
     expired: list[Order] = []
     closing = bar_start + timedelta(minutes=1) >= session.close
@@ -187,6 +194,15 @@ def _tick(
     ]
     ranking = rank_by_equity(portfolios, equity)
     by_id = dict(zip((b.id for b in after), equity, strict=True))
+    if ranking:
+        member_of = {b.id: b.member_id for b in after}
+        live_feed.broadcast_live_ranking(
+            uow,
+            v.contest_id,
+            bar_start,
+            [member_of[a] for a in ranking],
+            previous_bar=previous_bar,
+        )
     return (
         IntradayTick(
             v.contest_id,

@@ -115,9 +115,17 @@ def current(uow: EngineUnitOfWork, contest_id: int) -> Standings | None:
 
 
 def standings_of(uow: EngineUnitOfWork, contest: ContestRow, *, remember: bool) -> Standings | None:
-    if contest.clock_ticks == 0:
+    return standings_at(uow, contest.id, contest.clock_ticks, remember=remember)
+
+
+def standings_at(
+    uow: EngineUnitOfWork, contest_id: int, tick: int, *, remember: bool
+) -> Standings | None:
+    """The standings of the contest's committed tick ``tick`` (None for tick 0 or no
+    snapshot): this process's cache, the shared cache's rank index, else the snapshot rows."""
+    if tick <= 0:
         return None
-    key = (uow.source(), contest.id, contest.clock_ticks)
+    key = (uow.source(), contest_id, tick)
     found = uow.caches.standings.get(key)
     if found is not None:
         return found
@@ -126,7 +134,7 @@ def standings_of(uow: EngineUnitOfWork, contest: ContestRow, *, remember: bool) 
         found = decode_standings(kept)
         uow.caches.standings.put(key, found)
         return found
-    rows = uow.standings.placings(contest.id, contest.clock_ticks)
+    rows = uow.standings.placings(contest_id, tick)
     if not rows:
         return None
     found = Standings.from_rows(rows)
@@ -215,9 +223,7 @@ def rows_of(
         and any(not details[p.member_id].qualified for p in placings)
         else set()
     )
-    return tuple(
-        _row(p, details[p.member_id], seconds=seconds, unnoted=unnoted) for p in placings
-    )
+    return tuple(_row(p, details[p.member_id], seconds=seconds, unnoted=unnoted) for p in placings)
 
 
 def check_paging(limit: int, cursor: int | None, k: int) -> None:

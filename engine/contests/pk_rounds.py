@@ -33,6 +33,7 @@ import numpy as np
 from core.errors import RuleViolation
 from core.outbox import PK_RESULT
 from core.outbox_store import record_event
+from engine.contests import live_feed
 from engine.contests.pk import (
     Outcome,
     Pairing,
@@ -169,23 +170,21 @@ def _judge(
 
 
 def _record_result(uow: EngineUnitOfWork, contest_id: int, board: PkMatchRow, day: date) -> None:
-    """The ``pk.result`` outbox event of a judged board (in the clock's transaction)."""
-    record_event(
-        uow.session,
-        PK_RESULT,
-        {
-            "contest_id": contest_id,
-            "round_no": board.round_no,
-            "board": board.board,
-            "team_a": board.team_a,
-            "team_b": board.team_b,
-            "a_return": None if board.a_return is None else str(board.a_return),
-            "b_return": None if board.b_return is None else str(board.b_return),
-            "outcome": board.outcome,
-            "day": day.isoformat(),
-        },
-        f"pk.result:{board.id}",
-    )
+    """The ``pk.result`` outbox event of a judged board and its broadcast to the two teams'
+    members' live streams (in the clock's transaction)."""
+    result = {
+        "contest_id": contest_id,
+        "round_no": board.round_no,
+        "board": board.board,
+        "team_a": board.team_a,
+        "team_b": board.team_b,
+        "a_return": None if board.a_return is None else str(board.a_return),
+        "b_return": None if board.b_return is None else str(board.b_return),
+        "outcome": board.outcome,
+        "day": day.isoformat(),
+    }
+    record_event(uow.session, PK_RESULT, result, f"pk.result:{board.id}")
+    live_feed.broadcast_pk_result(uow, contest_id, result)
 
 
 def round_returns(

@@ -1,6 +1,7 @@
 """Leaderboards: every clock tick ranks all entries of a contest and stores a snapshot.
 
-``record_tick`` runs inside the clock's open transaction, right after the day's equity marks.
+``record_tick`` runs inside the clock's open transaction, right after the day's equity marks,
+and broadcasts the tick to the contest's members' live streams (``live_feed``: one row).
 Everything is numpy over the entry axis: the contest's running state (``metric_state.MetricState``:
 ``RunningStats``, fill counts, benchmark bases, the previous metric) takes the day's equity in
 one update, the metric and qualification are vectors, ``engine.contests.ranking.rank`` orders them,
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.contests import ranking
+from engine.contests import live_feed, ranking
 from engine.contests.metric_state import (
     COUNTS,
     Game,
@@ -102,6 +103,7 @@ def record_tick(
         teams = _team_standings(uow, contest.id, book, measured, game.teams)
         uow.standings.add_team_snapshots(_team_columns(contest.id, tick, day, teams))
     uow.standings.save_metric_state(contest.id, tick, book.to_bytes())
+    live_feed.broadcast_tick(uow, contest.id, tick, day)  # the members' rank.change
     return ranked
 
 

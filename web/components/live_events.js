@@ -1,6 +1,9 @@
 /**
  * The member's live event stream (GET /v1/me/events, server-sent events): order fills and
- * order statuses as they commit, so a page refreshes on them instead of polling.
+ * order statuses as they commit, rank changes at each standings tick (`rank.change`), live
+ * minute ranks (`rank.live`), PK results of the member's team (`pk.result`) and a minute
+ * contest's feed pausing or resuming (`contest.feed`), so a page refreshes on them instead of
+ * polling.
  *
  * An EventSource cannot send the bearer token, so each connection opens with a short-lived
  * stream token (POST /v1/me/events/token). A stream ends after a while, and a stream token
@@ -11,7 +14,9 @@
 import { api } from "../api.js";
 
 const RECONNECT_MS = 2000;
-const KINDS = ["order.fill", "order.status"];
+const KINDS = [
+  "order.fill", "order.status", "rank.change", "rank.live", "pk.result", "contest.feed",
+];
 
 /** Calls `onEvent({kind, payload, id})` for each event; returns a function that stops. */
 export function liveEvents(onEvent) {

@@ -1,8 +1,11 @@
-"""The live push stream: a member's own events (order fills and statuses) as server-sent events.
+"""The live push stream: a member's own events (order fills and statuses) and their contests'
+broadcasts (rank changes, live minute ranks, PK results, feed status) as server-sent events.
 
 ``GET /v1/me/events`` (``text/event-stream``) reads the member's ``member_events`` by cursor
 when a commit wakes it (``core.member_events_wakeup``), at the latest every
-``event_stream_poll_seconds``, and sends each with its ``id:``, so a client that
+``event_stream_poll_seconds`` (``engine.contests.live_feed.FeedReader``: up to the commit
+fence, broadcasts personalized, those with nothing new for the member skipped) and sends each
+with its ``id:``, so a client that
 reconnects with ``Last-Event-ID`` resumes after the last event it got: no gaps, no
 duplicates. Idle streams send a heartbeat comment every ``event_stream_heartbeat_seconds``;
 a stream ends when its client disconnects or after ``event_stream_max_seconds`` (EventSource
@@ -31,14 +34,14 @@ from core.db import Database
 from core.errors import Unauthenticated
 from core.member_events import (
     HEARTBEAT,
-    MemberEvent,
     parse_cursor,
     ready_frame,
     sse_frame,
 )
-from core.member_events_store import MemberEventsRepository
 from core.member_events_wakeup import waiter as wakeup_waiter
 from core.users.model import User
+from engine.contests.live_feed import FeedBatch, FeedReader
+from engine.uow import EngineUnitOfWork
 
 router = APIRouter(tags=["events"], responses={401: problem_doc("Not authenticated")})
 
@@ -86,7 +89,16 @@ StreamUser = Annotated[User, Depends(_stream_user)]
 @router.get(
     "/me/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {EVENT_STREAM: {}}, "description": "The member's events"}},
+    responses={
+        200: {
+            "content": {EVENT_STREAM: {}},
+            "description": (
+                "The member's events: `order.fill`, `order.status`, and for the contests the"
+                " member has an account in `rank.change`, `rank.live`, `pk.result` (the"
+                " member's team's boards) and `contest.feed`"
+            ),
+        }
+    },
 )
 def my_events(
     request: Request,
@@ -101,36 +113,38 @@ def my_events(
     cursor = parse_cursor(last_event_id)
     if cursor is None:
         cursor = after
-    if cursor is None:
-        with database.sessions() as session:
-            cursor = MemberEventsRepository(session).last_id(user.id)
+    uow = EngineUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
+    reader = FeedReader.from_now(uow, user.id) if cursor is None else FeedReader(user.id, cursor)
     return StreamingResponse(
-        _frames(request, database, settings, user.id, cursor),
+        _frames(request, database, uow, settings, reader),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _read(database: Database, user_id: int, cursor: int) -> list[MemberEvent]:
-    with database.sessions() as session:
-        return MemberEventsRepository(session).after(user_id, cursor, limit=BATCH)
+def _read(uow: EngineUnitOfWork, reader: FeedReader) -> FeedBatch:
+    return reader.read(uow, limit=BATCH)
 
 
 async def _frames(
-    request: Request, database: Database, settings: Settings, user_id: int, cursor: int
+    request: Request,
+    database: Database,
+    uow: EngineUnitOfWork,
+    settings: Settings,
+    reader: FeedReader,
 ) -> AsyncIterator[str]:
     poll, beat = settings.event_stream_poll_seconds, settings.event_stream_heartbeat_seconds
     started = last_sent = time.monotonic()
     # Taken before the first read: a commit from now on ends the wait early (the poll is the
     # safety net for a wake-up that never comes).
-    wakeup = wakeup_waiter(database, user_id, enabled=settings.event_stream_wakeup)
+    wakeup = wakeup_waiter(database, reader.member_id, enabled=settings.event_stream_wakeup)
     # The reconnect delay EventSource waits after the stream ends (ms), and where this stream
     # starts: a client that reconnects after it with ``after=`` misses nothing meanwhile.
-    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(cursor)
+    yield f"retry: {int(max(poll, 0.5) * 2000)}\n\n" + ready_frame(reader.cursor)
     while True:
-        events = await anyio.to_thread.run_sync(_read, database, user_id, cursor)
+        batch = await anyio.to_thread.run_sync(_read, uow, reader)
+        events = batch.events
         for event in events:
-            cursor = event.id
             yield sse_frame(event)
         now = time.monotonic()
         if events:
@@ -140,5 +154,5 @@ async def _frames(
             yield HEARTBEAT
         if now - started >= settings.event_stream_max_seconds or await request.is_disconnected():
             return
-        if len(events) < BATCH:
+        if not batch.full:
             await wakeup.wait(poll)
