@@ -293,6 +293,7 @@ def _rank_day(
             contest.id, day, [(b.id, b.cash, e) for b, e in zip(books, equity, strict=True)]
         )
     contest.clock_ticks += 1
+    contest.closed_day = day  # the session is closed: the last one finishes the contest
     ranked = standings.record_tick(uow, contest, day, books, equity)  # fills counted in SQL
     pk_rounds.on_tick(uow, contest, day)
     if ranked is None:
