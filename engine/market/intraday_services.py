@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from core.errors import NotFound, RuleViolation
+from core.errors import DomainError, RuleViolation
 from engine.market.feeds import MinuteBar, QuoteFeed
 from engine.market.intraday import check_minute_bar, daily_from_minutes
 from engine.market.model import Bar, Instrument, Market, Symbol
@@ -162,6 +162,6 @@ def poll_feed(
                         else set()
                     )
                 derived += sum(derive_daily_bars(uow, [symbol], d) for d in closed if d in have)
-            except (RuleViolation, NotFound) as refused:
+            except DomainError as refused:  # bad bars, or a daily bar refused (mixed sources)
                 errors[symbol] = str(refused)
     return FeedPoll(stored, derived, errors)
