@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from core.clock import utc_now
+from core.errors import RuleViolation
 from engine.contests import seasons
 from engine.contests import services as contests
 from engine.contests.model import ContestState, DataSource
@@ -23,6 +24,7 @@ from engine.market.feeds import ONE_MINUTE
 from engine.market.model import ONE_DAY, Market
 from engine.market.sessions import ExchangeSessions, sessions_for
 from engine.trading.intraday import STALE_AFTER
+from engine.trading.venue import require_contest
 from engine.uow import EngineUnitOfWork
 
 # A replay's minutes are all stored: a symbol without a bar for a while has not traded, its
@@ -176,7 +178,13 @@ def tick_due_bars(
     moment = now or utc_now()
     contest = minute_contest(uow, contest_id, now=moment)
     if contest is None:
-        return IntradayRun(contest_id)
+        with uow.reading():
+            interval = require_contest(uow, contest_id).bar_interval
+        if interval != "minute":
+            raise RuleViolation(
+                "only a minute contest ticks intraday", field="bar_interval", rule="minute_only"
+            )
+        return IntradayRun(contest_id)  # a contest of an ended season: its clock is stopped
     until = None if through is None else through + ONE_MINUTE
     if contest.live:
         available = moment - delay

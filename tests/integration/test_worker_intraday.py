@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from api.worker import Worker, contest_intraday_job, market_intraday_job, standard_jobs
+from core.clock import utc_now
 from core.config import Settings
 from core.db import Database
 from core.jobs import services as job_services
@@ -33,6 +34,7 @@ from engine.uow import EngineUnitOfWork
 from tests.conftest import make_settings
 from tests.contest_builders import DISCLOSURES
 from tests.engine_builders import request
+from tests.integration.test_cli_tick_intraday import replay_minute_contest
 
 DAY = date(2026, 3, 3)  # a Shanghai session (Tuesday)
 SESSION = sessions_for(Market.CN).session(DAY)
@@ -166,3 +168,28 @@ def test_the_worker_feeds_and_ticks_a_live_minute_contest_once_per_bar(
     # A finished contest is not ticked again.
     done = _worker(database, found, "w5").run_once(now=after_close + MINUTE)
     assert _counts(done).get(("contest.intraday", "ran"), 0) == 0
+
+
+def test_a_replay_minute_contest_walks_its_stored_minutes_at_the_intraday_pace(
+    database: Database, db_url: str, make_user: Callable[..., User]
+) -> None:
+    contest, days = replay_minute_contest(database, make_user(Role.OPERATOR), sessions=1)
+    found = make_settings(db_url, intraday_feed="none")
+    worker = Worker(database, [contest_intraday_job(database, found)], "pacer")
+    # The pace counts from when the last tick finished (the wall clock), so the looks do too.
+    start = utc_now()
+    assert _counts(worker.run_once(now=start)) == {("contest.intraday", "ran"): 1}
+    assert _counts(worker.run_once(now=start + timedelta(seconds=10))) == {}
+    later = worker.run_once(now=start + timedelta(minutes=3, seconds=30))
+    assert _counts(later) == {("contest.intraday", "ran"): 3}
+    session = sessions_for(Market.CN).session(days[0])
+    assert session is not None
+    uow = EngineUnitOfWork(database.sessions)
+    with uow.reading():
+        row = uow.trading.contest(contest)
+        assert row is not None and row.intraday_bar == session.open + 3 * MINUTE
+    fast = Worker(
+        database, [contest_intraday_job(database, found, pace=timedelta(0))], "fast"
+    ).run_once(now=start + timedelta(minutes=4))
+    assert _counts(fast) == {("contest.intraday", "ran"): 236}
+    assert contests.get_contest(uow, contest).state is ContestState.FINISHED
