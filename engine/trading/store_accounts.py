@@ -58,9 +58,14 @@ class TradingRepository(OrdersRepository):
         return list(self.session.scalars(select(ContestRow.id).order_by(ContestRow.id)))
 
     def running_contests(self) -> list[ContestRow]:
-        """Contests whose clock has not reached the end of their trading window."""
-        stmt = select(ContestRow).where(
-            (ContestRow.clock_day.is_(None)) | (ContestRow.clock_day < ContestRow.trading_end)
+        """Contests whose clock has not reached the end of their trading window (a minute
+        contest: whose intraday clock has not closed its last session)."""
+        c = ContestRow
+        minute = c.bar_interval == "minute"
+        stmt = select(c).where(
+            c.clock_day.is_(None)
+            | (~minute & (c.clock_day < c.trading_end))
+            | (minute & (c.closed_day.is_(None) | (c.closed_day < c.trading_end)))
         )
         return list(self.session.scalars(stmt))
 
