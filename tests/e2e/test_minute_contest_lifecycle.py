@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.users.model import Role, User
+from engine import clock
 from engine.contests import services as contests
 from engine.contests import settlement
 from engine.contests.model import ContestState
@@ -65,6 +66,7 @@ def test_a_minute_contest_is_finished_only_once_its_last_session_has_closed(
     # The last (and only) day's first minute: trading has begun, the contest runs.
     assert run_intraday_tick(uow, contest, minutes[0], now=minutes[0]).ran
     assert state() == "running" and contest not in finished_ids()
+    assert not clock.advance_clock(uow, contest).finished  # the daily clock's report agrees
     with pytest.raises(NotFinished):
         settlement.settle_contest(uow, contest, now=minutes[0])
     assert run_intraday_tick(uow, contest, minutes[-2], now=minutes[-2]).ran
@@ -72,6 +74,7 @@ def test_a_minute_contest_is_finished_only_once_its_last_session_has_closed(
     closing = run_intraday_tick(uow, contest, minutes[-1], now=minutes[-1])
     assert closing.session_closed
     assert state() == "finished" and contest in finished_ids()
+    assert clock.advance_clock(uow, contest).finished
 
 
 def test_members_order_in_a_minute_contest_before_its_first_tick(

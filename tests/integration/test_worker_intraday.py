@@ -13,7 +13,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from api.worker import Worker, contest_intraday_job, market_intraday_job, standard_jobs
+from api.worker import (
+    Worker,
+    contest_day_job,
+    contest_intraday_job,
+    market_intraday_job,
+    standard_jobs,
+)
 from core.clock import utc_now
 from core.config import Settings
 from core.db import Database
@@ -173,13 +179,19 @@ def test_the_worker_feeds_and_ticks_a_live_minute_contest_once_per_bar(
 def test_a_replay_minute_contest_walks_its_stored_minutes_at_the_intraday_pace(
     database: Database, db_url: str, make_user: Callable[..., User]
 ) -> None:
-    contest, days = replay_minute_contest(database, make_user(Role.OPERATOR), sessions=1)
+    contest, days = replay_minute_contest(database, make_user(Role.OPERATOR), sessions=2)
     found = make_settings(db_url, intraday_feed="none")
     worker = Worker(database, [contest_intraday_job(database, found)], "pacer")
     # The pace counts from when the last tick finished (the wall clock), so the looks do too.
     start = utc_now()
     assert _counts(worker.run_once(now=start)) == {("contest.intraday", "ran"): 1}
     assert _counts(worker.run_once(now=start + timedelta(seconds=10))) == {}
+    # Running now, the daily clock's job still leaves it to contest.intraday.
+    assert contests.get_contest(EngineUnitOfWork(database.sessions), contest).state.value == (
+        "running"
+    )
+    day_job = contest_day_job(database, replay_pace=timedelta(0))
+    assert Worker(database, [day_job], "daily").run_once(now=start) == []
     later = worker.run_once(now=start + timedelta(minutes=3, seconds=30))
     assert _counts(later) == {("contest.intraday", "ran"): 3}
     session = sessions_for(Market.CN).session(days[0])
@@ -188,8 +200,13 @@ def test_a_replay_minute_contest_walks_its_stored_minutes_at_the_intraday_pace(
     with uow.reading():
         row = uow.trading.contest(contest)
         assert row is not None and row.intraday_bar == session.open + 3 * MINUTE
-    fast = Worker(
-        database, [contest_intraday_job(database, found, pace=timedelta(0))], "fast"
-    ).run_once(now=start + timedelta(minutes=4))
-    assert _counts(fast) == {("contest.intraday", "ran"): 236}
+    fast = Worker(database, [contest_intraday_job(database, found, pace=timedelta(0))], "fast")
+    # a zero pace walks every stored minute, at most a look's cap at a time
+    assert _counts(fast.run_once(now=start + timedelta(minutes=4))) == {
+        ("contest.intraday", "ran"): 240
+    }
+    assert contests.get_contest(uow, contest).state is ContestState.RUNNING
+    assert _counts(fast.run_once(now=start + timedelta(minutes=5))) == {
+        ("contest.intraday", "ran"): 480 - 244
+    }
     assert contests.get_contest(uow, contest).state is ContestState.FINISHED
