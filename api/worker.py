@@ -15,9 +15,14 @@ Jobs (each a ``core.jobs.Job``: a name, its due windows, how to run one):
   rules and results, finality), as ``content anchor`` does.
 - ``webhooks.deliver`` — every minute: ``core.webhooks.dispatch_once``.
 
-The intraday tick (per contest, per minute bar) registers the same way: a ``Job`` whose due
-function lists ``Window(f"contest:{id}", bar_time, bar_time)`` for every bar since the contest's
-last tick, and whose run function ticks that bar.
+- ``market.intraday`` — every minute: the configured quote feed (``intraday_feed``) polled
+  into the minute store for the live minute contests' symbols, daily bars derived once a
+  session closes. It runs first, so a ``--once`` pass ticks the bars it stored.
+- ``contest.intraday`` — per minute contest and minute bar: ``engine.intraday_clock``'s tick
+  (fills at the next quote, marks, the session's close and ranking). A live contest follows
+  the wall clock behind the feed's delay and catches up missed minutes in order; a replay one
+  walks its stored minutes, one per ``--intraday-pace``. A stale feed fails the window, so it
+  is retried (see ``contest_intraday_job``).
 
 Why APScheduler 3.x, and our own claims table. The jobs are few, database-bound, and must run
 exactly once per (job, series, bar), with missed windows caught up, on SQLite (the embedded
@@ -59,8 +64,16 @@ from core.jobs import services as job_services
 from core.jobs.model import Job, RunOutcome, Window, daily_windows, periodic_windows
 from core.outbox import RetryPolicy
 from engine import clock as contest_clock
+from engine import intraday_schedule
 from engine.contests import settlement
 from engine.contests.model import ContestState
+from engine.market import intraday_services
+from engine.market.feeds import QuoteFeed
+from engine.market.model import Instrument, Market
+from engine.market.services import MarketUnitOfWork
+from engine.market.sessions import sessions_for
+from engine.market.synthetic_intraday import LiveSyntheticFeed
+from engine.market.yfinance_intraday import YAHOO_DELAY
 from engine.trading.services import venue
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
@@ -74,6 +87,12 @@ EXPIRY_AT = time(0, 30)  # local time of the daily expiry
 ANCHOR_EVERY = timedelta(minutes=10)
 MAX_BARS = 1000  # the clock's most days per call
 REPLAY_PACE = timedelta(days=1)  # a replay contest's scheduled days, at most one per pace
+INTRADAY_PACE = timedelta(minutes=1)  # a replay minute contest: one stored minute per pace
+INTRADAY_BARS_PER_LOOK = 240  # the most minute bars one look lists per contest (catch-up)
+
+
+class FeedStale(RuntimeError):
+    """A minute's tick found its feed stale: the window fails, so it is retried."""
 
 
 def worker_id() -> str:
@@ -199,11 +218,136 @@ def webhooks_deliver_job(database: Database, found: Settings) -> Job:
     return Job("webhooks.deliver", due, run, every=timedelta(minutes=1))
 
 
+def feed_delay(found: Settings, market: Market) -> timedelta:
+    """How far behind the exchange the configured feed's bars of ``market`` arrive."""
+    return YAHOO_DELAY[market] if found.intraday_feed == "yfinance" else timedelta(0)
+
+
+def quote_feed(found: Settings, instruments: list[Instrument]) -> QuoteFeed | None:
+    """The configured intraday feed (``Settings.intraday_feed``) over ``instruments``."""
+    if found.intraday_feed == "synthetic":
+        return LiveSyntheticFeed(instruments, seed=found.intraday_feed_seed)
+    if found.intraday_feed == "yfinance":
+        from engine.market.yfinance_intraday import YFinanceIntradayFeed
+
+        return YFinanceIntradayFeed(markets=sorted({i.market for i in instruments}))
+    return None
+
+
+def market_intraday_job(database: Database, found: Settings) -> Job:
+    """Every minute: poll the configured feed for the symbols of the live minute contests
+    into the minute store, and derive the daily bars of the sessions that have closed
+    (``intraday_services.poll_feed``). One look polls everything since each symbol's last
+    stored minute, so a missed look is not replayed. A symbol's error is reported in the
+    summary and does not fail the window: the others' bars are stored, and the next look
+    polls the failing symbol again from its last stored minute."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        every = timedelta(minutes=1)
+        return periodic_windows(last_done, now, every=every, series="feed", catch_up=False)
+
+    def run(window: Window, now: datetime) -> str:
+        uow = EngineUnitOfWork(database.sessions)
+        live = [c for c in intraday_schedule.minute_contests(uow, now=now) if c.live]
+        symbols = sorted({s for c in live for s in c.universe})
+        if not symbols:
+            return "no live minute contest"
+        market = MarketUnitOfWork(database.sessions)
+        with market.reading():
+            instruments = list(market.market.instruments_of(symbols).values())
+        feed = quote_feed(found, instruments)
+        if feed is None:
+            return "intraday_feed is none: nothing polled"
+        polled = intraday_services.poll_feed(market, feed, symbols, now=now)
+        failing = "; ".join(f"{s}: {why}" for s, why in sorted(polled.errors.items()))
+        return f"{feed.name}: {polled.stored} minute bars, {polled.derived} daily bars" + (
+            f"; errors {failing}" if failing else ""
+        )
+
+    return Job("market.intraday", due, run, every=timedelta(minutes=1))
+
+
+def contest_intraday_job(
+    database: Database, found: Settings, *, pace: timedelta = INTRADAY_PACE
+) -> Job:
+    """Per minute contest and minute bar: tick the bar (``engine.intraday_clock``).
+
+    A live contest's windows are its trading minutes after its last ticked bar that have
+    ended and are available behind the feed's delay (all of them, up to
+    ``INTRADAY_BARS_PER_LOOK``: a worker that was away catches up in order); a replay
+    contest walks its stored minutes, one per ``pace`` since its last tick ran. A window's run
+    ticks every due bar through its own (``intraday_schedule.tick_due_bars``), so a bar whose
+    window ran out of attempts is ticked by the next one, never skipped. Two workers, or a
+    restart, never tick a bar twice: the ``job_runs`` claim, and the tick's own pointer under
+    the contest's row lock.
+
+    A stale feed raises ``FeedStale``: returning would mark the window done and the minute
+    would not be retried by this window. Raised, the window is recorded failed, the contest's
+    later windows wait for this look, and it is retaken at the next look (the minute runs
+    once its bars arrive); once its attempts are used up the next window's run ticks it."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        uow = EngineUnitOfWork(database.sessions)
+        runs = job_services.JobsUnitOfWork(database.sessions)
+        for contest in intraday_schedule.minute_contests(uow, now=now):
+            series = f"contest:{contest.contest_id}"
+            if contest.live:
+                until: datetime | None = now - feed_delay(found, contest.market)
+                limit = INTRADAY_BARS_PER_LOOK
+            else:
+                with runs.reading():
+                    last = runs.runs.last_finished("contest.intraday", series)
+                until = None
+                limit = intraday_schedule.replay_bar_count(
+                    last, now, pace=pace, cap=INTRADAY_BARS_PER_LOOK
+                )
+            bars = intraday_schedule.due_bars(
+                sessions_for(contest.market),
+                after=contest.intraday_bar,
+                first_day=contest.trading_start,
+                last_day=contest.trading_end,
+                until=until,
+                limit=limit,
+            )
+            for bar in bars:
+                yield Window(series, bar, bar)
+
+    def run(window: Window, now: datetime) -> str:
+        if not isinstance(window.bar, datetime):
+            raise TypeError(f"{window.key}: a minute contest's bar is a bar start")
+        contest_id = _contest_id(window)
+        uow = EngineUnitOfWork(database.sessions)
+        contest = intraday_schedule.minute_contest(uow, contest_id, now=now)
+        delay = timedelta(0) if contest is None else feed_delay(found, contest.market)
+        stale_after = timedelta(seconds=found.intraday_stale_after_seconds)
+        done = intraday_schedule.tick_due_bars(
+            uow, contest_id, through=window.bar, now=now, delay=delay, stale_after=stale_after
+        )
+        if done.stale:
+            raise FeedStale(
+                f"feed stale at {done.stale_bar}: {', '.join(done.stale)} "
+                f"({len(done.ticks)} bars ticked before)"
+            )
+        return (
+            f"ticked {len(done.ticks)} bars: {done.fills} fills, "
+            f"{done.sessions_closed} sessions closed"
+        )
+
+    return Job("contest.intraday", due, run, every=timedelta(minutes=1))
+
+
 def standard_jobs(
-    database: Database, found: Settings, *, replay_pace: timedelta = REPLAY_PACE
+    database: Database,
+    found: Settings,
+    *,
+    replay_pace: timedelta = REPLAY_PACE,
+    intraday_pace: timedelta = INTRADAY_PACE,
 ) -> list[Job]:
-    """Every scheduled job of an installation, in the order a ``--once`` run takes them."""
+    """Every scheduled job of an installation, in the order a ``--once`` run takes them:
+    the feed's bars are stored before the minute contests tick them."""
     return [
+        market_intraday_job(database, found),
+        contest_intraday_job(database, found, pace=intraday_pace),
         contest_day_job(database, replay_pace=replay_pace),
         contest_settle_job(database),
         ledger_expire_job(database),

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # Intraday: an order is refused (rule stale_feed) once its symbol's last minute bar ended
     # this long ago (engine.trading.intraday.session_gate's stale_after).
     intraday_stale_after_seconds: int = Field(default=120, ge=1, le=86_400)
+    # The quote feed the worker's market.intraday job polls into the minute store for live
+    # minute contests: "synthetic" (the default: seeded minute bars for any session, offline,
+    # engine.market.synthetic_intraday.LiveSyntheticFeed), "yfinance" (Yahoo's delayed
+    # quotes, needs the network) or "none" (bars arrive some other way, e.g. a recorded tape
+    # through `paperleague market intraday`). The seed fixes the synthetic feed's bars.
+    intraday_feed: Literal["synthetic", "yfinance", "none"] = "synthetic"
+    intraday_feed_seed: int = Field(default=16, ge=0)
     # The live event stream (GET /v1/me/events): how often it polls the member's feed, how
     # often an idle stream sends a heartbeat comment, how long one stream lasts before it ends
     # (EventSource reconnects with Last-Event-ID), and how long a ``?stream_token=`` is valid.

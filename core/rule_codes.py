@@ -279,6 +279,10 @@ class Rule(StrEnum):
     MINUTE_ONLY = "minute_only", "an intraday tick of a contest that trades on daily bars"
     TRADING_MINUTE = "trading_minute", "a bar time that does not start a minute of the session"
     TRADING_WINDOW = "trading_window", "a bar time outside the contest's trading days"
+    EX_DATE_PASSED = (
+        "ex_date_passed",
+        "a corporate action imported once a running contest's clock has reached its ex-date",
+    )
     CORPORATE_ACTION = (
         "corporate_action",
         "an open order canceled at the open of its symbol's split ex-date (its prices are stale)",

@@ -23,7 +23,7 @@ from core.errors import Conflict, RuleViolation
 from engine.contests import pk_rounds, rules, seasons, standings
 from engine.contests import services as contests
 from engine.contests.leaderboard import keep_standings
-from engine.contests.model import ContestState, DataSource, local_today, zone
+from engine.contests.model import ContestState, DataSource, local_today, trading_over, zone
 from engine.trading.next_day import TradedDay, keep_books, trade_next_day
 from engine.trading.orders import Fill
 from engine.trading.services import pay_referrals, venue
@@ -80,12 +80,22 @@ def advance_clock(
     pk_rounds.pay_round_awards(uow, contest_id, now=now)
     if current is None:  # no bar asked for
         current = venue(uow, contest_id)
+    finished = current.clock_day is not None and current.clock_day >= current.trading_end
+    if finished and current.bar_interval == "minute":  # over once its last session closed
+        with uow.reading():
+            row = require_contest(uow, contest_id)
+            finished = trading_over(
+                clock_day=row.clock_day,
+                trading_end=row.trading_end,
+                minute=True,
+                closed_day=row.closed_day,
+            )
     return ClockReport(
         contest_id=contest_id,
         days=days,
         fills=len(booked),
         clock_day=current.clock_day,
-        finished=current.clock_day is not None and current.clock_day >= current.trading_end,
+        finished=finished,
         booked=tuple(booked),
         closes=closes,
     )
@@ -193,6 +203,8 @@ def due_days(uow: EngineUnitOfWork, contest_id: int, *, now: datetime | None = N
         season = seasons.require_season(uow, row.season_id or 0)
         live = DataSource(season.data_source) is DataSource.LIVE
         if row.settled_at is not None or seasons.has_ended(season, moment):
+            return DueDays([], live)
+        if row.bar_interval == "minute":  # ticked per minute bar: the contest.intraday job
             return DueDays([], live)
         v = venue_of(row)
         start = v.trading_start if v.clock_day is None else v.clock_day + timedelta(days=1)

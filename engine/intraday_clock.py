@@ -14,6 +14,10 @@ meaning), then PK rounds ending that day are judged.
 (``intraday_bar``); a tick for that bar or an earlier one does nothing, so two workers or a
 restart never run a minute twice (the row lock serializes them).
 
+**Corporate actions** take effect at a session's first tick, as at the daily clock's open
+(``engine.trading.corporate``); the day's price band and the marks of a symbol without a bar
+start from the reference price, so a split shows no fake loss.
+
 **Feed outage:** a symbol the contest holds or has an open order for, with no bar this minute
 and none ending within ``stale_after`` of ``now``, pauses the contest's matching: nothing
 fills, the pointer stays (the minute is run again once its bars arrive) and the contest records
@@ -37,7 +41,8 @@ from core.errors import RuleViolation
 from engine.contests import live_feed, pk_rounds, rules, standings
 from engine.market.feeds import MinuteBar
 from engine.market.sessions import TradingSession, sessions_for
-from engine.trading.closes import closes_before
+from engine.trading.closes import closes_before, with_earlier_closes
+from engine.trading.corporate import apply_actions_on
 from engine.trading.intraday import (
     STALE_AFTER,
     MinuteMarket,
@@ -151,6 +156,11 @@ def _tick(
     first = contest.clock_day is None
     v = venue_of(contest)
     day = session.day
+    if contest.clock_day is None or contest.clock_day < day:
+        # A new session: its corporate actions at the open, before any order is read or
+        # matched, as the daily clock does (once per account and action, so a stale retry of
+        # this minute applies nothing twice).
+        apply_actions_on(uow, v, day, closes_before(uow, v, day))
     today = [m for m in uow.minutes.minute_bars_of_day(v.universe, day) if m.start <= bar_start]
     bars = {m.symbol: m for m in today if m.start == bar_start}
     earlier = {m.symbol: m for m in today if m.start < bar_start}  # the last of each
@@ -174,7 +184,8 @@ def _tick(
     if first:
         rules.lock_rules(uow, contest, now=now)
     contest.clock_day = day
-    previous = closes_before(uow, replace(v, clock_day=None), day)
+    # the previous closes, carried over the actions since (a split day's reference price)
+    previous = with_earlier_closes(uow, replace(v, clock_day=None), {}, day, actions_through=day)
     fills, booked, changed = _match(uow, v, books, resting, bars, previous, session, bar_start)
     for p in booked:
         held[p.account_id] = {s: pos.qty for s, pos in p.positions.items() if pos.qty}
@@ -309,6 +320,7 @@ def _rank_day(
             contest.id, day, [(b.id, b.cash, e) for b, e in zip(books, equity, strict=True)]
         )
     contest.clock_ticks += 1
+    contest.closed_day = day  # the session is closed: the last one finishes the contest
     ranked = standings.record_tick(uow, contest, day, books, equity)  # fills counted in SQL
     pk_rounds.on_tick(uow, contest, day)
     if ranked is None:

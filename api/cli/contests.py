@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from api.cli.database import DatabaseUrl, at_head, settings
 from contracts.attestations import parse_attestation_certificate
 from core.errors import DomainError, Unavailable
 from engine import clock as contest_clock
+from engine import intraday_schedule
 from engine.clock import ClockReport
 from engine.contests import services, settlement
 from engine.contests.official_rules import LANGUAGES, official_rules
@@ -90,6 +92,60 @@ def tick(context: typer.Context, bars: Bars = 1, database_url: DatabaseUrl = Non
         _show(report)
     if not reports:
         typer.echo("no contest is due")
+
+
+@contest_cli.command("tick-intraday")
+def tick_intraday(
+    context: typer.Context,
+    contest_id: Annotated[int, typer.Argument(help="A minute contest.")],
+    bars: Annotated[
+        int,
+        typer.Option("--bars", min=1, max=intraday_schedule.MAX_TICKS, help="Most minutes."),
+    ] = 1,
+    through: Annotated[
+        datetime | None,
+        typer.Option(
+            "--through",
+            help="Tick no minute starting after this instant (ISO 8601, UTC when naive). "
+            "Default: a live contest's minutes that have ended, a replay's next ones.",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Tick a minute contest at its next due minute bars, as the worker's contest.intraday
+    job does (same service: fills at the next quote, marks, the session's close). Exit 1 when
+    its feed is stale (matching paused)."""
+    if through is not None and through.tzinfo is None:
+        through = through.replace(tzinfo=UTC)
+    with _trading(database_url) as uow:
+        run = intraday_schedule.tick_due_bars(uow, contest_id, through=through, limit=bars)
+        if run.ticks:
+            after = {
+                "contest_id": contest_id,
+                "intraday_bar": run.ticks[-1].bar_start.isoformat(),
+                "ticks": len(run.ticks),
+            }
+            record_cli_action(
+                context,
+                uow.sessions,
+                action="contest.tick_intraday",
+                subject=f"contest:{contest_id}",
+                after=after,
+            )
+    shown = (
+        f"{run.ticks[0].bar_start.isoformat()}…{run.ticks[-1].bar_start.isoformat()}"
+        if run.ticks
+        else "no bar due"
+    )
+    typer.echo(
+        f"contest {contest_id}: {len(run.ticks)} minute bar(s) ({shown}), {run.fills} fills, "
+        f"{run.sessions_closed} session(s) closed"
+    )
+    if run.stale:
+        typer.echo(
+            f"paused: the feed is stale at {run.stale_bar}: {', '.join(run.stale)}", err=True
+        )
+        raise typer.Exit(1)
 
 
 @contest_cli.command("settle")

@@ -22,13 +22,13 @@ from engine.market.model import Board, InvalidBars, Market, PriceSource, cn_boar
 from engine.market.services import (
     MarketUnitOfWork,
     ensure_bars,
-    import_actions_csv,
     import_csv,
     install_synthetic,
-    store_actions,
 )
 from engine.market.sessions import sessions_for
 from engine.market.tape import parse_minute_bars
+from engine.trading.late_actions import import_actions_csv, store_actions
+from engine.trading.uow import TradingUnitOfWork
 
 if TYPE_CHECKING:
     from engine.market.yfinance_source import YFinanceSource
@@ -67,6 +67,13 @@ def _market(database_url: str | None) -> Iterator[MarketUnitOfWork]:
     """The market data of an existing database; refuses (exit 1) a schema not at head."""
     with at_head(settings(database_url)) as database:
         yield MarketUnitOfWork(database.sessions)
+
+
+@contextmanager
+def _actions(database_url: str | None) -> Iterator[TradingUnitOfWork]:
+    """Market data and the contests' clocks: corporate actions are checked against both."""
+    with at_head(settings(database_url)) as database:
+        yield TradingUnitOfWork(database.sessions)
 
 
 @market_cli.command("import")
@@ -236,8 +243,9 @@ def actions_import(
     ],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Import dividends and splits from a CSV file; all or nothing (exit 2 on an invalid row)."""
-    with _market(database_url) as uow:
+    """Import dividends and splits from a CSV file; all or nothing (exit 2 on an invalid row;
+    exit 1 when a running contest has already traded past an action's ex-date)."""
+    with _actions(database_url) as uow:
         try:
             stored = import_actions_csv(uow, file)
         except InvalidCorporateAction as exc:
@@ -269,7 +277,7 @@ def actions_fetch(
         raise typer.BadParameter("--end is before --start")
     source = make_actions_source()
     failed = 0
-    with _market(database_url) as uow:
+    with _actions(database_url) as uow:
         for symbol in symbols:
             try:
                 found = source.actions(symbol, start.date(), end.date(), as_traded=as_traded)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from api.cli.database import DatabaseUrl, at_head, settings
-from api.worker import REPLAY_PACE, Worker, standard_jobs, worker_id
+from api.worker import INTRADAY_PACE, REPLAY_PACE, Worker, standard_jobs, worker_id
 from core.jobs.model import RunOutcome
 from core.jobs.services import DEFAULT_LEASE, FAILED, RAN, SKIPPED
 
@@ -19,8 +19,9 @@ JobsOption = Annotated[
     list[str] | None,
     typer.Option(
         "--jobs",
-        help="Only these jobs (repeat, or comma-separated): contest.day, contest.settle, "
-        "ledger.expire, content.anchor, webhooks.deliver. Default: all.",
+        help="Only these jobs (repeat, or comma-separated): market.intraday, "
+        "contest.intraday, contest.day, contest.settle, ledger.expire, content.anchor, "
+        "webhooks.deliver. Default: all.",
         show_default=False,
     ),
 ]
@@ -59,11 +60,21 @@ def worker(
             help="Seconds between the scheduled days of a replay contest.",
         ),
     ] = int(REPLAY_PACE.total_seconds()),
+    intraday_pace: Annotated[
+        float,
+        typer.Option(
+            "--intraday-pace",
+            min=0,
+            help="Seconds per stored minute a replay minute contest walks (0: as fast as "
+            "the worker looks). Live minute contests follow the wall clock.",
+        ),
+    ] = INTRADAY_PACE.total_seconds(),
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Own every scheduled job: contest days (marks, PK rounds), settlement, points expiry,
-    anchoring, webhooks. Each (job, contest, bar) runs once across all workers; missed windows
-    are caught up. Exit status of --once: 1 when a window failed."""
+    """Own every scheduled job: the intraday feed and minute contests' ticks, contest days
+    (marks, PK rounds), settlement, points expiry, anchoring, webhooks. Each (job, contest,
+    bar) runs once across all workers; missed windows are caught up. Exit status of --once: 1
+    when a window failed."""
     found = settings(database_url)
     logging.basicConfig(level=found.log_level, format="%(asctime)s %(name)s %(message)s")
     if not once:  # a running worker always says what it runs; --once prints its outcomes
@@ -71,7 +82,12 @@ def worker(
         worker_log.setLevel(min(logging.INFO, logging.getLogger().getEffectiveLevel()))
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-look lines: noise
     with at_head(found) as database:
-        every = standard_jobs(database, found, replay_pace=timedelta(seconds=replay_pace))
+        every = standard_jobs(
+            database,
+            found,
+            replay_pace=timedelta(seconds=replay_pace),
+            intraday_pace=timedelta(seconds=intraday_pace),
+        )
         known = {job.name: job for job in every}
         wanted = [name.strip() for given in jobs or [] for name in given.split(",") if name.strip()]
         unknown = sorted(set(wanted) - set(known))

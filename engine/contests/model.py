@@ -39,7 +39,7 @@ class ContestState(StrEnum):
     REGISTRATION = "registration"  # open for entries, trading not started
     WAITING = "waiting"  # registration closed, trading not started
     RUNNING = "running"  # the clock has revealed bars and not reached the last day
-    FINISHED = "finished"  # the clock reached the last day; settlement due
+    FINISHED = "finished"  # the clock traded the last day (a minute contest: closed it)
     SETTLED = "settled"  # prizes paid
 
 
@@ -130,6 +130,7 @@ class Contest:
         """Whether the contest gives anything away: ranked, PK or draw prizes."""
         pk_prizes = self.pk.prizes if self.pk is not None else ()
         return offers_prizes(prizes=self.prizes, draws=self.draws, pk_prizes=pk_prizes)
+
     notes_required_for_ranking: bool = False  # unranked without a note per filled order
     bar_interval: str = "daily"  # "minute": a live intraday contest
     feed_stale_since: datetime | None = None  # a minute contest's feed outage: matching paused
@@ -142,6 +143,18 @@ class Contest:
         return "feed_stale" if self.feed_stale_since is not None else "live"
 
 
+def trading_over(
+    *, clock_day: date | None, trading_end: date, minute: bool = False, closed_day: date | None
+) -> bool:
+    """Whether the contest has traded its last day. A daily contest's clock reveals a day
+    once it has ended, so reaching ``trading_end`` is the end; a minute contest's clock day
+    reaches ``trading_end`` at that session's first minute, so it is over only once its
+    intraday clock has closed that session (``closed_day``, set at the session's last bar)."""
+    if clock_day is None or clock_day < trading_end:
+        return False
+    return not minute or (closed_day is not None and closed_day >= trading_end)
+
+
 def contest_state(
     *,
     now: datetime,
@@ -150,11 +163,17 @@ def contest_state(
     clock_day: date | None,
     trading_end: date,
     settled_at: datetime | None,
+    minute: bool = False,
+    closed_day: date | None = None,
 ) -> ContestState:
+    """The contest's state at ``now``; ``minute`` and ``closed_day`` as in ``trading_over``."""
     if settled_at is not None:
         return ContestState.SETTLED
     if clock_day is not None:
-        return ContestState.FINISHED if clock_day >= trading_end else ContestState.RUNNING
+        over = trading_over(
+            clock_day=clock_day, trading_end=trading_end, minute=minute, closed_day=closed_day
+        )
+        return ContestState.FINISHED if over else ContestState.RUNNING
     if opens_at is not None and now < opens_at:
         return ContestState.UPCOMING
     if closes_at is not None and now >= closes_at:

@@ -263,10 +263,13 @@ def _state_condition(state: ContestState, now: datetime) -> Any:
     unsettled, unstarted = c.settled_at.is_(None), c.clock_day.is_(None)
     opened = or_(c.registration_opens_at.is_(None), c.registration_opens_at <= now)
     closed = and_(c.registration_closes_at.is_not(None), c.registration_closes_at <= now)
+    # trading_over: a minute contest also needs its last session closed
+    last_closed = and_(c.closed_day.is_not(None), c.closed_day >= c.trading_end)
+    over = and_(c.clock_day >= c.trading_end, or_(c.bar_interval != "minute", last_closed))
     return {
         ContestState.SETTLED: c.settled_at.is_not(None),
-        ContestState.FINISHED: and_(unsettled, c.clock_day >= c.trading_end),
-        ContestState.RUNNING: and_(unsettled, c.clock_day < c.trading_end),
+        ContestState.FINISHED: and_(unsettled, over),
+        ContestState.RUNNING: and_(unsettled, c.clock_day.is_not(None), ~over),
         ContestState.UPCOMING: and_(unsettled, unstarted, ~opened),
         ContestState.WAITING: and_(unsettled, unstarted, opened, closed),
         ContestState.REGISTRATION: and_(unsettled, unstarted, opened, ~closed),
@@ -309,6 +312,8 @@ def contest_of(
             clock_day=row.clock_day,
             trading_end=row.trading_end,
             settled_at=row.settled_at,
+            minute=row.bar_interval == "minute",
+            closed_day=row.closed_day,
         ),
         entries=entries,
         settled_at=row.settled_at,

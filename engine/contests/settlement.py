@@ -45,6 +45,7 @@ from core.outbox import PRIZE_PAID, NewEvent
 from core.rule_codes import Rule
 from engine.contests import leaderboard, pk_rounds
 from engine.contests.metric_state import Game
+from engine.contests.model import trading_over
 from engine.contests.prize_rules import DrawPrize, DrawWin, draw_winners, draws_from_json
 from engine.contests.prize_table import RankRange, prize_recipients
 from engine.contests.ranking import Standings, second_accounts, without_ranks_of
@@ -190,7 +191,12 @@ def _freeze(uow: EngineUnitOfWork, contest_id: int) -> list[Prize]:
     with uow:
         # One freezer at a time.
         contest = require_contest(uow, contest_id, lock=True, seasonal=True)
-        if contest.clock_day is None or contest.clock_day < contest.trading_end:
+        if not trading_over(
+            clock_day=contest.clock_day,
+            trading_end=contest.trading_end,
+            minute=contest.bar_interval == "minute",
+            closed_day=contest.closed_day,
+        ):
             raise NotFinished(
                 f"contest {contest_id} trades until {contest.trading_end.isoformat()}; "
                 "it is settled after its last trading day",

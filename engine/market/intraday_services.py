@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
-from core.errors import RuleViolation
-from engine.market.feeds import MinuteBar
+from core.errors import DomainError, RuleViolation
+from engine.market.feeds import MinuteBar, QuoteFeed
 from engine.market.intraday import check_minute_bar, daily_from_minutes
 from engine.market.model import Bar, Instrument, Market, Symbol
 from engine.market.services import MarketUnitOfWork, _refuse_mixed_sources
@@ -95,3 +95,73 @@ def install_synthetic_intraday(
     days = tuple(s.day for s in feed.sessions)
     daily = sum(derive_daily_bars(uow, symbols, day) for day in days)
     return IntradayInstall(tuple(instruments), days, minutes, daily)
+
+
+# A symbol never polled yet starts this far back (its last session, over a weekend).
+FIRST_POLL = timedelta(days=4)
+# However long the feed was unpolled, one poll reaches back at most this far.
+MAX_POLL_SPAN = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPoll:
+    """What one ``poll_feed`` did: minute bars stored, daily bars derived, per-symbol errors."""
+
+    stored: int = 0
+    derived: int = 0
+    errors: dict[Symbol, str] = field(default_factory=dict)
+
+
+def _minute_floor(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def poll_feed(
+    uow: MarketUnitOfWork, feed: QuoteFeed, symbols: Sequence[Symbol], *, now: datetime
+) -> FeedPoll:
+    """Poll ``feed`` for the minutes of ``symbols`` that have ended and are available at
+    ``now`` (their end plus the feed's delay has passed), each symbol from its last stored
+    minute on; store them (``store_minute_bars``, one symbol at a time, so a bad one never
+    stops the others), then derive the daily bars of every session in the polled span that has
+    closed by then (``derive_daily_bars``; a stored daily bar is kept as it is). A symbol the
+    feed reports, or whose bars or daily bar are refused, is named in ``errors``."""
+    wanted = list(dict.fromkeys(symbols))
+    until = _minute_floor(now - feed.delay)  # a bar that starts before it has ended by then
+    with uow.reading():
+        last = uow.minutes.last_starts(wanted)
+        instruments = uow.market.instruments_of(wanted)
+    errors = {s: "no such instrument" for s in wanted if s not in instruments}
+    by_since: dict[datetime, list[Symbol]] = defaultdict(list)
+    for symbol in (s for s in wanted if s in instruments):
+        since = last[symbol] + timedelta(minutes=1) if symbol in last else until - FIRST_POLL
+        by_since[max(since, until - MAX_POLL_SPAN)].append(symbol)
+    stored = derived = 0
+    for since, group in sorted(by_since.items()):
+        if since >= until:
+            continue
+        batch = feed.poll(group, since, until)
+        errors |= dict(batch.errors)
+        bars: dict[Symbol, list[MinuteBar]] = defaultdict(list)
+        for bar in batch.bars:
+            bars[bar.symbol].append(bar)
+        for symbol in group:
+            calendar = sessions_for(instruments[symbol].market)
+            try:
+                stored += store_minute_bars(uow, bars.get(symbol, []), source=feed.name)
+                closed = [
+                    day
+                    for day in calendar.trading_days(
+                        calendar.local_day(since), calendar.local_day(until)
+                    )
+                    if calendar.session_close(day) <= until
+                ]
+                with uow.reading():
+                    have = (
+                        set(uow.minutes.days_with_minutes([symbol], closed[0], closed[-1]))
+                        if closed
+                        else set()
+                    )
+                derived += sum(derive_daily_bars(uow, [symbol], d) for d in closed if d in have)
+            except DomainError as refused:  # bad bars, or a daily bar refused (mixed sources)
+                errors[symbol] = str(refused)
+    return FeedPoll(stored, derived, errors)

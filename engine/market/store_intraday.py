@@ -11,10 +11,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Table, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.clock import as_utc
 from core.db import Base, UtcDateTime
 from engine.market.feeds import MinuteBar
 from engine.market.model import Symbol, tidy_price
@@ -141,6 +152,15 @@ class MinuteBarRepository:
             .order_by(MINUTES.c.day)
         )
         return list(self.session.scalars(stmt))
+
+    def last_starts(self, symbols: Sequence[Symbol]) -> dict[Symbol, datetime]:
+        """The start of each symbol's latest stored minute (symbols without one are absent)."""
+        stmt = (
+            select(MINUTES.c.symbol, func.max(MINUTES.c.start).label("last"))
+            .where(MINUTES.c.symbol.in_(list(symbols)))
+            .group_by(MINUTES.c.symbol)
+        )
+        return {row.symbol: as_utc(row.last) for row in self.session.execute(stmt)}
 
     def sources_of(self, symbols: Sequence[Symbol], day: date) -> dict[Symbol, str]:
         """The source of each symbol's minutes on ``day`` (one source per symbol and day)."""

@@ -15,8 +15,10 @@ instruments and the same sessions always give the same minutes, whatever is poll
 from __future__ import annotations
 
 import bisect
+import zlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +106,46 @@ class SyntheticIntradayFeed:
         ]
         bars.sort(key=lambda m: (m.start, m.symbol))
         return FeedBatch(bars=bars, errors=errors)
+
+
+class LiveSyntheticFeed:
+    """The synthetic feed of live minute contests (the offline default ``intraday_feed``):
+    minute bars for any session, so the wall clock's session always has its bars.
+
+    Each symbol trades on its own: a one-instrument ``SyntheticIntradayFeed`` over every
+    session of a calendar year, seeded by ``seed`` and the symbol (CRC-32), so a symbol's
+    minutes depend on nothing but the seed, the instrument and the day, whichever contests
+    poll it and in whatever order. A year's path starts afresh on its first session."""
+
+    name = SOURCE
+    delay = timedelta(0)
+
+    def __init__(self, instruments: Sequence[Instrument], *, seed: int) -> None:
+        self.instruments = {i.symbol: i for i in instruments}
+        self.seed = seed
+
+    def poll(self, symbols: Sequence[Symbol], since: datetime, until: datetime) -> FeedBatch:
+        """Bars with ``since <= start < until``; a symbol without an instrument is reported."""
+        errors = {s: "no such instrument" for s in symbols if s not in self.instruments}
+        bars: list[MinuteBar] = []
+        for symbol in dict.fromkeys(s for s in symbols if s in self.instruments):
+            instrument = self.instruments[symbol]
+            calendar = sessions_for(instrument.market)
+            first, last = calendar.local_day(since).year, calendar.local_day(until).year
+            for year in range(first, last + 1):
+                batch = _year_feed(instrument, self.seed, year).poll([symbol], since, until)
+                bars += batch.bars
+        bars.sort(key=lambda m: (m.start, m.symbol))
+        return FeedBatch(bars=bars, errors=errors)
+
+
+@lru_cache(maxsize=256)
+def _year_feed(instrument: Instrument, seed: int, year: int) -> SyntheticIntradayFeed:
+    calendar = sessions_for(instrument.market)
+    start = date(year, 1, 1)
+    count = len(calendar.trading_days(start, date(year, 12, 31)))
+    symbol_seed = seed * 1_000_003 + zlib.crc32(instrument.symbol.encode())
+    return SyntheticIntradayFeed([instrument], seed=symbol_seed, start=start, sessions=count)
 
 
 def _sessions_from(calendar: ExchangeSessions, start: date, count: int) -> list[TradingSession]:

@@ -194,14 +194,7 @@ class _Desk:
 
     def _context(self, account: AccountRow, request: OrderRequest) -> OrderContext:
         venue = self.venue
-        if not venue.trading or venue.clock_day is None:
-            raise OrderRefused(
-                "the contest is not trading now: orders are taken from its first trading day "
-                "until its last",
-                field="contest_id",
-                reason=Reason.OUTSIDE_TRADING_WINDOW,
-            )
-        day = venue.clock_day
+        day = self._trading_day()
         if request.symbol not in self.universe:
             reason = (
                 Reason.NOT_IN_UNIVERSE
@@ -234,6 +227,31 @@ class _Desk:
             open_orders=tuple(self.open[account.id]),
             orders_today=self.today.get(account.id, 0),
             prices=prices,
+        )
+
+    def _trading_day(self) -> date:
+        """The contest day an order is placed on. A daily contest trades the clock's day, so it
+        takes orders from its first revealed bar. A minute contest trades the wall clock's
+        session (``clock_day`` is only the last ticked one, None before the first tick): the
+        session open now, or the next one an order queues for, if it is inside the trading
+        window; the session gate then decides what may be placed or queued."""
+        venue = self.venue
+        if venue.bar_interval == "minute":
+            calendar = sessions_for(venue.market)
+            now = utc_now()
+            session = calendar.session_at(now)
+            day = (
+                session.day if session is not None else calendar.local_day(calendar.next_open(now))
+            )
+            if venue.trading_start <= day <= venue.trading_end:
+                return day
+        elif venue.trading and venue.clock_day is not None:
+            return venue.clock_day
+        raise OrderRefused(
+            "the contest is not trading now: orders are taken from its first trading day "
+            "until its last",
+            field="contest_id",
+            reason=Reason.OUTSIDE_TRADING_WINDOW,
         )
 
     def _intraday_prices(self, request: OrderRequest) -> tuple[dict[str, Decimal], Decimal | None]:

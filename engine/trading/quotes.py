@@ -125,7 +125,7 @@ def minute_cutoff(
     every stored bar is visible). Call inside a transaction."""
     cutoffs = []
     if not operator:
-        for row in uow.trading.running_contests(minute_last_day=True):
+        for row in uow.trading.running_contests():
             if symbol in row.universe and (cut := _contest_cutoff(uow, row, symbol)) is not None:
                 cutoffs.append(cut)
     if contest is not None:

@@ -214,7 +214,7 @@ def visible_bars(
 def _horizon(uow: TradingUnitOfWork, symbol: str) -> date | None:
     """The earliest clock of the running contests with a bar of ``symbol`` still to reveal."""
     clocks = []
-    for row in uow.trading.running_contests(minute_last_day=True):
+    for row in uow.trading.running_contests():
         if symbol not in row.universe:
             continue
         clock = _clock_or_eve(row)

@@ -104,6 +104,10 @@ class ContestRow(Base):
     # and, while its feed is out, since when matching has been paused (status ``feed_stale``).
     intraday_bar: Mapped[datetime | None] = mapped_column(UtcDateTime())
     feed_stale_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A minute contest's last session day whose close its intraday clock ticked: it is
+    # finished once this reaches ``trading_end`` (``clock_day`` reaches it at the last
+    # session's first minute, when trading on that day has only begun).
+    closed_day: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
 

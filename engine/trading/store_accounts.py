@@ -57,16 +57,16 @@ class TradingRepository(OrdersRepository):
         """Every contest's id, in order."""
         return list(self.session.scalars(select(ContestRow.id).order_by(ContestRow.id)))
 
-    def running_contests(self, *, minute_last_day: bool = False) -> list[ContestRow]:
-        """Contests whose clock has not reached the end of their trading window.
-        ``minute_last_day``: also minute contests trading (or done with) their last session,
-        whose clock day is their last day while its minutes are still being revealed."""
-        running = (ContestRow.clock_day.is_(None)) | (ContestRow.clock_day < ContestRow.trading_end)
-        if minute_last_day:
-            running |= (ContestRow.bar_interval == "minute") & (
-                ContestRow.clock_day == ContestRow.trading_end
-            )
-        stmt = select(ContestRow).where(running)
+    def running_contests(self) -> list[ContestRow]:
+        """Contests whose clock has not reached the end of their trading window (a minute
+        contest: whose intraday clock has not closed its last session)."""
+        c = ContestRow
+        minute = c.bar_interval == "minute"
+        stmt = select(c).where(
+            c.clock_day.is_(None)
+            | (~minute & (c.clock_day < c.trading_end))
+            | (minute & (c.closed_day.is_(None) | (c.closed_day < c.trading_end)))
+        )
         return list(self.session.scalars(stmt))
 
     # accounts

@@ -6,17 +6,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from api.worker import Worker, contest_intraday_job, market_intraday_job
 from core.db import Database
 from core.jobs import services as jobs
 from core.jobs.model import Job, RunStatus, Window
 from core.jobs.store import JobRunRow
+from core.users.model import Role, User
+from engine.uow import EngineUnitOfWork
 from tests.concurrency import race
+from tests.conftest import make_settings
+from tests.integration.test_worker_intraday import SESSION, _live_minute_contest
 
 pytestmark = pytest.mark.postgres_only
 
@@ -88,3 +93,37 @@ def test_workers_retaking_one_stale_claim_run_it_once(database: Database) -> Non
     results = race(WORKERS, worker)
     assert len(ran) == 1
     assert sorted(r[0] for r in results) == [jobs.RAN] + [jobs.SKIPPED] * (WORKERS - 1)
+
+
+def test_workers_racing_on_a_minute_contest_tick_each_bar_once(
+    database: Database, pg_url: str, make_user: Callable[..., User]
+) -> None:
+    """The real ``contest.intraday`` job: each worker its own database connection pool and
+    job, released together at the same instant; every bar is ticked by exactly one."""
+    contest, _ = _live_minute_contest(database, make_user(Role.OPERATOR))
+    found = make_settings(pg_url)
+    look = SESSION.open + 20 * timedelta(minutes=1)
+    feed = Worker(database, [market_intraday_job(database, found)], "feeder")
+    assert [o.result for o in feed.run_once(now=look)] == [jobs.RAN]
+    pools = [Database.connect(pg_url) for _ in range(WORKERS)]
+    try:
+
+        def worker(i: int) -> list[jobs.RunOutcome]:
+            own = pools[i]
+            return Worker(own, [contest_intraday_job(own, found)], f"w{i}").run_once(now=look)
+
+        results = race(WORKERS, worker)
+    finally:
+        for pool in pools:
+            pool.dispose()
+    assert not [r for r in results if isinstance(r, Exception)], results
+    ran = Counter(o.key for r in results for o in r if o.result == jobs.RAN)
+    assert len(ran) == 20 and set(ran.values()) == {1}
+    assert not [o for r in results for o in r if o.result == jobs.FAILED]
+    uow = EngineUnitOfWork(database.sessions)
+    with uow.reading():
+        row = uow.trading.contest(contest)
+        assert row is not None and row.intraday_bar == SESSION.open + 19 * timedelta(minutes=1)
+    with database.sessions() as session:
+        rows = session.scalars(select(JobRunRow).where(JobRunRow.job == "contest.intraday")).all()
+    assert len(rows) == 20 and {row.status for row in rows} == {RunStatus.DONE}
