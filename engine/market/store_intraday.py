@@ -112,6 +112,18 @@ class MinuteBarRepository:
         )
         return [_minute(row) for row in self.session.execute(stmt)]
 
+    def last_minute_bar(self, symbol: Symbol, since: datetime, until: datetime) -> MinuteBar | None:
+        """The latest bar of ``symbol`` with ``since <= start < until`` (a quote's age), read
+        through the primary key's index: one row, however many minutes are stored."""
+        stmt = (
+            select(*_COLUMNS, MINUTES.c.close, MINUTES.c.volume)
+            .where(MINUTES.c.symbol == symbol, MINUTES.c.start >= since, MINUTES.c.start < until)
+            .order_by(MINUTES.c.start.desc())
+            .limit(1)
+        )
+        row = self.session.execute(stmt).first()
+        return None if row is None else _minute(row)
+
     def minute_bars_of_day(self, symbols: Sequence[Symbol], day: date) -> list[MinuteBar]:
         """Every stored minute of ``symbols`` on exchange-local ``day``, by (start, symbol)."""
         stmt = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from core.clock import utc_now
@@ -60,6 +60,7 @@ def place_orders(
     requests: Sequence[tuple[int, OrderRequest]],
     *,
     notes: Sequence[str | None] | None = None,
+    now: datetime | None = None,
 ) -> list[OrderOutcome]:
     """Many members' orders in one transaction (bots, the season simulation, bulk imports).
 
@@ -70,14 +71,18 @@ def place_orders(
     reads is loaded once for the batch's accounts (``_Desk``) and the admitted orders are
     stored together, so a batch costs a handful of statements whatever its size. ``notes``,
     aligned with ``requests`` and already screened, are stored with the newly admitted orders.
+    ``now`` (default: the wall clock) is the instant the orders are accepted at: a minute
+    contest's session and stale-feed gates judge it, and its next-quote fills start after it
+    (the season simulation passes its simulated time).
     """
+    moment = now or utc_now()
     with uow:
-        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests)
+        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests, now=moment)
         judged = [desk.judge(member_id, request) for member_id, request in requests]
         stored = desk.store()
         for outcome, note in zip(judged, notes or [None] * len(judged), strict=True):
             if note is not None and isinstance(outcome, _Admitted):
-                uow.trading.set_note(stored[outcome.index].id, note, utc_now())
+                uow.trading.set_note(stored[outcome.index].id, note, moment)
         uow.commit()
     return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
 
@@ -111,9 +116,14 @@ class _Desk:
     been stored, as ``place_order`` would have."""
 
     def __init__(
-        self, uow: TradingUnitOfWork, venue: Venue, requests: Sequence[tuple[int, OrderRequest]]
+        self,
+        uow: TradingUnitOfWork,
+        venue: Venue,
+        requests: Sequence[tuple[int, OrderRequest]],
+        *,
+        now: datetime,
     ) -> None:
-        self.uow, self.venue = uow, venue
+        self.uow, self.venue, self.now = uow, venue, now
         self.universe = frozenset(venue.universe)
         self.closes = _Closes(uow, venue)
         trading = uow.trading
@@ -237,14 +247,13 @@ class _Desk:
         )
 
     def _intraday_prices(self, request: OrderRequest) -> tuple[dict[str, Decimal], Decimal | None]:
-        """A minute contest's gate (``session_closed`` / ``stale_feed``, at the wall clock) and
+        """A minute contest's gate (``session_closed`` / ``stale_feed``, at the desk's ``now``) and
         prices: the symbol's last minute close, and the band from the previous session's close
         (never the day's own close, which is not printed yet)."""
-        now = utc_now()
+        now = self.now
         calendar = sessions_for(self.venue.market)
         ended = now - timedelta(minutes=1)  # bars that started by then have ended by now
-        quotes = self.uow.minutes.minute_bars([request.symbol], now - QUOTE_LOOKBACK, ended)
-        quote = quotes[-1] if quotes else None
+        quote = self.uow.minutes.last_minute_bar(request.symbol, now - QUOTE_LOOKBACK, ended)
         stale_after = timedelta(seconds=get_settings().intraday_stale_after_seconds)
         session_gate(
             request,
@@ -277,6 +286,6 @@ class _Desk:
     def store(self) -> list[Order]:
         """Store the admitted orders not stored yet; every admitted order, with its id."""
         self.stored += self.uow.trading.add_orders(
-            self.venue.contest_id, self.new[len(self.stored) :]
+            self.venue.contest_id, self.new[len(self.stored) :], now=self.now
         )
         return self.stored
