@@ -131,7 +131,7 @@ class IntradayPhase:
     def __init__(self, contests: ContestPhase) -> None:
         self._contests = contests  # the members' bot styles and habits
         self.days: tuple[date, ...] = ()
-        self._seconds = 0.0
+        self._seconds = self._cpu = 0.0  # wall-clock and CPU seconds spent in the phase
         self._tally = _Tally()
         self._report: IntradayReport | None = None
 
@@ -140,7 +140,7 @@ class IntradayPhase:
     def setup(self, sim: SimulationContext) -> None:
         if Market.CN not in sim.config.market.markets:
             return
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         calendar = sessions_for(Market.CN)
         candidates = [d for d in sim.calendar.trading_dates[:-1] if calendar.session(d)]
         wanted = SESSIONS if sim.config.members >= SMALL_SEASON else SMALL_SESSIONS
@@ -169,6 +169,7 @@ class IntradayPhase:
         self.accepted_at: dict[int, datetime] = {}  # order id → instant accepted
         self._rng = sim.rng("intraday")
         self._seconds += time.perf_counter() - started
+        self._cpu += time.process_time() - cpu
 
     def _open(self, sim: SimulationContext, instruments: Sequence[Instrument]) -> int:
         first, last = self.days[0], self.days[-1]
@@ -216,7 +217,7 @@ class IntradayPhase:
         trading_date = day.trading_date
         if trading_date not in self.days:
             return
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if trading_date == self.days[0]:
             self._join(sim, trading_date)
         session = sessions_for(Market.CN).session(trading_date)
@@ -226,6 +227,7 @@ class IntradayPhase:
         if trading_date == self.days[-1]:
             self._settle(sim, trading_date)
         self._seconds += time.perf_counter() - started
+        self._cpu += time.process_time() - cpu
 
     def _join(self, sim: SimulationContext, day: date) -> None:
         moment = sim.calendar.at(day, *JOIN_TIME)
@@ -408,6 +410,7 @@ class IntradayPhase:
             prizes_paid=paid,
             prize_points=points,
             seconds=self._seconds,
+            cpu_seconds=self._cpu,
         )
 
 

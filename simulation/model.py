@@ -293,7 +293,8 @@ class IntradayReport:
     leaderboard: tuple[LeaderRow, ...] = ()
     prizes_paid: int = 0
     prize_points: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall clock
+    cpu_seconds: float = 0.0  # this process's CPU (the wall clock grows with a busy machine)
 
     @property
     def ran(self) -> bool:

@@ -329,7 +329,7 @@ def _intraday(data: ReportData) -> str:
             ("Fills outside their bar's low–high", day.fills_outside_bar),
             ("Fills on a bar that started before the order", day.fills_before_acceptance),
             ("Prizes paid", f"{day.prizes_paid} ({day.prize_points:,} points)"),
-            ("Time the phase took", f"{day.seconds:.1f} s"),
+            ("Time the phase took", f"{day.seconds:.1f} s wall, {day.cpu_seconds:.1f} s CPU"),
         ],
     )
     rules = html_parts.table(

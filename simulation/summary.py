@@ -68,7 +68,7 @@ def _intraday_lines(result: SimulationResult) -> list[str]:
         f"expired {day.orders_expired}; {day.fills} fills",
         f"  fills in the lunch break {day.fills_in_break}, outside their bar "
         f"{day.fills_outside_bar}, before acceptance {day.fills_before_acceptance} "
-        f"(next bar, no look-ahead); {day.seconds:.1f}s",
+        f"(next bar, no look-ahead); {day.seconds:.1f}s wall, {day.cpu_seconds:.1f}s CPU",
     ]
     return lines
 
