@@ -74,13 +74,17 @@ TITLE = "A-share Intraday Sprint"
 SYMBOL_PREFIX = "MIN-"  # the minute market's own symbols (the season's are SIM-…)
 SESSIONS, SMALL_SESSIONS = 2, 1  # a season of fewer than SMALL_SEASON members trades one
 SMALL_SEASON = 100
-MAX_ENTRANTS = 300
+MAX_ENTRANTS = 250
 MAX_SYMBOLS, MIN_SYMBOLS = 10, 4  # half the season's universe, within these
 STARTING_CASH = Decimal(1_000_000)
 # How many times a session an entrant looks at the market (uniform in [low, high]) and how
 # often an order goes in as a limit order a tick or two inside the last price.
 LOOKS = (1, 6)
 LIMIT_SHARE = 0.35
+# The app refreshes every LOOK_EVERY minutes: a look sees the bar that ended last, and the
+# orders of everyone looking then go in as one batch (the morning's last bar, 11:29, is one:
+# what is sent after it lands in the lunch break).
+LOOK_EVERY = 5
 TICK = Decimal("0.01")
 ORDER_DELAY = timedelta(seconds=20)  # after the bar the bot saw ended
 MINUTE = timedelta(minutes=1)
@@ -279,15 +283,16 @@ class IntradayPhase:
         return traded
 
     def _looks(self, minutes: int) -> dict[int, list[_Trader]]:
-        """Per minute index: the traders who look at the market after that minute's bar (not
-        after the last two: nothing could fill before the close)."""
+        """Per minute index: the traders who look at the market after that minute's bar, at
+        the app's refresh slots (not after the last two bars: nothing could fill before the
+        close)."""
+        slots = [k for k in range(minutes - 2) if k % LOOK_EVERY == LOOK_EVERY - 1]
         looks: dict[int, list[_Trader]] = {}
         low, high = LOOKS
         for trader in self.traders.values():
             habit = float(self._contests.habit[trader.member])
-            count = max(low, round(high * habit))
-            picked = self._rng.choice(minutes - 2, size=min(count, minutes - 2), replace=False)
-            for k in sorted(int(k) for k in picked):
+            count = min(max(low, round(high * habit)), len(slots))
+            for k in sorted(int(slots[i]) for i in self._rng.choice(len(slots), count, False)):
                 looks.setdefault(k, []).append(trader)
         return looks
 

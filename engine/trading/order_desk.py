@@ -16,6 +16,7 @@ from decimal import Decimal
 from core.clock import utc_now
 from core.config import get_settings
 from core.errors import Conflict, DomainError, NotFound
+from engine.market.feeds import MinuteBar
 from engine.market.sessions import sessions_for
 from engine.trading import journal
 from engine.trading.admission import OrderContext, OrderRefused, admit
@@ -145,6 +146,7 @@ class _Desk:
             {r.symbol for _, r in requests} & self.universe
         )
         self.portfolios: dict[int, Portfolio] = {}
+        self.quotes: dict[str, tuple[MinuteBar | None, Decimal | None]] = {}  # minute contests
         self.new: list[Order] = []
         self.stored: list[Order] = []  # the first len(stored) of ``new``, with their ids
 
@@ -252,8 +254,8 @@ class _Desk:
         (never the day's own close, which is not printed yet)."""
         now = self.now
         calendar = sessions_for(self.venue.market)
-        ended = now - timedelta(minutes=1)  # bars that started by then have ended by now
-        quote = self.uow.minutes.last_minute_bar(request.symbol, now - QUOTE_LOOKBACK, ended)
+        day = calendar.local_day(now)
+        quote, band_base = self._minute_quote(request.symbol, day)
         stale_after = timedelta(seconds=get_settings().intraday_stale_after_seconds)
         session_gate(
             request,
@@ -263,12 +265,23 @@ class _Desk:
             last_quote=quote,
             stale_after=stale_after,
         )
-        day = calendar.local_day(now)
-        previous = self.uow.market.previous_closes([request.symbol], day)
-        prices = {**self.closes.get(self.venue.clock_day or day), **previous}
+        prices = dict(self.closes.get(self.venue.clock_day or day))
+        if band_base is not None:
+            prices[request.symbol] = band_base
         if quote is not None:
             prices[request.symbol] = quote.close
-        return prices, previous.get(request.symbol)
+        return prices, band_base
+
+    def _minute_quote(self, symbol: str, day: date) -> tuple[MinuteBar | None, Decimal | None]:
+        """The symbol's last ended minute bar and previous session close at the desk's ``now``,
+        read once per batch (every order of a batch is judged at the same instant)."""
+        found = self.quotes.get(symbol)
+        if found is None:
+            ended = self.now - timedelta(minutes=1)  # bars that started by then have ended
+            quote = self.uow.minutes.last_minute_bar(symbol, self.now - QUOTE_LOOKBACK, ended)
+            previous = self.uow.market.previous_closes([symbol], day).get(symbol)
+            found = self.quotes[symbol] = (quote, previous)
+        return found
 
     def _portfolio(self, account: AccountRow) -> Portfolio:
         found = self.portfolios.get(account.id)
