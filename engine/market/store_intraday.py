@@ -112,12 +112,11 @@ class MinuteBarRepository:
         )
         return [_minute(row) for row in self.session.execute(stmt)]
 
-    def last_minute_bar(self, symbol: Symbol, since: datetime, until: datetime) -> MinuteBar | None:
-        """The latest bar of ``symbol`` with ``since <= start < until`` (a quote's age), read
-        through the primary key's index: one row, however many minutes are stored."""
+    def last_minute_bar(self, symbol: Symbol, before: datetime) -> MinuteBar | None:
+        """The symbol's last stored minute starting before ``before`` (its primary key's order)."""
         stmt = (
             select(*_COLUMNS, MINUTES.c.close, MINUTES.c.volume)
-            .where(MINUTES.c.symbol == symbol, MINUTES.c.start >= since, MINUTES.c.start < until)
+            .where(MINUTES.c.symbol == symbol, MINUTES.c.start < before)
             .order_by(MINUTES.c.start.desc())
             .limit(1)
         )

@@ -278,7 +278,9 @@ class _Desk:
         found = self.quotes.get(symbol)
         if found is None:
             ended = self.now - timedelta(minutes=1)  # bars that started by then have ended
-            quote = self.uow.minutes.last_minute_bar(symbol, self.now - QUOTE_LOOKBACK, ended)
+            quote = self.uow.minutes.last_minute_bar(symbol, ended)
+            if quote is not None and quote.start < self.now - QUOTE_LOOKBACK:
+                quote = None
             previous = self.uow.market.previous_closes([symbol], day).get(symbol)
             found = self.quotes[symbol] = (quote, previous)
         return found
