@@ -351,7 +351,7 @@ class ContestPhase:
             if isinstance(outcome, Order):
                 arena.accepted += 1
             else:
-                arena.refused[_rule_of(outcome)] += 1
+                arena.refused[rule_of(outcome)] += 1
         arena.by_style.update(entrant.style for entrant in senders)
         members = {entrant.member for entrant in senders}
         team_traders = {e.user_id for e in senders if e.user_id in arena.team_of}
@@ -410,7 +410,7 @@ def _transfers(uow: EngineUnitOfWork, ids: dict[str, int]) -> dict[str, Transfer
     return {tid: t for tid, t in found.items() if t.asset == POINTS}
 
 
-def _rule_of(refusal: DomainError) -> str:
+def rule_of(refusal: DomainError) -> str:
     """The rule a refused order broke (an ``engine.trading.orders.Reason`` value for admission)."""
     if isinstance(refusal, OrderRefused):
         return refusal.reason.value

@@ -268,6 +268,40 @@ class QuizReport:
 
 
 @dataclass(frozen=True, slots=True)
+class IntradayReport:
+    """The season's minute contest, filled by the intraday phase (empty when it did not run):
+    what was ticked, the orders and fills, the invariants the phase asserts (no fill in the
+    lunch break, none outside its bar's low–high, none on a bar that started before the order
+    was accepted), the final top of the leaderboard and the phase's wall-clock seconds."""
+
+    title: str = ""
+    days: tuple[date, ...] = ()  # the sessions traded
+    symbols: int = 0
+    entrants: int = 0
+    bars_ticked: int = 0  # minute bars (contest ticks), lunch break excluded
+    orders_placed: int = 0  # accepted
+    market_orders: int = 0
+    limit_orders: int = 0
+    queued_in_break: int = 0  # limit orders accepted in the lunch break, queued for 13:00
+    orders_refused: dict[str, int] = field(default_factory=dict)  # rule → count
+    fills: int = 0
+    orders_filled: int = 0  # orders with at least one fill
+    orders_expired: int = 0  # day orders expired at a session's close
+    fills_in_break: int = 0  # must be 0
+    fills_outside_bar: int = 0  # must be 0
+    fills_before_acceptance: int = 0  # fills on a bar starting at or before acceptance: 0
+    leaderboard: tuple[LeaderRow, ...] = ()
+    prizes_paid: int = 0
+    prize_points: int = 0
+    seconds: float = 0.0  # wall clock
+    cpu_seconds: float = 0.0  # this process's CPU (the wall clock grows with a busy machine)
+
+    @property
+    def ran(self) -> bool:
+        return bool(self.days)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything the operator report shows; contest parts are empty until the contest phase."""
 
@@ -284,6 +318,7 @@ class ReportData:
     pk: tuple[PkReport, ...] = ()  # one per contest with PK rounds
     leagues: LeagueReport = LeagueReport()
     quiz: QuizReport = QuizReport()
+    intraday: IntradayReport = IntradayReport()
     checks: CheckReport = CheckReport(())  # every registered invariant check, after the audit
     experiment: ExperimentReport | None = None  # the season's A/B test, when it ran
 

@@ -30,6 +30,7 @@ SECTIONS = (
     ("leaderboard", "Leaderboard movement"),
     ("orders", "Orders, bot styles and refusals"),
     ("pk", "PK results"),
+    ("intraday", "Intraday contest (minute bars)"),
     ("participation", "Daily participation and check-in streaks"),
     ("points", "Points flow"),
     ("leagues", "Weekly leagues"),
@@ -108,6 +109,15 @@ def _summary(data: ReportData) -> str:
         )
         for c in data.contests
     ]
+    if data.intraday.ran:
+        day = data.intraday
+        rows.append(
+            (
+                f"Intraday: {day.title}",
+                f"{day.entrants} entrants, {day.bars_ticked:,} minute bars, "
+                f"{day.orders_placed:,} orders, {day.fills:,} fills",
+            )
+        )
     return html_parts.table(("", "value"), rows)
 
 
@@ -282,6 +292,60 @@ def _leagues(data: ReportData) -> str:
     still = f"<p>{report.open_week_members} members are in the week still running at the end.</p>"
     chart = html_parts.figure(plot, title="Members per tier after each closed week")
     return weeks + "<h3>Tier movements over the season</h3>" + moves + chart + still
+
+
+FILL_RULE = (
+    "An order fills at the first minute bar that starts after it was accepted, never at the "
+    "bar current when it was sent (no look-ahead): the bots see a bar once it has ended and "
+    "their orders go in before the next one ends, so they meet the bar after that. Market "
+    "orders take its open with slippage, kept inside the bar; limit orders fill when the bar "
+    "reaches them. T+1, lots and price limits are the daily rules; the lunch break "
+    "(11:30–13:00) has no bars, so a market order sent then is refused and a limit order "
+    "queues for 13:00; day orders expire at 15:00."
+)
+
+
+def _intraday(data: ReportData) -> str:
+    day = data.intraday
+    if not day.ran:
+        return html_parts.note("No intraday contest ran in this simulation (it needs A-shares).")
+    refused = sum(day.orders_refused.values())
+    sessions = ", ".join(d.isoformat() for d in day.days)
+    facts = html_parts.table(
+        ("", "value"),
+        [
+            ("Contest", f"{day.title}: {day.entrants} entrants, {day.symbols} symbols"),
+            ("Sessions", f"{len(day.days)} ({sessions}), 09:30–11:30 and 13:00–15:00 Beijing"),
+            ("Minute bars ticked", f"{day.bars_ticked:,}"),
+            (
+                "Orders placed",
+                f"{day.orders_placed:,} ({day.market_orders:,} market, {day.limit_orders:,} "
+                f"limit; {day.queued_in_break:,} queued in the lunch break)",
+            ),
+            ("Orders refused", f"{refused:,}"),
+            ("Orders filled", f"{day.orders_filled:,} ({day.fills:,} fills)"),
+            ("Orders expired at the close", f"{day.orders_expired:,}"),
+            ("Fills in the lunch break", day.fills_in_break),
+            ("Fills outside their bar's low–high", day.fills_outside_bar),
+            ("Fills on a bar that started before the order", day.fills_before_acceptance),
+            ("Prizes paid", f"{day.prizes_paid} ({day.prize_points:,} points)"),
+            ("Time the phase took", f"{day.seconds:.1f} s wall, {day.cpu_seconds:.1f} s CPU"),
+        ],
+    )
+    rules = html_parts.table(
+        ("rule", "orders refused"), [(rule, n) for rule, n in day.orders_refused.items()]
+    )
+    top = html_parts.table(
+        ("rank", "member", "total return"),
+        [(row.rank, row.member, row.metric) for row in day.leaderboard],
+    )
+    return (
+        f"<p>{html_parts.escape(FILL_RULE)}</p>"
+        + facts
+        + ("<h3>Refusals by rule</h3>" + rules if day.orders_refused else "")
+        + "<h3>Final ranking, top 5</h3>"
+        + top
+    )
 
 
 def _quiz(data: ReportData) -> str:
@@ -537,6 +601,7 @@ _RENDERERS: dict[str, Callable[[ReportData], str]] = {
     "points": _points,
     "leagues": _leagues,
     "quiz": _quiz,
+    "intraday": _intraday,
     "redemptions": _redemptions,
     "retention": _retention,
     "experiment": _experiment,

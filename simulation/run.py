@@ -37,6 +37,7 @@ from simulation.contest_phase import ContestPhase
 from simulation.context import Phase, SimulationContext, Timings
 from simulation.digest import season_digest
 from simulation.engagement_phase import EngagementPhase
+from simulation.intraday_phase import IntradayPhase
 from simulation.league_phase import LeaguePhase
 from simulation.model import (
     MARKET_TIMEZONE,
@@ -106,8 +107,9 @@ def _season(
 ) -> tuple[ContestOutcome, ReportData, LedgerVerification, ChainReader]:
     population, engagement = Population(), EngagementPhase()
     contests, authors, league = ContestPhase(), AuthorsPhase(), LeaguePhase()
-    quiz = QuizPhase()
-    daily: list[Phase] = [population, engagement, contests, authors, quiz, league]
+    quiz, intraday = QuizPhase(), IntradayPhase(contests)
+    # The minute contest trades its sessions after the daily contests' clocks of the same day.
+    daily: list[Phase] = [population, engagement, contests, intraday, authors, quiz, league]
     with _progress(sim.config.progress) as progress:
         task = progress.add_task("setting up the season", total=len(daily))
         for phase in daily:
@@ -148,6 +150,7 @@ def _season(
                 experiment=engagement.experiment(),
                 leagues=league.report(sim),
                 quiz=quiz.report(),
+                intraday=intraday.report(sim),
             )
         progress.advance(task)
     return outcome, data, verification, authors.reader()

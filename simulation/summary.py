@@ -25,6 +25,7 @@ def summary_lines(result: SimulationResult) -> list[str]:
             f"  orders accepted {contest.orders_accepted}, rejected {refused}, "
             f"prizes paid {contest.prizes_paid}"
         )
+    lines += _intraday_lines(result)
     for pk in data.pk:
         lines.append(f"team PK standings {pk.contest}:")
         lines += [
@@ -48,6 +49,26 @@ def summary_lines(result: SimulationResult) -> list[str]:
         f"report: {result.report_path}",
         *_time_lines(result.timings),
         f"digest: {result.digest}",
+    ]
+    return lines
+
+
+def _intraday_lines(result: SimulationResult) -> list[str]:
+    day = result.data.intraday
+    if not day.ran:
+        return []
+    lines = [f"intraday {day.title} ({len(day.days)} sessions of minute bars):"]
+    lines += [
+        f"  {row.rank:>3}. {row.member:<28} {row.metric:>12}" for row in day.leaderboard[:TOP]
+    ]
+    lines += [
+        f"  {day.bars_ticked} bars ticked; orders placed {day.orders_placed} "
+        f"({day.market_orders} market, {day.limit_orders} limit), "
+        f"refused {sum(day.orders_refused.values())}, filled {day.orders_filled}, "
+        f"expired {day.orders_expired}; {day.fills} fills",
+        f"  fills in the lunch break {day.fills_in_break}, outside their bar "
+        f"{day.fills_outside_bar}, before acceptance {day.fills_before_acceptance} "
+        f"(next bar, no look-ahead); {day.seconds:.1f}s wall, {day.cpu_seconds:.1f}s CPU",
     ]
     return lines
 

@@ -82,10 +82,15 @@ def install_synthetic_intraday(
     seed: int,
     start: date,
     sessions: int,
+    instruments: Sequence[Instrument] | None = None,
 ) -> IntradayInstall:
     """A synthetic universe with ``sessions`` sessions of minute bars from ``start``, and the
-    daily bars derived from them; running it again stores nothing new."""
-    instruments = synthetic_universe(market, count, seed=seed)
+    daily bars derived from them; running it again stores nothing new. ``instruments`` (of
+    ``market``) replaces the default ``synthetic_universe(market, count, seed=seed)``: the
+    season simulation gives its minute contest symbols of their own, since a symbol's bars
+    come from one source."""
+    if instruments is None:
+        instruments = synthetic_universe(market, count, seed=seed)
     feed = SyntheticIntradayFeed(instruments, seed=seed, start=start, sessions=sessions)
     with uow:
         uow.market.add_instruments(instruments)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from core.clock import utc_now
 from core.config import get_settings
 from core.errors import Conflict, DomainError, NotFound
+from engine.market.feeds import MinuteBar
 from engine.market.sessions import sessions_for
 from engine.trading import journal
 from engine.trading.admission import OrderContext, OrderRefused, admit
@@ -60,6 +61,7 @@ def place_orders(
     requests: Sequence[tuple[int, OrderRequest]],
     *,
     notes: Sequence[str | None] | None = None,
+    now: datetime | None = None,
 ) -> list[OrderOutcome]:
     """Many members' orders in one transaction (bots, the season simulation, bulk imports).
 
@@ -70,14 +72,18 @@ def place_orders(
     reads is loaded once for the batch's accounts (``_Desk``) and the admitted orders are
     stored together, so a batch costs a handful of statements whatever its size. ``notes``,
     aligned with ``requests`` and already screened, are stored with the newly admitted orders.
+    ``now`` (default: the wall clock) is the instant the orders are accepted at: a minute
+    contest's session and stale-feed gates judge it, and its next-quote fills start after it
+    (the season simulation passes its simulated time).
     """
+    moment = now or utc_now()
     with uow:
-        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests)
+        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests, now=moment)
         judged = [desk.judge(member_id, request) for member_id, request in requests]
         stored = desk.store()
         for outcome, note in zip(judged, notes or [None] * len(judged), strict=True):
             if note is not None and isinstance(outcome, _Admitted):
-                uow.trading.set_note(stored[outcome.index].id, note, utc_now())
+                uow.trading.set_note(stored[outcome.index].id, note, moment)
         uow.commit()
     return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
 
@@ -111,9 +117,14 @@ class _Desk:
     been stored, as ``place_order`` would have."""
 
     def __init__(
-        self, uow: TradingUnitOfWork, venue: Venue, requests: Sequence[tuple[int, OrderRequest]]
+        self,
+        uow: TradingUnitOfWork,
+        venue: Venue,
+        requests: Sequence[tuple[int, OrderRequest]],
+        *,
+        now: datetime,
     ) -> None:
-        self.uow, self.venue = uow, venue
+        self.uow, self.venue, self.now = uow, venue, now
         self.universe = frozenset(venue.universe)
         self.closes = _Closes(uow, venue)
         trading = uow.trading
@@ -135,6 +146,7 @@ class _Desk:
             {r.symbol for _, r in requests} & self.universe
         )
         self.portfolios: dict[int, Portfolio] = {}
+        self.quotes: dict[str, tuple[MinuteBar | None, Decimal | None]] = {}  # minute contests
         self.new: list[Order] = []
         self.stored: list[Order] = []  # the first len(stored) of ``new``, with their ids
 
@@ -255,14 +267,13 @@ class _Desk:
         )
 
     def _intraday_prices(self, request: OrderRequest) -> tuple[dict[str, Decimal], Decimal | None]:
-        """A minute contest's gate (``session_closed`` / ``stale_feed``, at the wall clock) and
+        """A minute contest's gate (``session_closed`` / ``stale_feed``, at the desk's ``now``) and
         prices: the symbol's last minute close, and the band from the previous session's close
         (never the day's own close, which is not printed yet)."""
-        now = utc_now()
+        now = self.now
         calendar = sessions_for(self.venue.market)
-        ended = now - timedelta(minutes=1)  # bars that started by then have ended by now
-        quotes = self.uow.minutes.minute_bars([request.symbol], now - QUOTE_LOOKBACK, ended)
-        quote = quotes[-1] if quotes else None
+        day = calendar.local_day(now)
+        quote, band_base = self._minute_quote(request.symbol, day)
         stale_after = timedelta(seconds=get_settings().intraday_stale_after_seconds)
         session_gate(
             request,
@@ -272,12 +283,25 @@ class _Desk:
             last_quote=quote,
             stale_after=stale_after,
         )
-        day = calendar.local_day(now)
-        previous = self.uow.market.previous_closes([request.symbol], day)
-        prices = {**self.closes.get(self.venue.clock_day or day), **previous}
+        prices = dict(self.closes.get(self.venue.clock_day or day))
+        if band_base is not None:
+            prices[request.symbol] = band_base
         if quote is not None:
             prices[request.symbol] = quote.close
-        return prices, previous.get(request.symbol)
+        return prices, band_base
+
+    def _minute_quote(self, symbol: str, day: date) -> tuple[MinuteBar | None, Decimal | None]:
+        """The symbol's last ended minute bar and previous session close at the desk's ``now``,
+        read once per batch (every order of a batch is judged at the same instant)."""
+        found = self.quotes.get(symbol)
+        if found is None:
+            ended = self.now - timedelta(minutes=1)  # bars that started by then have ended
+            quote = self.uow.minutes.last_minute_bar(symbol, ended)
+            if quote is not None and quote.start < self.now - QUOTE_LOOKBACK:
+                quote = None
+            previous = self.uow.market.previous_closes([symbol], day).get(symbol)
+            found = self.quotes[symbol] = (quote, previous)
+        return found
 
     def _portfolio(self, account: AccountRow) -> Portfolio:
         found = self.portfolios.get(account.id)
@@ -295,6 +319,6 @@ class _Desk:
     def store(self) -> list[Order]:
         """Store the admitted orders not stored yet; every admitted order, with its id."""
         self.stored += self.uow.trading.add_orders(
-            self.venue.contest_id, self.new[len(self.stored) :]
+            self.venue.contest_id, self.new[len(self.stored) :], now=self.now
         )
         return self.stored

@@ -45,11 +45,14 @@ from engine.trading.store import (
 class OrdersRepository:
     session: Session
 
-    def add_orders(self, contest_id: int, orders: Sequence[Order]) -> list[Order]:
-        """Store new orders with one statement; returns them with their ids, in order."""
+    def add_orders(
+        self, contest_id: int, orders: Sequence[Order], *, now: datetime | None = None
+    ) -> list[Order]:
+        """Store new orders with one statement, accepted at ``now`` (default: the wall clock);
+        returns them with their ids, in order."""
         if not orders:
             return []
-        now = utc_now()
+        now = now or utc_now()
         rows = [
             {
                 "contest_id": contest_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -152,6 +152,8 @@ class MarketView:
 
 class MarketHistory:
     """Closes recorded one revealed day at a time; each ``record`` returns that day's view.
+    A minute contest records one bar at a time (``record(day, closes, at=bar_start)``): its
+    views count bars, not days.
 
     A symbol without a close on a day (suspended) keeps its previous close, as the venue does.
     """
@@ -164,15 +166,20 @@ class MarketHistory:
         self._count = 0
         self._last: dict[Symbol, Decimal] = {}
         self._day: date | None = None
+        self._at: datetime | None = None
 
     @property
     def day(self) -> date | None:
         return self._day
 
-    def record(self, day: date, closes: Mapping[Symbol, Decimal]) -> MarketView:
-        """Add ``day``'s closes (days strictly increasing) and return the view at that day."""
-        if self._day is not None and day <= self._day:
-            raise ValueError(f"day {day} does not follow {self._day}")
+    def record(
+        self, day: date, closes: Mapping[Symbol, Decimal], *, at: datetime | None = None
+    ) -> MarketView:
+        """Add ``day``'s closes (days strictly increasing) and return the view at that day;
+        ``at``: the start of the minute bar they close, for several bars a day (strictly
+        increasing within the day)."""
+        if self._day is not None and not _follows(day, at, self._day, self._at):
+            raise ValueError(f"{at or day} does not follow {self._at or self._day}")
         if self._count == self._units.shape[1]:
             grown = np.full((len(self._row), 2 * self._count), np.nan)
             grown[:, : self._count] = self._units
@@ -187,7 +194,7 @@ class MarketHistory:
                 column[row] = round(float(close * UNITS_PER_PRICE))
                 self._last[symbol] = close
         self._count += 1
-        self._day = day
+        self._day, self._at = day, at
         return self.view()
 
     def view(self) -> MarketView:
@@ -200,6 +207,12 @@ class MarketHistory:
             units=self._units[:, : self._count],
             last=dict(self._last),
         )
+
+
+def _follows(day: date, at: datetime | None, last_day: date, last_at: datetime | None) -> bool:
+    if day != last_day:
+        return day > last_day
+    return at is not None and last_at is not None and at > last_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,14 @@ every prize exactly once, the report has its sections with contest data, and the
 on the seed alone."""
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.checks import registered_checks
@@ -18,6 +21,10 @@ from core.users.model import User
 from engine.contests import settlement
 from engine.contests.pk_rounds import pk_overview
 from engine.contests.services import list_contests
+from engine.market.model import Market
+from engine.market.sessions import sessions_for
+from engine.market.store_intraday import MinuteBarRow
+from engine.trading.store import ContestRow, FillRow, OrderRow
 from engine.uow import EngineUnitOfWork
 from simulation import SimulationConfig, SimulationResult, simulate
 from simulation.report import NO_CONTESTS, SECTIONS
@@ -80,6 +87,8 @@ def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
     assert NO_CONTESTS not in page  # every contest section has data
     assert page.count("data:image/png;base64,") >= 12
     assert_contests_played(result)
+    assert_intraday_played(result)
+    assert "Fills in the lunch break" in page and "no look-ahead" in page
 
 
 def assert_contests_played(result: SimulationResult) -> None:
@@ -99,12 +108,13 @@ def assert_contests_played(result: SimulationResult) -> None:
     try:
         uow = EngineUnitOfWork(database.sessions)
         contests, _ = list_contests(uow, operator=True, limit=10)
-        assert len(contests) == 2
+        assert sorted(c.bar_interval for c in contests) == ["daily", "daily", "minute"]
         expected_transfers, award_ids = 0, set()
         for contest in contests:
-            rounds = pk_overview(uow, contest.id).rounds
-            assert len(rounds) == math.ceil(SMALL.days / SMALL.pk_every)
-            assert all(r.judged for r in rounds)
+            if contest.bar_interval == "daily":  # the minute contest has no PK rounds
+                rounds = pk_overview(uow, contest.id).rounds
+                assert len(rounds) == math.ceil(SMALL.days / SMALL.pk_every)
+                assert all(r.judged for r in rounds)
             prizes = settlement.prize_list(uow, contest.id, operator=True).prizes
             assert prizes and all(p.paid_at is not None for p in prizes)
             expected_transfers += sum(
@@ -121,6 +131,54 @@ def assert_contests_played(result: SimulationResult) -> None:
         assert {transfer_id.rsplit(":", 1)[0] for transfer_id in paid} == award_ids
     finally:
         database.dispose()
+
+
+def assert_intraday_played(result: SimulationResult) -> None:
+    """The minute contest ticked every minute of its session, its bots traded, and, read back
+    from the database rather than from the phase's own counts: every order was accepted at
+    the simulated time (not the wall clock), none accepted in the lunch break is a market
+    order, and every fill's price lies within a bar of its symbol that started after the
+    order was accepted (no fill at the bar current at submission, none at a price no later
+    bar printed)."""
+    day = result.data.intraday
+    assert day.ran and len(day.days) == 1  # a small season trades one session
+    assert day.bars_ticked == 240 and day.entrants > 0
+    assert day.orders_placed > 0 and day.fills > 0 and day.orders_filled > 0
+    assert (day.fills_in_break, day.fills_outside_bar, day.fills_before_acceptance) == (0, 0, 0)
+    assert 0 < len(day.leaderboard) <= 5 and day.prizes_paid > 0
+    database = Database.connect(result.database_url)
+    try:
+        with database.sessions() as session:
+            contest = session.scalars(
+                select(ContestRow).where(ContestRow.bar_interval == "minute")
+            ).one()
+            orders = {
+                o.id: o
+                for o in session.scalars(select(OrderRow).where(OrderRow.contest_id == contest.id))
+            }
+            fills = session.scalars(select(FillRow).where(FillRow.contest_id == contest.id)).all()
+            stored = session.scalars(
+                select(MinuteBarRow).where(MinuteBarRow.symbol.in_(contest.universe))
+            ).all()
+    finally:
+        database.dispose()
+    calendar = sessions_for(Market.CN)
+    last = calendar.session(day.days[-1])
+    assert last is not None and contest.intraday_bar == last.minutes()[-1]
+    assert len(orders) == day.orders_placed and len(fills) == day.fills
+    bars = defaultdict(list)
+    for bar in stored:
+        bars[bar.symbol].append(bar)
+    for order in orders.values():
+        accepted = order.created_at.astimezone(UTC)
+        session_of = calendar.session(calendar.local_day(accepted))
+        assert session_of is not None and session_of.day in day.days  # simulated time
+        if session_of.in_break(accepted):
+            assert order.type == "limit"  # a market order is refused in the lunch break
+    for fill in fills:
+        accepted = orders[fill.order_id].created_at.astimezone(UTC)
+        later = [b for b in bars[fill.symbol] if b.day == fill.day and b.start > accepted]
+        assert any(b.low <= fill.price <= b.high for b in later), fill
 
 
 def test_the_digest_depends_on_the_seed_alone(

@@ -1,20 +1,28 @@
 """Pure parts of the season simulation: the calendar, the digest, the options, the report."""
 
+import html
 from dataclasses import replace
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import RuleViolation
 from engine.market.model import Market
+from engine.market.synthetic import synthetic_universe
+from engine.trading.rules import rule_pack
 from ledger.model import Balance
+from simulation.bots.views import MarketHistory
 from simulation.calendar import SeasonCalendar
 from simulation.digest import season_digest
 from simulation.model import (
     ContentStats,
     ContestReport,
     DailyEngagement,
+    IntradayReport,
     LeaderRow,
     LedgerAudit,
     PkMatch,
@@ -25,7 +33,7 @@ from simulation.model import (
     SimulationConfig,
     TeamRow,
 )
-from simulation.report import NO_CONTESTS, write_report
+from simulation.report import FILL_RULE, NO_CONTESTS, write_report
 
 MONDAY = date(2025, 1, 6)
 
@@ -128,3 +136,57 @@ def _empty_season(days: tuple[date, ...]) -> ReportData:
         members=1,
         referrals=0,
     )
+
+
+def test_the_intraday_section_shows_the_fill_rule_the_invariants_and_the_top_five(
+    tmp_path: Path,
+) -> None:
+    days = tuple(date(2025, 1, 6) + timedelta(days=n) for n in range(10))
+    intraday = IntradayReport(
+        title="Sprint",
+        days=(date(2025, 1, 16),),
+        symbols=4,
+        entrants=20,
+        bars_ticked=240,
+        orders_placed=31,
+        market_orders=20,
+        limit_orders=11,
+        orders_refused={"session_closed": 2},
+        fills=57,
+        orders_filled=25,
+        orders_expired=6,
+        leaderboard=(LeaderRow(1, "ann", None, "0.700%", 0.007),),
+        seconds=4.25,
+    )
+    page = write_report(
+        replace(_empty_season(days), intraday=intraday), tmp_path / "report.html"
+    ).read_text(encoding="utf-8")
+    section = page.split('<h2 id="intraday">', 1)[1].split("<h2 ", 1)[0]
+    for text in (FILL_RULE, "Sprint", "240", "session_closed", "ann", "0.700%", "4.2 s wall"):
+        assert html.escape(text, quote=False) in section or text in section, text
+    assert "<td>Fills in the lunch break</td><td>0</td>" in section
+    empty = write_report(_empty_season(days), tmp_path / "empty.html").read_text(encoding="utf-8")
+    assert "No intraday contest ran" in empty
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=12))
+def test_a_market_history_takes_minute_bars_only_in_order(steps: list[tuple[int, int]]) -> None:
+    """Bars are recorded strictly in (day, minute) order; a bar at or before the last one is
+    refused and leaves the history as it was."""
+    instrument = synthetic_universe(Market.CN, 1, seed=1)[0]
+    history = MarketHistory([instrument], rule_pack(Market.CN))
+    last: tuple[date, datetime] | None = None
+    recorded = 0
+    for day_offset, minute in steps:
+        day = MONDAY + timedelta(days=day_offset)
+        at = datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC) + timedelta(minutes=minute)
+        key = (day, at)
+        if last is None or key > last:
+            view = history.record(day, {instrument.symbol: Decimal(10 + recorded)}, at=at)
+            recorded += 1
+            last = key
+            assert view.days == recorded and view.day == day
+        else:
+            with pytest.raises(ValueError):
+                history.record(day, {instrument.symbol: Decimal(1)}, at=at)
+            assert history.view().days == recorded
