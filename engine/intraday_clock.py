@@ -161,9 +161,7 @@ def _tick(
         # matched, as the daily clock does (once per account and action, so a stale retry of
         # this minute applies nothing twice).
         apply_actions_on(uow, v, day, closes_before(uow, v, day))
-    today = [m for m in uow.minutes.minute_bars_of_day(v.universe, day) if m.start <= bar_start]
-    bars = {m.symbol: m for m in today if m.start == bar_start}
-    earlier = {m.symbol: m for m in today if m.start < bar_start}  # the last of each
+    bars, earlier = uow.minutes.minute_and_last_before(v.universe, day, bar_start)
     resting: dict[int, list[RestingOrder]] = defaultdict(list)
     for order, accepted_at in uow.trading.resting_orders(contest_id=v.contest_id):
         resting[order.account_id].append(RestingOrder(order, accepted_at))

@@ -61,13 +61,13 @@ from engine.trading.order_desk import place_orders
 from engine.trading.orders import Order, OrderRequest, OrderType, Side
 from engine.trading.portfolio import Portfolio
 from engine.trading.services import venue
+from engine.uow import EngineUnitOfWork
 from simulation.bots.views import Holdings, MarketHistory, Strategy
 from simulation.calendar import SeasonDay
 from simulation.contest_bots import STYLES, member_bot
 from simulation.contest_phase import ContestPhase, rule_of
 from simulation.contest_plan import simulation_disclosures
 from simulation.context import SimulationContext
-from simulation.intraday_store import IntradayUnitOfWork
 from simulation.model import MARKET_TIMEZONE, IntradayReport, LeaderRow
 
 TITLE = "A-share Intraday Sprint"
@@ -151,7 +151,7 @@ class IntradayPhase:
         days = tuple(candidates[-wanted:])
         if not days:
             return
-        self.uow = IntradayUnitOfWork(sim.database.sessions, caches=sim.engine_caches)
+        self.uow = EngineUnitOfWork(sim.database.sessions, caches=sim.engine_caches)
         count = min(MAX_SYMBOLS, max(MIN_SYMBOLS, sim.config.instruments // 2))
         installed = install_synthetic_intraday(
             MarketUnitOfWork(sim.database.sessions),

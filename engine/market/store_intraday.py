@@ -134,6 +134,29 @@ class MinuteBarRepository:
         row = self.session.execute(stmt).first()
         return None if row is None else _minute(row)
 
+    def minute_and_last_before(
+        self, symbols: Sequence[Symbol], day: date, minute: datetime
+    ) -> tuple[dict[Symbol, MinuteBar], dict[Symbol, MinuteBar]]:
+        """The bars of ``symbols`` starting at ``minute``, and each symbol's last bar of
+        exchange-local ``day`` before it: what one intraday tick reads (bounded, so a session's
+        ticks never re-read the session)."""
+        wanted = list(symbols)
+        at = select(*_COLUMNS, MINUTES.c.close, MINUTES.c.volume).where(
+            MINUTES.c.symbol.in_(wanted), MINUTES.c.start == minute
+        )
+        last = (
+            select(MINUTES.c.symbol, func.max(MINUTES.c.start).label("last"))
+            .where(MINUTES.c.symbol.in_(wanted), MINUTES.c.day == day, MINUTES.c.start < minute)
+            .group_by(MINUTES.c.symbol)
+            .subquery()
+        )
+        before = select(*_COLUMNS, MINUTES.c.close, MINUTES.c.volume).join(
+            last, (MINUTES.c.symbol == last.c.symbol) & (MINUTES.c.start == last.c.last)
+        )
+        now = {bar.symbol: bar for bar in map(_minute, self.session.execute(at))}
+        earlier = {bar.symbol: bar for bar in map(_minute, self.session.execute(before))}
+        return now, earlier
+
     def minute_bars_of_day(self, symbols: Sequence[Symbol], day: date) -> list[MinuteBar]:
         """Every stored minute of ``symbols`` on exchange-local ``day``, by (start, symbol)."""
         stmt = (

@@ -250,7 +250,7 @@ class _Desk:
         venue = self.venue
         if venue.bar_interval == "minute":
             calendar = sessions_for(venue.market)
-            now = utc_now()
+            now = self.now
             session = calendar.session_at(now)
             day = (
                 session.day if session is not None else calendar.local_day(calendar.next_open(now))

@@ -1,6 +1,6 @@
 """What the season simulation's intraday phase relies on: the order desk judges and accepts a
-minute contest's orders at the ``now`` it is given (simulated time, no patched clock), and the
-phase's remembering minute store reads exactly what the plain one reads."""
+minute contest's orders at the ``now`` it is given (simulated time, no patched clock), and a
+tick's bounded minute read (the bar and each symbol's last before it) is what the day holds."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ from engine.market.synthetic_intraday import SyntheticIntradayFeed
 from engine.trading import order_desk, services
 from engine.trading.admission import OrderRefused
 from engine.trading.orders import Order, Reason
-from engine.uow import EngineCaches, EngineUnitOfWork
-from simulation.intraday_store import IntradayUnitOfWork
+from engine.uow import EngineUnitOfWork
 from tests.engine_builders import request
 from tests.integration.test_intraday_market import START
 
@@ -84,11 +83,12 @@ def test_a_minute_contest_order_is_judged_and_accepted_at_the_given_now(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cuts=st.lists(st.integers(1, 239), max_size=6), session_index=st.integers(0, 7))
-def test_the_remembered_minutes_read_what_the_store_holds(
+def test_a_ticks_bounded_read_is_the_days_bar_and_last_earlier_bars(
     database: Database, cuts: list[int], session_index: int
 ) -> None:
-    """Minutes arrive in batches (any split of a session); after each, the remembering store
-    returns exactly the plain store's bars, including a read repeated with nothing new."""
+    """Minutes arrive in batches (any split of a session); after each, the tick's bounded read
+    at every stored minute (and at the next, not yet stored) equals a naive filter of the
+    whole day: the bars at that minute, and each symbol's last bar before it that day."""
     instruments = synthetic_universe(Market.CN, 2, seed=3)
     market = EngineUnitOfWork(database.sessions)
     install_synthetic_intraday(
@@ -98,13 +98,14 @@ def test_the_remembered_minutes_read_what_the_store_holds(
     session = feed.sessions[session_index]
     symbols = [i.symbol for i in instruments]
     minutes = session.minutes()
-    remembered = IntradayUnitOfWork(database.sessions, caches=EngineCaches())
     bounds = [0, *sorted(set(cuts)), len(minutes)]
     for low, high in zip(bounds, bounds[1:], strict=False):
         batch = feed.poll(symbols, minutes[low], minutes[high - 1] + MINUTE).bars
         store_minute_bars(market, list(batch), source=feed.name)
-        for _ in range(2):
-            with remembered.reading(), market.reading():
-                mine = remembered.minutes.minute_bars_of_day(symbols, session.day)
-                plain = market.minutes.minute_bars_of_day(symbols, session.day)
-            assert mine == plain
+        probes = [minutes[low], minutes[high - 1], minutes[high] if high < len(minutes) else None]
+        with market.reading():
+            day = market.minutes.minute_bars_of_day(symbols, session.day)
+            for minute in (p for p in probes if p is not None):
+                at, before = market.minutes.minute_and_last_before(symbols, session.day, minute)
+                assert at == {m.symbol: m for m in day if m.start == minute}
+                assert before == {m.symbol: m for m in day if m.start < minute}
