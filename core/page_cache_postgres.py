@@ -42,6 +42,7 @@ _GET = text(
     WHERE key = ANY(CAST(:keys AS text[])) AND expires_at > now()
     """
 )
+_REVISION = text("SELECT revision FROM page_cache_revisions WHERE scope = :scope")
 _PUT = text(
     """
     INSERT INTO page_cache_entries (key, value, expires_at)
@@ -81,7 +82,9 @@ class PostgresPageCache:
             pool_size=POOL_SIZE,
             max_overflow=0,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip per read): a dropped connection fails one
+            # statement, a miss, and is replaced.
+            pool_pre_ping=False,
             connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"},
         )
         return cls(engine, ttl_seconds=ttl_seconds)
@@ -93,6 +96,9 @@ class PostgresPageCache:
     def get_many(self, scope: str, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
         try:
             with self._engine.connect() as connection:
+                if not keys:  # the two-level cache's read when every key was found locally
+                    counter = connection.execute(_REVISION, {"scope": scope}).scalar()
+                    return (0 if counter is None else int(counter)), []
                 rows = connection.execute(_GET, {"scope": scope, "keys": list(keys)}).all()
         except Exception:  # noqa: BLE001 - a cache that cannot answer misses
             log.warning("page cache: PostgreSQL read failed", exc_info=True)
