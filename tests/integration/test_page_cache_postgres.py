@@ -145,6 +145,17 @@ def test_get_after_put_returns_the_latest_value_to_either_worker(
     assert shared.get_many("s", keys)[1] == [latest.get(k) for k in keys]
 
 
+def test_the_tables_skip_the_wal(workers: tuple[Database, Database]) -> None:
+    """UNLOGGED (migration 0030): a crash empties the cache, which only costs recomputing."""
+    query = text(
+        "SELECT relname, relpersistence FROM pg_class "
+        "WHERE relname IN ('page_cache_entries', 'page_cache_revisions')"
+    )
+    with workers[0].engine.connect() as connection:
+        found = dict(connection.execute(query).all())
+    assert found == {"page_cache_entries": "u", "page_cache_revisions": "u"}
+
+
 def test_a_database_without_the_tables_is_a_miss(
     postgres_databases: PostgresDatabases, caplog: pytest.LogCaptureFixture
 ) -> None:
