@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     # the anchorer's key (without a key the node's first unlocked account sends).
     chain_rpc_url: str | None = None
     # Shared caches (leaderboard pages): a Redis URL (redis://host:6379/0) every API worker
-    # names; None: each process keeps its own (core.page_cache).
+    # names; None: each process keeps its own (core.page_cache), in front of one shared through
+    # the database on PostgreSQL unless page_cache_postgres is off (core.page_cache_postgres).
     redis_url: str | None = None
+    page_cache_postgres: bool = True
     chain_private_key: SecretStr | None = None
     chain_confirmations: int = Field(default=2, ge=0)
     # Without chain_rpc_url: "local" = one anvil node per data directory, its state on disk, so

@@ -9,8 +9,11 @@ the key, never a delete. Entries also expire (``ttl_seconds``) so old versions d
 cached page shows changes outside the key's version (a display name erased mid-tick); readers
 put it in their keys too.
 
-Two implementations: ``RedisPageCache`` (``PAPERLEAGUE_REDIS_URL``: shared by every worker and
-host) and ``InProcessPageCache`` (the embedded default: one process's LRU). A cache that cannot
+Implementations: ``RedisPageCache`` (``PAPERLEAGUE_REDIS_URL``: shared by every worker and
+host), ``InProcessPageCache`` (one process's LRU: the SQLite default) and, on PostgreSQL
+without Redis, ``TwoLevelPageCache`` (this process's LRU in front of
+``core.page_cache_postgres.PostgresPageCache``, shared by every worker on the database;
+``PAPERLEAGUE_PAGE_CACHE_POSTGRES=false`` turns it off). A cache that cannot
 answer (Redis down) misses; callers then compute, so the cache is never needed for correctness.
 """
 
@@ -25,6 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import redis
+
+    from core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +178,84 @@ def _bytes(value: bytes | str | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
-def page_cache_for(redis_url: str | None) -> PageCache:
-    """Redis when a URL is configured, else this process's own cache."""
-    if redis_url:
-        return RedisPageCache.connect(redis_url)
+class TwoLevelPageCache:
+    """This process's ``local`` cache in front of a ``shared`` one (PostgreSQL): a value found
+    locally costs no transfer, one another worker put is fetched once, and every write goes to
+    both.
+
+    The revision is always the shared one, asked in the same round trip as the keys missing
+    locally (alone when none is), so a bump by any worker is seen by the very next read, and a
+    value kept here from before it, stamped with the older revision, is never current. When
+    the shared revision moves, the local values are dropped, so the next reads take the
+    values computed after the bump from the shared cache instead of recomputing them."""
+
+    def __init__(self, local: PageCache, shared: PageCache) -> None:
+        self._local = local
+        self._shared = shared
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def shared(self) -> PageCache:
+        return self._shared
+
+    def get_many(self, scope: str, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
+        _, found = self._local.get_many(scope, keys)
+        missing = [key for key, value in zip(keys, found, strict=True) if value is None]
+        revision, fetched = self._shared.get_many(scope, missing)
+        if revision >= 0 and self._moved(scope, revision):
+            self._local.clear()
+            revision, found = self._shared.get_many(scope, keys)
+            missing, fetched = list(keys), found
+        else:
+            by_key = dict(zip(missing, fetched, strict=True))
+            found = [
+                by_key[key] if value is None else value
+                for key, value in zip(keys, found, strict=True)
+            ]
+        kept = [(k, v) for k, v in zip(missing, fetched, strict=True) if v is not None]
+        self._local.put_many(kept)
+        return revision, found
+
+    def _moved(self, scope: str, revision: int) -> bool:
+        """Whether ``revision`` differs from the one this process last saw (remembered)."""
+        with self._lock:
+            before = self._seen.get(scope)
+            self._seen[scope] = revision
+        return before is not None and before != revision
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        self._local.put_many(items)
+        self._shared.put_many(items)
+
+    def revision(self, scope: str) -> int:
+        return self._shared.revision(scope)
+
+    def bump(self, scope: str) -> int:
+        return self._shared.bump(scope)
+
+    def clear(self) -> None:
+        self._local.clear()
+        self._shared.clear()
+
+
+def page_cache_for(settings: Settings) -> PageCache:
+    """Redis when a URL is configured; else, on PostgreSQL (unless turned off), this process's
+    cache in front of one shared through the database; else this process's own cache."""
+    if settings.redis_url:
+        return RedisPageCache.connect(settings.redis_url)
+    if settings.page_cache_postgres and not settings.is_sqlite:
+        from core.page_cache_postgres import PostgresPageCache  # imports this module
+
+        return TwoLevelPageCache(
+            InProcessPageCache(), PostgresPageCache.connect(settings.database_url)
+        )
     return InProcessPageCache()
+
+
+def close_page_cache(pages: PageCache) -> None:
+    """Release what ``pages`` holds open (a stopping app): the shared tier's connections."""
+    shared = pages.shared if isinstance(pages, TwoLevelPageCache) else pages
+    close = getattr(shared, "close", None)
+    if close is not None:
+        close()

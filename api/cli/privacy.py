@@ -78,7 +78,7 @@ def privacy_erase(
                 member.id,
                 operator_id=executor.id,
                 reason=reason,
-                pages=page_cache_for(configured.redis_url),
+                pages=page_cache_for(configured),
             )
         except DomainError as exc:
             typer.echo(f"error: {exc.detail}", err=True)

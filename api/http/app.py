@@ -55,7 +55,7 @@ from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
 from core.outbox import RetryPolicy
-from core.page_cache import page_cache_for
+from core.page_cache import close_page_cache, page_cache_for
 from core.segments.services import members_of
 from core.signing import with_signing_secret
 from engine.uow import EngineCaches
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         anchoring.cancel()
         stop_webhooks()
         database.dispose()
+        close_page_cache(app.state.engine_caches.pages)
 
     app = FastAPI(
         title="PaperLeague",
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.engine_caches = EngineCaches(pages=page_cache_for(settings.redis_url))
+    app.state.engine_caches = EngineCaches(pages=page_cache_for(settings))
     app.state.segment_resolver = members_of  # analytics per segment
     install_problem_handlers(app)
 

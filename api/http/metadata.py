@@ -12,6 +12,7 @@ import core.integrity.store  # noqa: F401
 import core.jobs.store  # noqa: F401
 import core.member_events_store  # noqa: F401
 import core.outbox_store  # noqa: F401
+import core.page_cache_store  # noqa: F401
 import core.privacy.store  # noqa: F401
 import core.segments.store  # noqa: F401
 import core.users.store  # noqa: F401

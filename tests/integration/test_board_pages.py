@@ -2,8 +2,9 @@
 the fresh page byte for byte, a tick invalidates it, two app instances on one Redis serve one
 page, and a page computed for an older tick is never served after the newer tick commits.
 
-Every test runs on SQLite and PostgreSQL, with this process's cache and with Redis (skipped
-when Redis is not reachable, unless REQUIRE_REDIS=1)."""
+Every test runs on SQLite and PostgreSQL, with this process's cache, with Redis (skipped
+when Redis is not reachable, unless REQUIRE_REDIS=1) and, on PostgreSQL, with the two-level
+cache shared through the database (core.page_cache_postgres)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from api.http.app import create_app
 from api.http.schemas.leaderboard import LeaderboardOut, board_page_json, encode_row
 from core.config import Settings
 from core.db import Database
-from core.page_cache import InProcessPageCache, PageCache, RedisPageCache
+from core.page_cache import InProcessPageCache, PageCache, RedisPageCache, TwoLevelPageCache
+from core.page_cache_postgres import PostgresPageCache
 from core.users.model import Role, User
 from core.users.services import NewAccount, UsersUnitOfWork, create_users
 from core.users.store import UserRow
@@ -65,10 +67,15 @@ def redis_pages() -> Iterator[RedisPageCache]:
     cache.clear()
 
 
-@pytest.fixture(params=["process", "redis"])
+@pytest.fixture(params=["process", "redis", "postgres"])
 def pages(request: pytest.FixtureRequest) -> PageCache:
     if request.param == "redis":
         return request.getfixturevalue("redis_pages")  # type: ignore[no-any-return]
+    if request.param == "postgres":
+        if request.getfixturevalue("backend") != "postgresql":
+            pytest.skip("the page cache shared through the database: PostgreSQL only")
+        database: Database = request.getfixturevalue("database")
+        return TwoLevelPageCache(InProcessPageCache(), PostgresPageCache(database.engine))
     return InProcessPageCache()
 
 
@@ -310,22 +317,42 @@ def test_two_app_instances_on_one_redis_serve_one_page(board: Board, settings: S
     served by the other, and an erasure through one recomputes both."""
     client = _redis_client()
     tag = board_pages.board_scope(board.database.sessions).removeprefix("board:")
+    without_redis = (
+        TwoLevelPageCache
+        if board.database.engine.dialect.name == "postgresql"
+        else (InProcessPageCache)
+    )
+    assert isinstance(
+        create_app(settings, database=board.database).state.engine_caches.pages, without_redis
+    )
     try:
         _serve_one_page(
             board,
             settings.model_copy(update={"redis_url": REDIS_URL, "migrate_on_start": False}),
-            settings,
+            RedisPageCache,
         )
     finally:  # the app's own prefix: leave nothing of this database behind
         client.delete(*client.scan_iter(match=f"pl:*{tag}*"), f"pl:rev:board:{tag}")
 
 
-def _serve_one_page(board: Board, configured: Settings, settings: Settings) -> None:
-    apps = [create_app(configured, database=board.database) for _ in range(2)]
-    assert all(isinstance(app.state.engine_caches.pages, RedisPageCache) for app in apps)
+@pytest.mark.postgres_only
+def test_two_app_instances_on_one_postgres_serve_one_page(
+    postgres_backend: None, board: Board, settings: Settings
+) -> None:
+    """The same without Redis: two apps on one PostgreSQL database share pages through it;
+    turned off, each app keeps its own."""
+    off = settings.model_copy(update={"page_cache_postgres": False})
     assert isinstance(
-        create_app(settings, database=board.database).state.engine_caches.pages, InProcessPageCache
+        create_app(off, database=board.database).state.engine_caches.pages, InProcessPageCache
     )
+    _serve_one_page(
+        board, settings.model_copy(update={"migrate_on_start": False}), TwoLevelPageCache
+    )
+
+
+def _serve_one_page(board: Board, configured: Settings, kind: type[PageCache]) -> None:
+    apps = [create_app(configured, database=board.database) for _ in range(2)]
+    assert all(isinstance(app.state.engine_caches.pages, kind) for app in apps)
     commit_tick(board, [(m, True) for m in range(MEMBERS)])
     member = board.members[0]
     with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
