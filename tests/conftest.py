@@ -129,7 +129,10 @@ def make_settings(url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return make_settings(db_url)
+    """Settings over ``db_url``, already at head: the app skips its no-op upgrade on start
+    (alembic re-reads every migration each time). Migrating on start has its own tests
+    (tests/e2e/test_health.py, test_serve*.py), which build their settings themselves."""
+    return make_settings(db_url, migrate_on_start=False)
 
 
 @pytest.fixture
