@@ -24,8 +24,10 @@ lint: $(STAMP)
 # The whole suite runs on SQLite and on PostgreSQL (PAPERLEAGUE_TEST_POSTGRES_URL,
 # default the local server). Without a server the PostgreSQL cases are skipped with the
 # reason shown, unless REQUIRE_POSTGRES=1.
+# PYTHONDONTWRITEBYTECODE emptied: with it set (as on the CI machine) every worker, server and
+# CLI subprocess compiles the project again, and alembic the migrations on every upgrade.
 test: lint contracts-npm
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # solcjs, anvil and OpenZeppelin's merkle-tree, pinned by contracts/package-lock.json, for the
 # contract, anvil and OpenZeppelin tests (skipped without them): `npm ci` once, and again only

@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from api.http.app import create_app
 from core.config import Settings
 from core.db import Database
-from core.users import services
+from core.users import passwords, services
 from core.users.model import Role, User
 from core.users.services import UsersUnitOfWork
 from tests.chains import anvil_chain, anvil_node, chain, eth_tester_chain  # noqa: F401 (fixtures)
@@ -30,6 +32,12 @@ os.environ.setdefault("PAPERLEAGUE_CHAIN_NODE", "in-process")
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_SECRET = "test-" + secrets.token_hex(24)
+# Argon2id still, at its smallest cost: pwdlib's recommended parameters (64 MiB, 3 passes, 4
+# lanes) cost 0.3 s a hash and 0.2 s a check, and the suite creates and signs in thousands of
+# users. Hashes name their parameters, so checks stay real; tests/unit/test_password_cost.py
+# holds the production parameters to pwdlib's recommendation.
+CHEAP_PASSWORD_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+PRODUCTION_PASSWORD_HASH = passwords._hasher  # the factory the cheap one stands in for
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -41,6 +49,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_report_header() -> str:
     reason = postgres_unavailable_reason()
     return "postgresql: " + (reason or "available; PostgreSQL cases will run")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """In-process hashing at the cheap cost (servers started as subprocesses keep theirs)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", lambda: CHEAP_PASSWORD_HASH)
+        passwords.dummy_hash.cache_clear()
+        yield
+    passwords.dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +129,10 @@ def make_settings(url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return make_settings(db_url)
+    """Settings over ``db_url``, already at head: the app skips its no-op upgrade on start
+    (alembic re-reads every migration each time). Migrating on start has its own tests
+    (tests/e2e/test_health.py, test_serve*.py), which build their settings themselves."""
+    return make_settings(db_url, migrate_on_start=False)
 
 
 @pytest.fixture

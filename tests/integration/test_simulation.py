@@ -28,15 +28,36 @@ from engine.trading.store import ContestRow, FillRow, OrderRow
 from engine.uow import EngineUnitOfWork
 from simulation import SimulationConfig, SimulationResult, simulate
 from simulation.report import NO_CONTESTS, SECTIONS
+from tests.conftest import BACKENDS
 
 SMALL = SimulationConfig(members=30, teams=5, days=20, instruments=8, seed=11, progress=False)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def small_season(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SimulationResult]:
+    """The SMALL season, run once per backend (a run takes most of a minute): the clean-run test
+    checks it, the digest test runs it again on a fresh database and compares."""
+    databases = request.getfixturevalue(_databases_fixture(str(request.param)))
+    url = databases.migrated()
+    try:
+        yield run(url, tmp_path_factory.mktemp("season"))
+    finally:
+        databases.drop(url)
+
+
+def _databases_fixture(backend: str) -> str:
+    return "sqlite_databases" if backend == "sqlite" else "postgres_databases"
+
+
 @pytest.fixture
-def fresh_db_url(request: pytest.FixtureRequest, backend: str) -> Iterator[Callable[[], str]]:
-    """Migrated, empty databases of the test's backend, as many as the test asks for."""
-    name = "sqlite_databases" if backend == "sqlite" else "postgres_databases"
-    databases = request.getfixturevalue(name)
+def fresh_db_url(
+    request: pytest.FixtureRequest, small_season: SimulationResult
+) -> Iterator[Callable[[], str]]:
+    """Migrated, empty databases of the small season's backend, as many as the test asks for."""
+    backend = "sqlite" if small_season.database_url.startswith("sqlite") else "postgresql"
+    databases = request.getfixturevalue(_databases_fixture(backend))
     made: list[str] = []
 
     def make() -> str:
@@ -53,8 +74,8 @@ def run(url: str, output: Path, **changes: object) -> SimulationResult:
     return simulate(config, checks=registered_checks())
 
 
-def test_a_small_season_runs_clean(db_url: str, tmp_path: Path) -> None:
-    result = run(db_url, tmp_path)
+def test_a_small_season_runs_clean(small_season: SimulationResult) -> None:
+    result = small_season
     data = result.data
     assert data.members == SMALL.members
     assert data.ledger.verify_errors == ()
@@ -182,9 +203,9 @@ def assert_intraday_played(result: SimulationResult) -> None:
 
 
 def test_the_digest_depends_on_the_seed_alone(
-    fresh_db_url: Callable[[], str], tmp_path: Path
+    small_season: SimulationResult, fresh_db_url: Callable[[], str], tmp_path: Path
 ) -> None:
-    first = run(fresh_db_url(), tmp_path / "a")
+    first = small_season
     again = run(fresh_db_url(), tmp_path / "b")
     other = run(fresh_db_url(), tmp_path / "c", seed=SMALL.seed + 1)
     assert first.digest == again.digest
