@@ -137,19 +137,23 @@ def _prefetch(
     have a row already."""
     ids = [r.id for r in requests]
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
-    transfers, failed = repo.transfers_and_failures(ids, also=pending_ids)
-    if any(i in transfers for i in ids):  # a replay or a conflict: no balance is read
+    if pending_ids:  # the holds' accounts are known once the holds are read
+        transfers, failed = repo.transfers_and_failures(ids, also=pending_ids)
+        found = repo.prefetch((), balances=keys_touched(requests, transfers))
+    else:  # every account is named: the balances come in the same statement
+        found = repo.prefetch(ids, balances=keys_touched(requests, {}))
+        transfers, failed = found.transfers, found.failures
+    if any(i in transfers for i in ids):  # a replay or a conflict: balances are not needed
         return LedgerState(head.last_seq, head.last_hash, transfers=transfers), set()
-    balances, stored = repo.balances_for_update(keys_touched(requests, transfers))
     state = LedgerState(
         head.last_seq,
         head.last_hash,
-        balances=balances,
+        balances=found.balances,
         transfers=transfers,
         resolutions=repo.resolutions_of(pending_ids),
         failed=failed,
     )
-    return state, stored
+    return state, found.stored
 
 
 def record_failures(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, null, or_, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from ledger.model import GENESIS_HASH, AccountId, Asset, Balance, Transfer, TransferId
 from ledger.store.appends import write_group
 from ledger.store.balances import BalanceRow, balance_values
+from ledger.store.prefetch import MAX_ACCOUNTS_AT_ONCE, Prefetched, read_by_id
 from ledger.store.transfers import (
     FailedTransferRow,
     LedgerHeadRow,
@@ -59,30 +60,35 @@ class LedgerRepository:
         self, ids: Iterable[TransferId], *, also: Iterable[TransferId] = ()
     ) -> tuple[dict[TransferId, Transfer], dict[TransferId, str]]:
         """The stored transfers of ``ids`` and ``also``, and the refusal slug of each of
-        ``ids`` that failed before: one statement (a UNION ALL), where the idempotency check
-        and the failed-id check would each be a round trip."""
-        wanted, transfers_wanted = list(set(ids)), list(set(ids) | set(also))
-        if not transfers_wanted:
-            return {}, {}
-        columns = transfer_columns()
-        stored = select(  # labelled: a union names its columns by the database's names
-            *(column.label(column.key) for column in columns), null().label("failed_code")
-        ).where(TransferRow.id.in_(transfers_wanted))
-        failed = select(
-            *(
-                FailedTransferRow.id.label("id") if column.key == "id" else null()
-                for column in columns
-            ),
-            FailedTransferRow.code.label("failed_code"),
-        ).where(FailedTransferRow.id.in_(wanted))
-        transfers: dict[TransferId, Transfer] = {}
-        failures: dict[TransferId, str] = {}
-        for row in self.session.execute(union_all(stored, failed)):
-            if row.failed_code is None:
-                transfers[row.id] = transfer_from(row)
-            else:
-                failures[row.id] = row.failed_code
-        return transfers, failures
+        ``ids`` that failed before: one statement, where the idempotency check and the
+        failed-id check would each be a round trip."""
+        found = self.prefetch(ids, also=also)
+        return found.transfers, found.failures
+
+    def prefetch(
+        self,
+        ids: Iterable[TransferId],
+        *,
+        also: Iterable[TransferId] = (),
+        balances: Iterable[tuple[AccountId, Asset]] = (),
+    ) -> Prefetched:
+        """What a write reads once it holds the head lock, in one statement (see
+        ``ledger.store.prefetch``): the stored transfers of ``ids`` and ``also``, the failed
+        ones of ``ids``, and the balances of ``balances`` (empty where none is stored)."""
+        wanted = set(balances)
+        accounts = {account for account, _ in wanted}
+        if len(accounts) > MAX_ACCOUNTS_AT_ONCE:  # large groups: the balances on their own
+            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=())
+            rows = self._stored_balances(list(wanted))
+        else:
+            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=accounts)
+        stored = {key: rows[key] for key in wanted if key in rows}
+        return Prefetched(
+            transfers,
+            failures,
+            balances={key: stored.get(key, Balance()) for key in wanted},
+            stored=set(stored),
+        )
 
     def resolution_of(self, pending_id: TransferId) -> Transfer | None:
         row = self.session.scalar(select(TransferRow).where(TransferRow.pending_id == pending_id))

@@ -20,9 +20,10 @@ from ledger.model import ISSUANCE, POINTS, ResolvePending, TransferRequest, poin
 from ledger.services import LedgerUnitOfWork
 
 # Statements through the cursor (SQLite's BEGIN left out; the COMMIT is not a cursor
-# statement on either). PostgreSQL: the head lock, the transfers and failed ids by id, the
-# balances, and one write (balances, transfers and head in CTEs). SQLite writes in three.
-TRANSFER_CEILING = {"postgresql": 4, "sqlite": 6}
+# statement on either). PostgreSQL: the head lock, one read (the group's transfers and failed
+# ids by id, and its balances: ledger.store.prefetch) and one write (balances, transfers and
+# head in CTEs: ledger.store.appends). SQLite writes in three.
+TRANSFER_CEILING = {"postgresql": 3, "sqlite": 5}
 REPLAY_CEILING = 2  # the head lock and the lookup that finds the original
 
 
