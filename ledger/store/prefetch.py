@@ -11,9 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.model import AccountId, Asset, Balance, Transfer, TransferId
@@ -48,20 +60,14 @@ def read_by_id(
     balance of ``accounts``, in one statement."""
     wanted = set(ids)
     named = wanted | set(also)
-    parts = []
-    if named:
-        parts.append(_part("transfer", TransferRow.id.in_(named)))
-    if wanted:
-        parts.append(_part("failed", FailedTransferRow.id.in_(wanted)))
-    if accounts:
-        parts.append(_part("balance", BalanceRow.account.in_(sorted(accounts))))
     transfers: dict[TransferId, Transfer] = {}
     failures: dict[TransferId, str] = {}
     balances: dict[BalanceKey, Balance] = {}
-    if not parts:
+    if not named and not accounts:
         return transfers, failures, balances
-    statement = parts[0] if len(parts) == 1 else union_all(*parts)
-    for row in session.execute(statement):
+    statement = _statement(bool(named), bool(accounts))
+    params = {"named": list(named), "wanted": list(wanted), "accounts": sorted(accounts)}
+    for row in session.execute(statement, params):
         if row.part == "transfer":
             transfers[row.id] = transfer_from(row)
         elif row.part == "failed":
@@ -71,6 +77,21 @@ def read_by_id(
                 *(getattr(row, t) for t in _TOTALS)
             )
     return transfers, failures, balances
+
+
+@cache
+def _statement(by_id: bool, balances: bool) -> Select[Any] | CompoundSelect:
+    """The union for what is asked (built once per shape: building it costs more than the
+    round trip it saves); its lists bind as expanding parameters."""
+    parts = []
+    if by_id:
+        parts.append(_part("transfer", TransferRow.id.in_(bindparam("named", expanding=True))))
+        parts.append(_part("failed", FailedTransferRow.id.in_(bindparam("wanted", expanding=True))))
+    if balances:
+        parts.append(
+            _part("balance", BalanceRow.account.in_(bindparam("accounts", expanding=True)))
+        )
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def _part(part: str, where: ColumnElement[bool]) -> Select[Any]:
