@@ -116,17 +116,17 @@ def append(
     if outcome.replayed:
         return list(outcome.transfers)
     after = outcome.state.balances
-    repo.write_balances(
+    repo.write_group(
         {
             key: balance
             for key, balance in after.items()
             if key not in stored or balance != state.balances[key]
         },
-        stored=stored,
+        outcome.transfers,
+        head=head,
+        new_head=(outcome.state.last_seq, outcome.state.last_hash),
     )
-    repo.add_transfers(outcome.transfers)
-    head.last_seq, head.last_hash = outcome.state.last_seq, outcome.state.last_hash
-    repo.session.flush()
+    repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
     return list(outcome.transfers)
 
 
@@ -137,19 +137,23 @@ def _prefetch(
     have a row already."""
     ids = [r.id for r in requests]
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
-    transfers = repo.transfers_by_id([*ids, *pending_ids])
-    if any(i in transfers for i in ids):  # a replay or a conflict: no balance is read
+    if pending_ids:  # the holds' accounts are known once the holds are read
+        transfers, failed = repo.transfers_and_failures(ids, also=pending_ids)
+        found = repo.prefetch((), balances=keys_touched(requests, transfers))
+    else:  # every account is named: the balances come in the same statement
+        found = repo.prefetch(ids, balances=keys_touched(requests, {}))
+        transfers, failed = found.transfers, found.failures
+    if any(i in transfers for i in ids):  # a replay or a conflict: balances are not needed
         return LedgerState(head.last_seq, head.last_hash, transfers=transfers), set()
-    balances, stored = repo.balances_for_update(keys_touched(requests, transfers))
     state = LedgerState(
         head.last_seq,
         head.last_hash,
-        balances=balances,
+        balances=found.balances,
         transfers=transfers,
         resolutions=repo.resolutions_of(pending_ids),
-        failed={i: row.code for i, row in repo.failures_by_id(ids).items()},
+        failed=failed,
     )
-    return state, stored
+    return state, found.stored
 
 
 def record_failures(

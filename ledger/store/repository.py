@@ -7,23 +7,24 @@ hash chain and makes the balance checks race-free.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.model import GENESIS_HASH, AccountId, Asset, Balance, Transfer, TransferId
+from ledger.store.appends import write_group
 from ledger.store.balances import BalanceRow, balance_values
+from ledger.store.prefetch import MAX_ACCOUNTS_AT_ONCE, Prefetched, read_by_id
 from ledger.store.transfers import (
     FailedTransferRow,
     LedgerHeadRow,
     TransferRow,
     transfer_columns,
     transfer_from,
-    transfer_values,
 )
 
 
@@ -54,6 +55,40 @@ class LedgerRepository:
             return {}
         rows = self.session.scalars(select(TransferRow).where(TransferRow.id.in_(wanted)))
         return {row.id: row.to_transfer() for row in rows}
+
+    def transfers_and_failures(
+        self, ids: Iterable[TransferId], *, also: Iterable[TransferId] = ()
+    ) -> tuple[dict[TransferId, Transfer], dict[TransferId, str]]:
+        """The stored transfers of ``ids`` and ``also``, and the refusal slug of each of
+        ``ids`` that failed before: one statement, where the idempotency check and the
+        failed-id check would each be a round trip."""
+        found = self.prefetch(ids, also=also)
+        return found.transfers, found.failures
+
+    def prefetch(
+        self,
+        ids: Iterable[TransferId],
+        *,
+        also: Iterable[TransferId] = (),
+        balances: Iterable[tuple[AccountId, Asset]] = (),
+    ) -> Prefetched:
+        """What a write reads once it holds the head lock, in one statement (see
+        ``ledger.store.prefetch``): the stored transfers of ``ids`` and ``also``, the failed
+        ones of ``ids``, and the balances of ``balances`` (empty where none is stored)."""
+        wanted = set(balances)
+        accounts = {account for account, _ in wanted}
+        if len(accounts) > MAX_ACCOUNTS_AT_ONCE:  # large groups: the balances on their own
+            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=())
+            rows = self._stored_balances(list(wanted))
+        else:
+            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=accounts)
+        stored = {key: rows[key] for key in wanted if key in rows}
+        return Prefetched(
+            transfers,
+            failures,
+            balances={key: stored.get(key, Balance()) for key in wanted},
+            stored=set(stored),
+        )
 
     def resolution_of(self, pending_id: TransferId) -> Transfer | None:
         row = self.session.scalar(select(TransferRow).where(TransferRow.pending_id == pending_id))
@@ -89,36 +124,21 @@ class LedgerRepository:
         stored = self._stored_balances(wanted)
         return {key: stored.get(key, Balance()) for key in wanted}, set(stored)
 
-    def write_balances(
+    def write_group(
         self,
         balances: Mapping[tuple[AccountId, Asset], Balance],
+        transfers: Sequence[Transfer],
         *,
-        stored: Collection[tuple[AccountId, Asset]],
+        head: LedgerHeadRow,
+        new_head: tuple[int, str],
     ) -> None:
-        """Store new values of balances (``stored``: the keys that have a row already) with bulk
-        statements, and keep any row object the session holds in step with them."""
-        values = [
-            {"account": account, "asset": asset, **balance_values(balance)}
-            for (account, asset), balance in balances.items()
-        ]
-        inserts = [v for v in values if (v["account"], v["asset"]) not in stored]
-        updates = [
-            {"key_account": v.pop("account"), "key_asset": v.pop("asset"), **v}
-            for v in values
-            if (v["account"], v["asset"]) in stored
-        ]
-        if inserts:
-            self.session.connection().execute(insert(BalanceRow), inserts)
-        if updates:  # one executemany; the bound key names differ from the columns set
-            self.session.connection().execute(
-                update(BalanceRow)
-                .where(
-                    BalanceRow.account == bindparam("key_account"),
-                    BalanceRow.asset == bindparam("key_asset"),
-                )
-                .values({name: bindparam(name) for name in balance_values(Balance())}),
-                updates,
-            )
+        """Store an applied group: new values of ``balances``, the appended ``transfers`` and
+        the chain head moved to ``new_head`` (one statement on PostgreSQL, see
+        ``ledger.store.appends``). Row objects the session holds are kept in step, so nothing
+        is flushed again nor read back."""
+        write_group(self.session.connection(), balances, transfers, head=new_head)
+        set_committed_value(head, "last_seq", new_head[0])
+        set_committed_value(head, "last_hash", new_head[1])
         for key, balance in balances.items():
             held = self.session.identity_map.get(identity_key(BalanceRow, key))
             if held is not None:
@@ -168,13 +188,6 @@ class LedgerRepository:
         """Every asset's balance on one account."""
         stmt = select(BalanceRow).where(BalanceRow.account == account).order_by(BalanceRow.asset)
         return {row.asset: row.to_balance() for row in self.session.scalars(stmt)}
-
-    def add_transfers(self, transfers: Sequence[Transfer]) -> None:
-        if transfers:  # one executemany, no row objects: large groups stay cheap
-            values = [transfer_values(t) for t in transfers]
-            for row in values:
-                row["metadata"] = row.pop("meta")  # the column's name
-            self.session.connection().execute(insert(TransferRow), values)
 
     def add_failures(self, failures: Sequence[FailedTransferRow]) -> None:
         existing = self.failures_by_id(f.id for f in failures)
