@@ -42,7 +42,11 @@ def browser_unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: Playwright's sync API keeps its event loop running on the
+# main thread while it is open, so a later test file on the same xdist worker would find "a
+# running event loop" (asyncio.run refuses; CPython's ast.parse trips on the greenlet's
+# recursion count). Closed at the end of each browser module, it leaves the thread clean.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     reason = browser_unavailable_reason()
     if reason:

@@ -49,6 +49,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     # market data and certificate checks are public
     ("GET", "/v1/market/instruments"): PUBLIC,
     ("GET", "/v1/market/{symbol}/bars"): PUBLIC,
+    ("GET", "/v1/market/{symbol}/quote"): PUBLIC,
+    ("GET", "/v1/market/{symbol}/minutes"): PUBLIC,
     ("POST", "/v1/certificates/verify"): PUBLIC,
     ("POST", "/v1/contests/certificates/verify"): PUBLIC,
     # points, tasks, rewards
@@ -78,6 +80,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/me/contests"): SIGNED_IN,
     ("POST", "/v1/contests/{contest_id}/orders"): SIGNED_IN,
     ("GET", "/v1/contests/{contest_id}/orders"): SIGNED_IN,
+    ("GET", "/v1/contests/{contest_id}/fills"): SIGNED_IN,
     ("GET", "/v1/contests/{contest_id}/orders/{order_id}"): SIGNED_IN,
     ("DELETE", "/v1/contests/{contest_id}/orders/{order_id}"): SIGNED_IN,
     ("PUT", "/v1/contests/{contest_id}/orders/{order_id}/note"): SIGNED_IN,
