@@ -7,6 +7,7 @@ transaction handling replaced by explicit ``BEGIN`` so that write transactions c
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from sqlalchemy import (
     make_url,
 )
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +42,9 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see make_engine).
+IDLE_PING_SECONDS = 1.0
+_RETURNED_AT = "paperleague_returned_at"  # key in a pooled connection's info: monotonic seconds
 
 
 class Base(DeclarativeBase):
@@ -106,13 +111,21 @@ class Amount(TypeDecorator[Decimal]):
 
 
 def make_engine(
-    url: str, *, sqlite_busy_timeout_ms: int = 10_000, echo: bool = False, scratch: bool = False
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = 10_000,
+    echo: bool = False,
+    scratch: bool = False,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> Engine:
     """An engine for ``url`` with the per-dialect settings PaperLeague relies on.
 
     ``scratch``: a throwaway SQLite file (the season simulation's own) is written without
     syncing to disk. A crash of the process still loses nothing committed (WAL); a crash of
     the machine may lose the file, which the next run makes afresh.
+
+    ``idle_ping_seconds``: a PostgreSQL connection that sat in the pool longer than this is
+    pinged before it is handed out, and replaced if it is dead (``_ping_after_idle``).
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -127,7 +140,40 @@ def make_engine(
     # Up to 30 connections per process, all kept once opened: a connection beyond pool_size
     # (max_overflow) is closed when returned, and each request past the 10th in flight then
     # paid a new PostgreSQL backend (bench/README.md, API under load).
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=30, max_overflow=0)
+    # LIFO: the connections in use stay the few most recently returned, so under load none
+    # sits idle long enough to need a ping; the surplus ages at the bottom of the stack.
+    engine = create_engine(url, echo=echo, pool_size=30, max_overflow=0, pool_use_lifo=True)
+    _ping_after_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle longer than ``idle_seconds``.
+
+    ``pool_pre_ping`` pings on every checkout: one round trip per transaction, a sixth of a
+    single ledger transfer's. A connection handed back a moment ago was alive a moment ago, so
+    a busy pool skips the ping; one idle for longer (a server restart, a failover, an idle
+    timeout in a proxy may have closed it) is pinged, and a dead one is replaced through
+    ``DisconnectionError``, which makes the pool reconnect and try again: the caller sees no
+    error. What the ping cannot catch (a connection dying inside the threshold) is what
+    pre-ping could not catch either (one dying between ping and use).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at <= idle_seconds:
+            return  # just connected, or back in the pool only a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as failure:
+            raise DisconnectionError(f"pooled connection is dead: {failure}") from failure
+        if not alive:
+            raise DisconnectionError("pooled connection did not answer its ping")
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, synchronous: str) -> None:
