@@ -351,7 +351,19 @@ def registry_for(
             logger.warning("no ContentRegistry at %s on chain %s; deploying", address, chain_id)
     registry = RegistryClient.deploy(chain)
     with uow:
-        uow.content.set_deployment(chain_id, registry.address, now=now or utc_now())
+        recorded = uow.content.record_deployment(
+            chain_id, registry.address, replacing=address, now=now or utc_now()
+        )
         uow.commit()
+    if recorded != registry.address:
+        # Another process (a second host, a worker) deployed at the same moment and recorded
+        # first: anchor to that one, so that every process anchors to one contract.
+        logger.warning(
+            "ContentRegistry %s on chain %s was recorded first; the one deployed at %s is unused",
+            recorded,
+            chain_id,
+            registry.address,
+        )
+        return RegistryClient.at(chain, recorded)
     logger.info("deployed ContentRegistry at %s on chain %s", registry.address, chain_id)
     return registry

@@ -31,7 +31,9 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from contracts.compliance import ComplianceHit
@@ -382,15 +384,39 @@ class ContentRepository:
         row = self.session.get(ChainDeploymentRow, chain_id)
         return None if row is None else row.contract_address
 
-    def set_deployment(self, chain_id: int, address: str, *, now: datetime) -> None:
-        row = self.session.get(ChainDeploymentRow, chain_id)
-        if row is None:
-            self.session.add(
-                ChainDeploymentRow(chain_id=chain_id, contract_address=address, deployed_at=now)
+    def record_deployment(
+        self, chain_id: int, address: str, *, replacing: str | None, now: datetime
+    ) -> str:
+        """Record ``address`` as the registry on ``chain_id`` unless another process recorded
+        one first, and return the address recorded: the one every process then uses.
+
+        ``replacing`` is the address this process found recorded but without code (a reset
+        dev node): ``address`` takes its place only while it is still the one recorded. On
+        PostgreSQL a concurrent recorder waits for the first one's commit, then finds its row.
+        """
+        if replacing is None:
+            dialect = self.session.get_bind().dialect.name
+            insert_row = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            self.session.execute(
+                insert_row(ChainDeploymentRow)
+                .values(chain_id=chain_id, contract_address=address, deployed_at=now)
+                .on_conflict_do_nothing(index_elements=["chain_id"])
             )
         else:
-            row.contract_address, row.deployed_at = address, now
-        self.session.flush()
+            self.session.execute(
+                update(ChainDeploymentRow)
+                .where(
+                    ChainDeploymentRow.chain_id == chain_id,
+                    ChainDeploymentRow.contract_address == replacing,
+                )
+                .values(contract_address=address, deployed_at=now)
+            )
+        recorded = self.session.scalar(
+            select(ChainDeploymentRow.contract_address).where(
+                ChainDeploymentRow.chain_id == chain_id
+            )
+        )
+        return address if recorded is None else recorded
 
     # --- policy and terms -------------------------------------------------------------------
 

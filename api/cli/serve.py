@@ -13,7 +13,7 @@ from contracts import local_node
 from contracts.chain import ChainError
 from core import migrations
 from core.config import Settings
-from core.signing import SigningSecretError, with_signing_secret
+from core.signing import SECRET_FILE, SigningSecretError, with_signing_secret
 
 if TYPE_CHECKING:
     import uvicorn
@@ -41,6 +41,7 @@ def serve(
     database = connect(found)
     migrations.upgrade(database.engine)
     database.dispose()
+    warn_of_host_local_state(found)
     _start_chain(found, workers=workers)
     if workers == 1:
         uvicorn.run(
@@ -94,6 +95,29 @@ def _start_chain(found: Settings, *, workers: int) -> None:
         "when this process exits",
         found.chain_node,
     )
+
+
+def warn_of_host_local_state(found: Settings) -> None:
+    """On PostgreSQL, which several hosts may share, name what this host keeps to itself.
+
+    Everything else a request touches is in the database (or Redis), so hosts behind one load
+    balancer agree; a signing secret generated into this host's data directory and a chain
+    node this host starts are the two things another host would have its own of: its tokens
+    and idempotency fingerprints would not match, its certificates would be on another chain.
+    """
+    if found.database_url.startswith("sqlite"):
+        return
+    if found.jwt_secret is None:
+        logger.warning(
+            "the token signing secret is this host's own file (%s): every host serving this "
+            "database must sign with the same secret: set PAPERLEAGUE_JWT_SECRET on each",
+            found.data_directory / SECRET_FILE,
+        )
+    if local_node.uses_local_node(found):
+        logger.warning(
+            "chain: the local node serves this host only; every host serving this database "
+            "must anchor on one chain: set PAPERLEAGUE_CHAIN_RPC_URL on each"
+        )
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:

@@ -348,12 +348,13 @@ def test_my_content_pages_newest_first(uow: ContentUnitOfWork, author: User) -> 
 
 def test_the_deployment_is_remembered_per_chain(database: Database) -> None:
     uow = ContentUnitOfWork(database.sessions)
+    first, second = "0x" + "11" * 20, "0x" + "22" * 20
     with uow:
-        uow.content.set_deployment(5, "0x" + "11" * 20, now=utc_now())
-        uow.content.set_deployment(5, "0x" + "22" * 20, now=utc_now())
+        assert uow.content.record_deployment(5, first, replacing=None, now=utc_now()) == first
+        assert uow.content.record_deployment(5, second, replacing=first, now=utc_now()) == second
         uow.commit()
     with uow.reading():
-        assert uow.content.deployment(5) == "0x" + "22" * 20
+        assert uow.content.deployment(5) == second
         assert uow.content.deployment(6) is None
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chain_deployments")).scalar() == 1

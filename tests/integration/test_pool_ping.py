@@ -92,4 +92,3 @@ def test_an_idle_connection_is_pinged_once_per_checkout(
         _backend_pid(engine)
         time.sleep(0.01)
     assert len(pings) == 4  # every checkout but the first (a fresh connection)
-
