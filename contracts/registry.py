@@ -7,6 +7,7 @@ domain error, whether the node refused it while estimating gas or mined it with 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +46,11 @@ __all__ = [
 
 ARTIFACT_PATH = Path(__file__).with_name("build") / "ContentRegistry.json"
 RECEIPT_TIMEOUT_SECONDS = 120
+# A node's refusals of a transaction whose nonce another sender from the same account took
+# first (two hosts anchoring at once): the transaction was not accepted, so signing it again
+# with a fresh nonce cannot send it twice.
+NONCE_TAKEN = ("nonce too low", "replacement transaction underpriced")
+SEND_ATTEMPTS = 10  # each round of a race lands one sender's transaction at least
 UINT32_MAX = 2**32 - 1
 
 
@@ -284,13 +290,29 @@ def _transact(
     if gas is not None:
         params["gas"] = gas
     with _chain_calls(action):
-        tx_hash = function.transact(params)
+        tx_hash = _send(function, params)
         receipt = chain.w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS
         )
     if receipt["status"] != 1:
         raise _mined_revert_cause(chain, receipt, action, replay)
     return receipt
+
+
+def _send(function: Any, params: TxParams) -> Any:
+    """``function.transact(params)``, signed again (fresh nonce) when another sender from the
+    same account took its nonce: every host and worker anchors from the one configured key."""
+    attempt = 1
+    while True:
+        try:
+            return function.transact(params)
+        except Web3Exception as failure:
+            refused = str(failure).lower()
+            if attempt >= SEND_ATTEMPTS or not any(m in refused for m in NONCE_TAKEN):
+                raise
+        # Let the winner's transaction reach the pool; the jitter splits senders that lost together.
+        time.sleep(random.uniform(0.01, 0.03) * attempt)
+        attempt += 1
 
 
 def _mined_revert_cause(
