@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.hashchain import chain_hash
@@ -28,6 +30,19 @@ ALL_SHARDS = frozenset(range(LEDGER_SHARDS))
 SYSTEM_SHARD = 0  # the chain of a transfer between system accounts only
 
 StripeKey = tuple[AccountId, Asset, int]  # one stored balance row: (account, asset, stripe)
+ShardPosition = tuple[int, int, str]  # (shard, shard_seq, hash of the transfer there)
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A seal over every shard head at one moment (``heads`` by shard; shard_seq 0 is the
+    chain's genesis), linked to the root before (``GENESIS_HASH`` for the first)."""
+
+    id: int
+    created_at: datetime
+    heads: tuple[ShardPosition, ...]
+    prev_root: str
+    root: str
 
 
 def shard_of(account: AccountId) -> int:

@@ -10,25 +10,16 @@ publish (anchor, print) for the ledger as a whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import utc_now
 from ledger.model import GENESIS_HASH
 from ledger.services.unit_of_work import LedgerUnitOfWork
-from ledger.shards import root_hash
+from ledger.shards import Root, root_hash
+from ledger.store.repository import root_of
 from ledger.store.transfers import RootRow
 
-ShardPosition = tuple[int, int, str]  # (shard, shard_seq, hash of the transfer there)
-
-
-@dataclass(frozen=True, slots=True)
-class Root:
-    id: int
-    created_at: datetime
-    heads: tuple[ShardPosition, ...]
-    prev_root: str
-    root: str
+__all__ = ["Root", "seal_root"]
 
 
 def seal_root(uow: LedgerUnitOfWork, *, now: datetime | None = None) -> Root | None:
@@ -58,13 +49,3 @@ def seal_root(uow: LedgerUnitOfWork, *, now: datetime | None = None) -> Root | N
         uow.ledger.add_root(row)
         uow.commit()
         return root_of(row)
-
-
-def root_of(row: RootRow) -> Root:
-    return Root(
-        row.id,
-        row.created_at,
-        tuple((int(s), int(seq), str(h)) for s, seq, h in row.heads),
-        row.prev_root,
-        row.root,
-    )

@@ -25,9 +25,16 @@ from ledger.model import (
 )
 from ledger.services.balances import trial_of
 from ledger.services.unit_of_work import LedgerUnitOfWork
-from ledger.shards import LEDGER_SHARDS, StripeKey, chain_shard, root_hash, shard_genesis, stripe_of
+from ledger.shards import (
+    LEDGER_SHARDS,
+    Root,
+    StripeKey,
+    chain_shard,
+    root_hash,
+    shard_genesis,
+    stripe_of,
+)
 from ledger.store.repository import summed
-from ledger.store.transfers import RootRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +158,7 @@ def _check_heads(
             )
 
 
-def _check_roots(walk: _Walk, roots: list[RootRow]) -> None:
+def _check_roots(walk: _Walk, roots: list[Root]) -> None:
     """Every root's heads lie on their chains, its hash recomputes, and each links to the
     one before."""
     prev = GENESIS_HASH

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.model import GENESIS_HASH, AccountId, Asset, Balance, Transfer, TransferId
-from ledger.shards import ALL_SHARDS, StripeKey, shards_of
+from ledger.shards import ALL_SHARDS, Root, StripeKey, shards_of
 from ledger.store.appends import write_group
 from ledger.store.balances import BalanceRow, balance_values
 from ledger.store.prefetch import MAX_ACCOUNTS_AT_ONCE, Prefetched, read_by_id
@@ -253,12 +253,13 @@ class LedgerRepository:
         )
         return {shard: (last_seq, last_hash) for shard, last_seq, last_hash in rows}
 
-    def roots(self) -> list[RootRow]:
+    def roots(self) -> list[Root]:
         """Every sealed root, oldest first."""
-        return list(self.session.scalars(select(RootRow).order_by(RootRow.id)))
+        return [root_of(row) for row in self.session.scalars(select(RootRow).order_by(RootRow.id))]
 
-    def last_root(self) -> RootRow | None:
-        return self.session.scalar(select(RootRow).order_by(RootRow.id.desc()).limit(1))
+    def last_root(self) -> Root | None:
+        row = self.session.scalar(select(RootRow).order_by(RootRow.id.desc()).limit(1))
+        return None if row is None else root_of(row)
 
     def add_root(self, root: RootRow) -> None:
         self.session.add(root)
@@ -339,3 +340,13 @@ def summed(rows: Mapping[StripeKey, Balance]) -> dict[BalanceKey, Balance]:
     for (account, asset, _), balance in rows.items():
         totals[(account, asset)] = totals.get((account, asset), Balance()) + balance
     return totals
+
+
+def root_of(row: RootRow) -> Root:
+    return Root(
+        row.id,
+        row.created_at,
+        tuple((int(s), int(seq), str(h)) for s, seq, h in row.heads),
+        row.prev_root,
+        row.root,
+    )

@@ -274,7 +274,7 @@ def states_and_requests(draw: st.DrawFn) -> tuple[LedgerState, LedgerRequest]:
     if request_id == "x1":  # stored before: the same request (a replay) or another
         stored["x1"] = _stored("x1", TransferKind.POSTED, amount=draw(st.integers(1, 500)))
     state = LedgerState(
-        {shard: (5, "f" * 64) for shard in ALL_SHARDS},
+        dict.fromkeys(ALL_SHARDS, (5, "f" * 64)),
         range(6, 100),
         balances=_striped(
             {(a, POINTS): draw(balances(a)) for a in POINT_ACCOUNTS}
