@@ -98,7 +98,7 @@ def _check_ins(
     *,
     operation_ids: Mapping[int, str] | None = None,
 ) -> list[CheckIn]:
-    """Pay and record the check-ins of members not yet checked in today (open txn, their shards locked);
+    """Pay and record the check-ins of members not yet checked in today (open txn, head locked);
     ``operation_ids`` are stored with the check-ins of the members they name."""
     operations = operation_ids or {}
     today = rules.local_day(moment)

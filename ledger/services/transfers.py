@@ -54,13 +54,24 @@ def submit(
     """
     _check_group(requests)
     try:
-        with uow:
-            transfers = append(uow.ledger, requests, now=now)
-            uow.commit()
-            return transfers
+        try:
+            return _submit_once(uow, requests, now=now)
+        except IntegrityError:
+            # The same id written meanwhile with other accounts, so under other shards' locks:
+            # once more, the stored transfer is found (a replay or a conflict naming fields).
+            return _submit_once(uow, requests, now=now)
     except LedgerRefusal as refusal:
         record_failures(uow, requests, refusal, now=now)
         raise refusal.error from None
+
+
+def _submit_once(
+    uow: LedgerUnitOfWork, requests: Sequence[LedgerRequest], *, now: datetime | None
+) -> list[Transfer]:
+    with uow:
+        transfers = append(uow.ledger, requests, now=now)
+        uow.commit()
+        return transfers
 
 
 def _check_group(requests: Sequence[LedgerRequest]) -> None:

@@ -18,9 +18,18 @@ from sqlalchemy import text
 
 from core.db import Database
 from ledger import engagement, services
-from ledger.model import ISSUANCE, POINTS, TransferRequest, member_accounts, points_account
+from ledger.model import (
+    ISSUANCE,
+    POINTS,
+    Transfer,
+    TransferExists,
+    TransferRequest,
+    member_accounts,
+    points_account,
+)
 from ledger.services import LedgerUnitOfWork
 from ledger.shards import shard_of, shards_of
+from tests.concurrency import race
 
 pytestmark = pytest.mark.postgres_only
 JOIN = 60  # seconds: only a hung build gets near it
@@ -163,4 +172,22 @@ def test_check_ins_of_members_in_other_shards_proceed_while_one_member_is_held(
     holder.thread.join(JOIN)
     waiting.join(JOIN)
     assert len(result) == 1 and result[0].member_id == first
+    assert services.verify(_uow(pg_ledger)).ok
+
+
+def test_one_id_raced_with_other_accounts_in_other_shards_makes_one_transfer(
+    pg_ledger: Database,
+) -> None:
+    """Different accounts lock different shards, so only the unique id orders them: the
+    losers find the stored transfer on their second look and get a conflict, not a 500."""
+    members = list(range(1, 11))
+    assert len({shard_of(points_account(m)) for m in members}) > 1
+    results = race(
+        len(members),
+        lambda i: services.transfer(_uow(pg_ledger), _grant("contested", members[i])),
+    )
+    made = [r for r in results if isinstance(r, Transfer)]
+    assert len(made) == 1, results
+    assert all(isinstance(r, (Transfer, TransferExists)) for r in results), results
+    assert all(r.id == "contested" for r in made)
     assert services.verify(_uow(pg_ledger)).ok
