@@ -90,6 +90,9 @@ def pay_many(
     if not requests:
         return []
     accounts = list(dict.fromkeys(xp_account(member_id) for member_id, paid in payouts if paid))
+    # Locked before the XP is read, so a concurrent award cannot cross the same level too
+    # (held already when the caller locked them: no statement).
+    uow.ledger.lock_accounts(accounts_of(requests))
     if xp_before is None:
         read = uow.ledger.balances_of((account, XP) for account in accounts)
         xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
