@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     String,
     bindparam,
@@ -79,10 +80,12 @@ def read_by_id(
     *,
     also: Iterable[TransferId] = (),
     accounts: Collection[AccountId] = (),
+    stripes: Collection[int] = (0,),
     reserve: int = 0,
 ) -> Read:
-    """Stored transfers of ``ids`` and ``also``, failure codes of ``ids``, every stored
-    balance row of ``accounts``, and ``reserve`` new global seqs, in one statement."""
+    """Stored transfers of ``ids`` and ``also``, failure codes of ``ids``, the stored balance
+    rows of ``accounts`` on ``stripes`` (a system account has up to one per shard; a write
+    reads those of its shards), and ``reserve`` new global seqs, in one statement."""
     wanted = set(ids)
     named = wanted | set(also)
     read = Read({}, {}, {}, ())
@@ -94,6 +97,7 @@ def read_by_id(
         "named": list(named),
         "wanted": list(wanted),
         "accounts": sorted(accounts),
+        "stripes": sorted(stripes),
         "reserve": reserve,
     }
     seqs: list[int] = []
@@ -124,7 +128,11 @@ def _statement(by_id: bool, balances: bool, seqs_on: str | None) -> Select[Any] 
         parts.append(_part("failed", FailedTransferRow.id.in_(bindparam("wanted", expanding=True))))
     if balances:
         parts.append(
-            _part("balance", BalanceRow.account.in_(bindparam("accounts", expanding=True)))
+            _part(
+                "balance",
+                BalanceRow.account.in_(bindparam("accounts", expanding=True))
+                & BalanceRow.stripe.in_(bindparam("stripes", expanding=True)),
+            )
         )
     if seqs_on is not None:
         parts.append(_seq_part(seqs_on))
@@ -135,7 +143,8 @@ def _seq_part(dialect: str) -> Select[Any]:
     """``reserve`` rows of ``nextval`` (PostgreSQL), or one row of the greatest seq (SQLite)."""
     if dialect == "postgresql":
         seq: ColumnElement[Any] = TRANSFER_SEQ.next_value()
-        source: Any = func.generate_series(1, bindparam("reserve")).table_valued("n")
+        count = bindparam("reserve", type_=Integer)
+        source: Any = func.generate_series(1, count).table_valued("n")
     else:
         seq, source = func.coalesce(func.max(TransferRow.seq), 0), TransferRow
     return _part("seq", literal(True), seq=seq, source=source)

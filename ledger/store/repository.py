@@ -118,7 +118,10 @@ class LedgerRepository:
             read = read_by_id(self.session, ids, also=also, reserve=reserve)
             rows = self._stored_rows(sorted(accounts))
         else:
-            read = read_by_id(self.session, ids, also=also, accounts=accounts, reserve=reserve)
+            stripes = {stripe for _, _, stripe in wanted}
+            read = read_by_id(
+                self.session, ids, also=also, accounts=accounts, stripes=stripes, reserve=reserve
+            )
             rows = read.balances
         stored = {key: rows[key] for key in wanted if key in rows}
         return Prefetched(
