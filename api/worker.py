@@ -11,6 +11,8 @@ Jobs (each a ``core.jobs.Job``: a name, its due windows, how to run one):
 - ``ledger.expire`` — per day at 00:30 Beijing time: lapsed holds and old points
   (``ledger.engagement.expire_due``, as of the window's run time, so a missed day catches up
   exactly as if it had run on time).
+- ``ledger.root`` — every 10 minutes: ``ledger.services.seal_root`` (a seal over every shard
+  chain's head, written only when one moved), as ``ledger seal-root`` does.
 - ``content.anchor`` — every 10 minutes: ``notary.rounds.anchor_round`` (content, contests'
   rules and results, finality), as ``content anchor`` does.
 - ``webhooks.deliver`` — every minute: ``core.webhooks.dispatch_once``.
@@ -77,6 +79,7 @@ from engine.market.yfinance_intraday import YAHOO_DELAY
 from engine.trading.services import venue
 from engine.uow import EngineUnitOfWork
 from ledger import engagement
+from ledger import services as ledger_services
 from ledger.services import LedgerUnitOfWork
 from notary.rounds import anchor_round
 
@@ -85,6 +88,7 @@ log = logging.getLogger("paperleague.worker")
 BEIJING = ZoneInfo("Asia/Shanghai")
 EXPIRY_AT = time(0, 30)  # local time of the daily expiry
 ANCHOR_EVERY = timedelta(minutes=10)
+ROOT_EVERY = timedelta(minutes=10)
 MAX_BARS = 1000  # the clock's most days per call
 REPLAY_PACE = timedelta(days=1)  # a replay contest's scheduled days, at most one per pace
 INTRADAY_PACE = timedelta(minutes=1)  # a replay minute contest: one stored minute per pace
@@ -177,6 +181,20 @@ def ledger_expire_job(database: Database) -> Job:
         )
 
     return Job("ledger.expire", due, run, every=timedelta(minutes=5))
+
+
+def ledger_root_job(database: Database) -> Job:
+    """Every 10 minutes: seal the shard chains' heads into a root, if one moved."""
+
+    def due(now: datetime, last_done: datetime | None) -> Iterable[Window]:
+        # one seal covers everything before it: missed windows are not worth replaying
+        return periodic_windows(last_done, now, every=ROOT_EVERY, series="ledger", catch_up=False)
+
+    def run(window: Window, now: datetime) -> str:
+        root = ledger_services.seal_root(LedgerUnitOfWork(database.sessions), now=now)
+        return "no head moved" if root is None else f"root {root.id} sealed"
+
+    return Job("ledger.root", due, run, every=timedelta(minutes=1))
 
 
 def content_anchor_job(database: Database, found: Settings) -> Job:
@@ -351,6 +369,7 @@ def standard_jobs(
         contest_day_job(database, replay_pace=replay_pace),
         contest_settle_job(database),
         ledger_expire_job(database),
+        ledger_root_job(database),
         content_anchor_job(database, found),
         webhooks_deliver_job(database, found),
     ]

@@ -76,6 +76,11 @@ def inventory_account(member_id: int) -> AccountId:
     return member_account(member_id, "inventory")
 
 
+def member_accounts(member_id: int) -> tuple[AccountId, ...]:
+    """The member's points and XP accounts: what earning writes (and locks the shards of)."""
+    return points_account(member_id), xp_account(member_id)
+
+
 def stock_account(item_key: str) -> AccountId:
     return f"stock:{item_key}"
 
@@ -190,7 +195,12 @@ LedgerRequest = TransferRequest | ResolvePending
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """A committed, immutable ledger entry."""
+    """A committed, immutable ledger entry.
+
+    ``seq`` is its place in the ledger as a whole (the key history pages by); ``shard`` and
+    ``shard_seq`` its place in its shard's hash chain (``ledger.shards``), whose previous
+    transfer's hash is ``prev_hash``. Transfers of the legacy global chain have neither.
+    """
 
     seq: int
     id: TransferId
@@ -209,6 +219,8 @@ class Transfer:
     created_at: datetime
     prev_hash: str
     hash: str
+    shard: int | None = None
+    shard_seq: int | None = None
 
     def content_hash(self) -> str:
         return chain_hash(self.prev_hash, self._hashed_fields())
@@ -219,7 +231,7 @@ class Transfer:
         return replace(self, hash=self.content_hash())
 
     def _hashed_fields(self) -> list[Any]:
-        return [
+        fields = [
             self.seq,
             self.id,
             self.kind.value,
@@ -236,6 +248,9 @@ class Transfer:
             self.reversal_of,
             _iso(self.created_at),
         ]
+        if self.shard is None:  # the legacy chain hashed these alone
+            return fields
+        return [*fields, self.shard, self.shard_seq]
 
 
 def _iso(moment: datetime | None) -> str | None:

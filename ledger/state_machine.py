@@ -1,11 +1,18 @@
 """The ledger's state machine: a linked group of requests against prefetched state. Pure code.
 
 ``apply(state, requests, now=…)`` reads nothing and writes nothing: the caller prefetches a
-``LedgerState`` (the chain head, the balances the group touches, the stored transfers it names,
-the resolutions of the holds it names, the ids that failed before) under the chain-head lock,
-and persists what comes back. The result is ``Applied`` (the new transfers, sealed into the
-hash chain, and the state after them) or ``Refused`` (a code per request). A group is linked,
-as in TigerBeetle: all of it applies, in order, or none of it does.
+``LedgerState`` (the heads of the shard chains the group joins, the global seqs reserved for
+its transfers, the balance stripes it touches, the stored transfers it names, the resolutions
+of the holds it names, the ids that failed before) under the locks of those shards' heads, and
+persists what comes back. The result is ``Applied`` (the new transfers, each sealed into the
+hash chain of its shard, and the state after them) or ``Refused`` (a code per request). A
+group is linked, as in TigerBeetle: all of it applies, in order, or none of it does.
+
+Each transfer joins the chain of ``ledger.shards.chain_shard`` of its accounts and moves one
+balance row per side: the account's only row, or, for a ``system:`` account, the stripe of
+that shard. Balances are checked on the rows a transfer moves, so a system account's
+``MAX_TOTAL`` applies to each of its stripes (the account as a whole may sum past it; no
+member account can, having one stripe).
 
 Refusal codes, in precedence order: the first failing check wins. The group checks run first
 (over the whole group, in request order), then each request's own checks, in order:
@@ -19,7 +26,8 @@ Refusal codes, in precedence order: the first failing check wins. The group chec
 5. ``pending_already_resolved``: the hold was posted, voided or expired already.
 6. ``pending_expired``: the hold's timeout has passed (only the ledger's expiry may release it).
 7. ``exceeds_pending_amount``: a post asks for more than the hold reserves.
-8. ``debit_exceeds_limit``: the debit account's posted totals would pass ``MAX_TOTAL``.
+8. ``debit_exceeds_limit``: the debit account's posted totals (on the stripe the transfer
+   moves) would pass ``MAX_TOTAL``.
 9. ``debit_exceeds_available``: the debit account's available balance would go below zero.
 10. ``credit_exceeds_limit``: the credit account's posted totals would pass ``MAX_TOTAL``.
 11. ``credit_exceeds_available``: the credit account would be below zero (a credit never lowers
@@ -33,7 +41,7 @@ state: the caller records the group's ids as failed; 1-3 concern the ids themsel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,8 +61,10 @@ from ledger.model import (
     may_go_negative,
     request_kind,
 )
+from ledger.shards import StripeKey, chain_shard, stripe_of
 
-BalanceKey = tuple[AccountId, Asset]
+BalanceKey = StripeKey  # the balances a group's checks read are stored rows: stripes
+ShardHead = tuple[int, str]  # (shard_seq, hash) of a shard chain's last transfer
 
 
 class Refusal(StrEnum):
@@ -84,10 +94,13 @@ _RULES_OF_STATE = frozenset(list(Refusal)[3:11])
 
 @dataclass(frozen=True, slots=True)
 class LedgerState:
-    """What the ledger holds that a group's checks read. Balances absent are empty."""
+    """What the ledger holds that a group's checks read. Balances absent are empty.
 
-    last_seq: int
-    last_hash: str
+    ``heads``: the shard chains the group may join (those whose heads the caller locked);
+    ``seqs``: global seqs reserved for the group's transfers, one per request, in order."""
+
+    heads: Mapping[int, ShardHead]
+    seqs: Sequence[int] = ()
     balances: Mapping[BalanceKey, Balance] = field(default_factory=dict)
     # Stored transfers the group names: under its own ids (replays) and the holds it resolves.
     transfers: Mapping[TransferId, Transfer] = field(default_factory=dict)
@@ -141,10 +154,22 @@ def keys_touched(
     keys: set[BalanceKey] = set()
     for request in requests:
         if isinstance(request, TransferRequest):
-            keys |= {(request.debit, request.asset), (request.credit, request.asset)}
+            debit, credit, asset = request.debit, request.credit, request.asset
         elif (target := transfers.get(request.pending_id)) is not None:
-            keys |= {(target.debit, target.asset), (target.credit, target.asset)}
+            debit, credit, asset = target.debit, target.credit, target.asset
+        else:
+            continue
+        shard = chain_shard(debit, credit)
+        keys |= {(debit, asset, stripe_of(debit, shard)), (credit, asset, stripe_of(credit, shard))}
     return keys
+
+
+def accounts_named(
+    requests: Sequence[LedgerRequest], transfers: Mapping[TransferId, Transfer]
+) -> set[AccountId]:
+    """The accounts a group moves (``transfers``: stored ones, for the holds it resolves):
+    whose shards' heads its write locks."""
+    return {key[0] for key in keys_touched(requests, transfers)}
 
 
 def apply(
@@ -166,7 +191,9 @@ def apply(
     balances = dict(state.balances)
     transfers = dict(state.transfers)
     resolutions = dict(state.resolutions)
-    seq, prev_hash = state.last_seq, state.last_hash
+    heads = dict(state.heads)
+    if len(state.seqs) < len(requests):
+        raise ValueError("a group needs one reserved seq per request")
     made: list[Transfer] = []
     for index, request in enumerate(requests):
         pending = None
@@ -175,8 +202,12 @@ def apply(
             if isinstance(pending_or_refused, Refused):
                 return pending_or_refused
             pending = pending_or_refused
-        draft = _draft(
-            request, pending, now=now, seq=seq + 1, prev_hash=prev_hash, reversal_of=reversal_of
+        shard = _shard_of(request, pending)
+        if shard not in heads:
+            raise RuntimeError(f"shard {shard}'s head is not locked for this write")
+        draft = _draft(request, pending, now=now, seq=state.seqs[index], reversal_of=reversal_of)
+        draft = replace(
+            draft, shard=shard, shard_seq=heads[shard][0] + 1, prev_hash=heads[shard][1]
         )
         if pending is not None and draft.amount > pending.amount:
             return Refused(
@@ -194,9 +225,19 @@ def apply(
         if pending is not None:
             resolutions[pending.id] = transfer
         made.append(transfer)
-        seq, prev_hash = transfer.seq, transfer.hash
-    after = LedgerState(seq, prev_hash, balances, transfers, resolutions, state.failed)
+        heads[shard] = (heads[shard][0] + 1, transfer.hash)
+    after = LedgerState(
+        heads, state.seqs[len(requests) :], balances, transfers, resolutions, state.failed
+    )
     return Applied(tuple(made), after)
+
+
+def _shard_of(request: LedgerRequest, pending: Transfer | None) -> int:
+    """The chain ``request``'s transfer joins (a resolution moves its hold's accounts)."""
+    if isinstance(request, TransferRequest):
+        return chain_shard(request.debit, request.credit)
+    assert pending is not None, "a resolution needs its pending transfer"
+    return chain_shard(pending.debit, pending.credit)
 
 
 def _id_refusal(state: LedgerState, requests: Sequence[LedgerRequest]) -> Refused | None:
@@ -265,7 +306,8 @@ def _move(
     limit_codes = (Refusal.DEBIT_EXCEEDS_LIMIT, Refusal.CREDIT_EXCEEDS_LIMIT)
     floor_codes = (Refusal.DEBIT_EXCEEDS_AVAILABLE, Refusal.CREDIT_EXCEEDS_AVAILABLE)
     for side, (account, asset, delta) in enumerate(effects(transfer, pending)):
-        before = balances.get((account, asset), Balance())
+        key = (account, asset, stripe_of(account, transfer.shard))
+        before = balances.get(key, Balance())
         after = before + delta
         if max(abs(after.debits_posted), abs(after.credits_posted)) > MAX_TOTAL:
             return Refused(index, limit_codes[side], count, account=account, asset=asset)
@@ -279,7 +321,7 @@ def _move(
                 available=before.available,
                 amount=transfer.amount,
             )
-        balances[(account, asset)] = after
+        balances[key] = after
     return None
 
 
@@ -289,10 +331,9 @@ def _draft(
     *,
     now: datetime,
     seq: int,
-    prev_hash: str,
     reversal_of: TransferId | None,
 ) -> Transfer:
-    """The transfer ``request`` makes, not yet sealed (its hash empty)."""
+    """The transfer ``request`` makes, not yet chained nor sealed (its hashes empty)."""
     pending_id: TransferId | None = None
     timeout: int | None = None
     timeout_at: datetime | None = None
@@ -321,6 +362,6 @@ def _draft(
         timeout_at=timeout_at,
         reversal_of=reversal_of,
         created_at=now,
-        prev_hash=prev_hash,
+        prev_hash="",
         hash="",
     )

@@ -34,6 +34,17 @@ def ledger_verify(database_url: DatabaseUrl = None) -> None:
     typer.echo(f"ok: {report.transfers} transfers, head at seq {report.head_seq}")
 
 
+@ledger_cli.command("seal-root")
+def ledger_seal_root(database_url: DatabaseUrl = None) -> None:
+    """Seal every shard chain's head into a new root (nothing when no head moved)."""
+    with _ledger(database_url) as uow:
+        root = ledger_services.seal_root(uow)
+    if root is None:
+        typer.echo("no shard head moved since the last root: nothing sealed")
+        return
+    typer.echo(f"root {root.id}: {root.root}")
+
+
 @ledger_cli.command("trial-balance")
 def ledger_trial_balance(database_url: DatabaseUrl = None) -> None:
     """Print posted and pending totals per asset (zero when sound); exit 1 if unbalanced."""

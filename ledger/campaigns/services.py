@@ -36,7 +36,7 @@ from ledger.campaigns.store import (
 )
 from ledger.campaigns.uow import CampaignUnitOfWork
 from ledger.earning import Award
-from ledger.engagement.awards import award_requests, pay
+from ledger.engagement.awards import accounts_of, award_requests, pay
 from ledger.engagement.items import OutOfStock, stock_left
 from ledger.engagement.tasks import TaskCompletion, complete_task
 from ledger.model import (
@@ -307,7 +307,9 @@ def grant(
             period = _cap_period(uow, spec, member_id, row.id, moment)
             requests = _requests(spec, member_id, amount, grant_id)
             if spec.item_key is not None:
-                uow.ledger.lock_head()  # the stock cannot move between this check and the append
+                # The grant's shards, the stock's among them: the stock cannot move between
+                # this check and the append.
+                uow.ledger.lock_accounts(accounts_of(requests))
             if spec.item_key is not None and stock_left(uow, spec.item_key) < amount:
                 raise OutOfStock(
                     f"reward item {spec.item_key!r} is out of stock",

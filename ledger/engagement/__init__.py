@@ -2,8 +2,9 @@
 
 Levels, check-ins, tasks, referrals, prizes and the reward catalog. Every award is ledger
 transfers with deterministic ids, so a retried request (or a crash and replay) never pays
-twice; each use case is one transaction under the chain-head lock, which also serializes the
-per-member rules (one check-in a day, task caps, limits).
+twice; each use case is one transaction under the locks of its member's shard heads (and the
+stock's, for items), which also serialize the per-member rules (one check-in a day, task caps,
+limits); members in other shards proceed meanwhile.
 
 Callers outside ``ledger/`` use the names below (``engagement.check_in(uow, …)``); each lives in
 the module named for its use case, and code inside ``ledger/`` imports from that module:

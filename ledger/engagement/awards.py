@@ -31,7 +31,7 @@ from ledger.model import (
     stock_account,
     xp_account,
 )
-from ledger.services.transfers import LedgerRefusal, append, record_failures
+from ledger.services.transfers import LedgerRefusal, append_reporting_replay, record_failures
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.store.engagement import LevelEventRow
 
@@ -90,14 +90,16 @@ def pay_many(
     if not requests:
         return []
     accounts = list(dict.fromkeys(xp_account(member_id) for member_id, paid in payouts if paid))
+    # Locked before the XP is read, so a concurrent award cannot cross the same level too
+    # (held already when the caller locked them: no statement).
+    uow.ledger.lock_accounts(accounts_of(requests))
     if xp_before is None:
         read = uow.ledger.balances_of((account, XP) for account in accounts)
         xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
-    last_seq = uow.ledger.lock_head().last_seq
-    made = append(uow.ledger, requests, now=now)
+    made, replayed = append_reporting_replay(uow.ledger, requests, now=now)
     gained: dict[AccountId, tuple[int, str]] = {}  # XP account → (XP added, first transfer)
-    for t in made:
-        if t.asset == XP and t.seq > last_seq:
+    for t in [] if replayed else made:
+        if t.asset == XP:
             added, first = gained.get(t.credit, (0, t.id))
             gained[t.credit] = (added + t.amount, first)
     table = levels
@@ -220,8 +222,9 @@ def award_many(
 
 def _require_stock(uow: LedgerUnitOfWork, item_key: str, requests: list[LedgerRequest]) -> None:
     """Refuse an item award when the stock is empty, unless the award is a replay (open txn;
-    the head lock keeps the stock from moving between this check and the append)."""
-    uow.ledger.lock_head()
+    the locks of the award's shards, the stock account's among them, keep the stock from
+    moving between this check and the append)."""
+    uow.ledger.lock_accounts(accounts_of(requests))
     if uow.ledger.transfers_by_id(r.id for r in requests):
         return  # ``append`` returns the original transfers (or names a conflict)
     if stock_left(uow, item_key) < 1:
@@ -242,6 +245,16 @@ def _guarded(
     except LedgerRefusal as refusal:
         record_failures(uow, requests, refusal, now=now)
         raise refusal.error from None
+
+
+def accounts_of(requests: Sequence[LedgerRequest]) -> set[AccountId]:
+    """The accounts ``requests`` name (resolutions name none: their holds hold them)."""
+    return {
+        account
+        for request in requests
+        if isinstance(request, TransferRequest)
+        for account in (request.debit, request.credit)
+    }
 
 
 def scaled(award_: Award, multiplier: Decimal) -> Award:

@@ -11,7 +11,7 @@ from core.errors import Conflict
 from ledger.earning import Award, EarningRules, next_streak
 from ledger.engagement.awards import award_requests, pay_many, scaled
 from ledger.engagement.configuration import current_levels, current_rules
-from ledger.model import XP, LedgerRequest, xp_account
+from ledger.model import XP, LedgerRequest, member_accounts, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.store.engagement import CheckInRow
 
@@ -46,7 +46,9 @@ def check_in(
     """
     moment = now or utc_now()
     with uow:
-        uow.ledger.lock_head()
+        # The member's shards only: other members check in meanwhile. Their locks also keep
+        # this member's check-ins (one per local day, the streak) serial.
+        uow.ledger.lock_accounts(member_accounts(member_id))
         if operation_id is not None:
             done = uow.engagement.checkin_by_operation(operation_id)
             if done is not None and done.member_id == member_id:

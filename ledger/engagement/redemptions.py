@@ -48,14 +48,16 @@ def redeem(
     requests: list[LedgerRequest] = []
     try:
         with uow:
-            uow.ledger.lock_head()
-            done = uow.engagement.redemption(redemption_id)
-            if done is not None and done.member_id == member_id and done.item_id == item_id:
-                return _redemption(uow, done)
             row = uow.engagement.item(item_id)
             if row is None:
                 raise NotFound(f"no reward item {item_id}", field="item_id")
             item = item_of(row)
+            # The member's shards and the item's stock's: redemptions of one member (its
+            # limit per item, its points) and of one item (its stock) stay serial.
+            uow.ledger.lock_accounts(_redemption_accounts(member_id, item.key))
+            done = uow.engagement.redemption(redemption_id)
+            if done is not None and done.member_id == member_id and done.item_id == item_id:
+                return _redemption(uow, done)
             level = summary_in(uow, member_id).level.number
             check_redeemable(
                 item,
@@ -107,6 +109,11 @@ def redeem(
         raise error from None
 
 
+def _redemption_accounts(member_id: int, item_key: str) -> list[str]:
+    """The accounts a redemption moves: the member's points and inventory, the item's stock."""
+    return [points_account(member_id), inventory_account(member_id), stock_account(item_key)]
+
+
 def _redemption_requests(
     redemption_id: str, member_id: int, item: RewardItem
 ) -> list[LedgerRequest]:
@@ -150,10 +157,15 @@ def resolve_redemption(
     requests: list[LedgerRequest] = []
     try:
         with uow:
-            uow.ledger.lock_head()
             record = uow.engagement.redemption(redemption_id)
             if record is None:
                 raise NotFound(f"no redemption {redemption_id!r}", field="redemption_id")
+            holds = uow.ledger.transfers_by_id(
+                [record.points_transfer_id, record.stock_transfer_id]
+            )
+            # The shards of the accounts its holds moved (the member's, the stock's): one
+            # resolution of them at a time.
+            uow.ledger.lock_accounts(a for t in holds.values() for a in (t.debit, t.credit))
             status = _status(uow, record)
             if status is not RedemptionStatus.PENDING:
                 raise Conflict(

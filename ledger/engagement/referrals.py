@@ -8,7 +8,7 @@ from core.clock import utc_now
 from core.errors import Conflict, RuleViolation
 from ledger.engagement.awards import award_requests, pay
 from ledger.engagement.configuration import current_rules
-from ledger.model import Transfer
+from ledger.model import Transfer, member_accounts
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.store.engagement import ReferralRow
 
@@ -36,10 +36,11 @@ def complete_referral(
     """The invitee's qualifying action (first contest trade): reward both sides, once ever."""
     moment = now or utc_now()
     with uow:
-        uow.ledger.lock_head()
-        referral = uow.engagement.referral_of(invitee_id)
+        referral = uow.engagement.referral_of(invitee_id)  # made once, never changed
         if referral is None:
             return []
+        # Both members' shards, up front: the rewards' ids make a second completion a replay.
+        uow.ledger.lock_accounts(member_accounts(invitee_id) + member_accounts(referral.inviter_id))
         rules = current_rules(uow)
         prefix = f"referral:{invitee_id}"
         made = pay(

@@ -12,7 +12,7 @@ from ledger.earning import EarningRules, TaskRule, iso_week
 from ledger.engagement.awards import award_requests, pay, scaled
 from ledger.engagement.configuration import current_levels, current_rules
 from ledger.levels import Privileges
-from ledger.model import XP, xp_account
+from ledger.model import XP, member_accounts, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.store.engagement import TaskCompletionRow
 
@@ -38,7 +38,8 @@ def complete_task(
     """Reward a task completion within the task's window and its per-day / per-week caps."""
     moment = now or utc_now()
     with uow:
-        uow.ledger.lock_head()
+        # The member's shards: its completions (the caps per day and week) stay serial.
+        uow.ledger.lock_accounts(member_accounts(member_id))
         existing = uow.engagement.task_completion(completion_id)
         if existing is not None and existing.member_id == member_id:
             return _completion(existing)

@@ -9,7 +9,8 @@ The names below are what the API, the engine, the simulation and the benchmarks 
   writes with their own, ``append``, ``record_failures``, ``LedgerRefusal``;
 - ``expiry``: ``expire_holds``, ``expire_points``;
 - ``balances``: ``balance``, ``balance_at``, ``history``, ``trial_balance``;
-- ``verification``: ``verify`` (all invariants together: ``ledger.checks.run_checks``).
+- ``verification``: ``verify`` (all invariants together: ``ledger.checks.run_checks``);
+- ``roots``: ``seal_root`` (a seal over every shard chain's head, ``Root``).
 
 ``Balance`` and ``Transfer`` (from ``ledger.model``) are listed as the values these return.
 """
@@ -17,6 +18,7 @@ The names below are what the API, the engine, the simulation and the benchmarks 
 from ledger.model import Balance, Transfer
 from ledger.services.balances import TrialBalance, balance, balance_at, history, trial_balance
 from ledger.services.expiry import expire_holds, expire_points
+from ledger.services.roots import Root, seal_root
 from ledger.services.transfers import (
     LedgerRefusal,
     append,
@@ -33,6 +35,7 @@ __all__ = [
     "LedgerRefusal",
     "LedgerUnitOfWork",
     "Transfer",
+    "Root",
     "TrialBalance",
     "VerifyReport",
     "append",
@@ -43,6 +46,7 @@ __all__ = [
     "history",
     "record_failures",
     "reverse",
+    "seal_root",
     "submit",
     "transfer",
     "trial_balance",

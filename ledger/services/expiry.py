@@ -53,7 +53,7 @@ def expire_points(
 
     Each member's expiry is an explicit debit to ``system:expired``; it never takes more than
     what is left of the expired lots, so no balance goes negative. Accounts are judged in
-    chunks, each chunk one transaction under the chain-head lock (nothing moves meanwhile).
+    chunks, each chunk one transaction with every shard locked (nothing moves meanwhile).
     A rerun finds nothing left to expire: an expiry's id names the lots and debits it saw.
     """
     moment = now or utc_now()

@@ -1,8 +1,9 @@
 """Ledger use cases that write transfers: single, linked, holds and their resolution, reversal.
 
-Every write runs under the chain-head lock (see ``ledger.store.repository``), so balance
-checks, the hash chain and idempotency are race-free on both databases. ``append`` prefetches
-what the pure ``ledger.state_machine`` reads, applies the group there and persists the result.
+Every write runs under the locks of the heads of its accounts' shards (see
+``ledger.store.repository``), so balance checks, the shard hash chains and idempotency are
+race-free on both databases, while writes to other shards proceed. ``append`` prefetches what
+the pure ``ledger.state_machine`` reads, applies the group there and persists the result.
 A request refused by a rule of state (insufficient funds, a resolved hold …) records its id as
 failed, in a transaction of its own, so that id stays failed; malformed input is refused before
 anything is written.
@@ -31,9 +32,9 @@ from ledger.model import (
 )
 from ledger.services.refusals import refusal_error
 from ledger.services.unit_of_work import LedgerUnitOfWork
-from ledger.state_machine import BalanceKey, LedgerState, Refused, keys_touched
+from ledger.state_machine import BalanceKey, LedgerState, Refused, accounts_named, keys_touched
 from ledger.store.repository import LedgerRepository
-from ledger.store.transfers import FailedTransferRow, LedgerHeadRow
+from ledger.store.transfers import FailedTransferRow, ShardHeadRow
 from ledger.validation import check_request
 
 
@@ -53,13 +54,24 @@ def submit(
     """
     _check_group(requests)
     try:
-        with uow:
-            transfers = append(uow.ledger, requests, now=now)
-            uow.commit()
-            return transfers
+        try:
+            return _submit_once(uow, requests, now=now)
+        except IntegrityError:
+            # The same id written meanwhile with other accounts, so under other shards' locks:
+            # once more, the stored transfer is found (a replay or a conflict naming fields).
+            return _submit_once(uow, requests, now=now)
     except LedgerRefusal as refusal:
         record_failures(uow, requests, refusal, now=now)
         raise refusal.error from None
+
+
+def _submit_once(
+    uow: LedgerUnitOfWork, requests: Sequence[LedgerRequest], *, now: datetime | None
+) -> list[Transfer]:
+    with uow:
+        transfers = append(uow.ledger, requests, now=now)
+        uow.commit()
+        return transfers
 
 
 def _check_group(requests: Sequence[LedgerRequest]) -> None:
@@ -100,8 +112,26 @@ def append(
     Raises ``LedgerRefusal`` for rules of state, ``TransferExists`` / ``IdAlreadyFailed`` for
     reused ids. Returns the original transfers when the whole group was already applied.
     """
-    head = repo.lock_head()
-    state, stored = _prefetch(repo, head, requests)
+    return append_reporting_replay(repo, requests, now=now, reversal_of=reversal_of)[0]
+
+
+def append_reporting_replay(
+    repo: LedgerRepository,
+    requests: Sequence[LedgerRequest],
+    *,
+    now: datetime | None = None,
+    reversal_of: Transfer | None = None,
+) -> tuple[list[Transfer], bool]:
+    """``append``, and whether the group was a replay (the transfers are then the originals,
+    and nothing moved).
+
+    Locks the heads of the shards of the group's accounts first; a hold's accounts are read
+    before (a stored transfer never changes), so a resolution locks its hold's shards in
+    the same ascending statement as the rest."""
+    pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
+    holds = repo.transfers_by_id(pending_ids) if pending_ids else {}
+    repo.lock_accounts(accounts_named(requests, holds))
+    heads, state, stored = _prefetch(repo, requests)
     outcome = state_machine.apply(
         state,
         requests,
@@ -114,7 +144,7 @@ def append(
             raise LedgerRefusal(error, requests[outcome.index].id)
         raise error
     if outcome.replayed:
-        return list(outcome.transfers)
+        return list(outcome.transfers), True
     after = outcome.state.balances
     repo.write_group(
         {
@@ -123,37 +153,40 @@ def append(
             if key not in stored or balance != state.balances[key]
         },
         outcome.transfers,
-        head=head,
-        new_head=(outcome.state.last_seq, outcome.state.last_hash),
+        heads=heads,
+        new_heads=outcome.state.heads,
     )
     repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
-    return list(outcome.transfers)
+    return list(outcome.transfers), False
 
 
 def _prefetch(
-    repo: LedgerRepository, head: LedgerHeadRow, requests: Sequence[LedgerRequest]
-) -> tuple[LedgerState, set[BalanceKey]]:
-    """What the state machine reads for ``requests`` (head locked), and the balance keys that
-    have a row already."""
+    repo: LedgerRepository, requests: Sequence[LedgerRequest]
+) -> tuple[dict[int, ShardHeadRow], LedgerState, set[BalanceKey]]:
+    """The locked heads of the group's shards, what the state machine reads for ``requests``,
+    and the balance keys that have a row already. Reserves one global seq per request."""
     ids = [r.id for r in requests]
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
     if pending_ids:  # the holds' accounts are known once the holds are read
         transfers, failed = repo.transfers_and_failures(ids, also=pending_ids)
-        found = repo.prefetch((), balances=keys_touched(requests, transfers))
+        found = repo.prefetch((), balances=keys_touched(requests, transfers), reserve=len(requests))
     else:  # every account is named: the balances come in the same statement
-        found = repo.prefetch(ids, balances=keys_touched(requests, {}))
+        found = repo.prefetch(ids, balances=keys_touched(requests, {}), reserve=len(requests))
         transfers, failed = found.transfers, found.failures
+    # Held already (no statement), unless a hold was stored after the caller looked for it.
+    heads = repo.lock_accounts(accounts_named(requests, transfers))
+    chains = {shard: (head.last_seq, head.last_hash) for shard, head in heads.items()}
     if any(i in transfers for i in ids):  # a replay or a conflict: balances are not needed
-        return LedgerState(head.last_seq, head.last_hash, transfers=transfers), set()
+        return heads, LedgerState(chains, found.seqs, transfers=transfers), set()
     state = LedgerState(
-        head.last_seq,
-        head.last_hash,
+        chains,
+        found.seqs,
         balances=found.balances,
         transfers=transfers,
         resolutions=repo.resolutions_of(pending_ids),
         failed=failed,
     )
-    return state, found.stored
+    return heads, state, found.stored
 
 
 def record_failures(
@@ -196,10 +229,11 @@ def reverse(
     try:
         with uow:
             repo = uow.ledger
-            repo.lock_head()
             original = repo.transfers_by_id([transfer_id]).get(transfer_id)
             if original is None:
                 raise NotFound(f"no transfer {transfer_id!r}")
+            # Stored transfers never change: its accounts' shards serialize its reversals.
+            repo.lock_accounts([original.debit, original.credit])
             if original.kind not in (TransferKind.POSTED, TransferKind.POST_PENDING):
                 raise LedgerRuleViolation(
                     f"a {original.kind.value} transfer cannot be reversed; void the hold instead",

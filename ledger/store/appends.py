@@ -1,15 +1,17 @@
-"""Writing one applied group: its balances, its transfers and the new chain head, in as few
-round trips as each database allows.
+"""Writing one applied group: its balance rows, its transfers and the new heads of the shard
+chains it joined, in as few round trips as each database allows.
 
 On PostgreSQL that is one statement: the balances upserted and the transfers inserted in
-data-modifying CTEs of the head's UPDATE, each fed by ``unnest`` over one array per column (a
+data-modifying CTEs of the heads' UPDATE, each fed by ``unnest`` over one array per column (a
 fixed handful of parameters whatever the group's size, so the statement is prepared once and
 no group runs into the 65,535-parameter limit). SQLite has no data-modifying CTEs, and no
 network either, so there it is three statements (an upsert, an insert, an update), each an
 executemany.
 
-The caller holds the chain-head lock (``LedgerRepository.lock_head``), so nothing else writes
-these rows meanwhile; the upsert only saves telling new balance rows from stored ones.
+The caller holds the locks of those shards' heads (``LedgerRepository.lock_accounts``), so
+nothing else writes these rows meanwhile: a member account's row belongs to its shard, and a
+system account's row written here is the stripe of a locked shard. The upsert only saves
+telling new balance rows from stored ones.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from sqlalchemy import Connection, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import UtcDateTime
-from ledger.model import AccountId, Asset, Balance, Transfer
+from ledger.model import Balance, Transfer
+from ledger.shards import StripeKey
 from ledger.store.balances import BalanceRow, balance_values
-from ledger.store.transfers import LedgerHeadRow, TransferRow, transfer_values
+from ledger.store.transfers import ShardHeadRow, TransferRow, transfer_values
 
-BalanceKey = tuple[AccountId, Asset]
+BalanceKey = StripeKey
+ShardHeads = Mapping[int, tuple[int, str]]  # shard → (shard_seq, hash) of its last transfer
 
 _UTC = UtcDateTime()
 _POSTGRESQL = postgresql.dialect()
@@ -50,6 +54,8 @@ _TRANSFER_COLUMNS: tuple[tuple[str, str], ...] = (  # (column, its PostgreSQL ar
     ("created_at", "TIMESTAMPTZ[]"),
     ("prev_hash", "VARCHAR[]"),
     ("hash", "VARCHAR[]"),
+    ("shard", "INTEGER[]"),
+    ("shard_seq", "BIGINT[]"),
 )
 
 
@@ -58,15 +64,17 @@ def _unnest(prefix: str, columns: Sequence[tuple[str, str]]) -> str:
     return f"SELECT * FROM unnest({arrays})"
 
 
-_BALANCE_ARRAYS = (("account", "VARCHAR[]"), ("asset", "VARCHAR[]")) + tuple(
-    (name, "BIGINT[]") for name in _BALANCE_TOTALS
-)
+_BALANCE_ARRAYS = (
+    ("account", "VARCHAR[]"),
+    ("asset", "VARCHAR[]"),
+    ("stripe", "INTEGER[]"),
+) + tuple((name, "BIGINT[]") for name in _BALANCE_TOTALS)
 _BALANCES_CTE = (
-    "balances AS (INSERT INTO ledger_balances (account, asset, "
+    "balances AS (INSERT INTO ledger_balances (account, asset, stripe, "
     + ", ".join(_BALANCE_TOTALS)
     + ") "
     + _unnest("b_", _BALANCE_ARRAYS)
-    + " ON CONFLICT (account, asset) DO UPDATE SET "
+    + " ON CONFLICT (account, asset, stripe) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _BALANCE_TOTALS)
     + ")"
 )
@@ -77,7 +85,11 @@ _TRANSFERS_CTE = (
     + _unnest("t_", _TRANSFER_COLUMNS)
     + ")"
 )
-_HEAD_UPDATE = "UPDATE ledger_head SET last_seq = :last_seq, last_hash = :last_hash WHERE id = 1"
+_HEADS_UPDATE = (
+    "UPDATE ledger_heads SET last_seq = moved.last_seq, last_hash = moved.last_hash FROM "
+    "unnest(CAST(:h_shard AS INTEGER[]), CAST(:h_seq AS BIGINT[]), CAST(:h_hash AS VARCHAR[]))"
+    " AS moved (shard, last_seq, last_hash) WHERE ledger_heads.shard = moved.shard"
+)
 
 
 def write_group(
@@ -85,28 +97,33 @@ def write_group(
     balances: Mapping[BalanceKey, Balance],
     transfers: Sequence[Transfer],
     *,
-    head: tuple[int, str],
+    heads: ShardHeads,
 ) -> None:
-    """Store ``balances`` (new values, rows or not), append ``transfers`` and move the chain
-    head to ``head`` (last seq, last hash)."""
+    """Store ``balances`` (new values, rows or not), append ``transfers`` and move the shard
+    heads to ``heads`` (shard → its last shard_seq and hash)."""
     if connection.dialect.name == "postgresql":
-        _write_postgresql(connection, balances, transfers, head)
+        _write_postgresql(connection, balances, transfers, heads)
     else:
-        _write_sqlite(connection, balances, transfers, head)
+        _write_sqlite(connection, balances, transfers, heads)
 
 
 def _write_postgresql(
     connection: Connection,
     balances: Mapping[BalanceKey, Balance],
     transfers: Sequence[Transfer],
-    head: tuple[int, str],
+    heads: ShardHeads,
 ) -> None:
     ctes = [cte for cte, rows in ((_BALANCES_CTE, balances), (_TRANSFERS_CTE, transfers)) if rows]
-    statement = ("WITH " + ", ".join(ctes) + " " if ctes else "") + _HEAD_UPDATE
-    params: dict[str, Any] = {"last_seq": head[0], "last_hash": head[1]}
+    statement = ("WITH " + ", ".join(ctes) + " " if ctes else "") + _HEADS_UPDATE
+    params: dict[str, Any] = {
+        "h_shard": list(heads),
+        "h_seq": [seq for seq, _ in heads.values()],
+        "h_hash": [hash_ for _, hash_ in heads.values()],
+    }
     if balances:
-        params["b_account"] = [account for account, _ in balances]
-        params["b_asset"] = [asset for _, asset in balances]
+        params["b_account"] = [account for account, _, _ in balances]
+        params["b_asset"] = [asset for _, asset, _ in balances]
+        params["b_stripe"] = [stripe for _, _, stripe in balances]
         for name in _BALANCE_TOTALS:
             params[f"b_{name}"] = [getattr(balance, name) for balance in balances.values()]
     if transfers:
@@ -129,18 +146,18 @@ def _write_sqlite(
     connection: Connection,
     balances: Mapping[BalanceKey, Balance],
     transfers: Sequence[Transfer],
-    head: tuple[int, str],
+    heads: ShardHeads,
 ) -> None:
     if balances:
         upsert = sqlite.insert(BalanceRow)
         connection.execute(
             upsert.on_conflict_do_update(
-                index_elements=[BalanceRow.account, BalanceRow.asset],
+                index_elements=[BalanceRow.account, BalanceRow.asset, BalanceRow.stripe],
                 set_={name: upsert.excluded[name] for name in _BALANCE_TOTALS},
             ),
             [
-                {"account": account, "asset": asset, **balance_values(balance)}
-                for (account, asset), balance in balances.items()
+                {"account": account, "asset": asset, "stripe": stripe, **balance_values(balance)}
+                for (account, asset, stripe), balance in balances.items()
             ],
         )
     if transfers:
@@ -149,8 +166,8 @@ def _write_sqlite(
             row["metadata"] = row.pop("meta")  # the column's name
         connection.execute(insert(TransferRow), values)
     connection.execute(
-        update(LedgerHeadRow)
-        .where(LedgerHeadRow.id == 1)
+        update(ShardHeadRow)
+        .where(ShardHeadRow.shard == bindparam("moved_shard"))
         .values(last_seq=bindparam("seq"), last_hash=bindparam("hash")),
-        {"seq": head[0], "hash": head[1]},
+        [{"moved_shard": s, "seq": seq, "hash": hash_} for s, (seq, hash_) in heads.items()],
     )

@@ -1,8 +1,11 @@
-"""Mapping of the derived balances per (account, asset), kept for speed; ``verify`` proves them."""
+"""Mapping of the derived balances per (account, asset, stripe), kept for speed; ``verify``
+proves them. A system account's balance is striped, one row per shard chain that moves it
+(``ledger.shards.stripe_of``), so no row is written by every shard; its balance is the sum of
+its stripes. Every other account has stripe 0 only."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -10,7 +13,7 @@ from ledger.model import Balance
 
 
 class BalanceRow(Base):
-    """Derived totals per (account, asset), kept for speed; ``verify`` proves them."""
+    """Derived totals per (account, asset, stripe), kept for speed; ``verify`` proves them."""
 
     __tablename__ = "ledger_balances"
     __table_args__ = (
@@ -23,6 +26,7 @@ class BalanceRow(Base):
 
     account: Mapped[str] = mapped_column(String(96), primary_key=True)
     asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    stripe: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=0)
     debits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
     credits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
     debits_pending: Mapped[int] = mapped_column(BigInteger, default=0)

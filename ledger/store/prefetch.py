@@ -1,10 +1,14 @@
-"""The reads of a ledger write in one statement: a ``UNION ALL`` of three parts (the stored
-transfers a group names, the ids of it that failed before, the balances of its accounts).
+"""The reads of a ledger write in one statement: a ``UNION ALL`` of four parts (the stored
+transfers a group names, the ids of it that failed before, the balance rows of its accounts,
+and the global seqs its transfers will take).
 
-Each is a round trip of its own otherwise, and once the chain-head lock is held they read the
-same state whichever statement they come in. One row shape serves the three: a ``part`` tag,
+Each is a round trip of its own otherwise, and once the shard heads are locked they read the
+same state whichever statement they come in. One row shape serves them all: a ``part`` tag,
 then every transfer column, the failure code, and the balance columns; each part fills its own
-and leaves typed NULLs elsewhere (typed, so PostgreSQL can match the parts' column types).
+and leaves typed NULLs elsewhere (typed, so PostgreSQL can match the parts' column types). The
+seqs are ``nextval`` of the transfers' sequence on PostgreSQL, one row per transfer (no lock:
+writers to other shards draw theirs meanwhile), and on SQLite, whose writers are serial, the
+greatest seq stored, counted on from.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     String,
     bindparam,
     cast,
+    func,
     literal,
     null,
     select,
@@ -28,11 +34,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ledger.model import AccountId, Asset, Balance, Transfer, TransferId
+from ledger.model import AccountId, Balance, Transfer, TransferId
+from ledger.shards import StripeKey
 from ledger.store.balances import BalanceRow
-from ledger.store.transfers import FailedTransferRow, TransferRow, transfer_columns, transfer_from
+from ledger.store.transfers import (
+    TRANSFER_SEQ,
+    FailedTransferRow,
+    TransferRow,
+    transfer_columns,
+    transfer_from,
+)
 
-BalanceKey = tuple[AccountId, Asset]
+BalanceKey = StripeKey
 MAX_ACCOUNTS_AT_ONCE = 1000  # beyond it the balances are read apart, in chunks
 
 _TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
@@ -41,12 +54,24 @@ _TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending
 @dataclass(frozen=True, slots=True)
 class Prefetched:
     """What a group's checks read: transfers by id, failed ids' codes, balances (empty where
-    no row is stored) and the keys that have a row."""
+    no row is stored), the keys that have a row, and the global seqs reserved for the
+    group's transfers."""
 
     transfers: dict[TransferId, Transfer]
     failures: dict[TransferId, str]
     balances: Mapping[BalanceKey, Balance] = field(default_factory=dict)
     stored: set[BalanceKey] = field(default_factory=set)
+    seqs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What ``read_by_id`` found (see its docstring)."""
+
+    transfers: dict[TransferId, Transfer]
+    failures: dict[TransferId, str]
+    balances: dict[BalanceKey, Balance]
+    seqs: tuple[int, ...]
 
 
 def read_by_id(
@@ -55,60 +80,101 @@ def read_by_id(
     *,
     also: Iterable[TransferId] = (),
     accounts: Collection[AccountId] = (),
-) -> tuple[dict[TransferId, Transfer], dict[TransferId, str], dict[BalanceKey, Balance]]:
-    """Stored transfers of ``ids`` and ``also``, failure codes of ``ids``, and every stored
-    balance of ``accounts``, in one statement."""
+    stripes: Collection[int] = (0,),
+    reserve: int = 0,
+) -> Read:
+    """Stored transfers of ``ids`` and ``also``, failure codes of ``ids``, the stored balance
+    rows of ``accounts`` on ``stripes`` (a system account has up to one per shard; a write
+    reads those of its shards), and ``reserve`` new global seqs, in one statement."""
     wanted = set(ids)
     named = wanted | set(also)
-    transfers: dict[TransferId, Transfer] = {}
-    failures: dict[TransferId, str] = {}
-    balances: dict[BalanceKey, Balance] = {}
-    if not named and not accounts:
-        return transfers, failures, balances
-    statement = _statement(bool(named), bool(accounts))
-    params = {"named": list(named), "wanted": list(wanted), "accounts": sorted(accounts)}
+    read = Read({}, {}, {}, ())
+    if not named and not accounts and not reserve:
+        return read
+    dialect = session.get_bind().dialect.name
+    statement = _statement(bool(named), bool(accounts), dialect if reserve else None)
+    params = {
+        "named": list(named),
+        "wanted": list(wanted),
+        "accounts": sorted(accounts),
+        "stripes": sorted(stripes),
+        "reserve": reserve,
+    }
+    seqs: list[int] = []
     for row in session.execute(statement, params):
         if row.part == "transfer":
-            transfers[row.id] = transfer_from(row)
+            read.transfers[row.id] = transfer_from(row)
         elif row.part == "failed":
-            failures[row.id] = row.failed_code
+            read.failures[row.id] = row.failed_code
+        elif row.part == "seq":
+            seqs.append(row.seq)
         else:
-            balances[(row.account, row.balance_asset)] = Balance(
+            read.balances[(row.account, row.balance_asset, row.stripe)] = Balance(
                 *(getattr(row, t) for t in _TOTALS)
             )
-    return transfers, failures, balances
+    if dialect != "postgresql" and reserve:  # one row: the greatest seq stored
+        seqs = list(range(seqs[0] + 1, seqs[0] + 1 + reserve))
+    return Read(read.transfers, read.failures, read.balances, tuple(sorted(seqs)))
 
 
 @cache
-def _statement(by_id: bool, balances: bool) -> Select[Any] | CompoundSelect:
+def _statement(by_id: bool, balances: bool, seqs_on: str | None) -> Select[Any] | CompoundSelect:
     """The union for what is asked (built once per shape: building it costs more than the
-    round trip it saves); its lists bind as expanding parameters."""
+    round trip it saves); its lists bind as expanding parameters. ``seqs_on``: the dialect
+    whose way of reserving seqs to include, if any."""
     parts = []
     if by_id:
         parts.append(_part("transfer", TransferRow.id.in_(bindparam("named", expanding=True))))
         parts.append(_part("failed", FailedTransferRow.id.in_(bindparam("wanted", expanding=True))))
     if balances:
         parts.append(
-            _part("balance", BalanceRow.account.in_(bindparam("accounts", expanding=True)))
+            _part(
+                "balance",
+                BalanceRow.account.in_(bindparam("accounts", expanding=True))
+                & BalanceRow.stripe.in_(bindparam("stripes", expanding=True)),
+            )
         )
+    if seqs_on is not None:
+        parts.append(_seq_part(seqs_on))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _part(part: str, where: ColumnElement[bool]) -> Select[Any]:
-    """One part's SELECT in the shared row shape."""
+def _seq_part(dialect: str) -> Select[Any]:
+    """``reserve`` rows of ``nextval`` (PostgreSQL), or one row of the greatest seq (SQLite)."""
+    if dialect == "postgresql":
+        seq: ColumnElement[Any] = TRANSFER_SEQ.next_value()
+        count = bindparam("reserve", type_=Integer)
+        source: Any = func.generate_series(1, count).table_valued("n")
+    else:
+        seq, source = func.coalesce(func.max(TransferRow.seq), 0), TransferRow
+    return _part("seq", literal(True), seq=seq, source=source)
+
+
+def _part(
+    part: str,
+    where: ColumnElement[bool],
+    *,
+    seq: ColumnElement[Any] | None = None,
+    source: Any = None,
+) -> Select[Any]:
+    """One part's SELECT in the shared row shape (``seq`` and ``source``: the seq part's)."""
     columns: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]
     columns = {"part": literal(part, String)}
     for column in transfer_columns():
         own = part == "transfer" or (part == "failed" and column.key == "id")
-        source = FailedTransferRow.id if part == "failed" else column
-        columns[column.key] = source if own else cast(null(), column.type)
+        value = FailedTransferRow.id if part == "failed" else column
+        columns[column.key] = value if own else cast(null(), column.type)
+    if seq is not None:
+        columns["seq"] = cast(seq, TransferRow.seq.type)
     columns["failed_code"] = (
         FailedTransferRow.code if part == "failed" else cast(null(), FailedTransferRow.code.type)
     )
     balance_columns: dict[str, InstrumentedAttribute[Any]]
     balance_columns = {"account": BalanceRow.account, "balance_asset": BalanceRow.asset}
+    balance_columns |= {"stripe": BalanceRow.stripe}
     balance_columns |= {total: getattr(BalanceRow, total) for total in _TOTALS}
     for name, column in balance_columns.items():
         columns[name] = column if part == "balance" else cast(null(), column.type)
-    table = {"transfer": TransferRow, "failed": FailedTransferRow, "balance": BalanceRow}[part]
+    tables = {"transfer": TransferRow, "failed": FailedTransferRow, "balance": BalanceRow}
+    table = source if source is not None else tables[part]
     return select(*(c.label(name) for name, c in columns.items())).select_from(table).where(where)

@@ -1,8 +1,13 @@
-"""The ledger's repository: transfers and balances, read and written under the chain-head lock.
+"""The ledger's repository: transfers and balances, read and written under shard-head locks.
 
-Every ledger write first locks the single ``ledger_head`` row (``SELECT … FOR UPDATE`` on
-PostgreSQL; SQLite write transactions are already serial), which orders transfers into one
-hash chain and makes the balance checks race-free.
+Every ledger write first locks the heads of the shards its accounts fall in (``ledger.shards``;
+one ``SELECT … FROM ledger_heads WHERE shard IN (…) ORDER BY shard FOR UPDATE`` on
+PostgreSQL, in ascending order so two writers never wait on each other crosswise; SQLite write
+transactions are already serial). That orders each shard's transfers into its hash chain and
+makes the balance checks race-free: every row a write moves (a member's balance, a system
+account's stripe of that shard) belongs to a locked shard. Writes to members of other shards
+proceed meanwhile. Bulk and maintenance writes (expiry sweeps, batches of many members) lock
+every shard with ``lock_head``.
 """
 
 from __future__ import annotations
@@ -16,38 +21,68 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.model import GENESIS_HASH, AccountId, Asset, Balance, Transfer, TransferId
+from ledger.shards import ALL_SHARDS, Root, StripeKey, shards_of
 from ledger.store.appends import write_group
 from ledger.store.balances import BalanceRow, balance_values
 from ledger.store.prefetch import MAX_ACCOUNTS_AT_ONCE, Prefetched, read_by_id
 from ledger.store.transfers import (
     FailedTransferRow,
     LedgerHeadRow,
+    RootRow,
+    ShardHeadRow,
     TransferRow,
     transfer_columns,
     transfer_from,
+)
+
+BalanceKey = tuple[AccountId, Asset]
+_TOTAL_COLUMNS = (
+    BalanceRow.debits_posted,
+    BalanceRow.credits_posted,
+    BalanceRow.debits_pending,
+    BalanceRow.credits_pending,
 )
 
 
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-        # The transaction that holds the head lock, and the head: the lock lasts until it ends,
-        # so a second request in it needs no second round trip.
-        self._locked: tuple[SessionTransaction, LedgerHeadRow] | None = None
+        # The transaction that holds shard locks, and the heads it holds: a lock lasts until
+        # the transaction ends, so a second request in it needs no second round trip.
+        self._locked: tuple[SessionTransaction, dict[int, ShardHeadRow]] | None = None
 
-    def lock_head(self) -> LedgerHeadRow:
-        """The chain head, locked until the transaction ends (once per transaction)."""
-        held = self._locked
-        if held is not None and held[0] is self.session.get_transaction() and held[0].is_active:
-            return held[1]
-        head = self.session.scalar(
-            select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
-        )
-        if head is None:  # the migration seeds it; an empty table means a broken schema
-            raise RuntimeError("ledger_head row missing: run `paperleague db upgrade`")
+    def lock_accounts(self, accounts: Iterable[AccountId]) -> dict[int, ShardHeadRow]:
+        """The heads of the shards of ``accounts`` (``ledger.shards.shards_of``), locked until
+        the transaction ends; shards this transaction holds already cost no statement.
+
+        A service locks everything it will write up front: a later call that needs a shard
+        below one held still locks it, but two transactions doing that crosswise deadlock
+        (PostgreSQL then aborts one)."""
+        return self._lock(shards_of(accounts))
+
+    def lock_head(self) -> dict[int, ShardHeadRow]:
+        """Every shard's head, locked until the transaction ends: for bulk and maintenance
+        writes (expiry sweeps, batches of many members) and consistent snapshots of the heads."""
+        return self._lock(ALL_SHARDS)
+
+    def _lock(self, shards: frozenset[int]) -> dict[int, ShardHeadRow]:
         transaction = self.session.get_transaction()
-        self._locked = None if transaction is None else (transaction, head)
-        return head
+        held: dict[int, ShardHeadRow] = {}
+        if self._locked is not None and self._locked[0] is transaction and transaction.is_active:
+            held = self._locked[1]
+        missing = sorted(shards - held.keys())
+        if missing:
+            rows = self.session.scalars(
+                select(ShardHeadRow)
+                .where(ShardHeadRow.shard.in_(missing))
+                .order_by(ShardHeadRow.shard)
+                .with_for_update()
+            ).all()
+            if len(rows) != len(missing):  # the migration seeds them: a broken schema
+                raise RuntimeError("ledger_heads rows missing: run `paperleague db upgrade`")
+            held = held | {row.shard: row for row in rows}
+            self._locked = None if transaction is None else (transaction, held)
+        return {shard: held[shard] for shard in shards}
 
     def transfers_by_id(self, ids: Iterable[TransferId]) -> dict[TransferId, Transfer]:
         wanted = list(set(ids))
@@ -70,24 +105,31 @@ class LedgerRepository:
         ids: Iterable[TransferId],
         *,
         also: Iterable[TransferId] = (),
-        balances: Iterable[tuple[AccountId, Asset]] = (),
+        balances: Iterable[StripeKey] = (),
+        reserve: int = 0,
     ) -> Prefetched:
-        """What a write reads once it holds the head lock, in one statement (see
+        """What a write reads once it holds its shard locks, in one statement (see
         ``ledger.store.prefetch``): the stored transfers of ``ids`` and ``also``, the failed
-        ones of ``ids``, and the balances of ``balances`` (empty where none is stored)."""
+        ones of ``ids``, the balance rows of ``balances`` (empty where none is stored), and
+        ``reserve`` global seqs for the transfers to come."""
         wanted = set(balances)
-        accounts = {account for account, _ in wanted}
+        accounts = {account for account, _, _ in wanted}
         if len(accounts) > MAX_ACCOUNTS_AT_ONCE:  # large groups: the balances on their own
-            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=())
-            rows = self._stored_balances(list(wanted))
+            read = read_by_id(self.session, ids, also=also, reserve=reserve)
+            rows = self._stored_rows(sorted(accounts))
         else:
-            transfers, failures, rows = read_by_id(self.session, ids, also=also, accounts=accounts)
+            stripes = {stripe for _, _, stripe in wanted}
+            read = read_by_id(
+                self.session, ids, also=also, accounts=accounts, stripes=stripes, reserve=reserve
+            )
+            rows = read.balances
         stored = {key: rows[key] for key in wanted if key in rows}
         return Prefetched(
-            transfers,
-            failures,
+            read.transfers,
+            read.failures,
             balances={key: stored.get(key, Balance()) for key in wanted},
             stored=set(stored),
+            seqs=read.seqs,
         )
 
     def resolution_of(self, pending_id: TransferId) -> Transfer | None:
@@ -115,79 +157,73 @@ class LedgerRepository:
         )
         return {row.id: row for row in rows}
 
-    def balances_for_update(
-        self, keys: Iterable[tuple[AccountId, Asset]]
-    ) -> tuple[dict[tuple[AccountId, Asset], Balance], set[tuple[AccountId, Asset]]]:
-        """The balances of ``keys`` (empty where none is stored yet) and the keys that are
-        stored. The caller holds the chain-head lock, so nothing moves them meanwhile."""
-        wanted = list(set(keys))
-        stored = self._stored_balances(wanted)
-        return {key: stored.get(key, Balance()) for key in wanted}, set(stored)
-
     def write_group(
         self,
-        balances: Mapping[tuple[AccountId, Asset], Balance],
+        balances: Mapping[StripeKey, Balance],
         transfers: Sequence[Transfer],
         *,
-        head: LedgerHeadRow,
-        new_head: tuple[int, str],
+        heads: Mapping[int, ShardHeadRow],
+        new_heads: Mapping[int, tuple[int, str]],
     ) -> None:
         """Store an applied group: new values of ``balances``, the appended ``transfers`` and
-        the chain head moved to ``new_head`` (one statement on PostgreSQL, see
-        ``ledger.store.appends``). Row objects the session holds are kept in step, so nothing
-        is flushed again nor read back."""
-        write_group(self.session.connection(), balances, transfers, head=new_head)
-        set_committed_value(head, "last_seq", new_head[0])
-        set_committed_value(head, "last_hash", new_head[1])
+        the locked ``heads`` of the shards it joined moved to ``new_heads`` (one statement on
+        PostgreSQL, see ``ledger.store.appends``). Row objects the session holds are kept in
+        step, so nothing is flushed again nor read back."""
+        moved = {
+            shard: head
+            for shard, head in new_heads.items()
+            if head != (heads[shard].last_seq, heads[shard].last_hash)
+        }
+        write_group(self.session.connection(), balances, transfers, heads=moved)
+        for shard, (last_seq, last_hash) in moved.items():
+            set_committed_value(heads[shard], "last_seq", last_seq)
+            set_committed_value(heads[shard], "last_hash", last_hash)
         for key, balance in balances.items():
             held = self.session.identity_map.get(identity_key(BalanceRow, key))
             if held is not None:
                 for name, value in balance_values(balance).items():
                     set_committed_value(held, name, value)
 
-    def _stored_balances(
-        self, keys: Sequence[tuple[AccountId, Asset]]
-    ) -> dict[tuple[AccountId, Asset], Balance]:
-        """Balances that have a row, read as plain columns (no row objects to track)."""
-        found: dict[tuple[AccountId, Asset], Balance] = {}
-        columns = (
-            BalanceRow.account,
-            BalanceRow.asset,
-            BalanceRow.debits_posted,
-            BalanceRow.credits_posted,
-            BalanceRow.debits_pending,
-            BalanceRow.credits_pending,
-        )
-        wanted = set(keys)
-        accounts = sorted({account for account, _ in wanted})
+    def _stored_rows(self, accounts: Sequence[AccountId]) -> dict[StripeKey, Balance]:
+        """Every balance row (each stripe) of ``accounts``, read as plain columns (no row
+        objects to track)."""
+        found: dict[StripeKey, Balance] = {}
+        columns = (BalanceRow.account, BalanceRow.asset, BalanceRow.stripe, *_TOTAL_COLUMNS)
         # By account alone (a plain IN is far cheaper to bind than one over pairs); an account
-        # holds few assets, so the rows not asked for are few.
+        # holds few assets and stripes, so the rows not asked for are few.
         for chunk in (accounts[i : i + 1000] for i in range(0, len(accounts), 1000)):
             stmt = select(*columns).where(BalanceRow.account.in_(chunk))
-            for account, asset, *totals in self.session.execute(stmt):
-                if (account, asset) in wanted:
-                    found[(account, asset)] = Balance(*totals)
+            for account, asset, stripe, *totals in self.session.execute(stmt):
+                found[(account, asset, stripe)] = Balance(*totals)
         return found
 
     def balance(self, account: AccountId, asset: Asset) -> Balance:
-        row = self.session.get(BalanceRow, (account, asset))
-        return Balance() if row is None else row.to_balance()
+        """The balance of (account, asset): the sum of its stripes."""
+        return self.balances_of([(account, asset)])[(account, asset)]
 
-    def balances_of(
-        self, keys: Iterable[tuple[AccountId, Asset]]
-    ) -> dict[tuple[AccountId, Asset], Balance]:
-        """The balances of ``keys`` in a few queries (an empty ``Balance`` where none is stored)."""
-        return self.balances_for_update(keys)[0]
+    def balances_of(self, keys: Iterable[BalanceKey]) -> dict[BalanceKey, Balance]:
+        """The balances of ``keys`` in a few queries, each the sum of its stripes (an empty
+        ``Balance`` where none is stored)."""
+        wanted = set(keys)
+        totals = summed(self._stored_rows(sorted({account for account, _ in wanted})))
+        return {key: totals.get(key, Balance()) for key in wanted}
 
-    def balances(self) -> dict[tuple[AccountId, Asset], Balance]:
+    def balance_rows(self) -> dict[StripeKey, Balance]:
+        """Every stored balance row, by (account, asset, stripe)."""
+        columns = (BalanceRow.account, BalanceRow.asset, BalanceRow.stripe, *_TOTAL_COLUMNS)
         return {
-            (r.account, r.asset): r.to_balance() for r in self.session.scalars(select(BalanceRow))
+            (account, asset, stripe): Balance(*totals)
+            for account, asset, stripe, *totals in self.session.execute(select(*columns))
         }
 
+    def balances(self) -> dict[BalanceKey, Balance]:
+        """Every (account, asset)'s balance, the sum of its stripes."""
+        return summed(self.balance_rows())
+
     def account_balances(self, account: AccountId) -> dict[Asset, Balance]:
-        """Every asset's balance on one account."""
-        stmt = select(BalanceRow).where(BalanceRow.account == account).order_by(BalanceRow.asset)
-        return {row.asset: row.to_balance() for row in self.session.scalars(stmt)}
+        """Every asset's balance on one account (the sum of its stripes), by asset."""
+        rows = summed(self._stored_rows([account]))
+        return {asset: rows[(account, asset)] for _, asset in sorted(rows)}
 
     def add_failures(self, failures: Sequence[FailedTransferRow]) -> None:
         existing = self.failures_by_id(f.id for f in failures)
@@ -209,8 +245,28 @@ class LedgerRepository:
             after = rows[-1].seq
 
     def head(self) -> tuple[int, str]:
+        """The end of the legacy global chain (last seq, last hash)."""
         head = self.session.get(LedgerHeadRow, 1)
         return (0, GENESIS_HASH) if head is None else (head.last_seq, head.last_hash)
+
+    def shard_heads(self) -> dict[int, tuple[int, str]]:
+        """Each shard chain's end (last shard_seq, last hash), unlocked."""
+        rows = self.session.execute(
+            select(ShardHeadRow.shard, ShardHeadRow.last_seq, ShardHeadRow.last_hash)
+        )
+        return {shard: (last_seq, last_hash) for shard, last_seq, last_hash in rows}
+
+    def roots(self) -> list[Root]:
+        """Every sealed root, oldest first."""
+        return [root_of(row) for row in self.session.scalars(select(RootRow).order_by(RootRow.id))]
+
+    def last_root(self) -> Root | None:
+        row = self.session.scalar(select(RootRow).order_by(RootRow.id.desc()).limit(1))
+        return None if row is None else root_of(row)
+
+    def add_root(self, root: RootRow) -> None:
+        self.session.add(root)
+        self.session.flush()
 
     def history(
         self, accounts: Sequence[AccountId], *, before_seq: int | None, limit: int
@@ -279,3 +335,21 @@ class LedgerRepository:
             BalanceRow.asset == "POINTS", BalanceRow.account.like("member:%:points")
         )
         return list(self.session.scalars(stmt.order_by(BalanceRow.account)))
+
+
+def summed(rows: Mapping[StripeKey, Balance]) -> dict[BalanceKey, Balance]:
+    """Balance rows added up per (account, asset): a system account's stripes into one."""
+    totals: dict[BalanceKey, Balance] = {}
+    for (account, asset, _), balance in rows.items():
+        totals[(account, asset)] = totals.get((account, asset), Balance()) + balance
+    return totals
+
+
+def root_of(row: RootRow) -> Root:
+    return Root(
+        row.id,
+        row.created_at,
+        tuple((int(s), int(seq), str(h)) for s, seq, h in row.heads),
+        row.prev_root,
+        row.root,
+    )

@@ -1,4 +1,5 @@
-"""Mappings of the hash chain: its head, the append-only transfers, the ids that failed.
+"""Mappings of the hash chains: the shard heads, the legacy head, the append-only transfers,
+the global seq's sequence, the sealed roots, the ids that failed.
 
 Transfers are never updated or deleted: the ORM refuses it here and database triggers refuse it
 below (see the migration).
@@ -9,15 +10,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
 from ledger.model import Transfer, TransferKind
+from ledger.shards import LEDGER_SHARDS
+
+# The global seq on PostgreSQL: ``nextval`` takes no lock, so writers to different shards
+# never wait on each other for it (a seq is drawn under the shard locks, so the seqs of one
+# shard, and of one non-system account, increase in commit order; across shards they need
+# not). SQLite writers are serial and take max(seq) + 1.
+TRANSFER_SEQ = Sequence("ledger_transfers_seq", metadata=Base.metadata)
 
 
 class LedgerHeadRow(Base):
-    """The end of the hash chain; one row, locked by every ledger write."""
+    """The end of the legacy global chain (transfers before migration 0031); one row, frozen
+    since: the shard chains begin from its hash (``ledger.shards.shard_genesis``)."""
 
     __tablename__ = "ledger_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
@@ -27,9 +46,35 @@ class LedgerHeadRow(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+class ShardHeadRow(Base):
+    """The end of one shard's hash chain, locked by every write to the shard's accounts."""
+
+    __tablename__ = "ledger_heads"
+    __table_args__ = (
+        CheckConstraint(f"shard >= 0 AND shard < {LEDGER_SHARDS}", name="known_shard"),
+    )
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)  # the shard_seq of its last transfer
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RootRow(Base):
+    """A seal over every shard head at one moment, linked to the previous seal."""
+
+    __tablename__ = "ledger_roots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heads: Mapped[list[list[Any]]] = mapped_column(JSON)  # [[shard, shard_seq, hash], …]
+    prev_root: Mapped[str] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(64))
+
+
 class TransferRow(Base):
     __tablename__ = "ledger_transfers"
     __table_args__ = (
+        Index("ix_ledger_transfers_shard_chain", "shard", "shard_seq", unique=True),
         CheckConstraint("amount > 0", name="positive_amount"),
         CheckConstraint("debit_account <> credit_account", name="distinct_accounts"),
         CheckConstraint(
@@ -59,6 +104,9 @@ class TransferRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The transfer's shard chain and place in it; NULL for the legacy global chain.
+    shard: Mapped[int | None] = mapped_column(Integer)
+    shard_seq: Mapped[int | None] = mapped_column(BigInteger)
 
     def to_transfer(self) -> Transfer:
         return transfer_from(self)
@@ -90,6 +138,8 @@ def transfer_columns() -> list[Any]:
             "created_at",
             "prev_hash",
             "hash",
+            "shard",
+            "shard_seq",
         )
     ]
 
@@ -114,6 +164,8 @@ def transfer_from(row: Any) -> Transfer:
         created_at=row.created_at,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        shard=row.shard,
+        shard_seq=row.shard_seq,
     )
 
 
@@ -137,6 +189,8 @@ def transfer_values(transfer: Transfer) -> dict[str, Any]:
         "created_at": transfer.created_at,
         "prev_hash": transfer.prev_hash,
         "hash": transfer.hash,
+        "shard": transfer.shard,
+        "shard_seq": transfer.shard_seq,
     }
 
 

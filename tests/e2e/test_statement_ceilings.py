@@ -65,7 +65,8 @@ def test_a_check_in_locks_the_ledger_once_and_stays_under_its_ceiling(
     with _statements(app) as statements:
         checked = client.post("/v1/me/check-ins", headers=headers)
     assert checked.status_code == 201, checked.text
-    assert len(_reading(statements, "ledger_head")) == 1, statements
+    # One lock statement, on the member's shard heads (ledger_heads since the shard chains).
+    assert len(_reading(statements, "ledger_heads")) == 1, statements
     assert len(_reading(statements, "ledger_level_tables")) == 1, statements
     assert len(_reading(statements, "ledger_earning_rules")) == 1, statements
     assert sum(s.startswith("INSERT INTO outbox_events") for s in statements) == 1

@@ -1,4 +1,4 @@
-"""``paperleague ledger verify`` and ``trial-balance`` on a real database."""
+"""``paperleague ledger verify``, ``trial-balance`` and ``seal-root`` on a real database."""
 
 from collections.abc import Iterator
 
@@ -50,6 +50,21 @@ def test_verify_passes_then_catches_a_forged_row(db_url: str, ledger_db: Databas
     assert "seq 1 (g1): content does not match its hash" in forged.output
     assert f"balance {ALICE} POINTS" in forged.output
     assert "ok:" not in forged.output
+
+
+def test_seal_root_seals_only_when_a_shard_head_moved(db_url: str, ledger_db: Database) -> None:
+    command = ["ledger", "seal-root", "--database-url", db_url]
+    idle = runner.invoke(cli, command)
+    assert (idle.exit_code, idle.output) == (
+        0,
+        "no shard head moved since the last root: nothing sealed\n",
+    )
+    _move(ledger_db, "g1", ISSUANCE, ALICE, 100)
+    sealed = runner.invoke(cli, command)
+    assert sealed.exit_code == 0 and sealed.output.startswith("root 1: "), sealed.output
+    again = runner.invoke(cli, command)
+    assert again.output.startswith("no shard head moved"), again.output
+    assert services.verify(LedgerUnitOfWork(ledger_db.sessions)).roots == 1
 
 
 def test_trial_balance_prints_totals_and_flags_imbalance(db_url: str, ledger_db: Database) -> None:

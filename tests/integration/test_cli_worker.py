@@ -119,3 +119,17 @@ def test_worker_refuses_an_unknown_job(db_url: str) -> None:
     )
     assert result.exit_code == 2
     assert "nope" in result.output
+
+
+def test_worker_once_seals_a_ledger_root_when_a_shard_head_moved(
+    database: Database, db_url: str
+) -> None:
+    ledger_uow = LedgerUnitOfWork(database.sessions)
+    grant = TransferRequest("grant-root", ISSUANCE, "member:1:points", POINTS, 5, "grant")
+    ledger_services.transfer(ledger_uow, grant)
+    args = ["worker", "--once", "--jobs", "ledger.root", "--database-url", db_url]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "root 1 sealed" in first.output and "1 ran" in first.output
+    report = ledger_services.verify(ledger_uow)
+    assert report.ok and report.roots == 1, report.errors

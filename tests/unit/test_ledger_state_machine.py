@@ -1,5 +1,5 @@
 """Properties of the pure ledger state machine: floors, double entry, all-or-nothing groups,
-batch = one by one, the hash chain, and the precedence of refusal codes."""
+batch = one by one, the shard hash chains, and the precedence of refusal codes."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from ledger.model import (
     may_go_negative,
     request_kind,
 )
-from ledger.state_machine import Applied, LedgerState, Refusal, Refused, apply
+from ledger.shards import ALL_SHARDS, chain_shard, shard_genesis, stripe_of
+from ledger.state_machine import Applied, LedgerState, Refusal, Refused, ShardHead, apply
 from ledger.validation import check_request
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,6 +39,23 @@ MEMBERS = ["member:1:points", "member:2:points", "member:3:points"]
 POINT_ACCOUNTS = [*MEMBERS, ISSUANCE, REDEEMED]
 XP_ACCOUNTS = ["member:1:xp", "member:2:xp"]
 ORDER = list(Refusal)
+GENESIS_HEADS = {shard: (0, shard_genesis(GENESIS_HASH, shard)) for shard in ALL_SHARDS}
+SEQS = range(1, 10**9)  # as many reserved seqs as any group needs
+
+
+def _state(**fields: Any) -> LedgerState:
+    """A state with every shard's head at its genesis (every shard locked)."""
+    return LedgerState(GENESIS_HEADS, SEQS, **fields)
+
+
+def _striped(balances: dict[tuple[str, str], Balance]) -> dict[tuple[str, str, int], Balance]:
+    """Balances per (account, asset) as stored rows: a system account's on every stripe (so
+    whichever shard a transfer joins sees it), any other's on stripe 0."""
+    return {
+        (account, asset, stripe): balance
+        for (account, asset), balance in balances.items()
+        for stripe in (sorted(ALL_SHARDS) if may_go_negative(account) else [0])
+    }
 
 
 # --- strategies ---------------------------------------------------------------------------------
@@ -98,7 +116,7 @@ def _one_by_one(
 
 def _assert_sound(state: LedgerState) -> None:
     totals: dict[str, list[int]] = {}
-    for (account, asset), b in state.balances.items():
+    for (account, asset, _), b in state.balances.items():
         if not may_go_negative(account):
             assert b.available >= 0, (account, b)
         sums = totals.setdefault(asset, [0, 0, 0, 0])
@@ -111,17 +129,23 @@ def _assert_sound(state: LedgerState) -> None:
         assert debits_pending == credits_pending, asset
 
 
-def _assert_chained(transfers: Sequence[Transfer], last_seq: int, last_hash: str) -> None:
-    for t in transfers:
-        assert (t.seq, t.prev_hash) == (last_seq + 1, last_hash)
+def _assert_chained(
+    transfers: Sequence[Transfer], heads: dict[int, ShardHead], seqs: Sequence[int]
+) -> None:
+    """Each transfer takes the next reserved seq and the next place in its accounts' shard."""
+    heads = dict(heads)
+    for t, seq in zip(transfers, seqs, strict=False):
+        assert t.seq == seq
+        assert t.shard == chain_shard(t.debit, t.credit)
+        assert (t.shard_seq, t.prev_hash) == (heads[t.shard][0] + 1, heads[t.shard][1])
         assert t.hash == t.content_hash()
-        last_seq, last_hash = t.seq, t.hash
+        heads[t.shard] = (t.shard_seq, t.hash)
 
 
 def _frozen(state: LedgerState) -> tuple[object, ...]:
     return (
-        state.last_seq,
-        state.last_hash,
+        dict(state.heads),
+        tuple(state.seqs[:5]),
         dict(state.balances),
         dict(state.transfers),
         dict(state.resolutions),
@@ -137,7 +161,7 @@ def _frozen(state: LedgerState) -> tuple[object, ...]:
 def test_batches_keep_floors_double_entry_chain_and_equal_their_transfers_one_by_one(
     data: st.DataObject,
 ) -> None:
-    state = LedgerState(0, GENESIS_HASH)
+    state = _state()
     holds: list[str] = []
     count = 0
     for step in range(data.draw(st.integers(1, 10))):
@@ -164,11 +188,9 @@ def test_batches_keep_floors_double_entry_chain_and_equal_their_transfers_one_by
             assert refused_at is None
             assert list(outcome.transfers) == made
             assert dict(outcome.state.balances) == dict(after.balances)
-            assert (outcome.state.last_seq, outcome.state.last_hash) == (
-                after.last_seq,
-                after.last_hash,
-            )
-            _assert_chained(outcome.transfers, state.last_seq, state.last_hash)
+            assert dict(outcome.state.heads) == dict(after.heads)
+            assert outcome.state.seqs[:3] == after.seqs[:3]
+            _assert_chained(outcome.transfers, dict(state.heads), state.seqs)
             _assert_sound(outcome.state)
             state = outcome.state
         holds += [r.id for r in batch if isinstance(r, TransferRequest) and r.pending]
@@ -177,7 +199,7 @@ def test_batches_keep_floors_double_entry_chain_and_equal_their_transfers_one_by
 @settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_a_replayed_group_returns_the_originals_and_changes_nothing(data: st.DataObject) -> None:
-    start = LedgerState(0, GENESIS_HASH, balances={(m, POINTS): Balance(0, 500) for m in MEMBERS})
+    start = _state(balances=_striped({(m, POINTS): Balance(0, 500) for m in MEMBERS}))
     batch = [data.draw(requests(f"t{i}", [])) for i in range(data.draw(st.integers(1, 3)))]
     first = apply(start, batch, now=T0)
     if not isinstance(first, Applied):
@@ -252,10 +274,12 @@ def states_and_requests(draw: st.DrawFn) -> tuple[LedgerState, LedgerRequest]:
     if request_id == "x1":  # stored before: the same request (a replay) or another
         stored["x1"] = _stored("x1", TransferKind.POSTED, amount=draw(st.integers(1, 500)))
     state = LedgerState(
-        5,
-        "f" * 64,
-        balances={(a, POINTS): draw(balances(a)) for a in POINT_ACCOUNTS}
-        | {(a, XP): draw(balances(a)) for a in [*XP_ACCOUNTS, ISSUANCE]},
+        dict.fromkeys(ALL_SHARDS, (5, "f" * 64)),
+        range(6, 100),
+        balances=_striped(
+            {(a, POINTS): draw(balances(a)) for a in POINT_ACCOUNTS}
+            | {(a, XP): draw(balances(a)) for a in [*XP_ACCOUNTS, ISSUANCE]}
+        ),
         transfers=holds | stored,
         resolutions=resolved,
         failed={"x2": "insufficient-funds"} if draw(st.booleans()) else {},
@@ -295,8 +319,10 @@ def _violations(state: LedgerState, request: LedgerRequest, now: datetime) -> se
         )
     limits = (Refusal.DEBIT_EXCEEDS_LIMIT, Refusal.CREDIT_EXCEEDS_LIMIT)
     floors = (Refusal.DEBIT_EXCEEDS_AVAILABLE, Refusal.CREDIT_EXCEEDS_AVAILABLE)
+    shard = chain_shard(made.debit, made.credit)
     for side, (account, asset, delta) in enumerate(effects(made, pending)):
-        after = state.balances.get((account, asset), Balance()) + delta
+        key = (account, asset, stripe_of(account, shard))
+        after = state.balances.get(key, Balance()) + delta
         if max(abs(after.debits_posted), abs(after.credits_posted)) > MAX_TOTAL:
             found.add(limits[side])
         if not may_go_negative(account) and after.available < 0:
@@ -328,10 +354,10 @@ def test_precedence_examples() -> None:
     now = T0 + timedelta(hours=1)
     hold = _stored("h", TransferKind.PENDING, amount=50, timeout_at=now - timedelta(seconds=1))
     voided = _stored("h:void", TransferKind.VOID_PENDING, pending_id="h")
-    state = LedgerState(
-        2,
-        "f" * 64,
-        balances={(MEMBERS[0], POINTS): Balance(0, 100, 50), (REDEEMED, POINTS): Balance()},
+    state = _state(
+        balances=_striped(
+            {(MEMBERS[0], POINTS): Balance(0, 100, 50), (REDEEMED, POINTS): Balance()}
+        ),
         transfers={"h": hold},
     )
 
@@ -348,15 +374,17 @@ def test_precedence_examples() -> None:
     spend = TransferRequest("s", MEMBERS[0], REDEEMED, POINTS, 60, "redemption")
     assert code(spend) is Refusal.DEBIT_EXCEEDS_AVAILABLE  # 100 posted, 50 held
     assert code(spend, failed={"s": "insufficient-funds"}) is Refusal.ID_ALREADY_FAILED
-    near_limit = {(MEMBERS[0], POINTS): Balance(MAX_TOTAL - 10, MAX_TOTAL, 0)}
+    near_limit = _striped({(MEMBERS[0], POINTS): Balance(MAX_TOTAL - 10, MAX_TOTAL, 0)})
     assert code(spend, balances=near_limit) is Refusal.DEBIT_EXCEEDS_LIMIT
-    full = {(MEMBERS[0], POINTS): Balance(0, 10), (REDEEMED, POINTS): Balance(0, MAX_TOTAL)}
+    full = _striped(
+        {(MEMBERS[0], POINTS): Balance(0, 10), (REDEEMED, POINTS): Balance(0, MAX_TOTAL)}
+    )
     assert code(spend, balances=full) is Refusal.DEBIT_EXCEEDS_AVAILABLE
     assert code(replace(spend, amount=5), balances=full) is Refusal.CREDIT_EXCEEDS_LIMIT
 
 
 def test_a_refused_group_names_its_other_transfers_linked() -> None:
-    state = LedgerState(0, GENESIS_HASH)
+    state = _state()
     grant = TransferRequest("g", ISSUANCE, MEMBERS[0], POINTS, 10, "grant")
     spend = TransferRequest("s", MEMBERS[0], REDEEMED, POINTS, 11, "redemption")
     outcome = apply(state, [grant, spend, replace(grant, id="g2")], now=T0)
