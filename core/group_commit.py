@@ -77,7 +77,7 @@ class GroupCommit(Generic[K, Item, Result]):
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self._run_batch = run_batch
+        self.run_batch = run_batch
         self.max_batch = max_batch
         self.enabled = enabled
         self._lock = threading.Lock()
@@ -148,7 +148,7 @@ class GroupCommit(Generic[K, Item, Result]):
             ticket.settle(outcome)
 
     def _outcomes(self, key: K, items: Sequence[Item]) -> Sequence[Result | BaseException]:
-        outcomes = self._run_batch(key, items)
+        outcomes = self.run_batch(key, items)
         if len(outcomes) != len(items):
             raise RuntimeError(f"the batch gave {len(outcomes)} outcomes for {len(items)} items")
         return outcomes
