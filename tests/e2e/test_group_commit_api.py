@@ -16,7 +16,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from api.http.app import create_app
 from api.http.group_commits import CHECK_INS, GRANTS
+from core.config import Settings
 from core.db import Database
 from core.group_commit import GroupCommit
 from core.users.model import Role, User
@@ -24,6 +26,7 @@ from ledger import engagement
 from ledger.levels import Level, Privileges
 from ledger.services import LedgerUnitOfWork
 from tests.concurrency import race
+from tests.conftest import PASSWORD
 from tests.e2e.test_trading_api import contest, entered  # noqa: F401 (fixture)
 
 Headers = dict[str, str]
@@ -208,9 +211,7 @@ def test_concurrent_grants_share_a_batch_and_a_refusal_stays_its_own(
 
 
 @pytest.fixture
-def solo_app(settings: Any, database: Database) -> Iterator[TestClient]:
-    from api.http.app import create_app
-
+def solo_app(settings: Settings, database: Database) -> Iterator[TestClient]:
     with TestClient(
         create_app(settings.model_copy(update={"group_commit": False}), database=database)
     ) as client:
@@ -233,9 +234,29 @@ def test_without_group_commit_each_request_runs_alone(
     for member in members:
         token = solo_app.post(
             "/v1/auth/token",
-            data={"username": member.username, "password": "correct horse battery"},
+            data={"username": member.username, "password": PASSWORD},
         ).json()["access_token"]
         headers.append({"Authorization": f"Bearer {token}"})
     answers = race(3, lambda i: solo_app.post("/v1/me/check-ins", headers=headers[i]))
     assert [a.status_code for a in answers] == [201, 201, 201]
     assert batches == [1, 1, 1]
+
+
+def test_two_workers_batching_the_same_member_check_them_in_once(
+    client: TestClient,
+    settings: Settings,
+    database: Database,
+    make_user: Callable[..., User],
+    login: Callable[[User], Headers],
+) -> None:
+    members = [make_user() for _ in range(3)]
+    headers = [login(m) for m in members]
+    with TestClient(create_app(settings, database=database)) as other:  # its own combiners
+        clients = [client, other]
+        answers = race(
+            12, lambda i: clients[i % 2].post("/v1/me/check-ins", headers=headers[i % 3])
+        )
+    for member in range(3):
+        mine = sorted(a.status_code for i, a in enumerate(answers) if i % 3 == member)
+        assert mine == [201, 409, 409, 409], [a.text for a in answers]
+        assert _points(client, headers[member]) > 0
