@@ -109,3 +109,42 @@ def test_disabled_runs_each_item_alone_in_its_caller() -> None:
     with pytest.raises(Refused):
         combiner.submit("k", -1)
     assert seen == [(threading.current_thread().name, [3]), (threading.current_thread().name, [-1])]
+
+
+class Interrupted(BaseException):
+    """Not an ``Exception``: it escapes the batch, as a KeyboardInterrupt would."""
+
+
+def test_an_interrupted_leader_leaves_no_caller_waiting() -> None:
+    calls: list[list[int]] = []
+    combiner: GroupCommit[str, int, int]
+
+    def run(_: str, items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            deadline = time.monotonic() + 5
+            while combiner.queued("k") < 3 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            raise Interrupted
+        return list(items)
+
+    combiner = GroupCommit(run)
+    outcomes: list[object] = [None] * 4
+
+    def call(i: int) -> None:
+        try:
+            outcomes[i] = combiner.submit("k", i)
+        except BaseException as raised:  # what each caller got is the point
+            outcomes[i] = raised
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    while not calls:
+        time.sleep(0.001)
+    others = [threading.Thread(target=call, args=(i,)) for i in (1, 2, 3)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert isinstance(outcomes[0], Interrupted)
+    assert outcomes[1:] == [1, 2, 3] and combiner.queued("k") == 0
