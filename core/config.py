@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = Field(default=24, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     migrate_on_start: bool = True
+    # Concurrent check-ins, orders (per contest) and operator grants of one process joined
+    # into one transaction each (core.group_commit); false: every request its own transaction.
+    group_commit: bool = True
     log_level: str = "INFO"
     # Content anchoring: None = the in-process eth-tester chain; else a JSON-RPC node URL and
     # the anchorer's key (without a key the node's first unlocked account sends).

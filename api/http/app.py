@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.http.chain_deps import auto_anchor
+from api.http.group_commits import group_commits
 from api.http.idempotency import IdempotencyMiddleware
 from api.http.input_guard import refuse_nul_characters
 from api.http.middleware import (
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.engine_caches = EngineCaches(pages=page_cache_for(settings))
     app.state.segment_resolver = members_of  # analytics per segment
+    app.state.group_commits = group_commits(
+        database, app.state.engine_caches, enabled=settings.group_commit
+    )
     install_problem_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)

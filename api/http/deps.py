@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from api.http.group_commits import GroupCommits
 from api.http.middleware import forwarded_last
 from api.http.security import bearer_token, token_user
 from core.config import Settings
@@ -74,6 +75,13 @@ async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWo
 
 
 EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
+
+
+async def _group_commits(request: Request) -> GroupCommits:
+    return request.app.state.group_commits
+
+
+GroupCommitsDep = Annotated[GroupCommits, Depends(_group_commits)]
 
 
 async def _page_cache(request: Request) -> PageCache:

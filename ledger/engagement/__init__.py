@@ -16,7 +16,14 @@ and its stock), ``redemptions`` and ``summaries`` (a member's points, level and 
 
 from ledger.catalog import Redemption
 from ledger.engagement.awards import award, award_many
-from ledger.engagement.check_ins import AlreadyCheckedIn, CheckIn, check_in, check_in_many
+from ledger.engagement.check_ins import (
+    AlreadyCheckedIn,
+    CheckIn,
+    CheckInOutcome,
+    check_in,
+    check_in_each,
+    check_in_many,
+)
 from ledger.engagement.configuration import (
     current_levels,
     current_rules,
@@ -38,6 +45,7 @@ from ledger.engagement.tasks import TaskCompletion, complete_task, offered_tasks
 __all__ = [
     "AlreadyCheckedIn",
     "CheckIn",
+    "CheckInOutcome",
     "ExpiryReport",
     "OutOfStock",
     "PointsSummary",
@@ -46,6 +54,7 @@ __all__ = [
     "award",
     "award_many",
     "check_in",
+    "check_in_each",
     "check_in_many",
     "complete_referral",
     "complete_task",

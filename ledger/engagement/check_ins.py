@@ -44,27 +44,76 @@ def check_in(
     ``AlreadyCheckedIn``, so a retry after a crash that lost the stored response gets the
     first answer.
     """
+    (outcome,) = check_in_each(uow, [(member_id, operation_id)], now=now)
+    if isinstance(outcome, AlreadyCheckedIn):
+        raise outcome
+    return outcome
+
+
+CheckInOutcome = CheckIn | AlreadyCheckedIn
+
+
+def check_in_each(
+    uow: LedgerUnitOfWork,
+    requests: Sequence[tuple[int, str | None]],
+    *,
+    now: datetime | None = None,
+) -> list[CheckInOutcome]:
+    """Several ``check_in`` calls at one moment, in one transaction (group commit of served
+    check-ins): one ledger lock, the rules and levels read once, the replays, today's
+    check-ins, streaks and XP read once for the batch.
+
+    Each ``(member id, operation id or None)`` gets what ``check_in`` would have answered had
+    the requests come one after another in this order: its check-in, the check-in its operation
+    id made before (a replay, in this batch or earlier), or ``AlreadyCheckedIn`` (returned, not
+    raised), so the same member twice in a batch is paid once.
+    """
     moment = now or utc_now()
+    if not requests:
+        return []
     with uow:
-        # The member's shards only: other members check in meanwhile. Their locks also keep
-        # this member's check-ins (one per local day, the streak) serial.
-        uow.ledger.lock_accounts(member_accounts(member_id))
-        if operation_id is not None:
-            done = uow.engagement.checkin_by_operation(operation_id)
-            if done is not None and done.member_id == member_id:
-                return _checkin_of(done)
+        # The batch's members' shards only: other members check in meanwhile. The locks also
+        # keep each of these members' check-ins (one per local day, the streak) serial.
+        uow.ledger.lock_accounts(
+            [account for member_id in dict.fromkeys(m for m, _ in requests)
+             for account in member_accounts(member_id)]
+        )
+        earlier = uow.engagement.checkins_by_operations([o for _, o in requests if o is not None])
         rules = current_rules(uow)
-        today = rules.local_day(moment)
-        if uow.engagement.checkin(member_id, today.isoformat()) is not None:
-            raise AlreadyCheckedIn(
-                f"already checked in on {today.isoformat()} ({rules.timezone})",
-                rule="one_checkin_per_local_day",
-                local_date=today.isoformat(),
+        today = rules.local_day(moment).isoformat()
+        done = uow.engagement.checked_in_on(today, list(dict.fromkeys(m for m, _ in requests)))
+        fresh: dict[int, str | None] = {}  # member → the operation id of their new check-in
+        plan: list[int | CheckInOutcome] = []  # a member id: their new check-in
+        for member_id, operation in requests:
+            replayed = None if operation is None else earlier.get(operation)
+            if replayed is not None and replayed.member_id == member_id:
+                plan.append(_checkin_of(replayed))
+            elif member_id in fresh and operation is not None and fresh[member_id] == operation:
+                plan.append(member_id)  # a replay of the check-in this batch makes
+            elif member_id in done or member_id in fresh:
+                plan.append(_already(today, rules))
+            else:
+                fresh[member_id] = operation
+                plan.append(member_id)
+        operations = {m: o for m, o in fresh.items() if o is not None}
+        made = {
+            c.member_id: c
+            for c in (
+                _check_ins(uow, list(fresh), rules, moment, operation_ids=operations)
+                if fresh
+                else []
             )
-        operations = {} if operation_id is None else {member_id: operation_id}
-        (made,) = _check_ins(uow, [member_id], rules, moment, operation_ids=operations)
+        }
         uow.commit()
-    return made
+    return [made[p] if isinstance(p, int) else p for p in plan]
+
+
+def _already(local_date: str, rules: EarningRules) -> AlreadyCheckedIn:
+    return AlreadyCheckedIn(
+        f"already checked in on {local_date} ({rules.timezone})",
+        rule="one_checkin_per_local_day",
+        local_date=local_date,
+    )
 
 
 def _checkin_of(row: CheckInRow) -> CheckIn:

@@ -5,8 +5,8 @@ The names below are what the API, the engine, the simulation and the benchmarks 
 ``ledger/`` imports from that module:
 
 - ``unit_of_work``: ``LedgerUnitOfWork``;
-- ``transfers``: ``transfer``, ``submit``, ``reverse``, and for services composing ledger
-  writes with their own, ``append``, ``record_failures``, ``LedgerRefusal``;
+- ``transfers``: ``transfer``, ``submit``, ``submit_each``, ``reverse``, and for services
+  composing ledger writes with their own, ``append``, ``record_failures``, ``LedgerRefusal``;
 - ``expiry``: ``expire_holds``, ``expire_points``;
 - ``balances``: ``balance``, ``balance_at``, ``history``, ``trial_balance``;
 - ``verification``: ``verify`` (all invariants together: ``ledger.checks.run_checks``);
@@ -25,6 +25,7 @@ from ledger.services.transfers import (
     record_failures,
     reverse,
     submit,
+    submit_each,
     transfer,
 )
 from ledger.services.unit_of_work import LedgerUnitOfWork
@@ -48,6 +49,7 @@ __all__ = [
     "reverse",
     "seal_root",
     "submit",
+    "submit_each",
     "transfer",
     "trial_balance",
     "verify",

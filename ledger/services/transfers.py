@@ -197,8 +197,19 @@ def record_failures(
     now: datetime | None = None,
 ) -> None:
     """Remember a refused group's ids as failed (the refused one with its reason)."""
-    moment = now or utc_now()
-    rows = [
+    rows = _failure_rows(requests, refusal, now or utc_now())
+    try:
+        with uow:
+            uow.ledger.add_failures(rows)
+            uow.commit()
+    except IntegrityError:  # a concurrent retry recorded them first
+        pass
+
+
+def _failure_rows(
+    requests: Sequence[LedgerRequest], refusal: LedgerRefusal, moment: datetime
+) -> list[FailedTransferRow]:
+    return [
         FailedTransferRow(
             id=r.id,
             request_digest=request_digest(r),
@@ -208,12 +219,40 @@ def record_failures(
         )
         for r in requests
     ]
-    try:
-        with uow:
-            uow.ledger.add_failures(rows)
-            uow.commit()
-    except IntegrityError:  # a concurrent retry recorded them first
-        pass
+
+
+def submit_each(
+    uow: LedgerUnitOfWork,
+    groups: Sequence[Sequence[LedgerRequest]],
+    *,
+    now: datetime | None = None,
+) -> list[list[Transfer] | DomainError]:
+    """Several independent ``submit`` calls in one transaction (group commit of served
+    writes): each linked group is applied in turn, as if the calls came one after another.
+
+    The outcome list is aligned with ``groups``: a group's transfers, or the error ``submit``
+    would have raised for it (nothing of that group written). A group refused by a rule of
+    state has its ids recorded as failed in the same transaction, so they stay failed exactly
+    as after ``submit``. An unexpected error (the database's) fails the whole call: the caller
+    retries each group alone with ``submit``.
+    """
+    moment = now or utc_now()
+    outcomes: list[list[Transfer] | DomainError] = []
+    with uow:
+        # Every shard the batch names, in one ascending statement: locking them group by group
+        # could take a lower shard after a higher one and deadlock with another batch.
+        uow.ledger.lock_accounts(accounts_named([r for g in groups for r in g], {}))
+        for group in groups:
+            try:
+                _check_group(group)
+                outcomes.append(append(uow.ledger, group, now=moment))
+            except LedgerRefusal as refusal:
+                uow.ledger.add_failures(_failure_rows(group, refusal, moment))
+                outcomes.append(refusal.error)
+            except DomainError as error:  # malformed, or an id reused with other content
+                outcomes.append(error)
+        uow.commit()
+    return outcomes
 
 
 def reverse(

@@ -151,13 +151,14 @@ class EngagementRepository:
         self.session.add(row)
         self.session.flush()
 
-    def checkin(self, member_id: int, local_date: str) -> CheckInRow | None:
-        return self.session.get(CheckInRow, (member_id, local_date))
-
-    def checkin_by_operation(self, operation_id: str) -> CheckInRow | None:
-        return self.session.scalar(
-            select(CheckInRow).where(CheckInRow.operation_id == operation_id)
+    def checkins_by_operations(self, operation_ids: Sequence[str]) -> dict[str, CheckInRow]:
+        """The check-ins stored with any of ``operation_ids``, by operation id."""
+        if not operation_ids:
+            return {}
+        rows = self.session.scalars(
+            select(CheckInRow).where(CheckInRow.operation_id.in_(list(set(operation_ids))))
         )
+        return {row.operation_id: row for row in rows if row.operation_id is not None}
 
     def checked_in_on(self, local_date: str, member_ids: Sequence[int]) -> set[int]:
         """Which of ``member_ids`` have a check-in on ``local_date``."""

@@ -95,3 +95,28 @@ def test_placing_an_order_stays_under_its_ceiling(
     assert sum(s.startswith("INSERT INTO orders") for s in statements) == 1
     assert len(_consent_gate(statements)) == 1, statements
     assert len(statements) <= PLACE_ORDER_CEILING, "\n".join(statements)
+
+
+# Eight check-ins joined by group commit (the service a batch runs, without the request's own
+# authentication and consent reads): the statements of one, 10 on PostgreSQL and 12 on
+# SQLite, where eight single check-ins cost eight times as many.
+CHECK_IN_BATCH_CEILING = 12
+
+
+def test_a_batch_of_eight_check_ins_costs_about_one(
+    app: FastAPI, database: Database, make_user: Callable[..., User]
+) -> None:
+    from ledger import engagement
+    from ledger.services import LedgerUnitOfWork
+
+    members = [make_user().id for _ in range(9)]
+    engagement.check_in(LedgerUnitOfWork(database.sessions), members.pop())  # rows exist
+
+    with _statements(app) as statements:
+        made = engagement.check_in_each(
+            LedgerUnitOfWork(database.sessions), [(m, f"checkin:{m}:k") for m in members]
+        )
+    assert [c.member_id for c in made if isinstance(c, engagement.CheckIn)] == members
+    assert len(_reading(statements, "ledger_head")) == 1, statements
+    assert len(_reading(statements, "ledger_level_tables")) == 1, statements
+    assert len(statements) <= CHECK_IN_BATCH_CEILING, "\n".join(statements)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Path, status
 
 from api.http import audit_states as states
 from api.http.audit import audited
-from api.http.deps import LedgerUow, OperatorUser
+from api.http.deps import GroupCommitsDep, LedgerUow, OperatorUser
+from api.http.group_commits import GRANTS
 from api.http.problems import problem_doc
 from api.http.schemas.ledger import GrantIn, ReversalIn, TransferOut, TrialBalanceOut, VerifyOut
 from core.errors import RuleViolation
@@ -63,12 +64,12 @@ def verify(_: OperatorUser, uow: LedgerUow) -> VerifyOut:
 def grant(
     body: GrantIn,
     operator: OperatorUser,
-    uow: LedgerUow,
+    combiners: GroupCommitsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TransferOut:
     """Adjust a member's points or XP by hand, recording the operator and the note."""
     request = adjustment(body, operator_id=operator.id, key=idempotency_key)
-    return TransferOut.of(services.transfer(uow, request))
+    return TransferOut.of(combiners.grants.submit(GRANTS, request))
 
 
 def adjustment(body: GrantIn, *, operator_id: int, key: str | None) -> TransferRequest:

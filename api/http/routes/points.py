@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, status
 
-from api.http.deps import CurrentUser, LedgerUow, PageParams
+from api.http.deps import CurrentUser, GroupCommitsDep, LedgerUow, PageParams
+from api.http.group_commits import CHECK_INS
 from api.http.problems import problem_doc
 from api.http.schemas.common import Page
 from api.http.schemas.engagement import (
@@ -62,10 +63,12 @@ def my_history(user: CurrentUser, uow: LedgerUow, page: PageParams) -> Page[Hist
     response_model=CheckInOut,
     responses={409: problem_doc("Already checked in today (programme time zone)")},
 )
-def check_in(user: CurrentUser, uow: LedgerUow, key: IdempotencyKey = None) -> CheckInOut:
+def check_in(
+    user: CurrentUser, combiners: GroupCommitsDep, key: IdempotencyKey = None
+) -> CheckInOut:
     """Today's check-in: points and XP, with streak bonuses."""
     operation = None if key is None else operation_id("checkin", user.id, key)
-    return CheckInOut.of(engagement.check_in(uow, user.id, operation_id=operation))
+    return CheckInOut.of(combiners.check_ins.submit(CHECK_INS, (user.id, operation)))
 
 
 @router.get("/me/tasks", response_model=list[TaskOut])

@@ -14,6 +14,7 @@ from api.http.deps import (
     CurrentUser,
     DatabaseDep,
     EngineUow,
+    GroupCommitsDep,
     IdPath,
     OptionalUser,
     PageParams,
@@ -40,7 +41,7 @@ from core.pagination import decode_cursor, encode_cursor
 from core.users.model import Role
 from engine.contests import board_pages
 from engine.market.model import Market
-from engine.trading import journal, order_desk, services, views
+from engine.trading import journal, services, views
 from engine.trading.orders import OrderStatus
 
 router = APIRouter(
@@ -77,6 +78,7 @@ def place_order(
     user: CurrentUser,
     uow: EngineUow,
     database: DatabaseDep,
+    combiners: GroupCommitsDep,
     key: IdempotencyKey = None,
 ) -> OrderOut:
     """Place an order (optionally with a journal note); it fills from the next revealed bar."""
@@ -85,9 +87,9 @@ def place_order(
         request = replace(request, client_order_id=keyed_client_order_id(key))
     # The compliance terms are read only for a note: an order without one costs no query more.
     terms = () if body.note is None else compliance_terms(ContentUnitOfWork(database.sessions))
-    order = order_desk.place_order(
-        uow, contest_id, user.id, request, note=body.note, screening_terms=terms
-    )
+    screened = None if body.note is None else journal.check_note(body.note, terms)
+    # Joined with the contest's concurrent orders: one transaction, judged in arrival order.
+    order = combiners.orders.submit(contest_id, (user.id, request, screened))
     note = journal.notes_of(uow, [order.id]).get(order.id) if body.note is not None else None
     return OrderOut.of(order, note=note)
 
