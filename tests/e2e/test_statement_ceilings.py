@@ -117,6 +117,6 @@ def test_a_batch_of_eight_check_ins_costs_about_one(
             LedgerUnitOfWork(database.sessions), [(m, f"checkin:{m}:k") for m in members]
         )
     assert [c.member_id for c in made if isinstance(c, engagement.CheckIn)] == members
-    assert len(_reading(statements, "ledger_head")) == 1, statements
+    assert len(_reading(statements, "ledger_heads")) == 1, statements
     assert len(_reading(statements, "ledger_level_tables")) == 1, statements
     assert len(statements) <= CHECK_IN_BATCH_CEILING, "\n".join(statements)
