@@ -58,6 +58,7 @@ from core.outbox import RetryPolicy
 from core.page_cache import close_page_cache, page_cache_for
 from core.segments.services import members_of
 from core.signing import with_signing_secret
+from core.users.principals import PrincipalCache
 from engine.uow import EngineCaches
 
 API_PREFIX = "/v1"
@@ -78,7 +79,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await run_in_threadpool(migrations.upgrade, database.engine)
         anchoring = asyncio.create_task(auto_anchor(app))
         stop_webhooks = start_webhook_dispatcher(settings, database)
+        app.state.principals.attach(database, app)  # trusted once invalidations can arrive
         yield
+        app.state.principals.detach(database, app)
         anchoring.cancel()
         stop_webhooks()
         database.dispose()
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.engine_caches = EngineCaches(pages=page_cache_for(settings))
+    app.state.principals = PrincipalCache(enabled=settings.principal_cache)
     app.state.segment_resolver = members_of  # analytics per segment
     install_problem_handlers(app)
 
@@ -143,6 +147,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         store=IdempotencyStore(database.sessions),
         settings=settings,
         sessions=database.sessions,
+        principals=app.state.principals,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
