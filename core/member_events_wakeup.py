@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from core import db_notifications
 from core.db import Database
 from core.db_notifications import LISTENER_NAME, Listener, listener_of
-from core.db_notifications import conninfo_of as _conninfo
 
 __all__ = ["LISTENER_NAME", "Listener", "Waiter", "announce", "announce_everyone", "listener_of"]
 
