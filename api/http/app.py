@@ -49,13 +49,19 @@ from api.http.routes import (
     trading,
     verifiable,
 )
+from api.http.routing import index_routes
 from api.http.store import IdempotencyStore
 from api.http.web import mount_web
 from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
 from core.outbox import RetryPolicy
-from core.page_cache import close_page_cache, page_cache_for
+from core.page_cache import (
+    close_page_cache,
+    listen_for_revisions,
+    page_cache_for,
+    stop_listening_for_revisions,
+)
 from core.segments.services import members_of
 from core.signing import with_signing_secret
 from core.users.principals import PrincipalCache
@@ -80,7 +86,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         anchoring = asyncio.create_task(auto_anchor(app))
         stop_webhooks = start_webhook_dispatcher(settings, database)
         app.state.principals.attach(database, app)  # trusted once invalidations can arrive
+        listen_for_revisions(app.state.engine_caches.pages, database, app)
         yield
+        stop_listening_for_revisions(app.state.engine_caches.pages, database, app)
         app.state.principals.detach(database, app)
         anchoring.cancel()
         stop_webhooks()
@@ -140,6 +148,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…
+    index_routes(app.router)  # candidates by path prefix, not every route's regex in turn
 
     # Last added runs first: security headers, request id, the size limit, idempotency.
     app.add_middleware(

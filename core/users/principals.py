@@ -11,9 +11,13 @@ An entry is dropped whenever anything it was read from changes, never after a gu
   trusted only while the listener listens and has handed out everything that reached it
   (``Listener.settled``); before its first connection and between a drop and the reconnect,
   every request reads the database, as without a cache, and a reconnect clears the cache,
-  since notifications sent meanwhile are gone. PostgreSQL sends a notification as its
-  transaction commits, so a change is seen by the first request that reaches a worker after
-  the writer's commit has returned.
+  since notifications sent meanwhile are gone. PostgreSQL hands a notification to the
+  listening connections as its transaction commits, and the listener drops the entry as soon
+  as it reads it; a request that finds the notification waiting on the connection reads the
+  database (``settled``). What is left is the delivery itself, from the committing server
+  process to the listening one: well under a millisecond on one host, less than the HTTP
+  round trip that separates a writer's response from anybody's next request, like a request
+  already being authenticated as the change commits.
 - **SQLite** (one process): a connection that ran a statement writing one of those tables
   drops every entry of the process's caches as it commits. Several processes on one SQLite
   file cannot hear each other: ``paperleague serve --workers`` turns the cache off there.
