@@ -19,6 +19,7 @@ reconnects after a dropped connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -71,7 +72,9 @@ class Listener:
         self._fd: int | None = None  # the current connection's socket, while listening
         self._dispatching = False
         self._told: weakref.WeakSet[Subscriber] = weakref.WeakSet()  # connected on this one
+        self._ended = False
         self._wake_r, self._wake_w = os.pipe()  # a new subscriber interrupts the wait
+        os.set_blocking(self._wake_w, False)  # a full pipe already wakes the thread
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -80,7 +83,9 @@ class Listener:
         comes from the listener's thread once its channels are listened to."""
         with _LISTENERS_LOCK:
             self._subscribers.add(subscriber)
-        os.write(self._wake_w, b"s")
+            if not self._ended:  # under the lock the pipe is closed under
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._wake_w, b"s")
 
     def settled(self) -> bool:
         """Listening, and no notification waits on the connection or is being handed out: a
@@ -131,7 +136,11 @@ class Listener:
                     pause = RECONNECT_FIRST
                     self._fd = conn.fileno()
                     self.listening.set()
-                    self._serve(conn)
+                    try:
+                        self._serve(conn)
+                    finally:  # before the socket closes: its number may be reused at once
+                        self._fd = None
+                        self.listening.clear()
             except Exception as exc:  # whatever broke, listen again: subscribers fall back
                 self._lost()
                 level = logging.INFO if isinstance(exc, psycopg.Error) else logging.WARNING
@@ -139,6 +148,10 @@ class Listener:
                 time.sleep(pause)
                 pause = min(pause * 2, RECONNECT_MOST)
         self._lost()
+        with _LISTENERS_LOCK:
+            self._ended = True
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def _serve(self, conn: Any) -> None:
         fd = conn.fileno()

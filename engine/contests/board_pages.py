@@ -109,6 +109,9 @@ def board_page(
     check_paging(limit, cursor, k)
     # Before the transaction's snapshot: a chunk computed from it carries a revision no newer
     # than what it saw, so a writer's bump after its commit can never be stamped on older rows.
+    # (A revision heard by notification, core.page_cache.NotifiedRevisions, was current when
+    # heard, so it is no newer than the database's either: the argument stands without the
+    # round trip.)
     scope = board_scope(uow.sessions)
     revision = uow.caches.pages.revision(scope)
     with uow.reading():
