@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # the database on PostgreSQL unless page_cache_postgres is off (core.page_cache_postgres).
     redis_url: str | None = None
     page_cache_postgres: bool = True
+    # Keep authenticated users in process, dropped on every change to them (PostgreSQL: by
+    # notification; SQLite: one process only). core.users.principals
+    principal_cache: bool = True
     chain_private_key: SecretStr | None = None
     chain_confirmations: int = Field(default=2, ge=0)
     # Without chain_rpc_url: "local" = one anvil node per data directory, its state on disk, so

@@ -12,10 +12,10 @@ writes the events:
   process, and folds identical ones of a transaction into one, so a tick that writes fills and
   statuses for the same members sends one. The payload is the members' ids, comma-separated,
   or empty ("every stream: check") when they would not fit in a notification.
-  Each process that serves streams keeps one listening connection (a daemon thread, started
-  with its first stream, stopped a while after its last), fanning the notifications out to its
-  own streams; it reconnects after a dropped connection and then wakes every stream, since
-  notifications sent meanwhile are gone.
+  Each process keeps one listening connection (core.db_notifications: a daemon thread, held by
+  each stream and by the app), fanning the notifications out to its own streams; it reconnects
+  after a dropped connection and then wakes every stream, since notifications sent meanwhile
+  are gone.
 - **SQLite** (embedded, one process): the writing session, once committed, wakes every stream
   of this process; streams of another process fall back to their poll.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Collection, Iterable
 
@@ -36,16 +35,16 @@ import anyio
 from sqlalchemy import Table, event, text
 from sqlalchemy.orm import Session
 
+from core import db_notifications
 from core.db import Database
+from core.db_notifications import LISTENER_NAME, Listener, listener_of
+
+__all__ = ["LISTENER_NAME", "Listener", "Waiter", "announce", "announce_everyone", "listener_of"]
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "paperleague_member_events"
-LISTENER_NAME = "paperleague-member-events"  # the listening connection's application_name
 PAYLOAD_LIMIT = 7000  # bytes of member ids in one notification (PostgreSQL allows < 8000)
-CHECK_EVERY = 1.0  # seconds between the listener's checks whether it is still needed
-LINGER = 30.0  # seconds a listener stays after its last stream (reconnecting streams reuse it)
-RECONNECT_FIRST, RECONNECT_MOST = 0.05, 2.0  # seconds between reconnect attempts (doubling)
 _PENDING = "member_events_wakeup"  # session.info key: this SQLite transaction wrote events
 
 
@@ -169,85 +168,27 @@ def member_ids(payload: str) -> frozenset[int] | None:
     return found or None
 
 
-# --- the PostgreSQL listener --------------------------------------------------------------------
+# --- the PostgreSQL listener (core.db_notifications: one connection per process) -------------
 
 
-class Listener:
-    """One process's ``LISTEN`` connection to one database, in a daemon thread, while it has
-    streams to wake (and ``LINGER`` seconds after)."""
+class _StreamWakeups:
+    """The listener's subscriber that wakes this process's streams."""
 
-    def __init__(self, conninfo: str) -> None:
-        self.conninfo = conninfo
-        self.streams: weakref.WeakSet[Waiter] = weakref.WeakSet()
-        self.idle_since: float | None = None
-        self.connects = 0  # connections made (reconnects after the first)
-        self.listening = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=LISTENER_NAME, daemon=True)
+    channels = (CHANNEL,)
 
-    def _needed(self) -> bool:
-        """Whether to go on; a listener idle past ``LINGER`` leaves the registry and ends."""
-        with _LISTENERS_LOCK:
-            if len(self.streams):
-                self.idle_since = None
-                return True
-            now = time.monotonic()
-            self.idle_since = self.idle_since or now
-            if now - self.idle_since < LINGER:
-                return True
-            if _LISTENERS.get(self.conninfo) is self:
-                del _LISTENERS[self.conninfo]
-            return False
+    def notified(self, channel: str, payload: str) -> None:
+        HUB.wake(member_ids(payload))
 
-    def _run(self) -> None:
-        import psycopg
+    def connected(self) -> None:
+        HUB.wake(None)  # whatever committed while nobody listened
 
-        pause = RECONNECT_FIRST
-        while self._needed():
-            try:
-                with psycopg.connect(
-                    self.conninfo,
-                    autocommit=True,
-                    application_name=LISTENER_NAME,
-                    connect_timeout=5,
-                ) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.connects += 1
-                    self.listening.set()
-                    pause = RECONNECT_FIRST
-                    HUB.wake(None)  # whatever committed while nobody listened
-                    while self._needed():
-                        for note in conn.notifies(timeout=CHECK_EVERY):
-                            HUB.wake(member_ids(note.payload))
-            except Exception as exc:  # whatever broke, listen again: the poll covers meanwhile
-                self.listening.clear()
-                level = logging.INFO if isinstance(exc, psycopg.Error) else logging.WARNING
-                log.log(level, "member events listener: %s; reconnecting in %.2f s", exc, pause)
-                time.sleep(pause)
-                pause = min(pause * 2, RECONNECT_MOST)
-        self.listening.clear()
+    def disconnected(self) -> None:
+        pass  # the streams' poll covers until the next connection
 
 
-_LISTENERS: dict[str, Listener] = {}
-_LISTENERS_LOCK = threading.Lock()
-
-
-def _conninfo(database: Database) -> str:
-    return database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+_WAKEUPS = _StreamWakeups()
 
 
 def _listener_for(database: Database, stream: Waiter) -> None:
     """Make sure this process listens on ``database`` while ``stream`` lives."""
-    conninfo = _conninfo(database)
-    with _LISTENERS_LOCK:  # the lock a listener decides to end under: never a stream orphaned
-        listener = _LISTENERS.get(conninfo)
-        if listener is None:
-            listener = _LISTENERS[conninfo] = Listener(conninfo)
-            listener.thread.start()
-        listener.streams.add(stream)
-        listener.idle_since = None
-
-
-def listener_of(database: Database) -> Listener | None:
-    """This process's listener on ``database``, if one runs."""
-    with _LISTENERS_LOCK:
-        return _LISTENERS.get(_conninfo(database))
+    db_notifications.listen(database, stream, _WAKEUPS)

@@ -30,10 +30,13 @@ if TYPE_CHECKING:
     import redis
 
     from core.config import Settings
+    from core.db import Database
+    from core.db_notifications import Listener
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 900
+BOARDS_CHANNEL = "paperleague_boards"  # the shared revisions' bumps (migration 0032)
 
 
 class PageCache(Protocol):
@@ -178,14 +181,86 @@ def _bytes(value: bytes | str | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
+class NotifiedRevisions:
+    """The revisions of the shared cache as its bumps announce them (a trigger on
+    ``page_cache_revisions``, migration 0032, notifies ``paperleague_boards`` with
+    ``'<revision> <scope>'`` as the bump commits), heard by the process's listener
+    (core.db_notifications).
+
+    A revision only grows, so the largest one heard or read is one that was current when it
+    was heard or read: never newer than the shared one, which is all a reader's stamp needs
+    (core.page_cache's callers read the revision before their snapshot). It is trusted only
+    while the listener listens and has handed out what reached it; a scope not heard of since
+    the listener connected is read from the database once, and kept unless the connection was
+    lost meanwhile."""
+
+    channels = (BOARDS_CHANNEL,)
+
+    def __init__(self) -> None:
+        self._latest: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._trusted = False
+        self._listener: Listener | None = None
+        self.generation = 0  # raised on every (dis)connection: reads from before are not kept
+
+    def known(self, scope: str) -> int | None:
+        """The current revision of ``scope`` without asking the database, if known."""
+        listener = self._listener
+        if not self._trusted or listener is None or not listener.settled():
+            return None
+        return self._latest.get(scope)
+
+    def observe(self, scope: str, revision: int, *, generation: int) -> None:
+        """Note ``revision``, read from the database after ``generation`` was current."""
+        with self._lock:
+            if self._trusted and generation == self.generation:
+                self._latest[scope] = max(revision, self._latest.get(scope, revision))
+
+    def notified(self, channel: str, payload: str) -> None:
+        number, _, scope = payload.partition(" ")
+        if not number.isdigit():
+            return
+        with self._lock:
+            self._latest[scope] = max(int(number), self._latest.get(scope, 0))
+
+    def connected(self) -> None:
+        with self._lock:
+            self._latest.clear()  # bumps while nobody listened are unknown
+            self.generation += 1
+            self._trusted = True
+
+    def disconnected(self) -> None:
+        with self._lock:
+            self._trusted = False
+            self._latest.clear()
+            self.generation += 1
+
+    def attach(self, database: Database, holder: object) -> None:
+        """Listen on ``database`` (PostgreSQL) while ``holder`` lives."""
+        from core import db_notifications
+
+        self._listener = db_notifications.listen(database, holder, self)
+
+    def detach(self, database: Database, holder: object) -> None:
+        from core import db_notifications
+
+        self.disconnected()
+        if self._listener is not None:
+            db_notifications.release(database, holder)
+            self._listener = None
+
+
 class TwoLevelPageCache:
     """This process's ``local`` cache in front of a ``shared`` one (PostgreSQL): a value found
     locally costs no transfer, one another worker put is fetched once, and every write goes to
     both.
 
-    The revision is always the shared one, asked in the same round trip as the keys missing
-    locally (alone when none is), so a bump by any worker is seen by the very next read, and a
-    value kept here from before it, stamped with the older revision, is never current. When
+    The revision is the shared one: asked in the same round trip as the keys missing locally,
+    or, when none is, taken from the bumps' notifications (``NotifiedRevisions``: a bump by any
+    worker reaches this process as its notification is delivered, a moment after the bump's
+    commit), or read alone when the listener is not listening. So a bump is seen by the next
+    read after it reached the process, and a value kept here from before it, stamped with the
+    older revision, is never current after that. When
     the shared revision moves, the local values are dropped, so the next reads take the
     values computed after the bump from the shared cache instead of recomputing them."""
 
@@ -194,18 +269,31 @@ class TwoLevelPageCache:
         self._shared = shared
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.revisions = NotifiedRevisions()  # trusted once attached to a listener
 
     @property
     def shared(self) -> PageCache:
         return self._shared
 
+    def _shared_get_many(self, scope: str, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
+        generation = self.revisions.generation
+        revision, found = self._shared.get_many(scope, keys)
+        if revision >= 0:
+            self.revisions.observe(scope, revision, generation=generation)
+        return revision, found
+
     def get_many(self, scope: str, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
         _, found = self._local.get_many(scope, keys)
         missing = [key for key, value in zip(keys, found, strict=True) if value is None]
-        revision, fetched = self._shared.get_many(scope, missing)
+        known = None if missing else self.revisions.known(scope)
+        fetched: list[bytes | None]
+        if known is not None:
+            revision, fetched = known, []
+        else:
+            revision, fetched = self._shared_get_many(scope, missing)
         if revision >= 0 and self._moved(scope, revision):
             self._local.clear()
-            revision, found = self._shared.get_many(scope, keys)
+            revision, found = self._shared_get_many(scope, keys)
             missing, fetched = list(keys), found
         else:
             by_key = dict(zip(missing, fetched, strict=True))
@@ -229,7 +317,8 @@ class TwoLevelPageCache:
         self._shared.put_many(items)
 
     def revision(self, scope: str) -> int:
-        return self._shared.revision(scope)
+        known = self.revisions.known(scope)
+        return known if known is not None else self._shared_get_many(scope, [])[0]
 
     def bump(self, scope: str) -> int:
         return self._shared.bump(scope)
@@ -251,6 +340,18 @@ def page_cache_for(settings: Settings) -> PageCache:
             InProcessPageCache(), PostgresPageCache.connect(settings.database_url)
         )
     return InProcessPageCache()
+
+
+def listen_for_revisions(pages: PageCache, database: Database, holder: object) -> None:
+    """Let a two-level cache take its revisions from the bumps' notifications while
+    ``holder`` (the app) lives; other caches answer their revisions themselves."""
+    if isinstance(pages, TwoLevelPageCache) and not database.is_sqlite:
+        pages.revisions.attach(database, holder)
+
+
+def stop_listening_for_revisions(pages: PageCache, database: Database, holder: object) -> None:
+    if isinstance(pages, TwoLevelPageCache):
+        pages.revisions.detach(database, holder)
 
 
 def close_page_cache(pages: PageCache) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,6 +54,9 @@ def serve(
         )
         return
     from uvicorn.supervisors import Multiprocess
+
+    if found.is_sqlite:  # workers on one SQLite file cannot hear each other's changes to users
+        os.environ["PAPERLEAGUE_PRINCIPAL_CACHE"] = "false"
 
     config = uvicorn.Config(
         "api.http.app:app_from_environment",

@@ -50,15 +50,22 @@ from api.http.routes import (
     trading,
     verifiable,
 )
+from api.http.routing import index_routes
 from api.http.store import IdempotencyStore
 from api.http.web import mount_web
 from core import migrations, webhooks
 from core.config import Settings, get_settings
 from core.db import Database
 from core.outbox import RetryPolicy
-from core.page_cache import close_page_cache, page_cache_for
+from core.page_cache import (
+    close_page_cache,
+    listen_for_revisions,
+    page_cache_for,
+    stop_listening_for_revisions,
+)
 from core.segments.services import members_of
 from core.signing import with_signing_secret
+from core.users.principals import PrincipalCache
 from engine.uow import EngineCaches
 
 API_PREFIX = "/v1"
@@ -79,7 +86,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await run_in_threadpool(migrations.upgrade, database.engine)
         anchoring = asyncio.create_task(auto_anchor(app))
         stop_webhooks = start_webhook_dispatcher(settings, database)
+        app.state.principals.attach(database, app)  # trusted once invalidations can arrive
+        listen_for_revisions(app.state.engine_caches.pages, database, app)
         yield
+        stop_listening_for_revisions(app.state.engine_caches.pages, database, app)
+        app.state.principals.detach(database, app)
         anchoring.cancel()
         stop_webhooks()
         database.dispose()
@@ -97,6 +108,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.engine_caches = EngineCaches(pages=page_cache_for(settings))
+    app.state.principals = PrincipalCache(enabled=settings.principal_cache)
     app.state.segment_resolver = members_of  # analytics per segment
     app.state.group_commits = group_commits(
         database, app.state.engine_caches, enabled=settings.group_commit
@@ -140,6 +152,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(health.router)
     app.include_router(v1)
     mount_web(app)  # the web UI: / and /web/…
+    index_routes(app.router)  # candidates by path prefix, not every route's regex in turn
 
     # Last added runs first: security headers, request id, the size limit, idempotency.
     app.add_middleware(
@@ -147,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         store=IdempotencyStore(database.sessions),
         settings=settings,
         sessions=database.sessions,
+        principals=app.state.principals,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

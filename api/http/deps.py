@@ -22,6 +22,7 @@ from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from core.privacy.services import PrivacyUnitOfWork, require_consents
 from core.segments.uow import SegmentsUnitOfWork
 from core.users.model import Role, User
+from core.users.principals import PrincipalCache
 from core.users.services import UsersUnitOfWork
 from core.users.sign_in_limits import SignInLimits
 from core.webhooks import WebhooksUnitOfWork
@@ -148,7 +149,8 @@ def _current_user(
 ) -> User:
     if token is None:
         raise Unauthenticated("a bearer token is required")
-    user = token_user(token, settings, database.sessions)
+    principals: PrincipalCache = request.app.state.principals
+    user = token_user(token, settings, database.sessions, principals)
     if user is None:
         raise Unauthenticated(
             "the bearer token is invalid, expired or revoked, or its user is disabled"
@@ -158,8 +160,17 @@ def _current_user(
         and not user.has_any(Role.OPERATOR)
         and not request.url.path.startswith(CONSENT_FREE_WRITES)
     ):
-        require_consents(PrivacyUnitOfWork(database.sessions), user)  # 403 consent_required
+        _require_consents(principals, database, user)  # 403 consent_required
     return user
+
+
+def _require_consents(principals: PrincipalCache, database: Database, user: User) -> None:
+    kept = principals.get(user.id)
+    if kept is not None and kept.consents_current:
+        return
+    epoch = principals.epoch()
+    require_consents(PrivacyUnitOfWork(database.sessions), user)
+    principals.with_consents(user.id, True, epoch=epoch)
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
@@ -279,7 +290,8 @@ def _visible_contest_query(
     if contest_id is None:
         return None
     token = bearer_token(request.headers.get("authorization"))
-    user = None if token is None else token_user(token, settings, database.sessions)
+    principals = request.app.state.principals
+    user = None if token is None else token_user(token, settings, database.sessions, principals)
     viewer = None if user is None else user.id
     operator = user is not None and user.has_any(Role.OPERATOR)
     visibility.check_visible(uow, contest_id, viewer, operator=operator)

@@ -37,6 +37,7 @@ from api.http.security import bearer_token, token_user
 from api.http.store import COMPLETED, PENDING, IdempotencyStore, StoredRequest, StoredResponse
 from core.clock import utc_now
 from core.config import Settings
+from core.users.principals import PrincipalCache
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -128,10 +129,12 @@ class IdempotencyMiddleware:
         store: IdempotencyStore,
         settings: Settings,
         sessions: sessionmaker[Session],
+        principals: PrincipalCache | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.sessions = sessions
+        self.principals = principals
         self.settings = settings
         secret = settings.signing_secret().encode()
         self.pepper = hashlib.sha256(b"paperleague-idempotency:" + secret).digest()
@@ -156,7 +159,7 @@ class IdempotencyMiddleware:
         token = bearer_token(header(scope, b"authorization"))
         # The user the token authenticates now: a revoked token replays nothing of theirs.
         user = None if token is None else await run_in_threadpool(
-            token_user, token, self.settings, self.sessions
+            token_user, token, self.settings, self.sessions, self.principals
         )
         if user is None:
             await self.app(scope, receive, send)

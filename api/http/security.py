@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import utc_now
 from core.config import Settings
 from core.users.model import User, UserId
+from core.users.principals import Principal, PrincipalCache
 from core.users.store import UserRepository
 
 ALGORITHM = "HS256"
@@ -117,18 +118,36 @@ def user_id_from_token(token: str, settings: Settings) -> UserId | None:
 
 
 def token_user(
-    token: str, settings: Settings, sessions: sessionmaker[Session]
+    token: str,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    principals: PrincipalCache | None = None,
 ) -> User | None:
-    """The active user a token authenticates now: signed, unexpired, and not revoked."""
+    """The active user a token authenticates now: signed, unexpired, and not revoked. With
+    ``principals``, the user as kept there (core.users.principals: dropped on every change)."""
     subject = token_subject(token, settings)
     if subject is None:
         return None
-    with sessions() as session:
-        user = UserRepository(session).get(subject.user_id)
+    user = principal_user(subject.user_id, sessions, principals)
     if user is None or not user.is_active:
         return None
     if not secrets.compare_digest(user.token_stamp.encode(), subject.stamp.encode()):
         return None
+    return user
+
+
+def principal_user(
+    user_id: UserId, sessions: sessionmaker[Session], principals: PrincipalCache | None
+) -> User | None:
+    """The user ``user_id`` as the database has it now, from ``principals`` when kept."""
+    kept = None if principals is None else principals.get(user_id)
+    if kept is not None:
+        return kept.user
+    epoch = 0 if principals is None else principals.epoch()
+    with sessions() as session:
+        user = UserRepository(session).get(user_id)
+    if principals is not None:
+        principals.remember(user_id, Principal(user), epoch=epoch)
     return user
 
 

@@ -36,10 +36,11 @@ from engine.contests.leaderboard import (
     my_place,
     rows_of,
     scope_of,
-    standings_of,
+    standings_at,
 )
 from engine.contests.ranking import Standings
 from engine.trading.store import ContestRow
+from engine.trading.store_accounts import ContestHead
 from engine.trading.venue import NotEntered
 from engine.uow import EngineUnitOfWork
 
@@ -105,17 +106,25 @@ def board_page(
 ) -> BoardPage:
     """The unscoped page ``leaderboard.leaderboard`` computes, from the cache: a page after
     position ``cursor`` or the viewer's row with ``k`` rows either side. A contest the viewer
-    may not see is the ``NotFound`` of a contest that does not exist."""
+    may not see is the ``NotFound`` of a contest that does not exist.
+
+    The contest is read as its head (id, tick, invite code; no JSON decoded), which is all a
+    page whose chunks are all kept needs; only a chunk to compute reads the whole row, and
+    computes it for the head's tick (a later one may have committed between the two reads)."""
     check_paging(limit, cursor, k)
     # Before the transaction's snapshot: a chunk computed from it carries a revision no newer
     # than what it saw, so a writer's bump after its commit can never be stamped on older rows.
+    # (A revision heard by notification, core.page_cache.NotifiedRevisions, was current when
+    # heard, so it is no newer than the database's either: the argument stands without the
+    # round trip.)
     scope = board_scope(uow.sessions)
     revision = uow.caches.pages.revision(scope)
     with uow.reading():
-        contest = uow.trading.contest(contest_id)
-        if contest is None or not visibility.may_see(uow, contest, viewer_id, operator=operator):
+        head = uow.trading.contest_head(contest_id)
+        if head is None or not visibility.may_see(uow, head, viewer_id, operator=operator):
             raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
-        board = standings_of(uow, contest, remember=True) or Standings.from_rows([])
+        board = standings_at(uow, head.id, head.clock_ticks, remember=True)
+        board = board or Standings.from_rows([])
         n = len(board)
         following = None
         if around:
@@ -131,11 +140,11 @@ def board_page(
             start = min(cursor or 0, n)
             stop = min(start + limit, n)
             following = stop if start < stop < n else None
-        rows = _rows(uow, contest, board, (start, stop), encode, scope=scope, revision=revision)
+        rows = _rows(uow, head, board, (start, stop), encode, scope=scope, revision=revision)
         return BoardPage(
             contest_id=contest_id,
-            tick=contest.clock_ticks,
-            day=contest.clock_day,
+            tick=head.clock_ticks,
+            day=head.clock_day,
             entries=n,
             ranked=board.ranked_count,
             rows=rows,
@@ -146,7 +155,7 @@ def board_page(
 
 def _rows(
     uow: EngineUnitOfWork,
-    contest: ContestRow,
+    head: ContestHead,
     board: Standings,
     span: tuple[int, int],
     encode: RowEncoder,
@@ -162,17 +171,22 @@ def _rows(
         return ()
     tag = scope.removeprefix("board:")
     chunks = range(start // CHUNK, (stop - 1) // CHUNK + 1)
-    keys = [f"lb:{tag}:{contest.id}:{contest.clock_ticks}:rows:{c}" for c in chunks]
+    keys = [f"lb:{tag}:{head.id}:{head.clock_ticks}:rows:{c}" for c in chunks]
     current, found = uow.caches.pages.get_many(scope, keys)
     stamp = b"%d\n" % current
     rows: list[bytes] = []
     fresh: list[tuple[str, bytes]] = []
+    contest: ContestRow | None = None  # the whole row, read for the first chunk to compute
     for chunk, key, kept in zip(chunks, keys, found, strict=True):
         if kept is not None and current >= 0 and kept.startswith(stamp):
             encoded = kept[len(stamp) :].split(b"\n")
         else:
+            contest = contest or uow.trading.contest(head.id)
+            if contest is None:  # deleted since the head was read
+                raise NotFound(f"no contest {head.id}", contest_id=head.id)
             placings = board.top(CHUNK, after_position=chunk * CHUNK)
-            encoded = [encode(row) for row in rows_of(uow, contest, board, placings)]
+            shown = rows_of(uow, contest, board, placings, tick=head.clock_ticks)
+            encoded = [encode(row) for row in shown]
             if current == revision >= 0:
                 fresh.append((key, stamp + b"\n".join(encoded)))
         first = chunk * CHUNK

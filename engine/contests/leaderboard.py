@@ -209,12 +209,18 @@ def leaderboard(
 
 
 def rows_of(
-    uow: EngineUnitOfWork, contest: ContestRow, board: Standings, placings: list[Placing]
+    uow: EngineUnitOfWork,
+    contest: ContestRow,
+    board: Standings,
+    placings: list[Placing],
+    *,
+    tick: int | None = None,
 ) -> tuple[LeaderboardRow, ...]:
-    """The shown rows of these placings of the contest's last tick (inside the caller's read
-    transaction): the snapshot's columns, today's display names and unranked reasons."""
+    """The shown rows of these placings of the contest's last tick (or of ``tick``, the one
+    ``board`` is of, when the row was read after a later one committed) inside the caller's
+    read transaction: the snapshot's columns, today's display names and unranked reasons."""
     details = uow.standings.details(
-        contest.id, contest.clock_ticks, [p.member_id for p in placings]
+        contest.id, contest.clock_ticks if tick is None else tick, [p.member_id for p in placings]
     )
     seconds = _second_accounts(uow, contest, board, placings)
     unnoted = (

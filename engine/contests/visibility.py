@@ -5,9 +5,9 @@ contest that does not exist, so a private contest's existence leaks nothing."""
 from __future__ import annotations
 
 import secrets
+from typing import Protocol
 
 from core.errors import NotFound
-from engine.trading.store import ContestRow
 from engine.uow import EngineUnitOfWork
 
 
@@ -29,9 +29,19 @@ def check_visible(
             raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
 
 
+class VisibleContest(Protocol):
+    """What deciding visibility reads of a contest (a ``ContestRow``, a ``ContestHead``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def invite_code(self) -> str | None: ...
+
+
 def may_see(
     uow: EngineUnitOfWork,
-    row: ContestRow,
+    row: VisibleContest,
     viewer_id: int | None,
     *,
     operator: bool = False,
@@ -43,7 +53,7 @@ def may_see(
     return viewer_id is not None and uow.trading.account(row.id, viewer_id) is not None
 
 
-def holds_code(row: ContestRow, invite_code: str | None) -> bool:
+def holds_code(row: VisibleContest, invite_code: str | None) -> bool:
     return row.invite_code is not None and secrets.compare_digest(
         (invite_code or "").encode(), row.invite_code.encode()
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     bindparam,
@@ -34,6 +34,15 @@ from engine.trading.store import (
 from engine.trading.store_orders import OrdersRepository
 
 
+class ContestHead(NamedTuple):
+    """A contest's identity, committed tick and invite code (``TradingRepository.contest_head``)."""
+
+    id: int
+    clock_ticks: int
+    clock_day: date | None
+    invite_code: str | None
+
+
 class TradingRepository(OrdersRepository):
     """Contests' trading state, accounts, positions and books; orders, fills and equity marks
     come from ``OrdersRepository``."""
@@ -52,6 +61,14 @@ class TradingRepository(OrdersRepository):
         if lock:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).one_or_none()
+
+    def contest_head(self, contest_id: int) -> ContestHead | None:
+        """What a cached leaderboard page needs of a contest (its tick, its invite code), as
+        one plain row: none of the JSON columns decoded, nothing in the identity map."""
+        c = ContestRow.__table__.c
+        stmt = select(c.id, c.clock_ticks, c.clock_day, c.invite_code).where(c.id == contest_id)
+        found = self.session.execute(stmt).one_or_none()
+        return None if found is None else ContestHead(*found)
 
     def contest_ids(self) -> list[int]:
         """Every contest's id, in order."""

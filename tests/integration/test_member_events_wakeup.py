@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import member_events_wakeup
+from core import db_notifications, member_events_wakeup
 from core.clock import utc_now
 from core.db import Database
 from core.member_events import ORDER_STATUS
@@ -52,7 +52,7 @@ def test_a_tick_sends_one_notification_naming_its_members_and_a_rollback_none(
     for member in (alice, bob, carol):
         entered(database, contest_id, member)
     accounts = _accounts(database, contest_id, [alice, bob, carol])
-    conninfo = member_events_wakeup._conninfo(database)
+    conninfo = db_notifications.conninfo_of(database)
     with psycopg.connect(conninfo, autocommit=True) as listening:
         listening.execute(f"LISTEN {CHANNEL}")
         with database.sessions() as session:  # written, then rolled back: never announced
