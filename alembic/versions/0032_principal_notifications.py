@@ -8,7 +8,7 @@ each process's cache of authenticated users drops the entry as the change commit
 on ``paperleague_boards`` (core.page_cache). SQLite has no other process to tell: nothing.
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-04 22:00:00
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0030"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
