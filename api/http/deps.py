@@ -9,10 +9,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.http.group_commits import GroupCommits
 from api.http.middleware import forwarded_last
-from api.http.security import bearer_token, token_user
+from api.http.security import bearer_token, kept_token_user, token_user
 from core.config import Settings
 from core.db import Database
 from core.errors import PermissionDenied, Unauthenticated
@@ -141,25 +142,45 @@ CONSENT_FREE_WRITES = ("/v1/auth/", "/v1/me/consents", "/v1/me/erasure-request",
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _current_user(
+async def _current_user(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     settings: SettingsDep,
     database: DatabaseDep,
 ) -> User:
+    """The authenticated user. A user the principal cache keeps (and whose consents it knows
+    are current, for a write) is answered here on the event loop: a signature check and a
+    dictionary lookup, no thread-pool hop. Anything else reads the database in the pool."""
     if token is None:
         raise Unauthenticated("a bearer token is required")
     principals: PrincipalCache = request.app.state.principals
+    needs_consents = (
+        request.method not in SAFE_METHODS
+        and not request.url.path.startswith(CONSENT_FREE_WRITES)
+    )
+    kept = kept_token_user(token, settings, principals)
+    if kept is not None:
+        user, consents_current = kept
+        if not needs_consents or consents_current or user.has_any(Role.OPERATOR):
+            return user
+    return await run_in_threadpool(
+        _current_user_read, token, settings, database, principals, needs_consents
+    )
+
+
+def _current_user_read(
+    token: str,
+    settings: Settings,
+    database: Database,
+    principals: PrincipalCache,
+    needs_consents: bool,
+) -> User:
     user = token_user(token, settings, database.sessions, principals)
     if user is None:
         raise Unauthenticated(
             "the bearer token is invalid, expired or revoked, or its user is disabled"
         )
-    if (
-        request.method not in SAFE_METHODS
-        and not user.has_any(Role.OPERATOR)
-        and not request.url.path.startswith(CONSENT_FREE_WRITES)
-    ):
+    if needs_consents and not user.has_any(Role.OPERATOR):
         _require_consents(principals, database, user)  # 403 consent_required
     return user
 
@@ -176,14 +197,14 @@ def _require_consents(principals: PrincipalCache, database: Database, user: User
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
-def _optional_user(
+async def _optional_user(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     settings: SettingsDep,
     database: DatabaseDep,
 ) -> User | None:
     # A public route that shows some roles more: no token is anonymous, a bad one still a 401.
-    return None if token is None else _current_user(request, token, settings, database)
+    return None if token is None else await _current_user(request, token, settings, database)
 
 
 OptionalUser = Annotated[User | None, Depends(_optional_user)]

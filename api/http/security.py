@@ -136,6 +136,22 @@ def token_user(
     return user
 
 
+def kept_token_user(
+    token: str, settings: Settings, principals: PrincipalCache
+) -> tuple[User, bool] | None:
+    """The user a valid token names as the principal cache keeps it now (active, the token's
+    stamp still the user's), and whether their consents are known current; ``None`` when it is
+    not kept or does not match: then ``token_user`` answers, reading the database. Nothing here
+    blocks."""
+    subject = token_subject(token, settings)
+    kept = None if subject is None else principals.get(subject.user_id)
+    if subject is None or kept is None or kept.user is None or not kept.user.is_active:
+        return None
+    if not secrets.compare_digest(kept.user.token_stamp.encode(), subject.stamp.encode()):
+        return None
+    return kept.user, bool(kept.consents_current)
+
+
 def principal_user(
     user_id: UserId, sessions: sessionmaker[Session], principals: PrincipalCache | None
 ) -> User | None:

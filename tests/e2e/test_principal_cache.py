@@ -4,7 +4,9 @@ the one process's commits), a change made through one app or behind both of them
 the very next request to the other app sees it.
 
 Each case first checks that the other app did keep the user (otherwise it would pass without
-any invalidation), then makes the change, then asks once: no waiting, no retry.
+any invalidation), then makes the change, waits until the other app has dropped the user
+(on PostgreSQL a notification arrives a moment after the commit; without invalidation the
+wait times out), then asks once.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def _principals(app: object) -> PrincipalCache:
     return cache
 
 
+def _delivered(client: TestClient, user: User) -> None:
+    """Wait until ``client``'s cache no longer keeps ``user``: the change reached that worker
+    (at once on SQLite; on PostgreSQL once its listener read the notification)."""
+    _wait_for(lambda: _principals(client.app).get(user.id) is None, "the change never arrived")
+
+
 def _kept_by(client: TestClient, user: User, headers: dict[str, str]) -> None:
     """Ask ``client`` as ``user`` and check it kept them (so the case can fail)."""
     response = client.get("/v1/me", headers=headers)
@@ -70,6 +78,7 @@ def test_signing_out_everywhere_in_one_worker_revokes_the_token_in_the_next(
     headers = login(member)
     _kept_by(other, member, headers)
     assert client.post("/v1/auth/logout-all", headers=headers).status_code == 204
+    _delivered(other, member)
     assert other.get("/v1/me", headers=headers).status_code == 401
 
 
@@ -88,6 +97,7 @@ def test_a_new_password_revokes_earlier_tokens_in_every_worker(
         headers=headers,
     )
     assert changed.status_code == 200, changed.text
+    _delivered(other, member)
     assert other.get("/v1/me", headers=headers).status_code == 401
     fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
     assert other.get("/v1/me", headers=fresh).status_code == 200
@@ -104,6 +114,7 @@ def test_a_user_disabled_by_bulk_sql_is_refused_by_the_next_request(
     _kept_by(other, member, headers)
     with database.engine.begin() as conn:  # behind every app: no ORM, no service
         conn.execute(text("UPDATE users SET is_active = false WHERE id = :id"), {"id": member.id})
+    _delivered(other, member)
     assert other.get("/v1/me", headers=headers).status_code == 401
 
 
@@ -121,6 +132,7 @@ def test_a_role_removed_in_one_worker_is_gone_in_the_next(
         f"/v1/admin/users/{operator.id}/roles", json={"roles": ["member"]}, headers=login(admin)
     )
     assert removed.status_code == 200, removed.text
+    _delivered(other, operator)
     assert other.get("/v1/admin/users", headers=headers).status_code == 403
 
 
@@ -135,6 +147,7 @@ def test_a_role_row_deleted_by_sql_is_gone_at_once(
     _kept_by(other, operator, headers)
     with database.engine.begin() as conn:
         conn.execute(text("DELETE FROM user_roles WHERE user_id = :id"), {"id": operator.id})
+    _delivered(other, operator)
     assert other.get("/v1/admin/users", headers=headers).status_code == 403
 
 
@@ -157,6 +170,7 @@ def test_new_terms_block_the_next_write_in_every_worker_until_accepted(
         body="Be nice.",
         operator_id=admin.id,
     )
+    _delivered(other, member)
     blocked = other.post(write, headers=headers)
     assert blocked.status_code == 403, blocked.text
     assert blocked.json()["rule"] == "consent_required"
@@ -187,6 +201,7 @@ def test_a_withdrawn_consent_blocks_the_next_write(
     assert other.post(write, headers=headers).status_code in {200, 201}
     withdrawn = client.post("/v1/me/consents/terms/withdrawal", headers=headers)
     assert withdrawn.status_code in {200, 201, 204}, withdrawn.text
+    _delivered(other, member)
     assert other.post(write, headers=headers).status_code == 403
 
 
