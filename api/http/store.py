@@ -85,7 +85,7 @@ class KeyRecord:
 Claim = tuple[int, str, StoredRequest, datetime, datetime]  # user, key, request, now, lock_until
 Completion = tuple[int, str, StoredResponse]  # user, key, response
 
-_CLAIMS, _COMPLETIONS = "claims", "completions"  # each kind is one lane of its combiner
+CLAIMS, COMPLETIONS = "claims", "completions"  # each kind is one lane of its combiner
 _KEYS = cast(Table, IdempotencyRow.__table__)
 _PK = ("user_id", "key")
 
@@ -102,10 +102,11 @@ class IdempotencyStore:
 
     def __init__(self, sessions: sessionmaker[Session], *, group_commit: bool = True) -> None:
         self._sessions = sessions
-        self._claims: GroupCommit[str, Claim, bool] = GroupCommit(
+        # Public so that a test can hold a batch open while others queue behind it.
+        self.claims: GroupCommit[str, Claim, bool] = GroupCommit(
             self._claim_batch, enabled=group_commit
         )
-        self._completions: GroupCommit[str, Completion, None] = GroupCommit(
+        self.completions: GroupCommit[str, Completion, None] = GroupCommit(
             self._complete_batch, enabled=group_commit
         )
 
@@ -113,7 +114,7 @@ class IdempotencyStore:
         self, user_id: int, key: str, request: StoredRequest, *, now: datetime, lock_until: datetime
     ) -> bool:
         """Insert a pending record; False if the key already has one (or its user is gone)."""
-        return self._claims.submit(_CLAIMS, (user_id, key, request, now, lock_until))
+        return self.claims.submit(CLAIMS, (user_id, key, request, now, lock_until))
 
     def claim_each(self, claims: Sequence[Claim]) -> list[bool]:
         """Claim several keys in one transaction: the outcome of each, as if claimed one after
@@ -166,7 +167,7 @@ class IdempotencyStore:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def complete(self, user_id: int, key: str, response: StoredResponse) -> None:
-        self._completions.submit(_COMPLETIONS, (user_id, key, response))
+        self.completions.submit(COMPLETIONS, (user_id, key, response))
 
     def complete_each(self, completions: Sequence[Completion]) -> None:
         """Store several responses in one transaction (one statement, executed per row)."""
