@@ -123,7 +123,9 @@ class IdempotencyStore:
         for position, (user_id, key, *_) in enumerate(claims):
             first.setdefault((user_id, key), position)
         with self._write() as session:
-            claimed = self._insert_new(session, [claims[p] for p in first.values()])
+            # In key order, so that batches of two workers cannot wait on each other's rows.
+            distinct = [claims[first[pk]] for pk in sorted(first)]
+            claimed = self._insert_new(session, distinct)
             session.commit()
         return [
             (user_id, key) in claimed and first[(user_id, key)] == position
@@ -236,13 +238,14 @@ class IdempotencyStore:
             {"user_id": user_id, "key": key, **_pending(request, now=now, lock_until=lock_until)}
             for user_id, key, request, now, lock_until in claims
         ]
+        # Values as parameters, not in the statement, so that its compiled form is cached; many
+        # rows still go as one multi-row INSERT (SQLAlchemy's "insertmanyvalues").
         statement = (
             insert(_KEYS)
-            .values(values)
             .on_conflict_do_nothing(index_elements=list(_PK))
             .returning(_KEYS.c.user_id, _KEYS.c.key)
         )
-        return {(row.user_id, row.key) for row in session.execute(statement)}
+        return {(row.user_id, row.key) for row in session.execute(statement, values)}
 
     def _write(self) -> Session:
         session = self._sessions()
