@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.db import SQLITE_BEGIN_OPTION, Base, UtcDateTime
-from core.group_commit import GroupCommit
+from core.group_commit import DEFAULT_MAX_BATCH, GroupCommit
 
 PENDING, COMPLETED = "pending", "completed"
 
@@ -122,7 +122,8 @@ class IdempotencyStore:
         first: dict[tuple[int, str], int] = {}  # each key's first claim, by position
         for position, (user_id, key, *_) in enumerate(claims):
             first.setdefault((user_id, key), position)
-        with self._write() as session:
+        # Up to a combiner's batch, SQLAlchemy sends the rows as one multi-row INSERT.
+        with self._write(one_statement=len(first) <= DEFAULT_MAX_BATCH) as session:
             # In key order, so that batches of two workers cannot wait on each other's rows.
             distinct = [claims[first[pk]] for pk in sorted(first)]
             claimed = self._insert_new(session, distinct)
@@ -133,7 +134,7 @@ class IdempotencyStore:
         ]
 
     def get(self, user_id: int, key: str) -> KeyRecord | None:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.execute(select(_KEYS).where(_is(user_id, key))).mappings().first()
             return None if row is None else _record(row)
 
@@ -154,7 +155,7 @@ class IdempotencyStore:
         columns = _KEYS.c
         abandoned = (columns.status == PENDING) & (columns.locked_until < now)
         expired = columns.created_at < stale_before
-        with self._write() as session:
+        with self._write(one_statement=True) as session:
             result = session.execute(
                 update(_KEYS)
                 .where(_is(user_id, key) & (abandoned | expired))
@@ -188,13 +189,13 @@ class IdempotencyStore:
             {"u": user_id, "k": key, "s": r.status, "h": r.headers, "b": r.body}
             for user_id, key, r in completions
         ]
-        with self._write() as session:
+        with self._write(one_statement=len(rows) == 1) as session:
             session.connection().execute(statement, rows)
             session.commit()
 
     def release(self, user_id: int, key: str) -> None:
         """Forget a pending key whose request failed on the server side, so it can be retried."""
-        with self._write() as session:
+        with self._write(one_statement=True) as session:
             session.execute(delete(_KEYS).where(_is(user_id, key), _KEYS.c.status == PENDING))
             session.commit()
 
@@ -247,9 +248,21 @@ class IdempotencyStore:
         )
         return {(row.user_id, row.key) for row in session.execute(statement, values)}
 
-    def _write(self) -> Session:
+    def _write(self, *, one_statement: bool = False) -> Session:
+        """A session for writes; ``one_statement``: its work is a single statement, which on
+        PostgreSQL then runs in autocommit (one round trip instead of BEGIN, it, COMMIT)."""
         session = self._sessions()
-        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        options: dict[str, str] = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+        if one_statement and session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        session.connection(execution_options=options)
+        return session
+
+    def _read(self) -> Session:
+        """A session for one read: on PostgreSQL in autocommit (no BEGIN, no ROLLBACK)."""
+        session = self._sessions()
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         return session
 
 
