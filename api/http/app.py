@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Last added runs first: security headers, request id, the size limit, idempotency.
     app.add_middleware(
         IdempotencyMiddleware,
-        store=IdempotencyStore(database.sessions),
+        store=IdempotencyStore(database.sessions, group_commit=settings.group_commit),
         settings=settings,
         sessions=database.sessions,
         principals=app.state.principals,
