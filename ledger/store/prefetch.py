@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     cast,
     func,
@@ -102,7 +103,7 @@ def read_by_id(
     if not named and not accounts and not reserve:
         return read
     dialect = session.get_bind().dialect.name
-    statement = _statement(bool(named), bool(accounts), dialect if reserve else None)
+    statement = _statement(bool(named), bool(accounts), bool(reserve), dialect)
     params = {
         "named": list(named),
         "wanted": list(wanted),
@@ -128,25 +129,36 @@ def read_by_id(
 
 
 @cache
-def _statement(by_id: bool, balances: bool, seqs_on: str | None) -> Select[Any] | CompoundSelect:
-    """The union for what is asked (built once per shape: building it costs more than the
-    round trip it saves); its lists bind as expanding parameters. ``seqs_on``: the dialect
-    whose way of reserving seqs to include, if any."""
+def _statement(
+    by_id: bool, balances: bool, seqs: bool, dialect: str
+) -> Select[Any] | CompoundSelect:
+    """The union for what is asked on ``dialect`` (built once per shape: building it costs
+    more than the round trip it saves); ``seqs``: whether to reserve seqs."""
     parts = []
     if by_id:
-        parts.append(_part("transfer", TransferRow.id.in_(bindparam("named", expanding=True))))
-        parts.append(_part("failed", FailedTransferRow.id.in_(bindparam("wanted", expanding=True))))
+        parts.append(_part("transfer", _among(TransferRow.id, "named", dialect)))
+        parts.append(_part("failed", _among(FailedTransferRow.id, "wanted", dialect)))
     if balances:
         parts.append(
             _part(
                 "balance",
-                BalanceRow.account.in_(bindparam("accounts", expanding=True))
-                & BalanceRow.stripe.in_(bindparam("stripes", expanding=True)),
+                _among(BalanceRow.account, "accounts", dialect)
+                & _among(BalanceRow.stripe, "stripes", dialect),
             )
         )
-    if seqs_on is not None:
-        parts.append(_seq_part(seqs_on))
+    if seqs:
+        parts.append(_seq_part(dialect))
     return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def _among(column: InstrumentedAttribute[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name``: ``= ANY`` of one array on PostgreSQL,
+    so the statement's text, and its prepared plan, are the same for a group of any size (an
+    expanding ``IN`` is a new statement per length: a thousand parameters to bind, and
+    parsed and planned afresh, for a group of a thousand); an expanding ``IN`` on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def _seq_part(dialect: str) -> Select[Any]:
