@@ -4,7 +4,8 @@ psycopg prepares a statement from its fifth execution on; the server then plans 
 parameters' values five times more and keeps a generic plan only if that one costs no more
 than the custom plans did, planning included. A statement whose generic plan looks dearer
 (``generate_series(1, :reserve)``, sized at a guessed 1,000 rows) is replanned on every
-execution, and no statement count shows it: ``pg_prepared_statements`` does.
+execution, and no statement count shows it: ``pg_prepared_statements`` does. So it shows a
+statement whose text changes with the group's length (an expanding ``IN``): one per length.
 """
 
 from __future__ import annotations
@@ -61,6 +62,30 @@ def test_a_transfers_statements_are_planned_once_not_per_execution(
         statement = [plan for plan in plans if marker in plan.statement]
         assert len(statement) == 1, (marker, plans)
         assert statement[0].generic_plans > 0, statement[0]
+
+
+def test_groups_of_any_size_share_one_prepared_prefetch(one_connection: Connection) -> None:
+    """The lists bind as arrays: no statement text (and plan) per group length."""
+    uow = LedgerUnitOfWork(sessionmaker(one_connection, expire_on_commit=False))
+    for n in range(6):  # each length often enough to be prepared on its own
+        for size in (2, 3):
+            group = [
+                TransferRequest(
+                    id=f"group:{size}:{n}:{i}",
+                    debit=ISSUANCE,
+                    credit=points_account(1 + i),
+                    asset=POINTS,
+                    amount=5,
+                    reason="grant",
+                )
+                for i in range(size)
+            ]
+            services.submit(uow, group)
+    prefetches = one_connection.execute(
+        text("SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%nextval%'")
+    ).all()
+    one_connection.rollback()
+    assert len(prefetches) == 1, prefetches
 
 
 _ids = itertools.count()
