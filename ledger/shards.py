@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from core.hashchain import chain_hash
@@ -45,6 +46,7 @@ class Root:
     root: str
 
 
+@lru_cache(maxsize=1 << 16)  # a write asks for each account's shard several times
 def shard_of(account: AccountId) -> int:
     """The shard of a (non-system) account: the first 8 bytes of the SHA-256 of its name,
     big-endian, modulo ``LEDGER_SHARDS``. Stable across processes and versions (never

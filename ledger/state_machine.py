@@ -41,7 +41,7 @@ state: the caller records the group's ids as failed; 1-3 concern the ids themsel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -205,9 +205,13 @@ def apply(
         shard = _shard_of(request, pending)
         if shard not in heads:
             raise RuntimeError(f"shard {shard}'s head is not locked for this write")
-        draft = _draft(request, pending, now=now, seq=state.seqs[index], reversal_of=reversal_of)
-        draft = replace(
-            draft, shard=shard, shard_seq=heads[shard][0] + 1, prev_hash=heads[shard][1]
+        draft = _draft(
+            request,
+            pending,
+            now=now,
+            seq=state.seqs[index],
+            chain=(shard, heads[shard][0] + 1, heads[shard][1]),
+            reversal_of=reversal_of,
         )
         if pending is not None and draft.amount > pending.amount:
             return Refused(
@@ -331,9 +335,12 @@ def _draft(
     *,
     now: datetime,
     seq: int,
+    chain: tuple[int, int, str],
     reversal_of: TransferId | None,
 ) -> Transfer:
-    """The transfer ``request`` makes, not yet chained nor sealed (its hashes empty)."""
+    """The transfer ``request`` makes at ``chain`` (its shard, shard_seq and the hash before
+    it there), not yet sealed (its hash empty)."""
+    shard, shard_seq, prev_hash = chain
     pending_id: TransferId | None = None
     timeout: int | None = None
     timeout_at: datetime | None = None
@@ -362,6 +369,8 @@ def _draft(
         timeout_at=timeout_at,
         reversal_of=reversal_of,
         created_at=now,
-        prev_hash="",
+        prev_hash=prev_hash,
         hash="",
+        shard=shard,
+        shard_seq=shard_seq,
     )

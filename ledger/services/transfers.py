@@ -130,8 +130,9 @@ def append_reporting_replay(
     the same ascending statement as the rest."""
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
     holds = repo.transfers_by_id(pending_ids) if pending_ids else {}
-    repo.lock_accounts(accounts_named(requests, holds))
-    heads, state, stored = _prefetch(repo, requests)
+    keys = keys_touched(requests, holds)  # once: it costs a few µs a request in large groups
+    repo.lock_accounts(key[0] for key in keys)
+    heads, state, stored = _prefetch(repo, requests, keys if not pending_ids else None)
     outcome = state_machine.apply(
         state,
         requests,
@@ -161,20 +162,24 @@ def append_reporting_replay(
 
 
 def _prefetch(
-    repo: LedgerRepository, requests: Sequence[LedgerRequest]
+    repo: LedgerRepository,
+    requests: Sequence[LedgerRequest],
+    keys: set[BalanceKey] | None,
 ) -> tuple[dict[int, ShardHeadRow], LedgerState, set[BalanceKey]]:
     """The locked heads of the group's shards, what the state machine reads for ``requests``,
-    and the balance keys that have a row already. Reserves one global seq per request."""
+    and the balance keys that have a row already. Reserves one global seq per request.
+    ``keys``: the balances the group touches, when it resolves no hold (else read here)."""
     ids = [r.id for r in requests]
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
-    if pending_ids:  # the holds' accounts are known once the holds are read
+    if keys is None:  # the holds' accounts are known once the holds are read
         transfers, failed = repo.transfers_and_failures(ids, also=pending_ids)
         found = repo.prefetch((), balances=keys_touched(requests, transfers), reserve=len(requests))
+        # Held already (no statement), unless a hold was stored after the caller looked.
+        heads = repo.lock_accounts(accounts_named(requests, transfers))
     else:  # every account is named: the balances come in the same statement
-        found = repo.prefetch(ids, balances=keys_touched(requests, {}), reserve=len(requests))
+        found = repo.prefetch(ids, balances=keys, reserve=len(requests))
         transfers, failed = found.transfers, found.failures
-    # Held already (no statement), unless a hold was stored after the caller looked for it.
-    heads = repo.lock_accounts(accounts_named(requests, transfers))
+        heads = repo.lock_accounts(key[0] for key in keys)  # held already: no statement
     chains = {shard: (head.last_seq, head.last_hash) for shard, head in heads.items()}
     if any(i in transfers for i in ids):  # a replay or a conflict: balances are not needed
         return heads, LedgerState(chains, found.seqs, transfers=transfers), set()

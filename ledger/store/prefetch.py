@@ -9,6 +9,14 @@ and leaves typed NULLs elsewhere (typed, so PostgreSQL can match the parts' colu
 seqs are ``nextval`` of the transfers' sequence on PostgreSQL, one row per transfer (no lock:
 writers to other shards draw theirs meanwhile), and on SQLite, whose writers are serial, the
 greatest seq stored, counted on from.
+
+The seq rows come from ``unnest`` of an array of ``reserve`` slots, not ``generate_series(1,
+:reserve)``: PostgreSQL cannot size a series whose bounds are parameters and guesses 1,000
+rows (a fixed count is no help: SQLAlchemy binds it too), so the prepared statement's generic
+plan costs more than a custom plan for one row plus its planning, and the plan cache replans
+the whole four-part union on every execution (``pg_prepared_statements``: 0 generic plans, all
+custom). An array parameter is guessed at 10 rows whatever its length, so the generic plan is
+kept from the sixth execution on (``tests/integration/test_ledger_plans.py``).
 """
 
 from __future__ import annotations
@@ -24,14 +32,17 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     cast,
     func,
     literal,
     null,
     select,
+    true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.model import AccountId, Balance, Transfer, TransferId
@@ -92,13 +103,13 @@ def read_by_id(
     if not named and not accounts and not reserve:
         return read
     dialect = session.get_bind().dialect.name
-    statement = _statement(bool(named), bool(accounts), dialect if reserve else None)
+    statement = _statement(bool(named), bool(accounts), bool(reserve), dialect)
     params = {
         "named": list(named),
         "wanted": list(wanted),
         "accounts": sorted(accounts),
         "stripes": sorted(stripes),
-        "reserve": reserve,
+        "slots": list(range(reserve)),  # one per seq (PostgreSQL)
     }
     seqs: list[int] = []
     for row in session.execute(statement, params):
@@ -118,36 +129,47 @@ def read_by_id(
 
 
 @cache
-def _statement(by_id: bool, balances: bool, seqs_on: str | None) -> Select[Any] | CompoundSelect:
-    """The union for what is asked (built once per shape: building it costs more than the
-    round trip it saves); its lists bind as expanding parameters. ``seqs_on``: the dialect
-    whose way of reserving seqs to include, if any."""
+def _statement(
+    by_id: bool, balances: bool, seqs: bool, dialect: str
+) -> Select[Any] | CompoundSelect:
+    """The union for what is asked on ``dialect`` (built once per shape: building it costs
+    more than the round trip it saves); ``seqs``: whether to reserve seqs."""
     parts = []
     if by_id:
-        parts.append(_part("transfer", TransferRow.id.in_(bindparam("named", expanding=True))))
-        parts.append(_part("failed", FailedTransferRow.id.in_(bindparam("wanted", expanding=True))))
+        parts.append(_part("transfer", _among(TransferRow.id, "named", dialect)))
+        parts.append(_part("failed", _among(FailedTransferRow.id, "wanted", dialect)))
     if balances:
         parts.append(
             _part(
                 "balance",
-                BalanceRow.account.in_(bindparam("accounts", expanding=True))
-                & BalanceRow.stripe.in_(bindparam("stripes", expanding=True)),
+                _among(BalanceRow.account, "accounts", dialect)
+                & _among(BalanceRow.stripe, "stripes", dialect),
             )
         )
-    if seqs_on is not None:
-        parts.append(_seq_part(seqs_on))
+    if seqs:
+        parts.append(_seq_part(dialect))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
+def _among(column: InstrumentedAttribute[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name``: ``= ANY`` of one array on PostgreSQL,
+    so the statement's text, and its prepared plan, are the same for a group of any size (an
+    expanding ``IN`` is a new statement per length: a thousand parameters to bind, and
+    parsed and planned afresh, for a group of a thousand); an expanding ``IN`` on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def _seq_part(dialect: str) -> Select[Any]:
-    """``reserve`` rows of ``nextval`` (PostgreSQL), or one row of the greatest seq (SQLite)."""
+    """A row of ``nextval`` per slot (PostgreSQL), or one row of the greatest seq (SQLite)."""
     if dialect == "postgresql":
         seq: ColumnElement[Any] = TRANSFER_SEQ.next_value()
-        count = bindparam("reserve", type_=Integer)
-        source: Any = func.generate_series(1, count).table_valued("n")
+        slots = bindparam("slots", type_=ARRAY(Integer))
+        source: Any = func.unnest(slots).table_valued("slot")
     else:
         seq, source = func.coalesce(func.max(TransferRow.seq), 0), TransferRow
-    return _part("seq", literal(True), seq=seq, source=source)
+    return _part("seq", true(), seq=seq, source=source)
 
 
 def _part(
