@@ -2,7 +2,7 @@
 contest and operator grants of this process, each kind joined into one transaction.
 
 Under load a served write's cost is its transaction's lock and shared reads, not its own rows:
-a wave of check-ins or orders waits on the ledger head or the contest's accounts one request
+a wave of check-ins or orders pays its locks, rules and shared reads one request
 at a time. Batched, the services read once and write together, and every request still gets
 its own result or its own refusal, raised in its own thread. A batch of one runs the single
 call's service, so a request alone (and every retry of a failed batch's items) behaves exactly
@@ -24,7 +24,7 @@ from ledger.engagement import CheckIn
 from ledger.model import LedgerRequest, Transfer
 from ledger.services import LedgerUnitOfWork
 
-CHECK_INS = "check-ins"  # the one key of check-ins: they all take the ledger's lock
+CHECK_INS = "check-ins"  # one key: a batch locks its members' ledger shards in one statement
 GRANTS = "grants"
 
 CheckInRequest = tuple[int, str | None]  # member id, operation id
