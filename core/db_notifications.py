@@ -71,6 +71,7 @@ class Listener:
         self._listened: set[str] = set()  # channels the current connection listens to
         self._fd: int | None = None  # the current connection's socket, while listening
         self._dispatching = False
+        self._closing = False  # the server said it closes the current connection
         self._told: weakref.WeakSet[Subscriber] = weakref.WeakSet()  # connected on this one
         self._ended = False
         self._wake_r, self._wake_w = os.pipe()  # a new subscriber interrupts the wait
@@ -92,13 +93,22 @@ class Listener:
         commit whose notification reached this process before the call is with its
         subscribers."""
         fd = self._fd
-        if fd is None or self._dispatching or not self.listening.is_set():
+        if fd is None or self._dispatching or self._closing or not self.listening.is_set():
             return False
         try:
             readable, _, _ = select.select([fd], [], [], 0)
         except (OSError, ValueError):  # the connection closed meanwhile
             return False
-        return not readable and not self._dispatching and self._fd == fd
+        return not readable and not (self._dispatching or self._closing) and self._fd == fd
+
+    def _noticed(self, severity: str | None, message: str) -> None:
+        """A notice on the listening connection. A server that ends a connection (a
+        terminated backend, a shutdown) says so in a FATAL message, which libpq hands out as a
+        notice, and closes the socket after it: from the message on, nothing more will be heard,
+        though the connection looks open until the close arrives."""
+        if severity in {"FATAL", "PANIC"}:
+            self._closing = True
+            log.info("database listener: the server closes the connection: %s", message)
 
     # --- the thread --------------------------------------------------------------------------
 
@@ -129,6 +139,10 @@ class Listener:
                     connect_timeout=5,
                 ) as conn:
                     self._listened = set()
+                    self._closing = False
+                    conn.add_notice_handler(
+                        lambda diag: self._noticed(diag.severity_nonlocalized, diag.message_primary or "")
+                    )
                     # psycopg hands out what arrives while it runs a statement (the LISTENs)
                     conn.add_notify_handler(lambda note: self._hand_out(note.channel, note.payload))
                     self._listen_to_new_channels(conn)
@@ -167,7 +181,7 @@ class Listener:
                     self._dispatch(conn)
                 finally:
                     self._dispatching = False
-                if conn.closed or conn.pgconn.status != 0:  # CONNECTION_OK
+                if self._closing or conn.closed or conn.pgconn.status != 0:  # CONNECTION_OK
                     raise ConnectionError("the listening connection closed")
 
     def _listen_to_new_channels(self, conn: Any) -> None:
