@@ -141,7 +141,7 @@ class Listener:
                     self._listened = set()
                     self._closing = False
                     conn.add_notice_handler(
-                        lambda diag: self._noticed(diag.severity_nonlocalized, diag.message_primary or "")
+                        lambda d: self._noticed(d.severity_nonlocalized, d.message_primary or "")
                     )
                     # psycopg hands out what arrives while it runs a statement (the LISTENs)
                     conn.add_notify_handler(lambda note: self._hand_out(note.channel, note.payload))
