@@ -312,6 +312,18 @@ class TwoLevelPageCache:
             self._seen[scope] = revision
         return before is not None and before != revision
 
+    def kept_here(self, scope: str, keys: Sequence[str]) -> tuple[int, list[bytes | None]] | None:
+        """``get_many`` from this process alone, when it can answer so: the revision heard by
+        notification (trusted now) and the one the local values were kept under. ``None``
+        when either is not so: ``get_many`` then asks the shared tier."""
+        known = self.revisions.known(scope)
+        if known is None:
+            return None
+        with self._lock:
+            if self._seen.get(scope) != known:  # moved: get_many drops the local values first
+                return None
+        return known, self._local.get_many(scope, keys)[1]
+
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
         self._local.put_many(items)
         self._shared.put_many(items)
@@ -326,6 +338,19 @@ class TwoLevelPageCache:
     def clear(self) -> None:
         self._local.clear()
         self._shared.clear()
+
+
+def kept_here(
+    pages: PageCache, scope: str, keys: Sequence[str]
+) -> tuple[int, list[bytes | None]] | None:
+    """What ``pages.get_many`` would answer, if this process can answer it without a round
+    trip or a wait (an event loop may ask); ``None`` when the answer is elsewhere (Redis, the
+    shared tier, a revision not heard)."""
+    if isinstance(pages, InProcessPageCache):
+        return pages.get_many(scope, keys)
+    if isinstance(pages, TwoLevelPageCache):
+        return pages.kept_here(scope, keys)
+    return None
 
 
 def page_cache_for(settings: Settings) -> PageCache:

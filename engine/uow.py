@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.integrity.store import PersonLinks, SignalRepository
 from core.page_cache import InProcessPageCache, PageCache
+from engine.contests.contest_heads import ContestHeads
 from engine.contests.standings_cache import StandingsCache
 from engine.contests.store import ContestsRepository
 from engine.contests.store_pk import PkRepository, TeamsRepository
@@ -32,11 +33,15 @@ class EngineCaches:
     # Serialized leaderboard pages and tick indexes: Redis when configured, so every worker
     # shares them (engine.contests.board_pages).
     pages: PageCache = field(default_factory=InProcessPageCache)
+    # Contests' heads, trusted while the database's notifications reach this process (the
+    # app attaches them): a kept board page is then served without a round trip.
+    heads: ContestHeads = field(default_factory=ContestHeads)
 
     def clear(self) -> None:
         self.books.clear()
         self.standings.clear()
         self.pages.clear()
+        self.heads.forget(None)
 
 
 class EngineUnitOfWork(TradingUnitOfWork):

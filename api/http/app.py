@@ -88,7 +88,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         stop_webhooks = start_webhook_dispatcher(settings, database)
         app.state.principals.attach(database, app)  # trusted once invalidations can arrive
         listen_for_revisions(app.state.engine_caches.pages, database, app)
+        app.state.engine_caches.heads.attach(database, app)  # kept boards served on the loop
         yield
+        app.state.engine_caches.heads.detach(database, app)
         stop_listening_for_revisions(app.state.engine_caches.pages, database, app)
         app.state.principals.detach(database, app)
         anchoring.cancel()

@@ -27,7 +27,7 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import NotFound
-from core.page_cache import PageCache
+from core.page_cache import PageCache, kept_here
 from engine.contests import visibility
 from engine.contests.leaderboard import (
     LeaderboardRow,
@@ -42,7 +42,7 @@ from engine.contests.ranking import Standings
 from engine.trading.store import ContestRow
 from engine.trading.store_accounts import ContestHead
 from engine.trading.venue import NotEntered
-from engine.uow import EngineUnitOfWork
+from engine.uow import EngineCaches, EngineUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -110,47 +110,137 @@ def board_page(
 
     The contest is read as its head (id, tick, invite code; no JSON decoded), which is all a
     page whose chunks are all kept needs; only a chunk to compute reads the whole row, and
-    computes it for the head's tick (a later one may have committed between the two reads)."""
+    computes it for the head's tick (a later one may have committed between the two reads).
+    The head is kept in process for ``kept_board_page`` (if no change was heard meanwhile)."""
     check_paging(limit, cursor, k)
     # Before the transaction's snapshot: a chunk computed from it carries a revision no newer
     # than what it saw, so a writer's bump after its commit can never be stamped on older rows.
     # (A revision heard by notification, core.page_cache.NotifiedRevisions, was current when
     # heard, so it is no newer than the database's either: the argument stands without the
-    # round trip.)
+    # round trip.) The heads' epoch, likewise: a head older than a change heard is not kept.
     scope = board_scope(uow.sessions)
     revision = uow.caches.pages.revision(scope)
+    epoch = uow.caches.heads.epoch()
     with uow.reading():
         head = uow.trading.contest_head(contest_id)
+        if head is not None:
+            uow.caches.heads.remember(uow.source(), head, epoch=epoch)
         if head is None or not visibility.may_see(uow, head, viewer_id, operator=operator):
             raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
         board = standings_at(uow, head.id, head.clock_ticks, remember=True)
         board = board or Standings.from_rows([])
-        n = len(board)
-        following = None
-        if around:
-            position = board.position_of(viewer_id)
-            if position is None and uow.trading.account(contest_id, viewer_id) is None:
+        span = _span(board, viewer_id, limit=limit, cursor=cursor, around=around, k=k)
+        if span is None:  # around=me, not on the board: entered since the tick, or never
+            if uow.trading.account(contest_id, viewer_id) is None:
                 raise NotEntered(
                     "around=me needs your entry in this contest", contest_id=contest_id
                 )
-            start, stop = (
-                (0, 0) if position is None else (max(position - 1 - k, 0), min(position + k, n))
-            )
-        else:
-            start = min(cursor or 0, n)
-            stop = min(start + limit, n)
-            following = stop if start < stop < n else None
+            span = (0, 0, None)
+        start, stop, following = span
         rows = _rows(uow, head, board, (start, stop), encode, scope=scope, revision=revision)
-        return BoardPage(
-            contest_id=contest_id,
-            tick=head.clock_ticks,
-            day=head.clock_day,
-            entries=n,
-            ranked=board.ranked_count,
-            rows=rows,
-            next_cursor=following,
-            me=my_place(board, viewer_id),
-        )
+        return _page(head, board, viewer_id, rows, following)
+
+
+def kept_board_page(
+    caches: EngineCaches,
+    contest_id: int,
+    viewer_id: int,
+    *,
+    operator: bool,
+    limit: int = 50,
+    cursor: int | None = None,
+    around: bool = False,
+    k: int = 5,
+) -> BoardPage | None:
+    """The page ``board_page`` would serve, when all it needs is in this process and may be
+    trusted now: the contest's head (``ContestHeads``: no change heard since it was read), the
+    tick's standings and every chunk stamped with the current revision. ``None`` otherwise,
+    and for what only the database can tell (a private contest's entrants, around=me for a
+    viewer not on the board): the caller then calls ``board_page``. No round trip, no lock
+    waited on for long: an event loop may call it."""
+    check_paging(limit, cursor, k)
+    heads = caches.heads
+    head = heads.get(contest_id)
+    if head is None or heads.source is None:
+        return None
+    if head.invite_code is not None and not operator:  # entrants are the database's to tell
+        return None
+    if head.clock_ticks <= 0:
+        board: Standings | None = Standings.from_rows([])
+    else:
+        board = caches.standings.get((heads.source, head.id, head.clock_ticks))
+    if board is None:
+        return None
+    span = _span(board, viewer_id, limit=limit, cursor=cursor, around=around, k=k)
+    if span is None:
+        return None
+    start, stop, following = span
+    rows = _kept_rows(caches.pages, head, (start, stop), scope=scope_of(heads.source))
+    return None if rows is None else _page(head, board, viewer_id, rows, following)
+
+
+def _span(
+    board: Standings, viewer_id: int, *, limit: int, cursor: int | None, around: bool, k: int
+) -> tuple[int, int, int | None] | None:
+    """The positions ``start + 1 … stop`` a page shows and its next cursor; ``None`` for
+    around=me when the viewer is not on the board."""
+    n = len(board)
+    if around:
+        position = board.position_of(viewer_id)
+        if position is None:
+            return None
+        return max(position - 1 - k, 0), min(position + k, n), None
+    start = min(cursor or 0, n)
+    stop = min(start + limit, n)
+    return start, stop, stop if start < stop < n else None
+
+
+def _page(
+    head: ContestHead,
+    board: Standings,
+    viewer_id: int,
+    rows: tuple[bytes, ...],
+    following: int | None,
+) -> BoardPage:
+    return BoardPage(
+        contest_id=head.id,
+        tick=head.clock_ticks,
+        day=head.clock_day,
+        entries=len(board),
+        ranked=board.ranked_count,
+        rows=rows,
+        next_cursor=following,
+        me=my_place(board, viewer_id),
+    )
+
+
+def _chunks(scope: str, head: ContestHead, start: int, stop: int) -> tuple[range, list[str]]:
+    """The chunks holding positions ``start + 1 … stop`` and their keys."""
+    tag = scope.removeprefix("board:")
+    chunks = range(start // CHUNK, (stop - 1) // CHUNK + 1)
+    return chunks, [f"lb:{tag}:{head.id}:{head.clock_ticks}:rows:{c}" for c in chunks]
+
+
+def _kept_rows(
+    pages: PageCache, head: ContestHead, span: tuple[int, int], *, scope: str
+) -> tuple[bytes, ...] | None:
+    """``_rows`` when every chunk is kept in this process under the current revision, else
+    ``None``."""
+    start, stop = span
+    if start >= stop:
+        return ()
+    chunks, keys = _chunks(scope, head, start, stop)
+    kept = kept_here(pages, scope, keys)
+    if kept is None or kept[0] < 0:
+        return None
+    stamp = b"%d\n" % kept[0]
+    rows: list[bytes] = []
+    for chunk, value in zip(chunks, kept[1], strict=True):
+        if value is None or not value.startswith(stamp):
+            return None
+        first = chunk * CHUNK
+        rows += value[len(stamp) :].split(b"\n")[max(start - first, 0) : stop - first]
+    return tuple(rows)
 
 
 def _rows(
@@ -169,9 +259,7 @@ def _rows(
     start, stop = span
     if start >= stop:
         return ()
-    tag = scope.removeprefix("board:")
-    chunks = range(start // CHUNK, (stop - 1) // CHUNK + 1)
-    keys = [f"lb:{tag}:{head.id}:{head.clock_ticks}:rows:{c}" for c in chunks]
+    chunks, keys = _chunks(scope, head, start, stop)
     current, found = uow.caches.pages.get_many(scope, keys)
     stamp = b"%d\n" % current
     rows: list[bytes] = []
