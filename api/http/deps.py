@@ -71,9 +71,15 @@ async def _ledger_uow(database: DatabaseDep) -> LedgerUnitOfWork:
 LedgerUow = Annotated[LedgerUnitOfWork, Depends(_ledger_uow)]
 
 
-async def _engine_uow(request: Request, database: DatabaseDep) -> EngineUnitOfWork:
-    # The app owns the process's engine caches (kept books, standings of committed ticks).
-    return EngineUnitOfWork(database.sessions, caches=request.app.state.engine_caches)
+def engine_uow_of(request: Request) -> EngineUnitOfWork:
+    """The engine's unit of work on the app's database, with the caches the app owns (kept
+    books, standings of committed ticks, pages, contest heads)."""
+    state = request.app.state
+    return EngineUnitOfWork(state.database.sessions, caches=state.engine_caches)
+
+
+async def _engine_uow(request: Request) -> EngineUnitOfWork:
+    return engine_uow_of(request)
 
 
 EngineUow = Annotated[EngineUnitOfWork, Depends(_engine_uow)]
@@ -143,20 +149,21 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def _current_user(
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    settings: SettingsDep,
-    database: DatabaseDep,
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
     """The authenticated user. A user the principal cache keeps (and whose consents it knows
     are current, for a write) is answered here on the event loop: a signature check and a
-    dictionary lookup, no thread-pool hop. Anything else reads the database in the pool."""
+    dictionary lookup, no thread-pool hop. Anything else reads the database in the pool.
+    (Settings and database come from the app's state, not as dependencies: every
+    authenticated request solves this one, and each sub-dependency costs.)"""
     if token is None:
         raise Unauthenticated("a bearer token is required")
-    principals: PrincipalCache = request.app.state.principals
-    needs_consents = (
-        request.method not in SAFE_METHODS
-        and not request.url.path.startswith(CONSENT_FREE_WRITES)
+    state = request.app.state
+    settings: Settings = state.settings
+    database: Database = state.database
+    principals: PrincipalCache = state.principals
+    needs_consents = request.method not in SAFE_METHODS and not request.url.path.startswith(
+        CONSENT_FREE_WRITES
     )
     kept = kept_token_user(token, settings, principals)
     if kept is not None:
@@ -197,14 +204,23 @@ def _require_consents(principals: PrincipalCache, database: Database, user: User
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
+def kept_reader(request: Request) -> User | None:
+    """The user of a read's bearer token as the principal cache keeps them now, with no
+    dependency solved (a route's fast path; ``CurrentUser`` answers the same for a read, since
+    a read needs no consents); ``None``: ask ``CurrentUser``."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None or request.method not in SAFE_METHODS:
+        return None
+    state = request.app.state
+    kept = kept_token_user(token, state.settings, state.principals)
+    return None if kept is None else kept[0]
+
+
 async def _optional_user(
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    settings: SettingsDep,
-    database: DatabaseDep,
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User | None:
     # A public route that shows some roles more: no token is anonymous, a bad one still a 401.
-    return None if token is None else await _current_user(request, token, settings, database)
+    return None if token is None else await _current_user(request, token)
 
 
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
@@ -328,11 +344,14 @@ class PageRequest:
     cursor: str | None
 
 
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+]
+
+
 async def _page_request(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
 
