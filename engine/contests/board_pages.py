@@ -15,6 +15,13 @@ links and journal notes) is as of the chunk's first read; the writers that chang
 The viewer's own place (``me``) and the around-me window come from the tick's ``Standings``
 (kept per process, shared through the cache as the tick's rank index): O(log n) plus the
 window's chunks.
+
+In steady state (the tick unchanged) ``kept_board_page`` answers from this process alone, with
+no round trip and no thread: the contest's head as ``board_page`` last read it (kept by
+``engine.contests.contest_heads`` until the database announces a change), the tick's
+``Standings`` and the chunks this process holds under the revision it has heard. What it
+cannot answer so (a head not kept or not trusted, a private contest for a non-operator, a chunk
+missing) is ``board_page``'s, in the thread pool.
 """
 
 from __future__ import annotations
