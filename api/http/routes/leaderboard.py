@@ -51,8 +51,6 @@ async def leaderboard(
     request: Request,
     contest_id: ContestIdPath,
     user: CurrentUser,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
     around: Annotated[
         Literal["me"] | None, Query(description="`me`: your row with `k` rows above and below")
     ] = None,
@@ -61,6 +59,8 @@ async def leaderboard(
         Literal["friends", "team"] | None,
         Query(description="Only you and the members you follow, or your team"),
     ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,  # last, where the page parameters always were
+    cursor: CursorQuery = None,
 ) -> Response:
     """The contest's leaderboard after the last tick: a page, or the rows around you; ranks are
     competition ranks, unqualified entries are listed unranked after the ranked ones."""
