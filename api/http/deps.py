@@ -20,7 +20,7 @@ from core.errors import PermissionDenied, Unauthenticated
 from core.integrity.model import ClientSignal
 from core.page_cache import PageCache
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from core.privacy.services import PrivacyUnitOfWork, require_consents
+from core.privacy.services import PrivacyUnitOfWork, consents_required, require_consents
 from core.segments.uow import SegmentsUnitOfWork
 from core.users.model import Role, User
 from core.users.principals import PrincipalCache
@@ -170,6 +170,8 @@ async def _current_user(
         user, consents_current = kept
         if not needs_consents or consents_current or user.has_any(Role.OPERATOR):
             return user
+        if principals.consents_required() is False:  # nothing published: nothing to accept
+            return user
     return await run_in_threadpool(
         _current_user_read, token, settings, database, principals, needs_consents
     )
@@ -196,8 +198,20 @@ def _require_consents(principals: PrincipalCache, database: Database, user: User
     kept = principals.get(user.id)
     if kept is not None and kept.consents_current:
         return
+    required = principals.consents_required()
+    if required is False:
+        return
     epoch = principals.epoch()
-    require_consents(PrivacyUnitOfWork(database.sessions), user)
+    uow = PrivacyUnitOfWork(database.sessions)
+    if required is None and principals.usable():
+        # Read once per process (until a document is published): with no required document,
+        # a member's first write needs no read of their own consents.
+        required = consents_required(uow)
+        principals.remember_consents_required(required, epoch=epoch)
+        if not required:
+            principals.with_consents(user.id, True, epoch=epoch)
+            return
+    require_consents(uow, user)
     principals.with_consents(user.id, True, epoch=epoch)
 
 

@@ -33,10 +33,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.middleware import header, send_problem
-from api.http.security import bearer_token, token_user
+from api.http.security import bearer_token, kept_token_user, token_user
 from api.http.store import COMPLETED, PENDING, IdempotencyStore, StoredRequest, StoredResponse
 from core.clock import utc_now
 from core.config import Settings
+from core.users.model import User
 from core.users.principals import PrincipalCache
 
 HEADER = b"idempotency-key"
@@ -158,9 +159,7 @@ class IdempotencyMiddleware:
             return
         token = bearer_token(header(scope, b"authorization"))
         # The user the token authenticates now: a revoked token replays nothing of theirs.
-        user = None if token is None else await run_in_threadpool(
-            token_user, token, self.settings, self.sessions, self.principals
-        )
+        user = None if token is None else await self._token_user(token)
         if user is None:
             await self.app(scope, receive, send)
             return
@@ -199,6 +198,20 @@ class IdempotencyMiddleware:
                 scope=scope,
             )
 
+    async def _token_user(self, token: str) -> User | None:
+        """From the principal cache on the event loop when it keeps the user, else read in the
+        thread pool (as ``token_user`` does it)."""
+        kept = (
+            None
+            if self.principals is None
+            else kept_token_user(token, self.settings, self.principals)
+        )
+        if kept is not None:
+            return kept[0]
+        return await run_in_threadpool(
+            token_user, token, self.settings, self.sessions, self.principals
+        )
+
     async def _decide(self, user_id: int, key: str, request: StoredRequest) -> _Decision:
         deadline = time.monotonic() + self.settings.idempotency_wait_seconds
         retention = timedelta(hours=self.settings.idempotency_retention_hours)
@@ -206,9 +219,7 @@ class IdempotencyMiddleware:
         while True:
             now = utc_now()
             lock_until = now + timedelta(seconds=LOCK_SECONDS)
-            if await run_in_threadpool(
-                self.store.claim, user_id, key, request, now=now, lock_until=lock_until
-            ):
+            if await self.store.claim_async(user_id, key, request, now=now, lock_until=lock_until):
                 return _Execute()
             record = await run_in_threadpool(self.store.get, user_id, key)
             if record is None:  # released meanwhile, or the token's user no longer exists
@@ -261,7 +272,7 @@ class IdempotencyMiddleware:
                 m.get("body", b"") for m in messages if m["type"] == "http.response.body"
             )
             stored = StoredResponse(start["status"], headers, chunks)
-            await run_in_threadpool(self.store.complete, user_id, key, stored)
+            await self.store.complete_async(user_id, key, stored)
         for message in messages:
             await send(message)
 

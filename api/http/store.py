@@ -116,6 +116,12 @@ class IdempotencyStore:
         """Insert a pending record; False if the key already has one (or its user is gone)."""
         return self.claims.submit(CLAIMS, (user_id, key, request, now, lock_until))
 
+    async def claim_async(
+        self, user_id: int, key: str, request: StoredRequest, *, now: datetime, lock_until: datetime
+    ) -> bool:
+        """``claim`` awaited: the request holds no thread while its claim's batch runs."""
+        return await self.claims.submit_async(CLAIMS, (user_id, key, request, now, lock_until))
+
     def claim_each(self, claims: Sequence[Claim]) -> list[bool]:
         """Claim several keys in one transaction: the outcome of each, as if claimed one after
         another in this order (of two claims of one key, the first wins)."""
@@ -171,6 +177,10 @@ class IdempotencyStore:
 
     def complete(self, user_id: int, key: str, response: StoredResponse) -> None:
         self.completions.submit(COMPLETIONS, (user_id, key, response))
+
+    async def complete_async(self, user_id: int, key: str, response: StoredResponse) -> None:
+        """``complete`` awaited, like ``claim_async``."""
+        await self.completions.submit_async(COMPLETIONS, (user_id, key, response))
 
     def complete_each(self, completions: Sequence[Completion]) -> None:
         """Store several responses in one transaction (one statement, executed per row)."""

@@ -194,6 +194,13 @@ def withdraw(
     return record
 
 
+def consents_required(uow: PrivacyUnitOfWork) -> bool:
+    """Whether any required kind has a published document; if none has, ``require_consents``
+    lets everyone through, and the principal cache keeps that fact for the process."""
+    with uow.reading():
+        return uow.consents.published(REQUIRED_KINDS)
+
+
 def require_consents(uow: PrivacyUnitOfWork, user: User) -> None:
     """``ConsentRequired`` unless ``user`` accepts the latest version of every required kind
     (the terms). Nothing published, nothing required."""

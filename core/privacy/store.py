@@ -188,6 +188,13 @@ class ConsentRepository:
         )
         return [row.to_record() for row in self.session.scalars(stmt)]
 
+    def published(self, kinds: Sequence[ConsentKind]) -> bool:
+        """Whether any version of any of ``kinds`` is published (one statement)."""
+        found = select(ConsentDocumentRow.kind).where(
+            ConsentDocumentRow.kind.in_([kind.value for kind in kinds])
+        )
+        return bool(self.session.scalar(select(found.exists())))
+
     def standing(self, user_id: UserId, kind: ConsentKind) -> tuple[int | None, int | None]:
         """The latest published version of ``kind`` and the version the member's last record
         accepts (None: none published; never accepted, or withdrawn), in one statement: the

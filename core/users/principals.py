@@ -69,6 +69,7 @@ class PrincipalCache:
         self._kept: OrderedDict[UserId, Principal] = OrderedDict()
         self._lock = threading.Lock()
         self._epoch = 0
+        self._consents_required: bool | None = None  # process-wide; None: not known
         self._trusted = False
         self._listener: db_notifications.Listener | None = None
         self.enabled = enabled
@@ -117,6 +118,23 @@ class PrincipalCache:
         if found is not None:
             self.remember(user_id, replace(found, consents_current=current), epoch=epoch)
 
+    def consents_required(self) -> bool | None:
+        """Whether a required consent document is published, as last read and kept (``None``:
+        not known, or not trusted now). A new document drops it, as it drops every entry."""
+        if not self.usable():
+            return None
+        required = self._consents_required
+        return required if self.usable() else None
+
+    def remember_consents_required(self, required: bool, *, epoch: int) -> None:
+        """Keep whether a required document is published, read after ``epoch()`` returned
+        ``epoch``, unless something was invalidated since."""
+        if not self.usable():
+            return
+        with self._lock:
+            if self._epoch == epoch:
+                self._consents_required = required
+
     # --- invalidation ------------------------------------------------------------------------
 
     def forget(self, user_id: UserId | None) -> None:
@@ -125,6 +143,7 @@ class PrincipalCache:
             self._epoch += 1
             if user_id is None:
                 self._kept.clear()
+                self._consents_required = None
             else:
                 self._kept.pop(user_id, None)
 

@@ -75,13 +75,17 @@ def check_in_each(
         # The batch's members' shards only: other members check in meanwhile. The locks also
         # keep each of these members' check-ins (one per local day, the streak) serial.
         uow.ledger.lock_accounts(
-            [account for member_id in dict.fromkeys(m for m, _ in requests)
-             for account in member_accounts(member_id)]
+            [
+                account
+                for member_id in dict.fromkeys(m for m, _ in requests)
+                for account in member_accounts(member_id)
+            ]
         )
         earlier = uow.engagement.checkins_by_operations([o for _, o in requests if o is not None])
         rules = current_rules(uow)
         today = rules.local_day(moment).isoformat()
-        done = uow.engagement.checked_in_on(today, list(dict.fromkeys(m for m, _ in requests)))
+        last = uow.engagement.last_checkins(list(dict.fromkeys(m for m, _ in requests)))
+        done = _checked_in_on(uow, today, last)
         fresh: dict[int, str | None] = {}  # member → the operation id of their new check-in
         plan: list[int | CheckInOutcome] = []  # a member id: their new check-in
         for member_id, operation in requests:
@@ -99,13 +103,24 @@ def check_in_each(
         made = {
             c.member_id: c
             for c in (
-                _check_ins(uow, list(fresh), rules, moment, operation_ids=operations)
+                _check_ins(uow, list(fresh), rules, moment, operation_ids=operations, last=last)
                 if fresh
                 else []
             )
         }
         uow.commit()
     return [made[p] if isinstance(p, int) else p for p in plan]
+
+
+def _checked_in_on(
+    uow: LedgerUnitOfWork, local_date: str, last: Mapping[int, tuple[str, int]]
+) -> set[int]:
+    """Which members of ``last`` (their latest check-ins) checked in on ``local_date``: those
+    whose latest is that day, and those of a later day who also have one then (read only for
+    them: a programme time zone moved west can make a later day exist)."""
+    done = {member for member, (day, _) in last.items() if day == local_date}
+    later = [member for member, (day, _) in last.items() if day > local_date]
+    return done | (uow.engagement.checked_in_on(local_date, later) if later else set())
 
 
 def _already(local_date: str, rules: EarningRules) -> AlreadyCheckedIn:
@@ -133,8 +148,9 @@ def check_in_many(
     with uow:
         uow.ledger.lock_head()
         rules = current_rules(uow)
-        done = uow.engagement.checked_in_on(rules.local_day(moment).isoformat(), wanted)
-        made = _check_ins(uow, [m for m in wanted if m not in done], rules, moment)
+        last = uow.engagement.last_checkins(wanted)
+        done = _checked_in_on(uow, rules.local_day(moment).isoformat(), last)
+        made = _check_ins(uow, [m for m in wanted if m not in done], rules, moment, last=last)
         uow.commit()
     return made
 
@@ -146,12 +162,15 @@ def _check_ins(
     moment: datetime,
     *,
     operation_ids: Mapping[int, str] | None = None,
+    last: Mapping[int, tuple[str, int]] | None = None,
 ) -> list[CheckIn]:
     """Pay and record the check-ins of members not yet checked in today (open txn, head locked);
-    ``operation_ids`` are stored with the check-ins of the members they name."""
+    ``operation_ids`` are stored with the check-ins of the members they name; ``last``: their
+    latest check-ins (``last_checkins``), if the caller has read them already."""
     operations = operation_ids or {}
     today = rules.local_day(moment)
-    last = uow.engagement.last_checkins(member_ids)
+    if last is None:
+        last = uow.engagement.last_checkins(member_ids)
     xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
     levels = current_levels(uow)
     payouts: list[tuple[int, list[LedgerRequest]]] = []

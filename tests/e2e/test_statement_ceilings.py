@@ -13,11 +13,15 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from core.db import Database
+from core.privacy import services as privacy
+from core.privacy.model import ConsentKind
+from core.privacy.services import PrivacyUnitOfWork
 from core.users.model import Role, User
 from tests.e2e.test_trading_api import contest, entered  # noqa: F401 (fixture)
 
 # 150 XP crosses a level: one more statement, the level.up outbox event's INSERT.
-# Each includes the consent gate before a member's write (one statement: core.privacy).
+# Each includes the consent gate before a member's first write (one statement: core.privacy;
+# none while no terms are published and the process knows it).
 # The ledger reads once after its lock, and writes in one statement on PostgreSQL (13 in
 # all) and three on SQLite (15).
 CHECK_IN_CEILING = 15
@@ -70,6 +74,38 @@ def test_a_check_in_locks_the_ledger_once_and_stays_under_its_ceiling(
     assert len(_reading(statements, "ledger_level_tables")) == 1, statements
     assert len(_reading(statements, "ledger_earning_rules")) == 1, statements
     assert sum(s.startswith("INSERT INTO outbox_events") for s in statements) == 1
+    # No terms are published, and the principal cache keeps that since ``earlier``'s write:
+    # this member's first write reads no consent row.
+    assert not _consent_gate(statements), statements
+    assert len(statements) <= CHECK_IN_CEILING, "\n".join(statements)
+
+
+def test_with_terms_published_a_first_write_reads_the_members_standing_once(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    make_user: Callable[..., User],
+    login: Callable[[User], dict[str, str]],
+) -> None:
+    operator, member, earlier = make_user(Role.OPERATOR), make_user(), make_user()
+    privacy.publish_document(
+        PrivacyUnitOfWork(database.sessions),
+        ConsentKind.TERMS,
+        title="Terms",
+        body="Be nice.",
+        operator_id=operator.id,
+    )
+    for user in (earlier, member):
+        accepted = client.post(
+            "/v1/me/consents", json={"kind": "terms", "version": 1}, headers=login(user)
+        )
+        assert accepted.is_success, accepted.text
+    headers = login(member)
+    assert client.post("/v1/me/check-ins", headers=login(earlier)).status_code == 201
+
+    with _statements(app) as statements:
+        checked = client.post("/v1/me/check-ins", headers=headers)
+    assert checked.status_code == 201, checked.text
     assert len(_consent_gate(statements)) == 1, statements
     assert len(statements) <= CHECK_IN_CEILING, "\n".join(statements)
 

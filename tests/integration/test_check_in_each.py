@@ -118,3 +118,30 @@ def test_a_batch_is_the_calls_one_after_another(
 
     check()
     assert services.verify(ledger_uow).ok
+
+
+def test_a_later_day_from_another_time_zone_does_not_hide_today(
+    ledger_uow: LedgerUnitOfWork, make_user: Callable[..., User]
+) -> None:
+    """The batch learns who checked in today from each member's latest check-in; a programme
+    time zone moved west can make that a later day, and today's check-in is still found."""
+    operator, member = make_user(Role.OPERATOR), make_user().id
+    moment = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # 2 March in Shanghai, 1 March in New York
+
+    def rules(timezone: str) -> None:
+        engagement.set_earning_rules(
+            ledger_uow,
+            EarningRules(timezone=timezone, checkin=Award(10, 10)),
+            operator_id=operator.id,
+        )
+
+    rules("America/New_York")
+    (first,) = engagement.check_in_each(ledger_uow, [(member, None)], now=moment)
+    rules("Asia/Shanghai")
+    (later,) = engagement.check_in_each(ledger_uow, [(member, None)], now=moment)
+    rules("America/New_York")
+    (again,) = engagement.check_in_each(ledger_uow, [(member, None)], now=moment)
+
+    assert isinstance(first, engagement.CheckIn) and first.local_date == "2026-03-01"
+    assert isinstance(later, engagement.CheckIn) and later.local_date == "2026-03-02"
+    assert isinstance(again, AlreadyCheckedIn)  # 1 March's check-in, behind 2 March's

@@ -78,3 +78,28 @@ def test_nothing_is_kept_or_served_while_invalidations_cannot_arrive() -> None:
     assert cache.get(1) is None
     cache.connected()
     assert cache.get(1) is None  # a reconnect forgets: what was sent meanwhile is lost
+
+
+def test_whether_terms_are_required_is_kept_until_a_document_changes() -> None:
+    cache = PrincipalCache()
+    assert cache.consents_required() is None  # not trusted before the listener connects
+    cache.connected()
+    epoch = cache.epoch()
+    cache.remember_consents_required(False, epoch=epoch)
+    assert cache.consents_required() is False
+    cache.forget(1)  # one user's row or consent changed: documents did not
+    assert cache.consents_required() is False
+    cache.notified("paperleague_users", "")  # a document was published: every entry goes
+    assert cache.consents_required() is None
+
+
+def test_whether_terms_are_required_read_before_a_change_is_not_kept() -> None:
+    cache = PrincipalCache()
+    cache.connected()
+    epoch = cache.epoch()
+    cache.notified("paperleague_users", "")  # published while the read ran
+    cache.remember_consents_required(False, epoch=epoch)
+    assert cache.consents_required() is None
+    cache.disconnected()
+    cache.remember_consents_required(False, epoch=cache.epoch())
+    assert cache.consents_required() is None  # an untrusted cache keeps nothing

@@ -63,12 +63,14 @@ def my_history(user: CurrentUser, uow: LedgerUow, page: PageParams) -> Page[Hist
     response_model=CheckInOut,
     responses={409: problem_doc("Already checked in today (programme time zone)")},
 )
-def check_in(
+async def check_in(
     user: CurrentUser, combiners: GroupCommitsDep, key: IdempotencyKey = None
 ) -> CheckInOut:
     """Today's check-in: points and XP, with streak bonuses."""
+    # Awaited, not in a pool thread: the batch runs in the combiner's worker.
     operation = None if key is None else operation_id("checkin", user.id, key)
-    return CheckInOut.of(combiners.check_ins.submit(CHECK_INS, (user.id, operation)))
+    made = await combiners.check_ins.submit_async(CHECK_INS, (user.id, operation))
+    return CheckInOut.of(made)
 
 
 @router.get("/me/tasks", response_model=list[TaskOut])

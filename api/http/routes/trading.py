@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from api.http.chain_deps import ContentUow
 from api.http.deps import (
@@ -72,7 +73,7 @@ def keyed_client_order_id(key: str) -> str:
         422: problem_doc("Order refused: `rule` is the reason code"),
     },
 )
-def place_order(
+async def place_order(
     contest_id: VisibleContestId,
     body: OrderIn,
     user: CurrentUser,
@@ -85,12 +86,17 @@ def place_order(
     request = body.to_request()
     if request.client_order_id is None and key is not None:
         request = replace(request, client_order_id=keyed_client_order_id(key))
-    # The compliance terms are read only for a note: an order without one costs no query more.
-    terms = () if body.note is None else compliance_terms(ContentUnitOfWork(database.sessions))
-    screened = None if body.note is None else journal.check_note(body.note, terms)
-    # Joined with the contest's concurrent orders: one transaction, judged in arrival order.
-    order = combiners.orders.submit(contest_id, (user.id, request, screened))
-    note = journal.notes_of(uow, [order.id]).get(order.id) if body.note is not None else None
+    screened = None
+    if body.note is not None:  # the compliance terms: an order without a note reads nothing more
+        content = ContentUnitOfWork(database.sessions)
+        terms = await run_in_threadpool(compliance_terms, content)
+        screened = journal.check_note(body.note, terms)
+    # Joined with the contest's concurrent orders: one transaction, judged in arrival order;
+    # awaited, not in a pool thread: the batch runs in the combiner's worker.
+    order = await combiners.orders.submit_async(contest_id, (user.id, request, screened))
+    note = None
+    if body.note is not None:
+        note = (await run_in_threadpool(journal.notes_of, uow, [order.id])).get(order.id)
     return OrderOut.of(order, note=note)
 
 
