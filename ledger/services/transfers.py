@@ -69,7 +69,8 @@ def _submit_once(
     uow: LedgerUnitOfWork, requests: Sequence[LedgerRequest], *, now: datetime | None
 ) -> list[Transfer]:
     with uow:
-        transfers = append(uow.ledger, requests, now=now)
+        # The group is all the transaction writes: its write statement may carry the COMMIT.
+        transfers, _ = append_reporting_replay(uow.ledger, requests, now=now, commits=True)
         uow.commit()
         return transfers
 
@@ -121,9 +122,12 @@ def append_reporting_replay(
     *,
     now: datetime | None = None,
     reversal_of: Transfer | None = None,
+    commits: bool = False,
 ) -> tuple[list[Transfer], bool]:
     """``append``, and whether the group was a replay (the transfers are then the originals,
-    and nothing moved).
+    and nothing moved). ``commits``: the group is the last thing the transaction writes and the
+    caller commits right after, so the write may commit it in the same round trip (see
+    ``ledger.store.appends``).
 
     Locks the heads of the shards of the group's accounts first (in the statement that reads
     what the group's checks need, when it resolves no hold); a hold's accounts are read
@@ -158,8 +162,10 @@ def append_reporting_replay(
         outcome.transfers,
         heads=heads,
         new_heads=outcome.state.heads,
+        commit=commits,
     )
-    repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
+    if not commits:
+        repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
     return list(outcome.transfers), False
 
 

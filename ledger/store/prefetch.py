@@ -6,8 +6,8 @@ Each is a round trip of its own otherwise, and once the shard heads are locked t
 same state whichever statement they come in. One row shape serves them all: a ``part`` tag,
 then every transfer column, the failure code, and the balance columns; each part fills its own
 and leaves typed NULLs elsewhere (typed, so PostgreSQL can match the parts' column types). The
-seqs are ``nextval`` of the transfers' sequence on PostgreSQL, one row per transfer (no lock:
-writers to other shards draw theirs meanwhile), and on SQLite, whose writers are serial, the
+seqs are ``nextval`` of the transfers' sequence on PostgreSQL, one per transfer in an array (no
+lock: writers to other shards draw theirs meanwhile), and on SQLite, whose writers are serial, the
 greatest seq stored, counted on from.
 
 The seq rows come from ``unnest`` of an array of ``reserve`` slots, not ``generate_series(1,
@@ -131,13 +131,13 @@ def read_by_id(
     }
     seqs: list[int] = []
     stale = False
-    for row in session.execute(statement, params):
+    for row in session.connection().execute(statement, params):  # Core: no ORM to set up
         if row.part == "transfer":
             read.transfers[row.id] = transfer_from(row)
         elif row.part == "failed":
             read.failures[row.id] = row.failed_code
         elif row.part == "seq":
-            seqs.append(row.seq)
+            seqs.extend(row.seqs if row.seqs is not None else [row.seq])
         elif row.part == "head":  # the locked head in shard, shard_seq, hash; seq: as seen
             read.heads[row.shard] = (row.shard_seq, row.hash)
             stale = stale or row.seq != row.shard_seq
@@ -221,14 +221,16 @@ def _heads_part(dialect: str) -> Select[Any]:
 
 
 def _seq_part(dialect: str) -> Select[Any]:
-    """A row of ``nextval`` per slot (PostgreSQL), or one row of the greatest seq (SQLite)."""
+    """One row: an array of a ``nextval`` per slot (PostgreSQL; one row per seq would cost a
+    1,000-transfer batch a thousand rows of every column to take apart), or the greatest seq
+    (SQLite)."""
     if dialect == "postgresql":
-        seq: ColumnElement[Any] = TRANSFER_SEQ.next_value()
         slots = bindparam("slots", type_=ARRAY(Integer))
+        drawn = func.array_agg(TRANSFER_SEQ.next_value())
         source: Any = func.unnest(slots).table_valued("slot")
-    else:
-        seq, source = func.coalesce(func.max(TransferRow.seq), 0), TransferRow
-    return _part("seq", true(), seq=seq, source=source)
+        return _part("seq", true(), seqs=drawn, source=source)
+    highest = func.coalesce(func.max(TransferRow.seq), 0)
+    return _part("seq", true(), seq=highest, source=TransferRow)
 
 
 def _part(
@@ -238,9 +240,11 @@ def _part(
     seq: ColumnElement[Any] | None = None,
     source: Any = None,
     chain: tuple[Any, Any, Any] | None = None,
+    seqs: ColumnElement[Any] | None = None,
 ) -> Select[Any]:
     """One part's SELECT in the shared row shape (``seq`` and ``source``: the seq and head
-    parts'; ``chain``: the head part's shard, shard_seq and hash)."""
+    parts'; ``chain``: the head part's shard, shard_seq and hash; ``seqs``: the seq part's
+    array, on PostgreSQL)."""
     columns: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]
     columns = {"part": literal(part, String)}
     for column in transfer_columns():
@@ -252,6 +256,8 @@ def _part(
     if chain is not None:
         for name, value in zip(("shard", "shard_seq", "hash"), chain, strict=True):
             columns[name] = cast(value, getattr(TransferRow, name).type)
+    seqs_type = ARRAY(TransferRow.seq.type).with_variant(String(), "sqlite")  # NULL there
+    columns["seqs"] = cast(seqs if seqs is not None else null(), seqs_type)
     columns["failed_code"] = (
         FailedTransferRow.code if part == "failed" else cast(null(), FailedTransferRow.code.type)
     )

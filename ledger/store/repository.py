@@ -213,17 +213,22 @@ class LedgerRepository:
         *,
         heads: Mapping[int, LockedHead],
         new_heads: Mapping[int, tuple[int, str]],
+        commit: bool = False,
     ) -> None:
         """Store an applied group: new values of ``balances``, the appended ``transfers`` and
         the locked ``heads`` of the shards it joined moved to ``new_heads`` (one statement on
         PostgreSQL, see ``ledger.store.appends``). The heads held and row objects the session
-        holds are kept in step, so nothing is flushed again nor read back."""
+        holds are kept in step, so nothing is flushed again nor read back. ``commit``: the
+        write ends the transaction (``appends.write_group``); the caller commits right after,
+        with nothing else pending in the session."""
         moved = {
             shard: head
             for shard, head in new_heads.items()
             if head != (heads[shard].last_seq, heads[shard].last_hash)
         }
-        write_group(self.session.connection(), balances, transfers, heads=moved)
+        if commit and (self.session.new or self.session.dirty or self.session.deleted):
+            raise RuntimeError("a write that commits leaves nothing of the session unflushed")
+        write_group(self.session.connection(), balances, transfers, heads=moved, commit=commit)
         self._hold({shard: LockedHead(shard, *head) for shard, head in moved.items()})
         for key, balance in balances.items():
             held = self.session.identity_map.get(identity_key(BalanceRow, key))
