@@ -165,8 +165,8 @@ def _statement(
     if lock:
         parts.append(_heads_part(dialect))
     if by_id:
-        parts.append(_part("transfer", _among(TransferRow.id, "named", dialect)))
-        parts.append(_part("failed", _among(FailedTransferRow.id, "wanted", dialect)))
+        parts.append(_by_id("transfer", TransferRow.id, "named", dialect))
+        parts.append(_by_id("failed", FailedTransferRow.id, "wanted", dialect))
     if balances:
         parts.append(
             _part(
@@ -178,6 +178,19 @@ def _statement(
     if seqs:
         parts.append(_seq_part(dialect))
     return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def _by_id(part: str, column: InstrumentedAttribute[Any], name: str, dialect: str) -> Select[Any]:
+    """The rows whose ``column`` is one of the ids bound as ``name``: on PostgreSQL a join with
+    the ``unnest`` of the array, so each id is one index lookup. ``= ANY`` of an array that is a
+    parameter (the generic plan's) is tested element by element against every row it scans:
+    a batch of 1,000 took 100 ms to find none among 2,000 transfers, where a literal array
+    (a custom plan's) is hashed."""
+    if dialect != "postgresql":
+        return _part(part, _among(column, name, dialect))
+    ids = func.unnest(bindparam(name, type_=ARRAY(column.type))).table_valued("id")
+    wanted = ids.render_derived(name=f"{name}_ids")
+    return _part(part, true(), source=wanted.join(column.class_, column == wanted.c.id))
 
 
 def _among(column: InstrumentedAttribute[Any], name: str, dialect: str) -> ColumnElement[bool]:
