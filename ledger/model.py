@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from core.errors import Conflict, NotFound, RuleViolation
@@ -276,7 +277,13 @@ class Transfer:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="microseconds")
+    return None if moment is None else _iso_text(moment, moment.tzinfo)
+
+
+@lru_cache(maxsize=1024)  # a group's transfers share their moment: formatted once
+def _iso_text(moment: datetime, _zone: object) -> str:
+    """``moment`` as hashed; keyed by its zone too: equal instants in two zones read apart."""
+    return moment.isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

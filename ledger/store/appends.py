@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from functools import cache
+from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, insert, text, update
@@ -179,6 +180,11 @@ def _write_postgresql(
         ) from error
 
 
+@lru_cache(maxsize=1024)  # a group's transfers share their moment: formatted once
+def _utc_text(moment: datetime) -> str:
+    return as_utc(moment).isoformat()
+
+
 def _transfer_object(t: Transfer) -> dict[str, Any]:
     """A transfer as a JSON object keyed by column, its moments as ISO text in UTC."""
     return {
@@ -194,9 +200,9 @@ def _transfer_object(t: Transfer) -> dict[str, Any]:
         "metadata": _JSON.encode(dict(t.metadata)),
         "pending_id": t.pending_id,
         "timeout_seconds": t.timeout_seconds,
-        "timeout_at": None if t.timeout_at is None else as_utc(t.timeout_at).isoformat(),
+        "timeout_at": None if t.timeout_at is None else _utc_text(t.timeout_at),
         "reversal_of": t.reversal_of,
-        "created_at": as_utc(t.created_at).isoformat(),
+        "created_at": _utc_text(t.created_at),
         "prev_hash": t.prev_hash,
         "hash": t.hash,
         "shard": t.shard,
