@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from ledger.model import (
     ITEM_KEY_SYNTAX,
@@ -31,6 +32,7 @@ _ITEM_ASSET = re.compile(rf"^ITEM:({ITEM_KEY_SYNTAX})$")
 _TRANSFER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{1,128}$")
 
 
+@lru_cache(maxsize=4096)  # a batch names the same accounts again and again; refusals raise
 def check_account(account: AccountId, asset: Asset, *, field_name: str) -> None:
     """An account must exist in the chart and may hold only its kind of asset."""
     member = MEMBER_ACCOUNT.fullmatch(account)

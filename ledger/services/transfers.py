@@ -33,8 +33,8 @@ from ledger.model import (
 from ledger.services.refusals import refusal_error
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.state_machine import BalanceKey, LedgerState, Refused, accounts_named, keys_touched
-from ledger.store.repository import LedgerRepository
-from ledger.store.transfers import FailedTransferRow, ShardHeadRow
+from ledger.store.repository import LedgerRepository, LockedHead
+from ledger.store.transfers import FailedTransferRow
 from ledger.validation import check_request
 
 
@@ -69,7 +69,8 @@ def _submit_once(
     uow: LedgerUnitOfWork, requests: Sequence[LedgerRequest], *, now: datetime | None
 ) -> list[Transfer]:
     with uow:
-        transfers = append(uow.ledger, requests, now=now)
+        # The group is all the transaction writes: its write statement may carry the COMMIT.
+        transfers, _ = append_reporting_replay(uow.ledger, requests, now=now, commits=True)
         uow.commit()
         return transfers
 
@@ -121,17 +122,22 @@ def append_reporting_replay(
     *,
     now: datetime | None = None,
     reversal_of: Transfer | None = None,
+    commits: bool = False,
 ) -> tuple[list[Transfer], bool]:
     """``append``, and whether the group was a replay (the transfers are then the originals,
-    and nothing moved).
+    and nothing moved). ``commits``: the group is the last thing the transaction writes and the
+    caller commits right after, so the write may commit it in the same round trip (see
+    ``ledger.store.appends``).
 
-    Locks the heads of the shards of the group's accounts first; a hold's accounts are read
+    Locks the heads of the shards of the group's accounts first (in the statement that reads
+    what the group's checks need, when it resolves no hold); a hold's accounts are read
     before (a stored transfer never changes), so a resolution locks its hold's shards in
     the same ascending statement as the rest."""
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
     holds = repo.transfers_by_id(pending_ids) if pending_ids else {}
     keys = keys_touched(requests, holds)  # once: it costs a few µs a request in large groups
-    repo.lock_accounts(key[0] for key in keys)
+    if pending_ids:
+        repo.lock_accounts(key[0] for key in keys)
     heads, state, stored = _prefetch(repo, requests, keys if not pending_ids else None)
     outcome = state_machine.apply(
         state,
@@ -156,8 +162,10 @@ def append_reporting_replay(
         outcome.transfers,
         heads=heads,
         new_heads=outcome.state.heads,
+        commit=commits,
     )
-    repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
+    if not commits:
+        repo.session.flush()  # the caller's own pending rows, if any (nothing of the ledger's)
     return list(outcome.transfers), False
 
 
@@ -165,10 +173,11 @@ def _prefetch(
     repo: LedgerRepository,
     requests: Sequence[LedgerRequest],
     keys: set[BalanceKey] | None,
-) -> tuple[dict[int, ShardHeadRow], LedgerState, set[BalanceKey]]:
+) -> tuple[dict[int, LockedHead], LedgerState, set[BalanceKey]]:
     """The locked heads of the group's shards, what the state machine reads for ``requests``,
     and the balance keys that have a row already. Reserves one global seq per request.
-    ``keys``: the balances the group touches, when it resolves no hold (else read here)."""
+    ``keys``: the balances the group touches, when it resolves no hold (else read here; the
+    heads are then locked already)."""
     ids = [r.id for r in requests]
     pending_ids = [r.pending_id for r in requests if isinstance(r, ResolvePending)]
     if keys is None:  # the holds' accounts are known once the holds are read
@@ -176,10 +185,11 @@ def _prefetch(
         found = repo.prefetch((), balances=keys_touched(requests, transfers), reserve=len(requests))
         # Held already (no statement), unless a hold was stored after the caller looked.
         heads = repo.lock_accounts(accounts_named(requests, transfers))
-    else:  # every account is named: the balances come in the same statement
-        found = repo.prefetch(ids, balances=keys, reserve=len(requests))
+    else:  # every account is named: the locks and the balances come in the same statement
+        heads, found = repo.lock_and_prefetch(
+            (key[0] for key in keys), ids, balances=keys, reserve=len(requests)
+        )
         transfers, failed = found.transfers, found.failures
-        heads = repo.lock_accounts(key[0] for key in keys)  # held already: no statement
     chains = {shard: (head.last_seq, head.last_hash) for shard, head in heads.items()}
     if any(i in transfers for i in ids):  # a replay or a conflict: balances are not needed
         return heads, LedgerState(chains, found.seqs, transfers=transfers), set()

@@ -12,8 +12,9 @@ every shard with ``lock_head``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -44,14 +45,22 @@ _TOTAL_COLUMNS = (
 )
 
 
+class LockedHead(NamedTuple):
+    """A shard's head as this transaction holds it locked (kept in step with its writes)."""
+
+    shard: int
+    last_seq: int  # the shard_seq of the chain's last transfer (0: none yet)
+    last_hash: str
+
+
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         # The transaction that holds shard locks, and the heads it holds: a lock lasts until
         # the transaction ends, so a second request in it needs no second round trip.
-        self._locked: tuple[SessionTransaction, dict[int, ShardHeadRow]] | None = None
+        self._locked: tuple[SessionTransaction, dict[int, LockedHead]] | None = None
 
-    def lock_accounts(self, accounts: Iterable[AccountId]) -> dict[int, ShardHeadRow]:
+    def lock_accounts(self, accounts: Iterable[AccountId]) -> dict[int, LockedHead]:
         """The heads of the shards of ``accounts`` (``ledger.shards.shards_of``), locked until
         the transaction ends; shards this transaction holds already cost no statement.
 
@@ -60,29 +69,58 @@ class LedgerRepository:
         (PostgreSQL then aborts one)."""
         return self._lock(shards_of(accounts))
 
-    def lock_head(self) -> dict[int, ShardHeadRow]:
+    def lock_head(self) -> dict[int, LockedHead]:
         """Every shard's head, locked until the transaction ends: for bulk and maintenance
         writes (expiry sweeps, batches of many members) and consistent snapshots of the heads."""
         return self._lock(ALL_SHARDS)
 
-    def _lock(self, shards: frozenset[int]) -> dict[int, ShardHeadRow]:
+    def _held(self) -> dict[int, LockedHead]:
+        """The heads this transaction has locked (none once it ended)."""
         transaction = self.session.get_transaction()
-        held: dict[int, ShardHeadRow] = {}
         if self._locked is not None and self._locked[0] is transaction and transaction.is_active:
-            held = self._locked[1]
+            return self._locked[1]
+        return {}
+
+    def _hold(self, heads: Mapping[int, LockedHead]) -> None:
+        transaction = self.session.get_transaction()
+        held = self._held() | dict(heads)
+        self._locked = None if transaction is None else (transaction, held)
+
+    def _lock(self, shards: frozenset[int]) -> dict[int, LockedHead]:
+        held = self._held()
         missing = sorted(shards - held.keys())
         if missing:
-            rows = self.session.scalars(
-                select(ShardHeadRow)
+            rows = self.session.execute(
+                select(ShardHeadRow.shard, ShardHeadRow.last_seq, ShardHeadRow.last_hash)
                 .where(ShardHeadRow.shard.in_(missing))
                 .order_by(ShardHeadRow.shard)
                 .with_for_update()
             ).all()
             if len(rows) != len(missing):  # the migration seeds them: a broken schema
                 raise RuntimeError("ledger_heads rows missing: run `paperleague db upgrade`")
-            held = held | {row.shard: row for row in rows}
-            self._locked = None if transaction is None else (transaction, held)
+            self._hold({row.shard: LockedHead(*row) for row in rows})
+            held = self._held()
         return {shard: held[shard] for shard in shards}
+
+    def lock_and_prefetch(
+        self,
+        accounts: Iterable[AccountId],
+        ids: Iterable[TransferId],
+        *,
+        balances: Iterable[StripeKey],
+        reserve: int,
+    ) -> tuple[dict[int, LockedHead], Prefetched]:
+        """``lock_accounts`` and ``prefetch`` in one statement: the heads of the shards of
+        ``accounts`` locked, then what the write reads under them. Where a head moved while
+        the statement waited for its lock, the reads are made again under the locks now held
+        (``ledger.store.prefetch``: a statement reads the snapshot it began with)."""
+        shards = shards_of(accounts)
+        missing = shards - self._held().keys()
+        ids, balances = list(ids), list(balances)
+        found = self.prefetch(ids, balances=balances, reserve=reserve, lock=missing)
+        if found.stale:
+            found = self.prefetch(ids, balances=balances, reserve=reserve)
+        return {shard: self._held()[shard] for shard in shards}, found
 
     def transfers_by_id(self, ids: Iterable[TransferId]) -> dict[TransferId, Transfer]:
         wanted = list(set(ids))
@@ -107,22 +145,32 @@ class LedgerRepository:
         also: Iterable[TransferId] = (),
         balances: Iterable[StripeKey] = (),
         reserve: int = 0,
+        lock: Collection[int] = (),
     ) -> Prefetched:
         """What a write reads once it holds its shard locks, in one statement (see
         ``ledger.store.prefetch``): the stored transfers of ``ids`` and ``also``, the failed
         ones of ``ids``, the balance rows of ``balances`` (empty where none is stored), and
-        ``reserve`` global seqs for the transfers to come."""
+        ``reserve`` global seqs for the transfers to come. ``lock``: shards whose heads the
+        statement locks first (then ``stale`` says whether the rest is to be read again)."""
         wanted = set(balances)
         accounts = {account for account, _, _ in wanted}
         if len(accounts) > MAX_ACCOUNTS_AT_ONCE:  # large groups: the balances on their own
-            read = read_by_id(self.session, ids, also=also, reserve=reserve)
-            rows = self._stored_rows(sorted(accounts))
+            read = read_by_id(self.session, ids, also=also, reserve=reserve, lock=lock)
+            rows = {} if read.stale else self._stored_rows(sorted(accounts))
         else:
             stripes = {stripe for _, _, stripe in wanted}
             read = read_by_id(
-                self.session, ids, also=also, accounts=accounts, stripes=stripes, reserve=reserve
+                self.session,
+                ids,
+                also=also,
+                accounts=accounts,
+                stripes=stripes,
+                reserve=reserve,
+                lock=lock,
             )
             rows = read.balances
+        if lock:
+            self._hold({shard: LockedHead(shard, *head) for shard, head in read.heads.items()})
         stored = {key: rows[key] for key in wanted if key in rows}
         return Prefetched(
             read.transfers,
@@ -130,6 +178,7 @@ class LedgerRepository:
             balances={key: stored.get(key, Balance()) for key in wanted},
             stored=set(stored),
             seqs=read.seqs,
+            stale=read.stale,
         )
 
     def resolution_of(self, pending_id: TransferId) -> Transfer | None:
@@ -162,22 +211,25 @@ class LedgerRepository:
         balances: Mapping[StripeKey, Balance],
         transfers: Sequence[Transfer],
         *,
-        heads: Mapping[int, ShardHeadRow],
+        heads: Mapping[int, LockedHead],
         new_heads: Mapping[int, tuple[int, str]],
+        commit: bool = False,
     ) -> None:
         """Store an applied group: new values of ``balances``, the appended ``transfers`` and
         the locked ``heads`` of the shards it joined moved to ``new_heads`` (one statement on
-        PostgreSQL, see ``ledger.store.appends``). Row objects the session holds are kept in
-        step, so nothing is flushed again nor read back."""
+        PostgreSQL, see ``ledger.store.appends``). The heads held and row objects the session
+        holds are kept in step, so nothing is flushed again nor read back. ``commit``: the
+        write ends the transaction (``appends.write_group``); the caller commits right after,
+        with nothing else pending in the session."""
         moved = {
             shard: head
             for shard, head in new_heads.items()
             if head != (heads[shard].last_seq, heads[shard].last_hash)
         }
-        write_group(self.session.connection(), balances, transfers, heads=moved)
-        for shard, (last_seq, last_hash) in moved.items():
-            set_committed_value(heads[shard], "last_seq", last_seq)
-            set_committed_value(heads[shard], "last_hash", last_hash)
+        if commit and (self.session.new or self.session.dirty or self.session.deleted):
+            raise RuntimeError("a write that commits leaves nothing of the session unflushed")
+        write_group(self.session.connection(), balances, transfers, heads=moved, commit=commit)
+        self._hold({shard: LockedHead(shard, *head) for shard, head in moved.items()})
         for key, balance in balances.items():
             held = self.session.identity_map.get(identity_key(BalanceRow, key))
             if held is not None:
