@@ -131,7 +131,7 @@ def read_by_id(
     }
     seqs: list[int] = []
     stale = False
-    for row in session.connection().execute(statement, params):  # Core: no ORM to set up
+    for row in session.execute(statement, params):  # autoflushes: failures added meanwhile
         if row.part == "transfer":
             read.transfers[row.id] = transfer_from(row)
         elif row.part == "failed":
