@@ -43,6 +43,21 @@ class ContestHead(NamedTuple):
     invite_code: str | None
 
 
+class VenueRow(NamedTuple):
+    """The columns of a contest that make its venue (``engine.trading.venue.venue_of``), read
+    as one plain row: none of the game's JSON columns decoded, nothing in the identity map."""
+
+    id: int
+    market: str
+    rule_overrides: dict[str, Any]
+    universe: list[str]
+    starting_cash: Decimal
+    trading_start: date
+    trading_end: date
+    clock_day: date | None
+    bar_interval: str | None
+
+
 class TradingRepository(OrdersRepository):
     """Contests' trading state, accounts, positions and books; orders, fills and equity marks
     come from ``OrdersRepository``."""
@@ -69,6 +84,13 @@ class TradingRepository(OrdersRepository):
         stmt = select(c.id, c.clock_ticks, c.clock_day, c.invite_code).where(c.id == contest_id)
         found = self.session.execute(stmt).one_or_none()
         return None if found is None else ContestHead(*found)
+
+    def venue_row(self, contest_id: int) -> VenueRow | None:
+        """What the contest's venue is built from (``VenueRow``), or None without a contest."""
+        c = ContestRow.__table__.c
+        stmt = select(*(c[name] for name in VenueRow._fields)).where(c.id == contest_id)
+        found = self.session.connection().execute(stmt).one_or_none()
+        return None if found is None else VenueRow(*found)
 
     def contest_ids(self) -> list[int]:
         """Every contest's id, in order."""
@@ -129,6 +151,48 @@ class TradingRepository(OrdersRepository):
         if lock:
             stmt = stmt.with_for_update()
         return {row.member_id: row for row in self.session.scalars(stmt)}
+
+    def entries_of(
+        self, contest_id: int, member_ids: Iterable[int], *, lock: bool = False
+    ) -> dict[int, Portfolio]:
+        """member id → the portfolio of their account (every stored position, closed ones
+        included), for those of ``member_ids`` with one in the contest: accounts and
+        positions in one statement, the accounts locked in id order (``accounts_of``)."""
+        wanted = sorted(set(member_ids))
+        if not wanted:
+            return {}
+        a, p = ACCOUNTS.c, POSITIONS.c
+        stmt = (
+            select(a.id, a.member_id, a.starting_cash, a.cash, a.fees_paid, a.realized_pnl)
+            .add_columns(p.symbol, p.qty, p.cost_basis, p.realized_pnl.label("position_pnl"))
+            .add_columns(p.bought_day, p.bought_on_day)
+            .outerjoin(POSITIONS, p.account_id == a.id)
+            .where(a.contest_id == contest_id, a.member_id.in_(wanted))
+            .order_by(a.id)
+        )
+        if lock:  # the accounts' rows only: positions are written under their account's lock
+            stmt = stmt.with_for_update(of=ACCOUNTS)
+        found: dict[int, Portfolio] = {}
+        for row in self.session.connection().execute(stmt):
+            portfolio = found.get(row.member_id)
+            if portfolio is None:
+                portfolio = found[row.member_id] = Portfolio(
+                    account_id=row.id,
+                    starting_cash=row.starting_cash,
+                    cash=row.cash,
+                    fees_paid=row.fees_paid,
+                    realized_pnl=row.realized_pnl,
+                )
+            if row.symbol is not None:
+                portfolio.positions[row.symbol] = Position(
+                    row.symbol,
+                    row.qty,
+                    row.cost_basis,
+                    row.position_pnl,
+                    row.bought_day,
+                    row.bought_on_day,
+                )
+        return found
 
     def account_ids(self, contest_id: int) -> list[int]:
         """The contest's account ids, ascending."""
