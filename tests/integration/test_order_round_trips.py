@@ -80,7 +80,8 @@ def test_a_batch_of_orders_costs_the_same_statements_whatever_its_size(
         (members[-1].id, request(symbol=universe[1], qty="150")),
         (make_user().id, request(symbol=universe[2])),
     ]
-    notes = [f"note {i}" for i in range(size)] + [None, None, None]
+    written = [f"note {i}" for i in range(size)]
+    notes: list[str | None] = [*written, None, None, None]
 
     with _statements(database) as statements:
         outcomes = order_desk.place_orders(uow, contest, batch, notes=notes)
@@ -90,7 +91,7 @@ def test_a_batch_of_orders_costs_the_same_statements_whatever_its_size(
     assert isinstance(outcomes[size + 1], OrderRefused)
     assert isinstance(outcomes[size + 2], NotFound)
     stored = journal.notes_of(uow, [o.id for o in outcomes[:size] if isinstance(o, Order)])
-    assert sorted(stored.values()) == sorted(notes[:size])
+    assert sorted(stored.values()) == sorted(written)
     assert _count(statements, "SELECT trading_accounts") == 1, statements
     assert _count(statements, "SELECT orders.id, orders.contest_id") == 1, statements
     assert _count(statements, "SELECT instruments") == 1, statements
