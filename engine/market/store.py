@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     select,
@@ -166,6 +167,14 @@ STAGING = "price_bars_staging"  # a TEMP table: private to the connection
 BAR_COLUMNS = (BARS.c.symbol, BARS.c.day, BARS.c.open, BARS.c.high, BARS.c.low, BARS.c.close)
 
 
+# ``MarketRepository.instruments_with_closes``, built once.
+_INSTRUMENTS_WITH_CLOSES = (
+    select(*INSTRUMENTS.c, BARS.c.close)
+    .outerjoin(BARS, (BARS.c.symbol == INSTRUMENTS.c.symbol) & (BARS.c.day == bindparam("day")))
+    .where(INSTRUMENTS.c.symbol.in_(bindparam("symbols", expanding=True)))
+)
+
+
 def _instrument(row: Any) -> Instrument:
     """The instrument in a plain row of the ``instruments`` table."""
     return Instrument(
@@ -248,16 +257,10 @@ class MarketRepository:
         wanted = list(set(symbols))
         if not wanted:
             return {}, {}
-        i = INSTRUMENTS.c
-        stmt = (
-            select(i.symbol, i.name, i.market, i.board, i.currency, i.lot_size, i.sector)
-            .add_columns(i.source, BARS.c.close)
-            .outerjoin(BARS, (BARS.c.symbol == i.symbol) & (BARS.c.day == day))
-            .where(i.symbol.in_(wanted))
-        )
         instruments: dict[Symbol, Instrument] = {}
         closes: dict[Symbol, Decimal] = {}
-        for row in self.session.connection().execute(stmt):
+        values = {"symbols": wanted, "day": day}
+        for row in self.session.connection().execute(_INSTRUMENTS_WITH_CLOSES, values):
             if row.symbol in described:
                 instruments[row.symbol] = _instrument(row)
             if row.close is not None:

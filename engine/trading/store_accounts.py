@@ -58,6 +58,34 @@ class VenueRow(NamedTuple):
     bar_interval: str | None
 
 
+# The order desk's reads, built once: a batch binds its values (SQLAlchemy's compiled cache
+# then skips building and keying the statement per call).
+_VENUE = select(*(ContestRow.__table__.c[name] for name in VenueRow._fields)).where(
+    ContestRow.__table__.c.id == bindparam("contest")
+)
+_ENTRIES = (
+    select(
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.member_id,
+        ACCOUNTS.c.starting_cash,
+        ACCOUNTS.c.cash,
+        ACCOUNTS.c.fees_paid,
+        ACCOUNTS.c.realized_pnl,
+    )
+    .add_columns(POSITIONS.c.symbol, POSITIONS.c.qty, POSITIONS.c.cost_basis)
+    .add_columns(POSITIONS.c.realized_pnl.label("position_pnl"), POSITIONS.c.bought_day)
+    .add_columns(POSITIONS.c.bought_on_day)
+    .outerjoin(POSITIONS, POSITIONS.c.account_id == ACCOUNTS.c.id)
+    .where(
+        ACCOUNTS.c.contest_id == bindparam("contest"),
+        ACCOUNTS.c.member_id.in_(bindparam("members", expanding=True)),
+    )
+    .order_by(ACCOUNTS.c.id)
+)
+# The accounts' rows only: positions are written under their account's lock.
+_LOCKED_ENTRIES = _ENTRIES.with_for_update(of=ACCOUNTS)
+
+
 class TradingRepository(OrdersRepository):
     """Contests' trading state, accounts, positions and books; orders, fills and equity marks
     come from ``OrdersRepository``."""
@@ -87,9 +115,7 @@ class TradingRepository(OrdersRepository):
 
     def venue_row(self, contest_id: int) -> VenueRow | None:
         """What the contest's venue is built from (``VenueRow``), or None without a contest."""
-        c = ContestRow.__table__.c
-        stmt = select(*(c[name] for name in VenueRow._fields)).where(c.id == contest_id)
-        found = self.session.connection().execute(stmt).one_or_none()
+        found = self.session.connection().execute(_VENUE, {"contest": contest_id}).one_or_none()
         return None if found is None else VenueRow(*found)
 
     def contest_ids(self) -> list[int]:
@@ -161,19 +187,10 @@ class TradingRepository(OrdersRepository):
         wanted = sorted(set(member_ids))
         if not wanted:
             return {}
-        a, p = ACCOUNTS.c, POSITIONS.c
-        stmt = (
-            select(a.id, a.member_id, a.starting_cash, a.cash, a.fees_paid, a.realized_pnl)
-            .add_columns(p.symbol, p.qty, p.cost_basis, p.realized_pnl.label("position_pnl"))
-            .add_columns(p.bought_day, p.bought_on_day)
-            .outerjoin(POSITIONS, p.account_id == a.id)
-            .where(a.contest_id == contest_id, a.member_id.in_(wanted))
-            .order_by(a.id)
-        )
-        if lock:  # the accounts' rows only: positions are written under their account's lock
-            stmt = stmt.with_for_update(of=ACCOUNTS)
+        stmt = _LOCKED_ENTRIES if lock else _ENTRIES
         found: dict[int, Portfolio] = {}
-        for row in self.session.connection().execute(stmt):
+        rows = self.session.connection().execute(stmt, {"contest": contest_id, "members": wanted})
+        for row in rows:
             portfolio = found.get(row.member_id)
             if portfolio is None:
                 portfolio = found[row.member_id] = Portfolio(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     bindparam,
@@ -41,6 +42,23 @@ from engine.trading.store import (
     fill_of,
     order_of,
     order_of_request,
+)
+
+# The order desk's read of its accounts' orders, built once (``desk_orders``): the open ones,
+# and with client ids, those these name.
+_OPEN = ORDERS.c.status.in_([s.value for s in OPEN_STATUSES])
+_DESK_ORDERS = (
+    select(ORDERS)
+    .where(ORDERS.c.account_id.in_(bindparam("accounts", expanding=True)), _OPEN)
+    .order_by(ORDERS.c.id)
+)
+_DESK_ORDERS_NAMED = (
+    select(ORDERS)
+    .where(
+        ORDERS.c.account_id.in_(bindparam("accounts", expanding=True)),
+        or_(_OPEN, ORDERS.c.client_order_id.in_(bindparam("clients", expanding=True))),
+    )
+    .order_by(ORDERS.c.id)
 )
 
 
@@ -128,13 +146,12 @@ class OrdersRepository:
         known: dict[tuple[int, str], Order] = {}
         if not wanted:
             return open_orders, known
-        c = ORDERS.c
-        statuses = [s.value for s in OPEN_STATUSES]
-        named = [c.status.in_(statuses)]
+        values: dict[str, list[Any]] = {"accounts": wanted}
+        stmt = _DESK_ORDERS
         if keys:
-            named.append(c.client_order_id.in_({client for _, client in keys}))
-        stmt = select(ORDERS).where(c.account_id.in_(wanted), or_(*named)).order_by(c.id)
-        for row in self.session.connection().execute(stmt):
+            stmt, values["clients"] = _DESK_ORDERS_NAMED, sorted({c for _, c in keys})
+        statuses = {s.value for s in OPEN_STATUSES}
+        for row in self.session.connection().execute(stmt, values):
             order = order_of(row)
             if row.status in statuses:
                 open_orders[row.account_id].append(order)
