@@ -22,7 +22,8 @@ def check_visible(
     """Refuse a private contest to anyone but its entrants, holders of its invite code and
     operators, with the very ``NotFound`` of a contest that does not exist."""
     with uow.reading():
-        row = uow.trading.contest(contest_id)  # a bare trading venue (no season) too
+        # a bare trading venue (no season) too; its head only: no JSON column decoded
+        row = uow.trading.contest_head(contest_id)
         if row is None or not may_see(
             uow, row, viewer_id, operator=operator, invite_code=invite_code
         ):

@@ -8,7 +8,7 @@ does not mean "not fetched".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     select,
@@ -166,6 +167,28 @@ STAGING = "price_bars_staging"  # a TEMP table: private to the connection
 BAR_COLUMNS = (BARS.c.symbol, BARS.c.day, BARS.c.open, BARS.c.high, BARS.c.low, BARS.c.close)
 
 
+# ``MarketRepository.instruments_with_closes``, built once.
+_INSTRUMENTS_WITH_CLOSES = (
+    select(*INSTRUMENTS.c, BARS.c.close)
+    .outerjoin(BARS, (BARS.c.symbol == INSTRUMENTS.c.symbol) & (BARS.c.day == bindparam("day")))
+    .where(INSTRUMENTS.c.symbol.in_(bindparam("symbols", expanding=True)))
+)
+
+
+def _instrument(row: Any) -> Instrument:
+    """The instrument in a plain row of the ``instruments`` table."""
+    return Instrument(
+        symbol=row.symbol,
+        name=row.name,
+        market=Market(row.market),
+        board=Board(row.board),
+        currency=row.currency,
+        lot_size=row.lot_size,
+        sector=row.sector,
+        source=row.source,
+    )
+
+
 def _bar(row: Any) -> Bar:
     return Bar(
         symbol=row.symbol,
@@ -224,6 +247,25 @@ class MarketRepository:
             return {}
         rows = self.session.scalars(select(InstrumentRow).where(InstrumentRow.symbol.in_(wanted)))
         return {row.symbol: row.to_instrument() for row in rows}
+
+    def instruments_with_closes(
+        self, symbols: Iterable[Symbol], day: date, *, described: Collection[Symbol]
+    ) -> tuple[dict[Symbol, Instrument], dict[Symbol, Decimal]]:
+        """The closes of those of ``symbols`` that traded on ``day`` and the stored instruments
+        among them that are also ``described``, in one query (an order batch prices from its
+        contest's whole universe and looks up the instruments it trades)."""
+        wanted = list(set(symbols))
+        if not wanted:
+            return {}, {}
+        instruments: dict[Symbol, Instrument] = {}
+        closes: dict[Symbol, Decimal] = {}
+        values = {"symbols": wanted, "day": day}
+        for row in self.session.connection().execute(_INSTRUMENTS_WITH_CLOSES, values):
+            if row.symbol in described:
+                instruments[row.symbol] = _instrument(row)
+            if row.close is not None:
+                closes[row.symbol] = row.close
+        return instruments, closes
 
     def require_instrument(self, symbol: Symbol) -> Instrument:
         instrument = self.instrument(symbol)

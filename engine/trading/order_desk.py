@@ -17,16 +17,17 @@ from core.clock import utc_now
 from core.config import get_settings
 from core.errors import Conflict, DomainError, NotFound
 from engine.market.feeds import MinuteBar
+from engine.market.model import Instrument
 from engine.market.sessions import sessions_for
 from engine.trading import journal
 from engine.trading.admission import OrderContext, OrderRefused, admit
-from engine.trading.closes import last_closes
+from engine.trading.closes import last_closes, with_earlier_closes
 from engine.trading.intraday import session_gate
 from engine.trading.orders import Order, OrderRequest, OrderStatus, Reason
 from engine.trading.portfolio import Portfolio
-from engine.trading.store import AccountRow, order_of_request
+from engine.trading.store import order_of_request
 from engine.trading.uow import TradingUnitOfWork
-from engine.trading.venue import NotEntered, Venue, require_contest, venue_of
+from engine.trading.venue import NotEntered, Venue, require_venue
 
 
 def place_order(
@@ -78,26 +79,45 @@ def place_orders(
     """
     moment = now or utc_now()
     with uow:
-        desk = _Desk(uow, venue_of(require_contest(uow, contest_id)), requests, now=moment)
+        desk = _Desk(uow, require_venue(uow, contest_id), requests, now=moment)
         judged = [desk.judge(member_id, request) for member_id, request in requests]
         stored = desk.store()
-        for outcome, note in zip(judged, notes or [None] * len(judged), strict=True):
-            if note is not None and isinstance(outcome, _Admitted):
-                uow.trading.set_note(stored[outcome.index].id, note, moment)
+        uow.trading.add_notes(
+            [
+                (stored[outcome.index].id, note)
+                for outcome, note in zip(judged, notes or [None] * len(judged), strict=True)
+                if note is not None and isinstance(outcome, _Admitted)
+            ],
+            moment,
+        )
         uow.commit()
     return [stored[o.index] if isinstance(o, _Admitted) else o for o in judged]
 
 
 class _Closes:
-    """The universe's last closes at the clock's day, read once per transaction."""
+    """The universe's last closes at the clock's day, read once per transaction: ``on_day``
+    are the closes of the symbols that traded on ``day``, when already read."""
 
-    def __init__(self, uow: TradingUnitOfWork, venue: Venue) -> None:
+    def __init__(
+        self,
+        uow: TradingUnitOfWork,
+        venue: Venue,
+        *,
+        day: date | None = None,
+        on_day: dict[str, Decimal] | None = None,
+    ) -> None:
         self._uow, self._venue = uow, venue
+        self._day, self._on_day = day, on_day
         self._closes: dict[str, Decimal] | None = None
 
     def get(self, day: date) -> dict[str, Decimal]:
         if self._closes is None:
-            self._closes = last_closes(self._uow, self._venue, day)
+            if day == self._day and self._on_day is not None:
+                self._closes = with_earlier_closes(
+                    self._uow, self._venue, self._on_day, day, actions_through=day
+                )
+            else:
+                self._closes = last_closes(self._uow, self._venue, day)
         return self._closes
 
 
@@ -111,8 +131,9 @@ class _Admitted:
 
 
 class _Desk:
-    """One batch's order desk: the accounts (locked), their positions, open orders, orders
-    submitted today and the orders their client ids name, read with one query each; every
+    """One batch's order desk: the accounts (locked) with their positions, their open orders
+    with the orders their client ids name, the universe's instruments with the clock day's
+    closes (each pair one query) and, under a daily limit, orders submitted today; every
     admitted order joins them at once, so each order is judged as if the ones before it had
     been stored, as ``place_order`` would have."""
 
@@ -126,26 +147,32 @@ class _Desk:
     ) -> None:
         self.uow, self.venue, self.now = uow, venue, now
         self.universe = frozenset(venue.universe)
-        self.closes = _Closes(uow, venue)
         trading = uow.trading
-        self.accounts = trading.accounts_of(venue.contest_id, (m for m, _ in requests), lock=True)
-        ids = [a.id for a in self.accounts.values()]
-        self.known: dict[tuple[int, str], Order | _Admitted] = dict(
-            trading.orders_by_client_ids(
-                (self.accounts[m].id, r.client_order_id)
+        # member id -> the portfolio of their account, as stored (each order's context)
+        self.accounts = trading.entries_of(venue.contest_id, (m for m, _ in requests), lock=True)
+        ids = [a.account_id for a in self.accounts.values()]
+        self.open, known = trading.desk_orders(
+            ids,
+            (
+                (self.accounts[m].account_id, r.client_order_id)
                 for m, r in requests
                 if r.client_order_id is not None and m in self.accounts
-            )
+            ),
         )
-        self.open = trading.open_orders_of(ids)
+        self.known: dict[tuple[int, str], Order | _Admitted] = dict(known)
         # Orders submitted today only matter under a daily order limit.
         day, limited = venue.clock_day, venue.rules.guards.max_orders_per_day is not None
         self.today = trading.orders_submitted_on(ids, day) if day and limited else {}
-        self.positions = trading.positions_of(ids)
-        self.instruments = uow.market.instruments_of(
-            {r.symbol for _, r in requests} & self.universe
-        )
-        self.portfolios: dict[int, Portfolio] = {}
+        traded = {r.symbol for _, r in requests} & self.universe
+        self.closes = _Closes(uow, venue)
+        self.instruments: dict[str, Instrument] = {}
+        if self.accounts and day is not None:  # priced from the clock's day (a minute contest too)
+            self.instruments, on_day = uow.market.instruments_with_closes(
+                venue.universe, day, described=traded
+            )
+            self.closes = _Closes(uow, venue, day=day, on_day=on_day)
+        elif self.accounts:  # before a minute contest's first tick
+            self.instruments = uow.market.instruments_of(traded)
         self.quotes: dict[str, tuple[MinuteBar | None, Decimal | None]] = {}  # minute contests
         self.new: list[Order] = []
         self.stored: list[Order] = []  # the first len(stored) of ``new``, with their ids
@@ -166,7 +193,7 @@ class _Desk:
         existing = (
             None
             if request.client_order_id is None
-            else self.known.get((account.id, request.client_order_id))
+            else self.known.get((account.account_id, request.client_order_id))
         )
         if existing is not None:
             return self._replayed(existing, request)
@@ -176,7 +203,7 @@ class _Desk:
         order = order_of_request(
             Order(
                 id=0,
-                account_id=account.id,
+                account_id=account.account_id,
                 client_order_id=client_id,
                 request=request,
                 status=OrderStatus.NEW,
@@ -187,9 +214,9 @@ class _Desk:
         )
         admitted = _Admitted(len(self.new))
         self.new.append(order)
-        self.open[account.id].append(order)
-        self.today[account.id] = self.today.get(account.id, 0) + 1
-        self.known[(account.id, client_id)] = admitted
+        self.open[account.account_id].append(order)
+        self.today[account.account_id] = self.today.get(account.account_id, 0) + 1
+        self.known[(account.account_id, client_id)] = admitted
         return admitted
 
     def _replayed(self, existing: Order | _Admitted, request: OrderRequest) -> Order | _Admitted:
@@ -204,7 +231,7 @@ class _Desk:
             order_id=stored.id,
         )
 
-    def _context(self, account: AccountRow, request: OrderRequest) -> OrderContext:
+    def _context(self, account: Portfolio, request: OrderRequest) -> OrderContext:
         venue = self.venue
         day = self._trading_day()
         if request.symbol not in self.universe:
@@ -235,9 +262,9 @@ class _Desk:
             instrument=instrument,
             last_close=last_close,
             band=venue.rules.price_band(instrument.board, band_base),
-            portfolio=self._portfolio(account),
-            open_orders=tuple(self.open[account.id]),
-            orders_today=self.today.get(account.id, 0),
+            portfolio=account,
+            open_orders=tuple(self.open[account.account_id]),
+            orders_today=self.today.get(account.account_id, 0),
             prices=prices,
         )
 
@@ -301,19 +328,6 @@ class _Desk:
                 quote = None
             previous = self.uow.market.previous_closes([symbol], day).get(symbol)
             found = self.quotes[symbol] = (quote, previous)
-        return found
-
-    def _portfolio(self, account: AccountRow) -> Portfolio:
-        found = self.portfolios.get(account.id)
-        if found is None:
-            found = self.portfolios[account.id] = Portfolio(
-                account_id=account.id,
-                starting_cash=account.starting_cash,
-                cash=account.cash,
-                fees_paid=account.fees_paid,
-                realized_pnl=account.realized_pnl,
-                positions=self.positions[account.id],
-            )
         return found
 
     def store(self) -> list[Order]:

@@ -248,6 +248,7 @@ ACCOUNTS = cast(Table, AccountRow.__table__)
 APPLICATIONS = cast(Table, ActionApplicationRow.__table__)
 POSITIONS = cast(Table, PositionRow.__table__)
 ORDERS = cast(Table, OrderRow.__table__)
+ORDER_NOTES = cast(Table, OrderNoteRow.__table__)
 EQUITY = cast(Table, EquityRow.__table__)
 
 

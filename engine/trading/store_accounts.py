@@ -43,6 +43,49 @@ class ContestHead(NamedTuple):
     invite_code: str | None
 
 
+class VenueRow(NamedTuple):
+    """The columns of a contest that make its venue (``engine.trading.venue.venue_of``), read
+    as one plain row: none of the game's JSON columns decoded, nothing in the identity map."""
+
+    id: int
+    market: str
+    rule_overrides: dict[str, Any]
+    universe: list[str]
+    starting_cash: Decimal
+    trading_start: date
+    trading_end: date
+    clock_day: date | None
+    bar_interval: str | None
+
+
+# The order desk's reads, built once: a batch binds its values (SQLAlchemy's compiled cache
+# then skips building and keying the statement per call).
+_VENUE = select(*(ContestRow.__table__.c[name] for name in VenueRow._fields)).where(
+    ContestRow.__table__.c.id == bindparam("contest")
+)
+_ENTRIES = (
+    select(
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.member_id,
+        ACCOUNTS.c.starting_cash,
+        ACCOUNTS.c.cash,
+        ACCOUNTS.c.fees_paid,
+        ACCOUNTS.c.realized_pnl,
+    )
+    .add_columns(POSITIONS.c.symbol, POSITIONS.c.qty, POSITIONS.c.cost_basis)
+    .add_columns(POSITIONS.c.realized_pnl.label("position_pnl"), POSITIONS.c.bought_day)
+    .add_columns(POSITIONS.c.bought_on_day)
+    .outerjoin(POSITIONS, POSITIONS.c.account_id == ACCOUNTS.c.id)
+    .where(
+        ACCOUNTS.c.contest_id == bindparam("contest"),
+        ACCOUNTS.c.member_id.in_(bindparam("members", expanding=True)),
+    )
+    .order_by(ACCOUNTS.c.id)
+)
+# The accounts' rows only: positions are written under their account's lock.
+_LOCKED_ENTRIES = _ENTRIES.with_for_update(of=ACCOUNTS)
+
+
 class TradingRepository(OrdersRepository):
     """Contests' trading state, accounts, positions and books; orders, fills and equity marks
     come from ``OrdersRepository``."""
@@ -69,6 +112,11 @@ class TradingRepository(OrdersRepository):
         stmt = select(c.id, c.clock_ticks, c.clock_day, c.invite_code).where(c.id == contest_id)
         found = self.session.execute(stmt).one_or_none()
         return None if found is None else ContestHead(*found)
+
+    def venue_row(self, contest_id: int) -> VenueRow | None:
+        """What the contest's venue is built from (``VenueRow``), or None without a contest."""
+        found = self.session.connection().execute(_VENUE, {"contest": contest_id}).one_or_none()
+        return None if found is None else VenueRow(*found)
 
     def contest_ids(self) -> list[int]:
         """Every contest's id, in order."""
@@ -129,6 +177,39 @@ class TradingRepository(OrdersRepository):
         if lock:
             stmt = stmt.with_for_update()
         return {row.member_id: row for row in self.session.scalars(stmt)}
+
+    def entries_of(
+        self, contest_id: int, member_ids: Iterable[int], *, lock: bool = False
+    ) -> dict[int, Portfolio]:
+        """member id → the portfolio of their account (every stored position, closed ones
+        included), for those of ``member_ids`` with one in the contest: accounts and
+        positions in one statement, the accounts locked in id order (``accounts_of``)."""
+        wanted = sorted(set(member_ids))
+        if not wanted:
+            return {}
+        stmt = _LOCKED_ENTRIES if lock else _ENTRIES
+        found: dict[int, Portfolio] = {}
+        rows = self.session.connection().execute(stmt, {"contest": contest_id, "members": wanted})
+        for row in rows:
+            portfolio = found.get(row.member_id)
+            if portfolio is None:
+                portfolio = found[row.member_id] = Portfolio(
+                    account_id=row.id,
+                    starting_cash=row.starting_cash,
+                    cash=row.cash,
+                    fees_paid=row.fees_paid,
+                    realized_pnl=row.realized_pnl,
+                )
+            if row.symbol is not None:
+                portfolio.positions[row.symbol] = Position(
+                    row.symbol,
+                    row.qty,
+                    row.cost_basis,
+                    row.position_pnl,
+                    row.bought_day,
+                    row.bought_on_day,
+                )
+        return found
 
     def account_ids(self, contest_id: int) -> list[int]:
         """The contest's account ids, ascending."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ from engine.trading.orders import (
 from engine.trading.store import (
     ACCOUNTS,
     EQUITY,
+    ORDER_NOTES,
     ORDERS,
     AccountRow,
     EquityRow,
@@ -39,6 +42,23 @@ from engine.trading.store import (
     fill_of,
     order_of,
     order_of_request,
+)
+
+# The order desk's read of its accounts' orders, built once (``desk_orders``): the open ones,
+# and with client ids, those these name.
+_OPEN = ORDERS.c.status.in_([s.value for s in OPEN_STATUSES])
+_DESK_ORDERS = (
+    select(ORDERS)
+    .where(ORDERS.c.account_id.in_(bindparam("accounts", expanding=True)), _OPEN)
+    .order_by(ORDERS.c.id)
+)
+_DESK_ORDERS_NAMED = (
+    select(ORDERS)
+    .where(
+        ORDERS.c.account_id.in_(bindparam("accounts", expanding=True)),
+        or_(_OPEN, ORDERS.c.client_order_id.in_(bindparam("clients", expanding=True))),
+    )
+    .order_by(ORDERS.c.id)
 )
 
 
@@ -80,6 +100,11 @@ class OrdersRepository:
             for order in orders
         ]
         connection = self.session.connection()
+        if len(rows) == 1 or connection.dialect.name == "postgresql":
+            # One statement: PostgreSQL's insertmanyvalues returns the ids in parameter order.
+            returning = ORDERS.insert().returning(ORDERS.c.id, sort_by_parameter_order=True)
+            ids = list(connection.execute(returning, rows).scalars())
+            return [order_of_request(o, i) for o, i in zip(orders, ids, strict=True)]
         connection.execute(ORDERS.insert(), rows)
         # (account, client order id) is unique: one query over the accounts' orders of the
         # day finds the ids (RETURNING in a guaranteed order inserts row by row on SQLite).
@@ -87,10 +112,10 @@ class OrdersRepository:
             ORDERS.c.account_id.in_({o.account_id for o in orders}),
             ORDERS.c.submitted_day.in_({o.submitted_day for o in orders}),
         )
-        ids = {
+        found = {
             (account, client): order_id for order_id, account, client in connection.execute(stmt)
         }
-        return [order_of_request(o, ids[(o.account_id, o.client_order_id)]) for o in orders]
+        return [order_of_request(o, found[(o.account_id, o.client_order_id)]) for o in orders]
 
     def open_orders_of(self, account_ids: Iterable[int]) -> dict[int, list[Order]]:
         """account id → its open orders, by id."""
@@ -109,6 +134,30 @@ class OrdersRepository:
         for row in self.session.execute(stmt):
             found[row.account_id].append(order_of(row))
         return found
+
+    def desk_orders(
+        self, account_ids: Iterable[int], client_keys: Iterable[tuple[int, str]]
+    ) -> tuple[dict[int, list[Order]], dict[tuple[int, str], Order]]:
+        """What an order desk reads of these accounts' orders, in one statement: account id →
+        its open orders by id (``open_orders_of``), and (account id, client order id) → the
+        stored order, for the keys that have one (``orders_by_client_ids``)."""
+        wanted, keys = sorted(set(account_ids)), set(client_keys)
+        open_orders: dict[int, list[Order]] = {a: [] for a in wanted}
+        known: dict[tuple[int, str], Order] = {}
+        if not wanted:
+            return open_orders, known
+        values: dict[str, list[Any]] = {"accounts": wanted}
+        stmt = _DESK_ORDERS
+        if keys:
+            stmt, values["clients"] = _DESK_ORDERS_NAMED, sorted({c for _, c in keys})
+        statuses = {s.value for s in OPEN_STATUSES}
+        for row in self.session.connection().execute(stmt, values):
+            order = order_of(row)
+            if row.status in statuses:
+                open_orders[row.account_id].append(order)
+            if (row.account_id, row.client_order_id) in keys:
+                known[(row.account_id, row.client_order_id)] = order
+        return open_orders, known
 
     def orders_submitted_on(self, account_ids: Iterable[int], day: date) -> dict[int, int]:
         """account id → orders submitted on ``day`` (accounts without any absent)."""
@@ -149,6 +198,14 @@ class OrdersRepository:
             self.session.add(OrderNoteRow(order_id=order_id, note=note, updated_at=now))
         else:
             row.note, row.updated_at = note, now
+
+    def add_notes(self, notes: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Store the journal notes of orders that have none yet (new orders), one statement."""
+        if notes:
+            self.session.connection().execute(
+                ORDER_NOTES.insert(),
+                [{"order_id": o, "note": n, "updated_at": now} for o, n in notes],
+            )
 
     def notes_of(self, order_ids: Iterable[int]) -> dict[int, str]:
         """order id → its note (orders without one absent)."""

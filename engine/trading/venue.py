@@ -3,14 +3,19 @@ that refuse a missing contest or entry."""
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from core.errors import NotFound
 from engine.market.model import Market
 from engine.trading.rules import RulePack, rule_pack
 from engine.trading.store import AccountRow, ContestRow
+from engine.trading.store_accounts import VenueRow
 from engine.trading.uow import TradingUnitOfWork
 
 
@@ -44,11 +49,11 @@ class Venue:
         return self.clock_day < self.trading_end
 
 
-def venue_of(row: ContestRow) -> Venue:
+def venue_of(row: ContestRow | VenueRow) -> Venue:
     return Venue(
         contest_id=row.id,
         market=Market(row.market),
-        rules=rule_pack(row.market, row.rule_overrides),
+        rules=contest_rules(row.market, row.rule_overrides),
         universe=tuple(row.universe),
         starting_cash=row.starting_cash,
         trading_start=row.trading_start,
@@ -56,6 +61,30 @@ def venue_of(row: ContestRow) -> Venue:
         clock_day=row.clock_day,
         bar_interval=row.bar_interval or "daily",
     )
+
+
+def require_venue(uow: TradingUnitOfWork, contest_id: int) -> Venue:
+    """The contest's venue, or NotFound, read without the contest's row (``VenueRow``)."""
+    row = uow.trading.venue_row(contest_id)
+    if row is None:
+        raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+    return venue_of(row)
+
+
+def contest_rules(market: str, overrides: Mapping[str, Any] | None) -> RulePack:
+    """``rule_pack`` of a contest's stored market and overrides, built once per process for
+    each distinct pair: a pack is a frozen value, so every venue with the same pair may share
+    it, and a contest whose overrides change gets the pack of its new ones."""
+    try:
+        key = json.dumps(overrides or {}, sort_keys=True)
+    except TypeError:  # not yet stored as JSON (a Decimal): build it afresh
+        return rule_pack(market, overrides)
+    return _rules_of(market, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _rules_of(market: str, overrides: str) -> RulePack:
+    return rule_pack(market, json.loads(overrides))
 
 
 def require_contest(
