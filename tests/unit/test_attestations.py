@@ -135,8 +135,10 @@ def tampered(draw: st.DrawFn) -> tuple[str, dict[str, Any], str, FakeRegistry]:
     elif field == "kind":
         value = draw(st.sampled_from([k for k in (RULES, RESULTS, "contest-prizes") if k != kind]))
     elif isinstance(value, int):
-        value = value + draw(st.integers(1, 1000)) * draw(st.sampled_from([1, -1]))
-        value = abs(value) if field != "version" else value
+        step = draw(st.integers(1, 1000))
+        moved = value + step * draw(st.sampled_from([1, -1]))
+        # Never back to the original (abs(1 - 2) == 1 would be): only the version may go < 0.
+        value = value + step if moved < 0 and field != "version" else moved
     else:  # hex strings and the document
         at = draw(st.integers(2 if value.startswith("0x") else 0, len(value) - 1))
         value = _other_char(value, at, draw)
