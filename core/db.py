@@ -215,6 +215,16 @@ class Database:
         self.engine.dispose()
 
 
+def one_read_session(sessions: sessionmaker[Session]) -> Session:
+    """A session for a single read statement: on PostgreSQL in autocommit, so the read is one
+    round trip, not BEGIN, it and ROLLBACK (one statement sees one snapshot either way).
+    Elsewhere an ordinary session."""
+    session = sessions()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
+
+
 def postgres_admin_connection(url: str) -> Any:
     """An autocommit psycopg connection to ``url``'s server, for CREATE / DROP DATABASE
     (test and benchmark databases)."""

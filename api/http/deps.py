@@ -303,8 +303,13 @@ IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 ContestIdPath = Annotated[int, Path(ge=1, le=2_147_483_647, description="A contest's id")]
 
 
-def _visible_contest(contest_id: ContestIdPath, user: CurrentUser, uow: EngineUow) -> int:
-    visibility.check_visible(uow, contest_id, user.id, operator=user.has_any(Role.OPERATOR))
+async def _visible_contest(contest_id: ContestIdPath, user: CurrentUser, uow: EngineUow) -> int:
+    # A public contest whose head this process keeps needs no read, so no thread either.
+    operator = user.has_any(Role.OPERATOR)
+    if not visibility.kept_visible(uow.caches.heads, contest_id, operator=operator):
+        await run_in_threadpool(
+            visibility.check_visible, uow, contest_id, user.id, operator=operator
+        )
     return contest_id
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utc_now
 from core.config import Settings
+from core.db import one_read_session
 from core.users.model import User, UserId
 from core.users.principals import Principal, PrincipalCache
 from core.users.store import UserRepository
@@ -160,7 +161,7 @@ def principal_user(
     if kept is not None:
         return kept.user
     epoch = 0 if principals is None else principals.epoch()
-    with sessions() as session:
+    with one_read_session(sessions) as session:  # one statement: one round trip
         user = UserRepository(session).get(user_id)
     if principals is not None:
         principals.remember(user_id, Principal(user), epoch=epoch)

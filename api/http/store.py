@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from core.db import SQLITE_BEGIN_OPTION, Base, UtcDateTime
+from core.db import SQLITE_BEGIN_OPTION, Base, UtcDateTime, one_read_session
 from core.group_commit import DEFAULT_MAX_BATCH, GroupCommit
 
 PENDING, COMPLETED = "pending", "completed"
@@ -269,11 +269,7 @@ class IdempotencyStore:
         return session
 
     def _read(self) -> Session:
-        """A session for one read: on PostgreSQL in autocommit (no BEGIN, no ROLLBACK)."""
-        session = self._sessions()
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return session
+        return one_read_session(self._sessions)
 
 
 def _is(user_id: int, key: str) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ import secrets
 from typing import Protocol
 
 from core.errors import NotFound
+from engine.contests.contest_heads import ContestHeads
 from engine.uow import EngineUnitOfWork
 
 
@@ -21,13 +22,35 @@ def check_visible(
 ) -> None:
     """Refuse a private contest to anyone but its entrants, holders of its invite code and
     operators, with the very ``NotFound`` of a contest that does not exist."""
+    if kept_visible(uow.caches.heads, contest_id, operator=operator, invite_code=invite_code):
+        return
+    epoch = uow.caches.heads.epoch()
     with uow.reading():
         # a bare trading venue (no season) too; its head only: no JSON column decoded
         row = uow.trading.contest_head(contest_id)
+        if row is not None:
+            uow.caches.heads.remember(uow.source(), row, epoch=epoch)
         if row is None or not may_see(
             uow, row, viewer_id, operator=operator, invite_code=invite_code
         ):
             raise NotFound(f"no contest {contest_id}", contest_id=contest_id)
+
+
+def kept_visible(
+    heads: ContestHeads,
+    contest_id: int,
+    *,
+    operator: bool = False,
+    invite_code: str | None = None,
+) -> bool:
+    """Whether the contest's head kept in process (trusted now) already lets the caller see it:
+    a public contest, an operator, or the invite code. ``False`` means ask ``check_visible``
+    (not kept, or a private contest's entrants, which only the database knows). No round trip:
+    an event loop may call it."""
+    head = heads.get(contest_id)
+    return head is not None and (
+        head.invite_code is None or operator or holds_code(head, invite_code)
+    )
 
 
 class VisibleContest(Protocol):

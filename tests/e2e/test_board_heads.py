@@ -211,6 +211,10 @@ def test_a_contest_made_private_is_hidden_from_outsiders_by_the_next_read(
         assert other.get(path, params={"around": "me"}, headers=outsider).status_code == 404
         assert other.get(path, headers=member).status_code == 200  # an entrant still sees it
     assert _heads(other).get(contest.id) is not None, "the private contest's head was not kept"
+    # Every route that names the contest asks the same kept head (engine.contests.visibility).
+    orders = f"/v1/contests/{contest.id}/orders"
+    assert other.get(orders, headers=outsider).status_code == 404
+    assert other.get(orders, headers=member).status_code == 200
     assert _kept(other, contest, operator, hops)["entries"] == 1  # operators see every contest
 
 

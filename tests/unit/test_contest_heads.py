@@ -7,6 +7,7 @@ from datetime import date
 
 from core.page_cache import InProcessPageCache, TwoLevelPageCache, kept_here
 from engine.contests.contest_heads import CHANNEL, ContestHeads
+from engine.contests.visibility import kept_visible
 from engine.trading.store_accounts import ContestHead
 
 SOURCE = "postgresql://bench@host/db"
@@ -107,3 +108,17 @@ def test_the_two_level_cache_answers_here_only_under_the_revision_heard() -> Non
     cache.revisions.notified("paperleague_boards", "1 s")  # another worker's bump
     assert kept_here(cache, "s", ["a"]) is None  # moved: get_many drops the local values first
     assert kept_here(InProcessPageCache(), "s", ["a"]) == (0, [None])
+
+
+def test_a_kept_head_shows_a_public_contest_and_leaves_a_private_one_to_the_database() -> None:
+    heads, listener = _listening()
+    heads.remember(SOURCE, _head(7), epoch=heads.epoch())
+    heads.remember(SOURCE, _head(8, code="secret-door"), epoch=heads.epoch())
+    assert kept_visible(heads, 7)
+    assert not kept_visible(heads, 8)  # its entrants are the database's to tell
+    assert kept_visible(heads, 8, operator=True)
+    assert kept_visible(heads, 8, invite_code="secret-door")
+    assert not kept_visible(heads, 8, invite_code="secret-doo")
+    assert not kept_visible(heads, 9)  # not kept
+    listener.quiet = False
+    assert not kept_visible(heads, 7)  # not trusted while a notification waits
