@@ -409,6 +409,7 @@ class Call:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None = None
+    kind: str = ""  # in a mix, which of its requests (latencies are also kept per kind)
 
 
 @dataclass
@@ -416,6 +417,7 @@ class Tally:
     """What one workload's timed part saw."""
 
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
     server_error_sample: str = ""
@@ -436,6 +438,7 @@ class Result:
     cpu_seconds: dict[str, float]  # generator, server, database, machine (all processes)
     connections: list[int]  # keep-alive connections each server process holds, most first
     stopped_early: str = ""  # why fewer than the planned seconds ran (the members ran out)
+    p99_ms_by_kind: dict[str, float] = field(default_factory=dict)  # a mix's requests apart
 
     @property
     def requests_per_second(self) -> float:
@@ -572,7 +575,10 @@ async def drive(
             except (OSError, asyncio.IncompleteReadError, ValueError, httpx.TransportError) as exc:
                 tally.transport_errors[type(exc).__name__] += 1
                 continue
-            tally.latencies.append(time.perf_counter() - started)
+            latency = time.perf_counter() - started
+            tally.latencies.append(latency)
+            if call.kind:
+                tally.by_kind.setdefault(call.kind, []).append(latency)
             tally.statuses[status] += 1
             if status >= 500 and not tally.server_error_sample:
                 tally.server_error_sample = f"{call.method} {call.path}: {body[:300]!r}"
@@ -700,8 +706,12 @@ def workloads(seeded: Seeded, members: Members) -> dict[str, tuple[str, Source]]
     def mixed() -> Call:
         pick = rng.random()
         if pick < 0.1 and mixed_check_ins:
-            return check_in_from(mixed_check_ins)
-        return order() if pick < 0.4 else leaderboard_around() if pick < 0.7 else leaderboard_page()
+            return replace(check_in_from(mixed_check_ins), kind="check in")
+        if pick < 0.4:
+            return replace(order(), kind="order")
+        if pick < 0.7:
+            return replace(leaderboard_around(), kind="around me")
+        return replace(leaderboard_page(), kind="top 20")
 
     return {
         "no-op": ("GET /healthz", noop),
@@ -787,6 +797,10 @@ async def _measure(
         },
         connections=sorted(connections.values(), reverse=True),
         stopped_early=stopped,
+        p99_ms_by_kind={
+            kind: round(percentile_ms(latencies, 99), 1)
+            for kind, latencies in sorted(tally.by_kind.items())
+        },
     )
     _progress(result)
     if result.server_errors or result.transport_errors:
@@ -995,6 +1009,9 @@ def _progress(r: Result) -> None:
         f"statuses {r.statuses}, connections per worker {r.connections}{early}",
         flush=True,
     )
+    if r.p99_ms_by_kind:
+        kinds = ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in r.p99_ms_by_kind.items())
+        print(f"    p99 by request: {kinds}", flush=True)
 
 
 # --- the run ------------------------------------------------------------------------------------
