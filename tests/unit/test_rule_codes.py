@@ -8,6 +8,7 @@ literals. Dynamically: the problem handlers refuse an unregistered code in the t
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +74,22 @@ def _callee(call: ast.Call) -> str | None:
     return None
 
 
+def _parse(source: str) -> ast.Module:
+    """``ast.parse`` with the garbage collector held off: a finalizer that runs during the
+    parse (a pooled connection an earlier test dropped, rolled back as it is collected) breaks
+    CPython 3.11's parser ("AST constructor recursion depth mismatch", python/cpython#106905)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def rule_expressions(source: str) -> Iterator[tuple[int, ast.expr]]:
     """Each expression in ``source`` that is sent as a rule code, with its line."""
-    tree = ast.parse(source)
+    tree = _parse(source)
     positions = _rule_positions(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
