@@ -26,6 +26,7 @@ from ledger.engagement.check_ins import (
 )
 from ledger.engagement.configuration import (
     current_levels,
+    current_programme,
     current_rules,
     set_earning_rules,
     set_levels,
@@ -61,6 +62,7 @@ __all__ = [
     "create_item",
     "expire_due",
     "current_levels",
+    "current_programme",
     "current_rules",
     "get_redemption",
     "list_items",

@@ -81,11 +81,13 @@ def pay_many(
     now: datetime,
     xp_before: Mapping[AccountId, int] | None = None,
     levels: LevelTable | None = None,
+    commits: bool = False,
 ) -> list[Transfer]:
     """Append the award transfers of several members as one group and record the levels their
     XP crossed (in the open txn). ``xp_before``: lifetime XP per XP account, and ``levels``:
     the level table, if the caller has read them already. A replayed group moves no XP, so
-    records no level."""
+    records no level. ``commits``: the caller commits right after and has nothing pending;
+    when no level is crossed the ledger's write then carries the COMMIT (one round trip)."""
     requests = [request for _, member_requests in payouts for request in member_requests]
     if not requests:
         return []
@@ -96,30 +98,26 @@ def pay_many(
     if xp_before is None:
         read = uow.ledger.balances_of((account, XP) for account in accounts)
         xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
-    made, replayed = append_reporting_replay(uow.ledger, requests, now=now)
+    # The XP the group credits, from its requests: an award transfer is its request applied.
     gained: dict[AccountId, tuple[int, str]] = {}  # XP account → (XP added, first transfer)
-    for t in [] if replayed else made:
-        if t.asset == XP:
-            added, first = gained.get(t.credit, (0, t.id))
-            gained[t.credit] = (added + t.amount, first)
-    table = levels
-    events: list[LevelEventRow] = []
-    for account, (added, xp_transfer) in gained.items():
-        table = table or current_levels(uow)
-        before, after = xp_before[account], xp_before[account] + added
-        reached_from, reached = table.level_for(before), table.level_for(after)
-        events += [
-            LevelEventRow(
-                member_id=int(account.split(":")[1]),
-                level=level.number,
-                lifetime_xp=after,
-                table_version=table.version,
-                transfer_id=xp_transfer,
-                occurred_at=now,
-            )
-            for level in table.levels
-            if reached_from.number < level.number <= reached.number
-        ]
+    for r in requests:
+        if isinstance(r, TransferRequest) and r.asset == XP:
+            added, first = gained.get(r.credit, (0, r.id))
+            gained[r.credit] = (added + r.amount, first)
+    predicted = all(isinstance(r, TransferRequest) for r in requests)
+    events = _level_events(uow, gained, xp_before, levels, now) if predicted else None
+    made, replayed = append_reporting_replay(
+        uow.ledger, requests, now=now, commits=commits and events == []
+    )
+    if replayed:
+        return made
+    if events is None:  # not every request is a plain transfer: what moved is what was made
+        gained = {}
+        for t in made:
+            if t.asset == XP:
+                added, first = gained.get(t.credit, (0, t.id))
+                gained[t.credit] = (added + t.amount, first)
+        events = _level_events(uow, gained, xp_before, levels, now)
     if events:
         uow.engagement.add_all(events)
         for event in events:
@@ -138,6 +136,36 @@ def pay_many(
                 now=now,
             )
     return made
+
+
+def _level_events(
+    uow: LedgerUnitOfWork,
+    gained: Mapping[AccountId, tuple[int, str]],
+    xp_before: Mapping[AccountId, int],
+    levels: LevelTable | None,
+    now: datetime,
+) -> list[LevelEventRow]:
+    """The level events of ``gained`` XP (account → XP added, its first transfer's id) over
+    ``xp_before``: one per level crossed (the level table read only if some XP is gained)."""
+    table = levels
+    events: list[LevelEventRow] = []
+    for account, (added, xp_transfer) in gained.items():
+        table = table or current_levels(uow)
+        before, after = xp_before[account], xp_before[account] + added
+        reached_from, reached = table.level_for(before), table.level_for(after)
+        events += [
+            LevelEventRow(
+                member_id=int(account.split(":")[1]),
+                level=level.number,
+                lifetime_xp=after,
+                table_version=table.version,
+                transfer_id=xp_transfer,
+                occurred_at=now,
+            )
+            for level in table.levels
+            if reached_from.number < level.number <= reached.number
+        ]
+    return events
 
 
 def award(

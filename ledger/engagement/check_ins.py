@@ -10,9 +10,11 @@ from core.clock import utc_now
 from core.errors import Conflict
 from ledger.earning import Award, EarningRules, next_streak
 from ledger.engagement.awards import award_requests, pay_many, scaled
-from ledger.engagement.configuration import current_levels, current_rules
+from ledger.engagement.configuration import current_levels, current_programme, current_rules
+from ledger.levels import LevelTable
 from ledger.model import XP, LedgerRequest, member_accounts, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.store.checkin_reads import MAX_MEMBERS_AT_ONCE, StoredCheckIn, batch_checkins
 from ledger.store.engagement import CheckInRow
 
 
@@ -81,10 +83,11 @@ def check_in_each(
                 for account in member_accounts(member_id)
             ]
         )
-        earlier = uow.engagement.checkins_by_operations([o for _, o in requests if o is not None])
-        rules = current_rules(uow)
+        earlier, last = _batch_reads(
+            uow, [m for m, _ in requests], [o for _, o in requests if o is not None]
+        )
+        rules, levels = current_programme(uow)
         today = rules.local_day(moment).isoformat()
-        last = uow.engagement.last_checkins(list(dict.fromkeys(m for m, _ in requests)))
         done = _checked_in_on(uow, today, last)
         fresh: dict[int, str | None] = {}  # member → the operation id of their new check-in
         plan: list[int | CheckInOutcome] = []  # a member id: their new check-in
@@ -103,13 +106,35 @@ def check_in_each(
         made = {
             c.member_id: c
             for c in (
-                _check_ins(uow, list(fresh), rules, moment, operation_ids=operations, last=last)
+                _check_ins(
+                    uow,
+                    list(fresh),
+                    rules,
+                    moment,
+                    operation_ids=operations,
+                    last=last,
+                    levels=levels,
+                )
                 if fresh
                 else []
             )
         }
         uow.commit()
     return [made[p] if isinstance(p, int) else p for p in plan]
+
+
+def _batch_reads(
+    uow: LedgerUnitOfWork, member_ids: Sequence[int], operation_ids: Sequence[str]
+) -> tuple[Mapping[str, StoredCheckIn | CheckInRow], Mapping[int, tuple[str, int]]]:
+    """The check-ins ``operation_ids`` made before, and the members' latest check-ins: one
+    statement for a served batch, two for a larger one (read in chunks)."""
+    members = list(dict.fromkeys(member_ids))
+    if len(members) <= MAX_MEMBERS_AT_ONCE:
+        return batch_checkins(uow.session, members, operation_ids)
+    return (
+        uow.engagement.checkins_by_operations(list(operation_ids)),
+        uow.engagement.last_checkins(members),
+    )
 
 
 def _checked_in_on(
@@ -131,7 +156,7 @@ def _already(local_date: str, rules: EarningRules) -> AlreadyCheckedIn:
     )
 
 
-def _checkin_of(row: CheckInRow) -> CheckIn:
+def _checkin_of(row: StoredCheckIn | CheckInRow) -> CheckIn:
     return CheckIn(row.member_id, row.local_date, row.streak, row.points, row.xp, row.created_at)
 
 
@@ -163,16 +188,18 @@ def _check_ins(
     *,
     operation_ids: Mapping[int, str] | None = None,
     last: Mapping[int, tuple[str, int]] | None = None,
+    levels: LevelTable | None = None,
 ) -> list[CheckIn]:
-    """Pay and record the check-ins of members not yet checked in today (open txn, head locked);
-    ``operation_ids`` are stored with the check-ins of the members they name; ``last``: their
-    latest check-ins (``last_checkins``), if the caller has read them already."""
+    """Pay and record the check-ins of members not yet checked in today (open txn, head locked)
+    as the transaction's last writes: the caller commits right after. ``operation_ids`` are
+    stored with the check-ins of the members they name; ``last``: their latest check-ins
+    (``last_checkins``), and ``levels``: the level table, if the caller has read them."""
     operations = operation_ids or {}
     today = rules.local_day(moment)
     if last is None:
         last = uow.engagement.last_checkins(member_ids)
     xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
-    levels = current_levels(uow)
+    levels = levels or current_levels(uow)
     payouts: list[tuple[int, list[LedgerRequest]]] = []
     made: list[CheckIn] = []
     for member_id in member_ids:
@@ -200,13 +227,8 @@ def _check_ins(
             )
         )
         made.append(CheckIn(member_id, today.isoformat(), streak, total.points, total.xp, moment))
-    pay_many(
-        uow,
-        payouts,
-        now=moment,
-        xp_before={account: balance.credits_posted for (account, _), balance in xp.items()},
-        levels=levels,
-    )
+    # The check-ins first: the ledger's write is then the last statement, and carries the
+    # COMMIT (``pay_many(commits=True)``) unless a level is crossed.
     uow.engagement.add_checkins(
         [
             {
@@ -220,5 +242,13 @@ def _check_ins(
             }
             for c in made
         ]
+    )
+    pay_many(
+        uow,
+        payouts,
+        now=moment,
+        xp_before={account: balance.credits_posted for (account, _), balance in xp.items()},
+        levels=levels,
+        commits=True,
     )
     return made

@@ -14,19 +14,36 @@ from core.segments.services import check_target
 from ledger.earning import Award, EarningRules, TaskRule, check_timezone
 from ledger.levels import DEFAULT_LEVELS, Level, LevelTable, Privileges, check_levels
 from ledger.services.unit_of_work import LedgerUnitOfWork
+from ledger.store.checkin_reads import Version, latest_programme
 from ledger.store.engagement import EarningRulesRow, LevelTableRow
 
 
 def current_levels(uow: LedgerUnitOfWork) -> LevelTable:
     row = uow.engagement.latest_levels()
-    if row is None:
-        return DEFAULT_LEVELS
-    return LevelTable(row.version, tuple(_level_from_json(item) for item in row.levels))
+    return _levels_of(None if row is None else Version(row.version, row.levels))
 
 
 def current_rules(uow: LedgerUnitOfWork) -> EarningRules:
     row = uow.engagement.latest_rules()
-    return EarningRules() if row is None else rules_from_json(row.rules, version=row.version)
+    return _rules_of(None if row is None else Version(row.version, row.rules))
+
+
+def current_programme(uow: LedgerUnitOfWork) -> tuple[EarningRules, LevelTable]:
+    """``current_rules`` and ``current_levels`` in one round trip."""
+    programme = latest_programme(uow.session)
+    return _rules_of(programme.rules), _levels_of(programme.levels)
+
+
+def _levels_of(published: Version | None) -> LevelTable:
+    if published is None:
+        return DEFAULT_LEVELS
+    return LevelTable(published.version, tuple(_level_from_json(item) for item in published.body))
+
+
+def _rules_of(published: Version | None) -> EarningRules:
+    if published is None:
+        return EarningRules()
+    return rules_from_json(published.body, version=published.version)
 
 
 def set_levels(

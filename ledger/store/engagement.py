@@ -142,10 +142,14 @@ class EngagementRepository:
         self.session = session
 
     def latest_levels(self) -> LevelTableRow | None:
-        return self.session.scalar(select(LevelTableRow).order_by(LevelTableRow.version.desc()))
+        return self.session.scalar(
+            select(LevelTableRow).order_by(LevelTableRow.version.desc()).limit(1)
+        )
 
     def latest_rules(self) -> EarningRulesRow | None:
-        return self.session.scalar(select(EarningRulesRow).order_by(EarningRulesRow.version.desc()))
+        return self.session.scalar(
+            select(EarningRulesRow).order_by(EarningRulesRow.version.desc()).limit(1)
+        )
 
     def add(self, row: Base) -> None:
         self.session.add(row)
