@@ -98,26 +98,21 @@ def pay_many(
     if xp_before is None:
         read = uow.ledger.balances_of((account, XP) for account in accounts)
         xp_before = {account: read[(account, XP)].credits_posted for account in accounts}
-    # The XP the group credits, from its requests: an award transfer is its request applied.
-    gained: dict[AccountId, tuple[int, str]] = {}  # XP account → (XP added, first transfer)
-    for r in requests:
-        if isinstance(r, TransferRequest) and r.asset == XP:
-            added, first = gained.get(r.credit, (0, r.id))
-            gained[r.credit] = (added + r.amount, first)
-    predicted = all(isinstance(r, TransferRequest) for r in requests)
-    events = _level_events(uow, gained, xp_before, levels, now) if predicted else None
+    # The levels crossed, from the requests when each is a plain transfer (what it moves is
+    # what it asks), so the write knows whether it is the transaction's last.
+    plain = [r for r in requests if isinstance(r, TransferRequest)]
+    events = (
+        _level_events(uow, _xp_gained(plain), xp_before, levels, now)
+        if len(plain) == len(requests)
+        else None
+    )
     made, replayed = append_reporting_replay(
         uow.ledger, requests, now=now, commits=commits and events == []
     )
     if replayed:
         return made
-    if events is None:  # not every request is a plain transfer: what moved is what was made
-        gained = {}
-        for t in made:
-            if t.asset == XP:
-                added, first = gained.get(t.credit, (0, t.id))
-                gained[t.credit] = (added + t.amount, first)
-        events = _level_events(uow, gained, xp_before, levels, now)
+    if events is None:
+        events = _level_events(uow, _xp_gained(made), xp_before, levels, now)
     if events:
         uow.engagement.add_all(events)
         for event in events:
@@ -136,6 +131,16 @@ def pay_many(
                 now=now,
             )
     return made
+
+
+def _xp_gained(moves: Sequence[TransferRequest | Transfer]) -> dict[AccountId, tuple[int, str]]:
+    """XP account → (XP the ``moves`` credit it, the id of the first)."""
+    gained: dict[AccountId, tuple[int, str]] = {}
+    for move in moves:
+        if move.asset == XP:
+            added, first = gained.get(move.credit, (0, move.id))
+            gained[move.credit] = (added + move.amount, first)
+    return gained
 
 
 def _level_events(
