@@ -12,10 +12,11 @@ from ledger.earning import Award, EarningRules, next_streak
 from ledger.engagement.awards import award_requests, pay_many, scaled
 from ledger.engagement.configuration import current_levels, current_programme, current_rules
 from ledger.levels import LevelTable
-from ledger.model import XP, LedgerRequest, member_accounts, xp_account
+from ledger.model import XP, Balance, LedgerRequest, member_accounts, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
 from ledger.store.checkin_reads import MAX_MEMBERS_AT_ONCE, StoredCheckIn, batch_checkins
 from ledger.store.engagement import CheckInRow
+from ledger.store.repository import BalanceKey
 
 
 class AlreadyCheckedIn(Conflict):
@@ -75,14 +76,9 @@ def check_in_each(
         return []
     with uow:
         # The batch's members' shards only: other members check in meanwhile. The locks also
-        # keep each of these members' check-ins (one per local day, the streak) serial.
-        uow.ledger.lock_accounts(
-            [
-                account
-                for member_id in dict.fromkeys(m for m, _ in requests)
-                for account in member_accounts(member_id)
-            ]
-        )
+        # keep each of these members' check-ins (one per local day, the streak) serial. Their
+        # XP (the level multiplier) comes in the locking statement.
+        xp = _lock_with_xp(uow, list(dict.fromkeys(m for m, _ in requests)))
         earlier, last = _batch_reads(
             uow, [m for m, _ in requests], [o for _, o in requests if o is not None]
         )
@@ -114,6 +110,7 @@ def check_in_each(
                     operation_ids=operations,
                     last=last,
                     levels=levels,
+                    xp=xp,
                 )
                 if fresh
                 else []
@@ -121,6 +118,15 @@ def check_in_each(
         }
         uow.commit()
     return [made[p] if isinstance(p, int) else p for p in plan]
+
+
+def _lock_with_xp(uow: LedgerUnitOfWork, member_ids: Sequence[int]) -> dict[BalanceKey, Balance]:
+    """Lock the members' shards and read their XP balances, in one statement (a member's
+    account has one balance row, stripe 0)."""
+    accounts = [account for member_id in member_ids for account in member_accounts(member_id)]
+    rows = [(xp_account(member_id), XP, 0) for member_id in member_ids]
+    _, found = uow.ledger.lock_and_prefetch(accounts, (), balances=rows, reserve=0)
+    return {(account, asset): found.balances[(account, asset, 0)] for account, asset, _ in rows}
 
 
 def _batch_reads(
@@ -189,16 +195,19 @@ def _check_ins(
     operation_ids: Mapping[int, str] | None = None,
     last: Mapping[int, tuple[str, int]] | None = None,
     levels: LevelTable | None = None,
+    xp: Mapping[BalanceKey, Balance] | None = None,
 ) -> list[CheckIn]:
     """Pay and record the check-ins of members not yet checked in today (open txn, head locked)
     as the transaction's last writes: the caller commits right after. ``operation_ids`` are
     stored with the check-ins of the members they name; ``last``: their latest check-ins
-    (``last_checkins``), and ``levels``: the level table, if the caller has read them."""
+    (``last_checkins``), ``levels``: the level table, and ``xp``: their XP balances, if the
+    caller has read them (under the lock)."""
     operations = operation_ids or {}
     today = rules.local_day(moment)
     if last is None:
         last = uow.engagement.last_checkins(member_ids)
-    xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
+    if xp is None:
+        xp = uow.ledger.balances_of([(xp_account(m), XP) for m in member_ids])
     levels = levels or current_levels(uow)
     payouts: list[tuple[int, list[LedgerRequest]]] = []
     made: list[CheckIn] = []
