@@ -14,8 +14,7 @@ from ledger.engagement.configuration import current_levels, current_programme, c
 from ledger.levels import LevelTable
 from ledger.model import XP, Balance, LedgerRequest, member_accounts, xp_account
 from ledger.services.unit_of_work import LedgerUnitOfWork
-from ledger.store.checkin_reads import MAX_MEMBERS_AT_ONCE, StoredCheckIn, batch_checkins
-from ledger.store.engagement import CheckInRow
+from ledger.store.checkin_reads import StoredCheckIn, batch_checkins
 from ledger.store.repository import BalanceKey
 
 
@@ -79,8 +78,8 @@ def check_in_each(
         # keep each of these members' check-ins (one per local day, the streak) serial. Their
         # XP (the level multiplier) comes in the locking statement.
         xp = _lock_with_xp(uow, list(dict.fromkeys(m for m, _ in requests)))
-        earlier, last = _batch_reads(
-            uow, [m for m, _ in requests], [o for _, o in requests if o is not None]
+        earlier, last = batch_checkins(
+            uow.session, [m for m, _ in requests], [o for _, o in requests if o is not None]
         )
         rules, levels = current_programme(uow)
         today = rules.local_day(moment).isoformat()
@@ -129,20 +128,6 @@ def _lock_with_xp(uow: LedgerUnitOfWork, member_ids: Sequence[int]) -> dict[Bala
     return {(account, asset): found.balances[(account, asset, 0)] for account, asset, _ in rows}
 
 
-def _batch_reads(
-    uow: LedgerUnitOfWork, member_ids: Sequence[int], operation_ids: Sequence[str]
-) -> tuple[Mapping[str, StoredCheckIn | CheckInRow], Mapping[int, tuple[str, int]]]:
-    """The check-ins ``operation_ids`` made before, and the members' latest check-ins: one
-    statement for a served batch, two for a larger one (read in chunks)."""
-    members = list(dict.fromkeys(member_ids))
-    if len(members) <= MAX_MEMBERS_AT_ONCE:
-        return batch_checkins(uow.session, members, operation_ids)
-    return (
-        uow.engagement.checkins_by_operations(list(operation_ids)),
-        uow.engagement.last_checkins(members),
-    )
-
-
 def _checked_in_on(
     uow: LedgerUnitOfWork, local_date: str, last: Mapping[int, tuple[str, int]]
 ) -> set[int]:
@@ -162,7 +147,7 @@ def _already(local_date: str, rules: EarningRules) -> AlreadyCheckedIn:
     )
 
 
-def _checkin_of(row: StoredCheckIn | CheckInRow) -> CheckIn:
+def _checkin_of(row: StoredCheckIn) -> CheckIn:
     return CheckIn(row.member_id, row.local_date, row.streak, row.points, row.xp, row.created_at)
 
 

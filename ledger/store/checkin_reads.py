@@ -66,21 +66,23 @@ def batch_checkins(
     session: Session, member_ids: Sequence[int], operation_ids: Sequence[str]
 ) -> BatchCheckIns:
     """The check-ins ``operation_ids`` made (any member's: the caller matches them) and the
-    latest check-in of each of ``member_ids``, in one statement (a batch of more members than
-    ``MAX_MEMBERS_AT_ONCE`` is not asked here: ``EngagementRepository`` reads it in chunks)."""
-    if len(member_ids) > MAX_MEMBERS_AT_ONCE:
-        raise ValueError(f"at most {MAX_MEMBERS_AT_ONCE} members at once")
+    latest check-in of each of ``member_ids``: one statement for a batch of up to
+    ``MAX_MEMBERS_AT_ONCE`` members (a served one), one per chunk of members beyond."""
     members, operations = list(dict.fromkeys(member_ids)), list(dict.fromkeys(operation_ids))
     result = BatchCheckIns({}, {})
-    if not members and not operations:
-        return result
-    statement = _checkins_statement(bool(members), bool(operations))
-    for row in session.execute(statement, {"members": members, "operations": operations}):
-        stored = StoredCheckIn(*(getattr(row, name) for name in StoredCheckIn._fields))
-        if row.part == "operation" and stored.operation_id is not None:
-            result.by_operation[stored.operation_id] = stored
-        elif row.part == "latest":
-            result.latest[stored.member_id] = (stored.local_date, stored.streak)
+    step = MAX_MEMBERS_AT_ONCE
+    chunks = [members[i : i + step] for i in range(0, len(members), step)] or [[]]
+    for index, chunk in enumerate(chunks):
+        asked = operations if index == 0 else []  # the operations go with the first chunk
+        if not chunk and not asked:
+            continue
+        statement = _checkins_statement(bool(chunk), bool(asked))
+        for row in session.execute(statement, {"members": chunk, "operations": asked}):
+            stored = StoredCheckIn(*(getattr(row, name) for name in StoredCheckIn._fields))
+            if row.part == "operation" and stored.operation_id is not None:
+                result.by_operation[stored.operation_id] = stored
+            elif row.part == "latest":
+                result.latest[stored.member_id] = (stored.local_date, stored.streak)
     return result
 
 

@@ -4,6 +4,7 @@ check-in, and the latest level table and earning rules."""
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ from ledger import engagement
 from ledger.earning import Award, EarningRules
 from ledger.levels import DEFAULT_LEVELS, Level, LevelTable
 from ledger.services import LedgerUnitOfWork
+from ledger.store import checkin_reads
 from ledger.store.checkin_reads import StoredCheckIn, batch_checkins
 from ledger.store.engagement import CheckInRow
 
@@ -81,6 +83,8 @@ def test_a_batch_reads_in_one_statement_what_two_reads_find(
         }
     assert folded.by_operation == expected
     assert folded.latest == latest
+    with patch.object(checkin_reads, "MAX_MEMBERS_AT_ONCE", 2), ledger_uow.reading():
+        assert batch_checkins(ledger_uow.session, member_ids, operation_ids) == folded  # chunks
 
 
 def test_the_programme_in_one_statement_is_the_latest_of_each(
